@@ -1,0 +1,9 @@
+//! abgleich: keeps a CRM's contacts and an address book in agreement.
+//!
+//! The library is the engine (contacts, codec, stores, config); it never
+//! draws and never prints. `src/main.rs` is a thin front end.
+
+pub mod config;
+pub mod contact;
+pub mod normal;
+pub mod vcard;

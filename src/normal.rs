@@ -1,0 +1,225 @@
+//! Normal forms used to compare values (SPEC §3): a formatting difference
+//! alone never counts as a change.
+
+use std::borrow::Cow;
+
+use phonenumber::country::Id as Region;
+
+use crate::contact::{FieldClass, FieldPath};
+
+/// Normalises values for comparison; holds the default phone region.
+#[derive(Debug, Clone)]
+pub struct Normalizer {
+    region: Option<Region>,
+}
+
+impl Normalizer {
+    /// `region` is an ISO 3166 code such as `DE`; `None` if unknown.
+    pub fn new(region: &str) -> Option<Self> {
+        let region = region.trim().to_ascii_uppercase().parse::<Region>().ok()?;
+        Some(Normalizer {
+            region: Some(region),
+        })
+    }
+
+    /// A normaliser without a default region: national numbers stay as digits.
+    pub fn without_region() -> Self {
+        Normalizer { region: None }
+    }
+
+    /// The normal form of `value` as the field `path` holds it.
+    pub fn normalize<'a>(&self, path: &FieldPath, value: &'a str) -> Cow<'a, str> {
+        match path.class() {
+            FieldClass::Email => Cow::Owned(value.trim().to_lowercase()),
+            FieldClass::Phone => {
+                Cow::Owned(self.phone(value).unwrap_or_else(|| phone_digits(value)))
+            }
+            FieldClass::Date => {
+                Cow::Owned(iso_date(value).unwrap_or_else(|| value.trim().to_string()))
+            }
+            FieldClass::Note => Cow::Owned(normal_text_block(value)),
+            FieldClass::Categories => {
+                let mut cats: Vec<String> = value
+                    .split(',')
+                    .map(|c| c.trim().to_lowercase())
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                cats.sort();
+                cats.dedup();
+                Cow::Owned(cats.join(","))
+            }
+            FieldClass::Name | FieldClass::Text | FieldClass::Adr | FieldClass::Url => {
+                collapse_spaces(value)
+            }
+        }
+    }
+
+    /// Whether two values of `path` are equal in normal form.
+    pub fn same(&self, path: &FieldPath, a: Option<&str>, b: Option<&str>) -> bool {
+        let a = a.map(|v| self.normalize(path, v)).filter(|v| !v.is_empty());
+        let b = b.map(|v| self.normalize(path, v)).filter(|v| !v.is_empty());
+        a == b
+    }
+
+    /// E.164 form of a phone number, if it is a valid number (with the default
+    /// region for national formats). Extensions are not part of E.164.
+    pub fn phone(&self, text: &str) -> Option<String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        // `tel:` URIs (vCard 4.0) carry the number after the scheme.
+        let text = text.strip_prefix("tel:").unwrap_or(text);
+        let number = phonenumber::parse(self.region, text).ok()?;
+        if !phonenumber::is_valid(&number) {
+            return None;
+        }
+        Some(number.format().mode(phonenumber::Mode::E164).to_string())
+    }
+}
+
+/// Digits of a phone number that is not valid, keeping a leading `+`, so
+/// that `555-0123` and `555 0123` still compare equal.
+fn phone_digits(text: &str) -> String {
+    let text = text.trim();
+    let mut out = String::with_capacity(text.len());
+    if text.starts_with('+') {
+        out.push('+');
+    }
+    out.extend(text.chars().filter(char::is_ascii_digit));
+    out
+}
+
+/// Trim and collapse runs of white space into one space.
+fn collapse_spaces(value: &str) -> Cow<'_, str> {
+    let trimmed = value.trim();
+    let needs_work = trimmed
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0].is_ascii_whitespace() && w[1].is_ascii_whitespace())
+        || trimmed
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() && b != b' ');
+    if !needs_work {
+        return Cow::Borrowed(trimmed);
+    }
+    Cow::Owned(trimmed.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// A multi-line text: line ends unified, trailing spaces on each line and
+/// surrounding blank lines dropped.
+fn normal_text_block(value: &str) -> String {
+    value
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+/// ISO 8601 form (`YYYY-MM-DD`, or `--MM-DD` without a year) of the date
+/// forms found in vCards and CRMs: `1990-05-17`, `19900517`,
+/// `1990-05-17T00:00:00Z`, `--0517`, `17.05.1990`.
+pub fn iso_date(text: &str) -> Option<String> {
+    let text = text.trim();
+    let date_part = text.split(['T', ' ']).next().unwrap_or(text);
+    if let Some(rest) = date_part.strip_prefix("--") {
+        let digits: String = rest.chars().filter(|c| *c != '-').collect();
+        if digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            let (m, d) = digits.split_at(2);
+            return valid_month_day(m, d).then(|| format!("--{m}-{d}"));
+        }
+        return None;
+    }
+    let formats = ["%Y-%m-%d", "%Y%m%d", "%d.%m.%Y", "%Y/%m/%d"];
+    formats.iter().find_map(|f| {
+        chrono::NaiveDate::parse_from_str(date_part, f)
+            .ok()
+            .map(|d| d.format("%Y-%m-%d").to_string())
+    })
+}
+
+fn valid_month_day(m: &str, d: &str) -> bool {
+    let (Ok(m), Ok(d)) = (m.parse::<u32>(), d.parse::<u32>()) else {
+        return false;
+    };
+    // 2000 is a leap year, so 29 February is accepted.
+    chrono::NaiveDate::from_ymd_opt(2000, m, d).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(p: &str) -> FieldPath {
+        p.parse().unwrap()
+    }
+
+    #[test]
+    fn phones_in_national_and_international_format_are_equal() {
+        let n = Normalizer::new("DE").unwrap();
+        let cell = path("phone.cell");
+        assert_eq!(n.normalize(&cell, "0171 2345678"), "+491712345678");
+        assert_eq!(n.normalize(&cell, "+49 (171) 234-5678"), "+491712345678");
+        assert_eq!(n.normalize(&cell, "tel:+49-171-2345678"), "+491712345678");
+        assert!(n.same(&cell, Some("030 1234567"), Some("+49 30 1234567")));
+        assert!(!n.same(&cell, Some("030 1234567"), Some("+49 30 1234568")));
+    }
+
+    #[test]
+    fn invalid_phone_numbers_compare_by_digits() {
+        let n = Normalizer::new("US").unwrap();
+        let p = path("phone.work");
+        assert_eq!(n.normalize(&p, "555-0123"), "5550123");
+        assert!(n.same(&p, Some("555 0123"), Some("555-0123")));
+    }
+
+    #[test]
+    fn email_is_case_insensitive_and_trimmed() {
+        let n = Normalizer::without_region();
+        assert!(n.same(
+            &path("email"),
+            Some(" Hans.Mueller@Example.DE "),
+            Some("hans.mueller@example.de")
+        ));
+    }
+
+    #[test]
+    fn empty_and_absent_are_the_same() {
+        let n = Normalizer::without_region();
+        assert!(n.same(&path("title"), Some("  "), None));
+        assert!(!n.same(&path("title"), Some("Dr"), None));
+    }
+
+    #[test]
+    fn dates_are_compared_in_iso_form() {
+        assert_eq!(iso_date("19900517").as_deref(), Some("1990-05-17"));
+        assert_eq!(
+            iso_date("1990-05-17T00:00:00Z").as_deref(),
+            Some("1990-05-17")
+        );
+        assert_eq!(iso_date("17.05.1990").as_deref(), Some("1990-05-17"));
+        assert_eq!(iso_date("--0517").as_deref(), Some("--05-17"));
+        assert_eq!(iso_date("--1317"), None);
+        assert_eq!(iso_date("someday"), None);
+    }
+
+    #[test]
+    fn text_ignores_surrounding_and_repeated_space_but_not_case() {
+        let n = Normalizer::without_region();
+        assert!(n.same(
+            &path("org.name"),
+            Some(" Bäckerei  Schröder "),
+            Some("Bäckerei Schröder")
+        ));
+        assert!(!n.same(
+            &path("org.name"),
+            Some("bäckerei schröder"),
+            Some("Bäckerei Schröder")
+        ));
+        assert!(n.same(&path("note"), Some("a\r\nb \r\n"), Some("a\nb")));
+    }
+}
