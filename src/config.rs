@@ -806,7 +806,7 @@ pub const MODES: [(&str, Mode); 6] = [
 ];
 
 /// The commented config `abgleich init` writes.
-pub const INIT_TEMPLATE: &str = include_str!("init.toml");
+pub const INIT_TEMPLATE: &str = include_str!("../samples/abgleich.toml");
 
 #[cfg(test)]
 mod tests {

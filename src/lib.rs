@@ -3,7 +3,10 @@
 //! The library is the engine (contacts, codec, stores, config); it never
 //! draws and never prints. `src/main.rs` is a thin front end.
 
+pub mod check;
 pub mod config;
 pub mod contact;
 pub mod normal;
+pub mod samples;
+pub mod store;
 pub mod vcard;

@@ -19,6 +19,9 @@ pub struct RawCard {
     /// 1-based line of `BEGIN:VCARD` in the file.
     pub line: usize,
     pub text: String,
+    /// Byte range of the card (BEGIN through END and its line end) in the
+    /// file as UTF-8 ([`to_utf8`]), so a writer can keep other cards as they were.
+    pub span: std::ops::Range<usize>,
 }
 
 /// A card (or stretch of a file) that cannot be read.
@@ -52,19 +55,23 @@ pub fn to_utf8(bytes: &[u8]) -> Cow<'_, [u8]> {
 /// Physical lines with their 1-based numbers. A lone CR ends a line only in
 /// files that have no LF at all (old Mac files); elsewhere a stray CR is
 /// part of the value.
-fn physical_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+/// Each item: line number, the line without its end, and the byte offset
+/// just past the line end.
+fn physical_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8], usize)> {
     let cr_only = !bytes.contains(&b'\n');
     let sep = if cr_only { b'\r' } else { b'\n' };
+    let mut offset = 0;
     bytes
         .split(move |b| *b == sep)
         .enumerate()
-        .map(move |(i, line)| {
+        .map(move |(i, raw)| {
+            offset += raw.len() + 1;
             let line = if cr_only {
-                line
+                raw
             } else {
-                line.strip_suffix(b"\r").unwrap_or(line)
+                raw.strip_suffix(b"\r").unwrap_or(raw)
             };
-            (i + 1, line)
+            (i + 1, line, offset.min(bytes.len()))
         })
 }
 
@@ -89,12 +96,14 @@ pub fn split_cards(bytes: &[u8]) -> Vec<Result<RawCard, CardError>> {
     let mut stray: Option<usize> = None;
     let mut saw_card = false;
 
-    for (no, line) in physical_lines(&bytes) {
+    let mut line_start = 0;
+    for (no, line, line_end) in physical_lines(&bytes) {
+        let start = std::mem::replace(&mut line_start, line_end);
         match current.as_mut() {
             None => {
                 if is_begin(line) {
                     saw_card = true;
-                    current = Some(CardBuilder::new(no));
+                    current = Some(CardBuilder::new(no, start));
                 } else if !trimmed(line).is_empty() && stray.is_none() {
                     stray = Some(no);
                 }
@@ -107,9 +116,9 @@ pub fn split_cards(bytes: &[u8]) -> Vec<Result<RawCard, CardError>> {
                         line: begun,
                         message: format!("card has no END:VCARD (a new card begins at line {no})"),
                     }));
-                    current = Some(CardBuilder::new(no));
+                    current = Some(CardBuilder::new(no, start));
                 } else if card.push(no, line) {
-                    let done = current.take().map(CardBuilder::finish);
+                    let done = current.take().map(|c| c.finish(line_end));
                     out.extend(done);
                 }
             }
@@ -143,15 +152,17 @@ struct Logical {
 
 struct CardBuilder {
     line: usize,
+    start: usize,
     lines: Vec<Logical>,
     /// Lines of a card nested in an `AGENT` property, and its depth.
     nested: Option<(usize, Vec<u8>)>,
 }
 
 impl CardBuilder {
-    fn new(line: usize) -> Self {
+    fn new(line: usize, start: usize) -> Self {
         CardBuilder {
             line,
+            start,
             lines: Vec::new(),
             nested: None,
         }
@@ -236,7 +247,7 @@ impl CardBuilder {
         }
     }
 
-    fn finish(self) -> Result<RawCard, CardError> {
+    fn finish(self, end: usize) -> Result<RawCard, CardError> {
         let mut text =
             String::with_capacity(self.lines.iter().map(|l| l.bytes.len() + 2).sum::<usize>() + 32);
         text.push_str("BEGIN:VCARD\r\n");
@@ -252,6 +263,7 @@ impl CardBuilder {
         Ok(RawCard {
             line: self.line,
             text,
+            span: self.start..end,
         })
     }
 }
@@ -503,6 +515,20 @@ mod tests {
             bytes.extend_from_slice(&unit.to_le_bytes());
         }
         assert!(ok_cards(&bytes)[0].text.contains("FN:Søren"));
+    }
+
+    #[test]
+    fn spans_cover_each_card_with_its_line_end() {
+        let file = b"BEGIN:VCARD\r\nFN:A\r\nEND:VCARD\r\nBEGIN:VCARD\nFN:B\nEND:VCARD";
+        let cards = ok_cards(file);
+        assert_eq!(
+            &file[cards[0].span.clone()],
+            b"BEGIN:VCARD\r\nFN:A\r\nEND:VCARD\r\n"
+        );
+        assert_eq!(
+            &file[cards[1].span.clone()],
+            b"BEGIN:VCARD\nFN:B\nEND:VCARD"
+        );
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub use map::{set_field, to_contact};
 pub struct ParsedCard {
     pub line: usize,
     pub card: VCard,
+    /// Hash of the card's cleaned text: changes when the card changes.
+    pub revision: String,
+    /// Where the card is in the file (see [`decode::RawCard::span`]).
+    pub span: std::ops::Range<usize>,
 }
 
 /// Read every card of a file. Never panics: a card that cannot be read is
@@ -32,6 +36,8 @@ pub fn read_cards(bytes: &[u8]) -> Vec<Result<ParsedCard, CardError>> {
                 .map(|card| ParsedCard {
                     line: raw.line,
                     card,
+                    revision: crate::store::hash_revision(raw.text.as_bytes()),
+                    span: raw.span.clone(),
                 })
                 .map_err(|message| CardError {
                     line: raw.line,

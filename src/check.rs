@@ -1,0 +1,36 @@
+//! `abgleich check`: open both stores, read every record, and report what
+//! cannot be read (with file and line) and how many records each side has.
+
+use std::path::PathBuf;
+
+use crate::config::{Config, StoreConfig, StoreKind};
+use crate::store::{self, StoreError, Unreadable};
+
+/// What one side of the config holds.
+#[derive(Debug)]
+pub struct SideReport {
+    pub side: &'static str,
+    pub name: String,
+    pub kind: StoreKind,
+    pub location: PathBuf,
+    pub table: Option<String>,
+    pub records: usize,
+    pub in_scope: usize,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Read one side completely.
+pub fn check_side(config: &Config, side: &StoreConfig) -> Result<SideReport, StoreError> {
+    let store = store::open(side, &config.normalizer)?;
+    let listing = store.list()?;
+    Ok(SideReport {
+        side: side.side,
+        name: side.name.clone(),
+        kind: side.kind,
+        location: side.path.clone(),
+        table: side.table.clone(),
+        records: listing.records.len(),
+        in_scope: listing.records.iter().filter(|r| r.in_scope).count(),
+        unreadable: listing.unreadable,
+    })
+}

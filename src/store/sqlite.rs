@@ -1,0 +1,341 @@
+//! `sqlite`: a CRM table in an existing SQLite database.
+//!
+//! Table and column names come from config; each is checked against the
+//! database's real schema and quoted before it reaches SQL, so a config
+//! value can never become SQL code. The user's database settings are left
+//! alone (no journal-mode change). Creates take the id the table assigns.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types::ValueRef};
+
+use super::{Listing, Patch, Record, Store, StoreError};
+use crate::config::{FieldMapping, Scope, StoreConfig, Transform};
+use crate::contact::Contact;
+use crate::normal::Normalizer;
+
+pub struct SqliteStore {
+    config: StoreConfig,
+    conn: Connection,
+    /// Quoted names, checked against the schema.
+    table: String,
+    id: String,
+    modified: Option<String>,
+    scope: Option<(String, String)>,
+    /// (mapping, quoted column)
+    columns: Vec<(FieldMapping, String)>,
+    normalizer: Normalizer,
+}
+
+/// Quote an identifier for SQLite: `"` doubled inside double quotes.
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn text_of(value: ValueRef<'_>) -> Option<String> {
+    match value {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+impl SqliteStore {
+    pub fn open(config: &StoreConfig, normalizer: Normalizer) -> Result<Self, StoreError> {
+        let path: PathBuf = config.path.clone();
+        if !path.is_file() {
+            return Err(StoreError::io(
+                &path,
+                format!(
+                    "the {} database does not exist (config key {}.path); abgleich never creates or empties a CRM",
+                    config.name, config.side
+                ),
+            ));
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::io(&path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let side = config.side;
+        let config_err = |key: String, message: String| {
+            StoreError::Config(format!(
+                "{}: key `{side}.{key}`: {message}",
+                config_location(config, &key)
+            ))
+        };
+        let table_name = config.table.clone().unwrap_or_default();
+        let exists: Option<String> = conn
+            .query_row(
+                "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name = ?1",
+                [&table_name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| StoreError::io(&path, e))?;
+        if exists.is_none() {
+            let tables: Vec<String> = conn
+                .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            return Err(config_err(
+                "table".to_string(),
+                format!(
+                    "{table_name:?} is not a table in {}; expected one of: {}",
+                    path.display(),
+                    tables.join(", ")
+                ),
+            ));
+        }
+        let schema: HashSet<String> = conn
+            .prepare("SELECT name FROM pragma_table_info(?1)")?
+            .query_map([&table_name], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut known: Vec<&String> = schema.iter().collect();
+        known.sort();
+        let known = known
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let column = |key: String, name: &str| -> Result<String, StoreError> {
+            if schema.contains(name) {
+                Ok(quote_identifier(name))
+            } else {
+                Err(config_err(
+                    key,
+                    format!(
+                        "{name:?} is not a column of table {table_name:?}; its columns are: {known}"
+                    ),
+                ))
+            }
+        };
+        let id = column("id".to_string(), config.id.as_deref().unwrap_or_default())?;
+        let modified = config
+            .modified
+            .as_deref()
+            .map(|m| column("modified".to_string(), m))
+            .transpose()?;
+        let scope = match &config.scope {
+            Scope::Column { column: c, equals } => {
+                Some((column("scope.column".to_string(), c)?, equals.clone()))
+            }
+            _ => None,
+        };
+        let mut columns = Vec::new();
+        for mapping in &config.fields {
+            let name = mapping.column.as_deref().unwrap_or_default();
+            let key = format!("fields.\"{}\"", mapping.field);
+            columns.push((mapping.clone(), column(key, name)?));
+        }
+        Ok(SqliteStore {
+            config: config.clone(),
+            conn,
+            table: quote_identifier(&table_name),
+            id,
+            modified,
+            scope,
+            columns,
+            normalizer,
+        })
+    }
+
+    fn select_sql(&self, filter: &str) -> String {
+        let mut cols = vec![format!("CAST({} AS TEXT)", self.id)];
+        cols.extend(self.columns.iter().map(|(_, c)| c.clone()));
+        if let Some(m) = &self.modified {
+            cols.push(m.clone());
+        }
+        if let Some((s, _)) = &self.scope {
+            cols.push(format!("CAST({s} AS TEXT)"));
+        }
+        format!("SELECT {} FROM {} {filter}", cols.join(", "), self.table)
+    }
+
+    fn row_to_record(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
+        let id: String = row.get(0)?;
+        let mut contact = Contact::default();
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut i = 1;
+        for (mapping, _) in &self.columns {
+            let value = text_of(row.get_ref(i)?);
+            hash_value(&mut hasher, value.as_deref());
+            if let Some(v) = &value {
+                contact.set(&mapping.field, Some(v));
+            }
+            i += 1;
+        }
+        if self.modified.is_some() {
+            hash_value(&mut hasher, text_of(row.get_ref(i)?).as_deref());
+            i += 1;
+        }
+        let in_scope = match &self.scope {
+            Some((_, equals)) => text_of(row.get_ref(i)?).as_deref() == Some(equals.as_str()),
+            None => true,
+        };
+        Ok(Record {
+            id,
+            revision: format!("{:016x}", hasher.digest()),
+            contact,
+            in_scope,
+            stamp: None,
+            uid: None,
+        })
+    }
+
+    /// The value written to a column: E.164 for `transform = "e164"` when
+    /// the number is valid, else as given.
+    fn column_value(&self, mapping: &FieldMapping, value: Option<&str>) -> Option<String> {
+        let value = value.map(str::to_string).filter(|v| !v.trim().is_empty())?;
+        Some(match mapping.transform {
+            Transform::E164 => self.normalizer.phone(&value).unwrap_or(value),
+            Transform::None => value,
+        })
+    }
+
+    fn now() -> String {
+        chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+
+    fn current_revision(&self, id: &str) -> Result<String, StoreError> {
+        self.read(id).map(|r| r.revision)
+    }
+}
+
+fn hash_value(hasher: &mut xxhash_rust::xxh3::Xxh3, value: Option<&str>) {
+    match value {
+        None => hasher.update(&[0]),
+        Some(v) => {
+            hasher.update(&[1]);
+            hasher.update(&(v.len() as u64).to_le_bytes());
+            hasher.update(v.as_bytes());
+        }
+    }
+}
+
+fn config_location(config: &StoreConfig, key: &str) -> String {
+    let line = key
+        .strip_prefix("fields.\"")
+        .and_then(|f| f.strip_suffix('"'))
+        .and_then(|f| config.field_lines.get(f).copied())
+        .or(config.line_of_table);
+    match line {
+        Some(line) => format!("config line {line}"),
+        None => "config".to_string(),
+    }
+}
+
+impl Store for SqliteStore {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn list(&self) -> Result<Listing, StoreError> {
+        let sql = self.select_sql(&format!("ORDER BY {}", self.id));
+        let mut stmt = self.conn.prepare(&sql)?;
+        let records = stmt
+            .query_map([], |row| self.row_to_record(row))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Listing {
+            records,
+            unreadable: Vec::new(),
+        })
+    }
+
+    fn read(&self, id: &str) -> Result<Record, StoreError> {
+        let sql = self.select_sql(&format!("WHERE {} = ?1", self.id));
+        self.conn
+            .query_row(&sql, [id], |row| self.row_to_record(row))
+            .optional()?
+            .ok_or_else(|| StoreError::Missing { id: id.to_string() })
+    }
+
+    fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
+        let mut cols = Vec::new();
+        let mut values: Vec<Option<String>> = Vec::new();
+        for (mapping, column) in &self.columns {
+            if let Some((_, v)) = patch.fields.iter().find(|(f, _)| *f == mapping.field) {
+                cols.push(column.clone());
+                values.push(self.column_value(mapping, v.as_deref()));
+            }
+        }
+        if let Some(m) = &self.modified {
+            cols.push(m.clone());
+            values.push(Some(Self::now()));
+        }
+        if let Some((s, equals)) = &self.scope {
+            // A contact created from the other side belongs to the sync.
+            cols.push(s.clone());
+            values.push(Some(equals.clone()));
+        }
+        let sql = if cols.is_empty() {
+            format!(
+                "INSERT INTO {} DEFAULT VALUES RETURNING CAST({} AS TEXT)",
+                self.table, self.id
+            )
+        } else {
+            let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+            format!(
+                "INSERT INTO {} ({}) VALUES ({}) RETURNING CAST({} AS TEXT)",
+                self.table,
+                cols.join(", "),
+                marks.join(", "),
+                self.id
+            )
+        };
+        let id: String = self
+            .conn
+            .query_row(&sql, params_from_iter(values.iter()), |r| r.get(0))?;
+        let revision = self.current_revision(&id)?;
+        Ok((id, revision))
+    }
+
+    fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        if self.current_revision(id)? != expected {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
+        let mut sets = Vec::new();
+        let mut values: Vec<Option<String>> = Vec::new();
+        for (field, value) in &patch.fields {
+            if let Some((mapping, column)) = self.columns.iter().find(|(m, _)| m.field == *field) {
+                values.push(self.column_value(mapping, value.as_deref()));
+                sets.push(format!("{column} = ?{}", values.len()));
+            }
+        }
+        if sets.is_empty() {
+            return Ok(expected.to_string());
+        }
+        if let Some(m) = &self.modified {
+            values.push(Some(Self::now()));
+            sets.push(format!("{m} = ?{}", values.len()));
+        }
+        values.push(Some(id.to_string()));
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} = ?{}",
+            self.table,
+            sets.join(", "),
+            self.id,
+            values.len()
+        );
+        self.conn.execute(&sql, params_from_iter(values.iter()))?;
+        let revision = self.current_revision(id)?;
+        tx.commit()?;
+        Ok(revision)
+    }
+
+    fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        if self.current_revision(id)? != expected {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
+        let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
+        self.conn.execute(&sql, [id])?;
+        tx.commit()?;
+        Ok(())
+    }
+}

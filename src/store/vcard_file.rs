@@ -1,0 +1,230 @@
+//! `vcard`: one `.vcf` file with many cards, rewritten atomically.
+//!
+//! A card's id is its UID; a card without one is `#N` (its position among
+//! the file's cards) until abgleich first writes the file, which gives every
+//! card without a UID a fresh one so that ids stay stable from then on.
+//! Cards a write does not touch are kept byte for byte. A file with a card
+//! that cannot be read is never rewritten: that card would be lost.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use super::{
+    Listing, Patch, Record, Store, StoreError, Unreadable, cards, hash_revision, write_atomic,
+};
+use crate::config::StoreConfig;
+use crate::vcard::{self, ParsedCard, decode};
+
+pub struct VcardFileStore {
+    config: StoreConfig,
+    file: PathBuf,
+}
+
+/// A parsed file: its (UTF-8) bytes and the id of every readable card.
+struct Parsed {
+    bytes: Vec<u8>,
+    cards: Vec<(String, ParsedCard)>,
+    unreadable: Vec<Unreadable>,
+}
+
+impl VcardFileStore {
+    pub fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        if !config.path.is_file() {
+            return Err(StoreError::io(
+                &config.path,
+                format!(
+                    "the {} store's file does not exist (config key {}.path); a missing file is never taken as an empty address book",
+                    config.name, config.side
+                ),
+            ));
+        }
+        Ok(VcardFileStore {
+            config: config.clone(),
+            file: config.path.clone(),
+        })
+    }
+
+    fn parse(&self) -> Result<Parsed, StoreError> {
+        let raw = std::fs::read(&self.file).map_err(|e| StoreError::io(&self.file, e))?;
+        let bytes = decode::to_utf8(&raw).into_owned();
+        let mut cards = Vec::new();
+        let mut unreadable = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        for (n, card) in vcard::read_cards(&bytes).into_iter().enumerate() {
+            match card {
+                Ok(card) => {
+                    let id = vcard::property_text(&card.card, "UID")
+                        .unwrap_or_else(|| format!("#{}", n + 1));
+                    if !seen.insert(id.clone()) {
+                        unreadable.push(Unreadable {
+                            id: Some(id.clone()),
+                            file: self.file.clone(),
+                            line: Some(card.line),
+                            message: format!(
+                                "a second card with UID {id:?}; UIDs must be unique in the file"
+                            ),
+                        });
+                        continue;
+                    }
+                    cards.push((id, card));
+                }
+                Err(e) => unreadable.push(Unreadable {
+                    id: None,
+                    file: self.file.clone(),
+                    line: Some(e.line),
+                    message: e.message,
+                }),
+            }
+        }
+        Ok(Parsed {
+            bytes,
+            cards,
+            unreadable,
+        })
+    }
+
+    fn writable(&self) -> Result<Parsed, StoreError> {
+        let parsed = self.parse()?;
+        if let Some(u) = parsed.unreadable.first() {
+            return Err(StoreError::Unreadable(format!(
+                "{u}; abgleich does not rewrite a file with a card it cannot read (it would be lost): fix or remove that card first"
+            )));
+        }
+        Ok(parsed)
+    }
+
+    fn find<'p>(
+        &self,
+        parsed: &'p Parsed,
+        id: &str,
+        expected: &str,
+    ) -> Result<&'p ParsedCard, StoreError> {
+        let (_, card) = parsed
+            .cards
+            .iter()
+            .find(|(i, _)| i == id)
+            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
+        if card.revision != expected {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
+        Ok(card)
+    }
+
+    /// Rebuild the file: `replace` maps a card's index to its new text
+    /// (empty = delete); UID-less cards get a UID; `append` goes at the end.
+    fn rewrite(
+        &self,
+        parsed: &Parsed,
+        replace: Option<(usize, String)>,
+        append: Option<String>,
+    ) -> Result<(), StoreError> {
+        let mut out = Vec::with_capacity(parsed.bytes.len() + 1024);
+        let mut at = 0;
+        for (i, (_, card)) in parsed.cards.iter().enumerate() {
+            out.extend_from_slice(&parsed.bytes[at..card.span.start]);
+            at = card.span.end;
+            match &replace {
+                Some((r, text)) if *r == i => out.extend_from_slice(text.as_bytes()),
+                _ if vcard::property_text(&card.card, "UID").is_none() => {
+                    let mut with_uid = card.card.clone();
+                    vcard::set_property_text(
+                        &mut with_uid,
+                        "UID",
+                        Some(&uuid::Uuid::new_v4().to_string()),
+                    );
+                    out.extend_from_slice(
+                        vcard::write_card(&with_uid, self.config.write_version).as_bytes(),
+                    );
+                }
+                _ => {
+                    out.extend_from_slice(&parsed.bytes[card.span.clone()]);
+                    if !parsed.bytes[..card.span.end].ends_with(b"\n") {
+                        out.extend_from_slice(b"\r\n");
+                    }
+                }
+            }
+        }
+        out.extend_from_slice(&parsed.bytes[at..]);
+        if let Some(text) = append {
+            if !out.is_empty() && !out.ends_with(b"\n") {
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(text.as_bytes());
+        }
+        write_atomic(&self.file, &out, false)
+    }
+
+    fn text_revision(text: &str) -> String {
+        // The revision a later read computes for this card.
+        vcard::read_cards(text.as_bytes())
+            .into_iter()
+            .next()
+            .and_then(Result::ok)
+            .map(|c| c.revision)
+            .unwrap_or_else(|| hash_revision(text.as_bytes()))
+    }
+}
+
+impl Store for VcardFileStore {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn list(&self) -> Result<Listing, StoreError> {
+        let parsed = self.parse()?;
+        let records = parsed
+            .cards
+            .into_iter()
+            .map(|(id, card)| cards::record(&self.config, id, card.revision.clone(), &card.card))
+            .collect();
+        Ok(Listing {
+            records,
+            unreadable: parsed.unreadable,
+        })
+    }
+
+    fn read(&self, id: &str) -> Result<Record, StoreError> {
+        let parsed = self.parse()?;
+        parsed
+            .cards
+            .into_iter()
+            .find(|(i, _)| i == id)
+            .map(|(id, card)| cards::record(&self.config, id, card.revision.clone(), &card.card))
+            .ok_or_else(|| StoreError::Missing { id: id.to_string() })
+    }
+
+    fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
+        let parsed = self.writable()?;
+        let mut uid = patch
+            .uid
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if parsed.cards.iter().any(|(id, _)| *id == uid) {
+            uid = uuid::Uuid::new_v4().to_string();
+        }
+        let text = vcard::write_card(
+            &cards::new_card(&self.config, &uid, patch),
+            self.config.write_version,
+        );
+        self.rewrite(&parsed, None, Some(text.clone()))?;
+        Ok((uid, Self::text_revision(&text)))
+    }
+
+    fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError> {
+        let parsed = self.writable()?;
+        let card = self.find(&parsed, id, expected)?;
+        let index = parsed.cards.iter().position(|(i, _)| i == id).unwrap_or(0);
+        let mut changed = card.card.clone();
+        cards::apply(&self.config, &mut changed, patch);
+        let text = vcard::write_card(&changed, self.config.write_version);
+        self.rewrite(&parsed, Some((index, text.clone())), None)?;
+        Ok(Self::text_revision(&text))
+    }
+
+    fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError> {
+        let parsed = self.writable()?;
+        self.find(&parsed, id, expected)?;
+        let index = parsed.cards.iter().position(|(i, _)| i == id).unwrap_or(0);
+        self.rewrite(&parsed, Some((index, String::new())), None)
+    }
+}

@@ -1,0 +1,247 @@
+//! `vdir`: a folder with one `.vcf` per contact (vdirsyncer/khard layout).
+//!
+//! The id is the file name: Outlook's exported cards have no UID. New files
+//! get a name derived from a fresh (or carried) UID, made safe so that no
+//! UID can name a path outside the folder.
+
+use std::path::{Path, PathBuf};
+
+use super::{
+    Listing, Patch, Record, Store, StoreError, Unreadable, cards, hash_revision, write_atomic,
+};
+use crate::config::StoreConfig;
+use crate::vcard::{self, WriteVersion};
+
+pub struct VdirStore {
+    config: StoreConfig,
+    dir: PathBuf,
+}
+
+/// Check that `id` is a plain file name inside the folder: no separator,
+/// no `..`, no hidden or temporary file.
+pub fn check_id(id: &str) -> Result<(), StoreError> {
+    let plain = !id.is_empty()
+        && !id.starts_with('.')
+        && !id.contains(['/', '\\', '\0'])
+        && Path::new(id).components().count() == 1;
+    if plain {
+        Ok(())
+    } else {
+        Err(StoreError::BadId(format!(
+            "{id:?} is not a file name inside the address-book folder"
+        )))
+    }
+}
+
+/// A file name for a card with `uid`: letters, digits and `-_.@+` kept,
+/// anything else replaced, never starting with a dot, at most 100 characters
+/// before `.vcf`.
+pub fn file_name_for_uid(uid: &str) -> String {
+    let mut name: String = uid
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.@+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    while name.starts_with('.') {
+        name.replace_range(..1, "_");
+    }
+    name.truncate(100);
+    if name.trim_matches('_').is_empty() {
+        name = uuid::Uuid::new_v4().to_string();
+    }
+    format!("{name}.vcf")
+}
+
+fn is_card_file(name: &str) -> bool {
+    !name.starts_with('.')
+        && Path::new(name)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("vcf") || e.eq_ignore_ascii_case("vcard"))
+}
+
+impl VdirStore {
+    pub fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        let dir = config.path.clone();
+        if !dir.is_dir() {
+            return Err(StoreError::io(
+                &dir,
+                format!(
+                    "the {} store's folder does not exist (config key {}.path); a missing folder is never taken as an empty address book",
+                    config.name, config.side
+                ),
+            ));
+        }
+        Ok(VdirStore {
+            config: config.clone(),
+            dir,
+        })
+    }
+
+    fn path_of(&self, id: &str) -> Result<PathBuf, StoreError> {
+        check_id(id)?;
+        let path = self.dir.join(id);
+        debug_assert!(path.parent() == Some(self.dir.as_path()));
+        Ok(path)
+    }
+
+    fn read_file(&self, id: &str) -> Result<(Vec<u8>, PathBuf), StoreError> {
+        let path = self.path_of(id)?;
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok((bytes, path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(StoreError::Missing { id: id.to_string() })
+            }
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
+    }
+
+    fn version(&self) -> WriteVersion {
+        self.config.write_version
+    }
+}
+
+impl Store for VdirStore {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn list(&self) -> Result<Listing, StoreError> {
+        let mut listing = Listing::default();
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io(&self.dir, e))?;
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                listing.unreadable.push(Unreadable {
+                    id: None,
+                    file: path,
+                    line: None,
+                    message: "file name is not UTF-8".to_string(),
+                });
+                continue;
+            };
+            if !is_card_file(&name) || !path.is_file() {
+                continue;
+            }
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) => {
+                    listing.unreadable.push(Unreadable {
+                        id: Some(name),
+                        file: path,
+                        line: None,
+                        message: format!("cannot read: {e}"),
+                    });
+                    continue;
+                }
+            };
+            match cards::single(vcard::read_cards(&bytes)) {
+                Ok(card) => {
+                    let revision = hash_revision(&bytes);
+                    listing
+                        .records
+                        .push(cards::record(&self.config, name, revision, &card.card));
+                }
+                Err((line, message)) => listing.unreadable.push(Unreadable {
+                    id: Some(name),
+                    file: path,
+                    line,
+                    message,
+                }),
+            }
+        }
+        listing.records.sort_by(|a, b| a.id.cmp(&b.id));
+        listing.unreadable.sort_by(|a, b| a.file.cmp(&b.file));
+        Ok(listing)
+    }
+
+    fn read(&self, id: &str) -> Result<Record, StoreError> {
+        let (bytes, path) = self.read_file(id)?;
+        let card = cards::single(vcard::read_cards(&bytes)).map_err(|(line, m)| {
+            StoreError::Unreadable(format!("{}:{}: {m}", path.display(), line.unwrap_or(1)))
+        })?;
+        Ok(cards::record(
+            &self.config,
+            id.to_string(),
+            hash_revision(&bytes),
+            &card.card,
+        ))
+    }
+
+    fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
+        let uid = patch
+            .uid
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut name = file_name_for_uid(&uid);
+        if self.dir.join(&name).exists() {
+            name = file_name_for_uid(&uuid::Uuid::new_v4().to_string());
+        }
+        let path = self.path_of(&name)?;
+        let card = cards::new_card(&self.config, &uid, patch);
+        let text = vcard::write_card(&card, self.version());
+        write_atomic(&path, text.as_bytes(), true)?;
+        Ok((name, hash_revision(text.as_bytes())))
+    }
+
+    fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError> {
+        let (bytes, path) = self.read_file(id)?;
+        if hash_revision(&bytes) != expected {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
+        let mut card = cards::single(vcard::read_cards(&bytes))
+            .map_err(|(line, m)| {
+                StoreError::Unreadable(format!("{}:{}: {m}", path.display(), line.unwrap_or(1)))
+            })?
+            .card;
+        cards::apply(&self.config, &mut card, patch);
+        let text = vcard::write_card(&card, self.version());
+        write_atomic(&path, text.as_bytes(), false)?;
+        Ok(hash_revision(text.as_bytes()))
+    }
+
+    fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError> {
+        let (bytes, path) = self.read_file(id)?;
+        if hash_revision(&bytes) != expected {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
+        std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_that_leave_the_folder_are_refused() {
+        for id in [
+            "../x.vcf",
+            "../../x",
+            "/etc/passwd",
+            "a/b.vcf",
+            "..",
+            ".",
+            "",
+            ".hidden.vcf",
+            "a\\b.vcf",
+        ] {
+            assert!(check_id(id).is_err(), "{id:?} accepted");
+        }
+        check_id("Hans Müller.vcf").unwrap();
+    }
+
+    #[test]
+    fn uid_file_names_stay_plain() {
+        assert!(!file_name_for_uid("../../x").contains('/'));
+        assert_eq!(file_name_for_uid("urn:uuid:1234"), "urn_uuid_1234.vcf");
+        for uid in ["../../x", "..", "/", "a/../../b", ".\u{0}.", "ü/ö"] {
+            check_id(&file_name_for_uid(uid)).unwrap();
+        }
+    }
+}
