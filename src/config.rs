@@ -144,9 +144,11 @@ pub struct StoreConfig {
     pub write_version: WriteVersion,
     pub limits: Limits,
     pub stamp: Option<String>,
-    /// Line of each `fields` key, for errors found when the store opens.
-    pub field_lines: BTreeMap<String, usize>,
-    pub line_of_table: Option<usize>,
+    /// The config file, for errors found when the store opens.
+    pub config_file: PathBuf,
+    /// Line of each key of this store (`table`, `fields."name.given"`, …),
+    /// for errors found when the store opens.
+    pub key_lines: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -577,7 +579,13 @@ fn store(
     };
 
     let mut fields = Vec::new();
-    let mut field_lines = BTreeMap::new();
+    let mut key_lines = BTreeMap::new();
+    for key in [&["table"][..], &["id"], &["modified"], &["scope", "column"]] {
+        let path: Vec<&str> = std::iter::once(side).chain(key.iter().copied()).collect();
+        if let Some(line) = ctx.loc.line(&path) {
+            key_lines.insert(key.join("."), line);
+        }
+    }
     for (name, raw_field) in raw.fields {
         let path = [side, "fields", name.as_str()];
         let field: FieldPath = name
@@ -623,7 +631,7 @@ fn store(
             )?,
         };
         if let Some(line) = ctx.loc.line(&path) {
-            field_lines.insert(field.to_string(), line);
+            key_lines.insert(format!("fields.\"{field}\""), line);
         }
         fields.push(FieldMapping {
             field,
@@ -684,8 +692,8 @@ fn store(
         write_version,
         limits,
         stamp: raw.stamp,
-        field_lines,
-        line_of_table: ctx.loc.line(&[side, "table"]),
+        key_lines,
+        config_file: ctx.file.to_path_buf(),
     })
 }
 

@@ -25,7 +25,7 @@ pub fn report(config: &Config) -> ExitCode {
                 ok &= report.unreadable.is_empty();
             }
             Err(e) => {
-                eprintln!("{:<5} {}: cannot read: {e}", side.side, side.name);
+                eprintln!("{:<5} {}: {e}", side.side, side.name);
                 ok = false;
             }
         }

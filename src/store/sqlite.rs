@@ -218,14 +218,9 @@ fn hash_value(hasher: &mut xxhash_rust::xxh3::Xxh3, value: Option<&str>) {
 }
 
 fn config_location(config: &StoreConfig, key: &str) -> String {
-    let line = key
-        .strip_prefix("fields.\"")
-        .and_then(|f| f.strip_suffix('"'))
-        .and_then(|f| config.field_lines.get(f).copied())
-        .or(config.line_of_table);
-    match line {
-        Some(line) => format!("config line {line}"),
-        None => "config".to_string(),
+    match config.key_lines.get(key) {
+        Some(line) => format!("{}:{line}", config.config_file.display()),
+        None => config.config_file.display().to_string(),
     }
 }
 
