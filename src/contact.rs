@@ -605,11 +605,8 @@ mod tests {
     fn email_n_counts_all_kinds_and_email_kind_counts_one() {
         let mut c = Contact::default();
         c.set(&"email.work".parse().unwrap(), Some("a@work.example"));
-        c.set(
-            &"email.home".parse().unwrap(),
-            Some("b@home.example".into()),
-        );
-        c.set(&"email[3]".parse().unwrap(), Some("c@other.example".into()));
+        c.set(&"email.home".parse().unwrap(), Some("b@home.example"));
+        c.set(&"email[3]".parse().unwrap(), Some("c@other.example"));
         assert_eq!(
             c.get(&"email[2]".parse().unwrap()),
             Some("b@home.example".into())

@@ -4,6 +4,7 @@ use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue};
 
 use super::{Patch, Record, has_category};
 use crate::config::{Scope, StoreConfig};
+use crate::contact::{Contact, FieldPath};
 use crate::vcard::{self, ParsedCard, map};
 
 pub(crate) fn record(config: &StoreConfig, id: String, revision: String, card: &VCard) -> Record {
@@ -25,10 +26,44 @@ pub(crate) fn record(config: &StoreConfig, id: String, revision: String, card: &
     }
 }
 
+/// The ways a display name (FN) is usually composed from the name parts.
+fn composed_names(c: &Contact) -> [String; 3] {
+    let join = |parts: &[&str]| {
+        parts
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    [
+        join(&[&c.given, &c.family]),
+        join(&[&c.given, &c.additional, &c.family]),
+        join(&[&c.prefix, &c.given, &c.additional, &c.family, &c.suffix]),
+    ]
+}
+
 /// Apply a patch to a card: only the patched fields (and the stamp) change.
+/// When the name changes and FN was composed from it (and FN itself is not
+/// being written), FN follows, so the card does not show the old name.
 pub(crate) fn apply(config: &StoreConfig, card: &mut VCard, patch: &Patch) {
+    let before = vcard::to_contact(card);
     for (field, value) in &patch.fields {
         map::set_field(card, field, value.as_deref());
+    }
+    let writes_full = patch.fields.iter().any(|(f, _)| *f == FieldPath::NameFull);
+    if !writes_full {
+        let after = vcard::to_contact(card);
+        let old_forms = composed_names(&before);
+        if let Some(form) = old_forms
+            .iter()
+            .position(|f| !f.is_empty() && *f == before.full.trim())
+        {
+            let new_full = composed_names(&after)[form].clone();
+            if new_full != before.full.trim() && !new_full.is_empty() {
+                map::set_field(card, &FieldPath::NameFull, Some(&new_full));
+            }
+        }
     }
     if let (Some(name), Some(value)) = (&config.stamp, &patch.stamp) {
         vcard::set_property_text(card, name, Some(value));
@@ -64,5 +99,53 @@ pub(crate) fn single(
             Some(card.line),
             format!("the file holds {n} cards; a vdir holds one card per file"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn config() -> StoreConfig {
+        let text =
+            "[left]\nkind = \"vdir\"\npath = \"a\"\n[right]\nkind = \"vdir\"\npath = \"b\"\n";
+        Config::parse(text, std::path::Path::new("/x/c.toml"))
+            .unwrap()
+            .left
+    }
+
+    fn card(text: &str) -> VCard {
+        vcard::read_cards(text.as_bytes()).remove(0).unwrap().card
+    }
+
+    fn rename(card: &mut VCard) {
+        let patch = Patch {
+            fields: vec![("name.family".parse().unwrap(), Some("Mueller".into()))],
+            ..Patch::default()
+        };
+        apply(&config(), card, &patch);
+    }
+
+    #[test]
+    fn a_composed_display_name_follows_a_name_change() {
+        let mut c = card(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Müller;Hans;;;\r\nFN:Hans Müller\r\nEND:VCARD\r\n",
+        );
+        rename(&mut c);
+        let contact = vcard::to_contact(&c);
+        assert_eq!(
+            (contact.family.as_str(), contact.full.as_str()),
+            ("Mueller", "Hans Mueller")
+        );
+    }
+
+    #[test]
+    fn a_display_name_of_its_own_is_kept() {
+        let mut c = card(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Müller;Hans;;;\r\nFN:Hansi (Bäckerei)\r\nEND:VCARD\r\n",
+        );
+        rename(&mut c);
+        assert_eq!(vcard::to_contact(&c).full, "Hansi (Bäckerei)");
     }
 }
