@@ -45,12 +45,26 @@ impl VcardFileStore {
     }
 
     fn parse(&self) -> Result<Parsed, StoreError> {
+        let mut cards = Vec::new();
+        let (bytes, unreadable) = self.each_card(|id, card| cards.push((id, card)))?;
+        Ok(Parsed {
+            bytes,
+            cards,
+            unreadable,
+        })
+    }
+
+    /// Read the file and hand every readable card with its id to `keep`;
+    /// returns the file's bytes (as UTF-8) and what could not be read.
+    fn each_card(
+        &self,
+        mut keep: impl FnMut(String, ParsedCard),
+    ) -> Result<(Vec<u8>, Vec<Unreadable>), StoreError> {
         let raw = std::fs::read(&self.file).map_err(|e| StoreError::io(&self.file, e))?;
         let bytes = decode::to_utf8(&raw).into_owned();
-        let mut cards = Vec::new();
         let mut unreadable = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
-        for (n, card) in vcard::read_cards(&bytes).into_iter().enumerate() {
+        for (n, card) in vcard::cards(&bytes).enumerate() {
             match card {
                 Ok(card) => {
                     let id = vcard::property_text(&card.card, "UID")
@@ -66,7 +80,7 @@ impl VcardFileStore {
                         });
                         continue;
                     }
-                    cards.push((id, card));
+                    keep(id, card);
                 }
                 Err(e) => unreadable.push(Unreadable {
                     id: None,
@@ -76,11 +90,7 @@ impl VcardFileStore {
                 }),
             }
         }
-        Ok(Parsed {
-            bytes,
-            cards,
-            unreadable,
-        })
+        Ok((bytes, unreadable))
     }
 
     fn writable(&self) -> Result<Parsed, StoreError> {
@@ -171,15 +181,13 @@ impl Store for VcardFileStore {
     }
 
     fn list(&self) -> Result<Listing, StoreError> {
-        let parsed = self.parse()?;
-        let records = parsed
-            .cards
-            .into_iter()
-            .map(|(id, card)| cards::record(&self.config, id, card.revision.clone(), &card.card))
-            .collect();
+        let mut records = Vec::new();
+        let (_, unreadable) = self.each_card(|id, card| {
+            records.push(cards::record(&self.config, id, card.revision, &card.card));
+        })?;
         Ok(Listing {
             records,
-            unreadable: parsed.unreadable,
+            unreadable,
         })
     }
 

@@ -28,23 +28,27 @@ pub struct ParsedCard {
 /// Read every card of a file. Never panics: a card that cannot be read is
 /// an error naming its line; the other cards are still returned.
 pub fn read_cards(bytes: &[u8]) -> Vec<Result<ParsedCard, CardError>> {
-    decode::split_cards(bytes)
-        .into_iter()
-        .map(|raw| {
-            let raw = raw?;
-            parse_one(&raw.text)
-                .map(|card| ParsedCard {
-                    line: raw.line,
-                    card,
-                    revision: crate::store::hash_revision(raw.text.as_bytes()),
-                    span: raw.span.clone(),
-                })
-                .map_err(|message| CardError {
-                    line: raw.line,
-                    message,
-                })
-        })
-        .collect()
+    cards(bytes).collect()
+}
+
+/// Like [`read_cards`], but parses each card only when it is asked for, so
+/// a caller that keeps only the canonical contact never holds every parsed
+/// card of a large file at once.
+pub fn cards(bytes: &[u8]) -> impl Iterator<Item = Result<ParsedCard, CardError>> {
+    decode::split_cards(bytes).into_iter().map(|raw| {
+        let raw = raw?;
+        parse_one(&raw.text)
+            .map(|card| ParsedCard {
+                line: raw.line,
+                card,
+                revision: crate::store::hash_revision(raw.text.as_bytes()),
+                span: raw.span.clone(),
+            })
+            .map_err(|message| CardError {
+                line: raw.line,
+                message,
+            })
+    })
 }
 
 fn parse_one(text: &str) -> Result<VCard, String> {
