@@ -84,6 +84,8 @@ pub enum Transform {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldMapping {
     pub field: FieldPath,
+    /// The key as written in the config (`"email[1]"`), for messages.
+    pub key: String,
     pub column: Option<String>,
     pub transform: Transform,
     pub direction: Direction,
@@ -580,7 +582,13 @@ fn store(
 
     let mut fields = Vec::new();
     let mut key_lines = BTreeMap::new();
-    for key in [&["table"][..], &["id"], &["modified"], &["scope", "column"]] {
+    for key in [
+        &["path"][..],
+        &["table"],
+        &["id"],
+        &["modified"],
+        &["scope", "column"],
+    ] {
         let path: Vec<&str> = std::iter::once(side).chain(key.iter().copied()).collect();
         if let Some(line) = ctx.loc.line(&path) {
             key_lines.insert(key.join("."), line);
@@ -631,10 +639,11 @@ fn store(
             )?,
         };
         if let Some(line) = ctx.loc.line(&path) {
-            key_lines.insert(format!("fields.\"{field}\""), line);
+            key_lines.insert(format!("fields.\"{name}\""), line);
         }
         fields.push(FieldMapping {
             field,
+            key: name.clone(),
             column,
             transform,
             direction,
@@ -695,6 +704,17 @@ fn store(
         key_lines,
         config_file: ctx.file.to_path_buf(),
     })
+}
+
+impl StoreConfig {
+    /// `file:line: key `side.key`` for a message about one of this store's keys.
+    pub fn locate(&self, key: &str) -> String {
+        let place = match self.key_lines.get(key) {
+            Some(line) => format!("{}:{line}", self.config_file.display()),
+            None => self.config_file.display().to_string(),
+        };
+        format!("{place}: key `{}.{key}`", self.side)
+    }
 }
 
 /// An SQL identifier from config: any printable name, but no NUL or control
@@ -908,6 +928,15 @@ match = ["stamp", "email"]
         let e = parse(&GOOD.replace("path = \"outlook\"", "path = \"outlook\"\ntable = \"x\""))
             .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("right.table"));
+    }
+
+    #[test]
+    fn one_field_mapped_twice_is_refused_naming_both_keys() {
+        let text = GOOD.replace("\"name.given\" = \"first_name\"", "\"email[1]\" = \"a\"\n\"email\" = \"b\"");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("left.fields.\"email[1]\""));
+        assert_eq!(e.line, Some(12));
+        assert!(e.message.contains("\"email\""), "{}", e.message);
     }
 
     #[test]

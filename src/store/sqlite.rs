@@ -50,8 +50,9 @@ impl SqliteStore {
             return Err(StoreError::io(
                 &path,
                 format!(
-                    "the {} database does not exist (config key {}.path); abgleich never creates or empties a CRM",
-                    config.name, config.side
+                    "the {} database does not exist ({}); abgleich never creates or empties a CRM",
+                    config.name,
+                    config.locate("path")
                 ),
             ));
         }
@@ -61,12 +62,8 @@ impl SqliteStore {
         )
         .map_err(|e| StoreError::io(&path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let side = config.side;
         let config_err = |key: String, message: String| {
-            StoreError::Config(format!(
-                "{}: key `{side}.{key}`: {message}",
-                config_location(config, &key)
-            ))
+            StoreError::Config(format!("{}: {message}", config.locate(&key)))
         };
         let table_name = config.table.clone().unwrap_or_default();
         let exists: Option<String> = conn
@@ -129,7 +126,7 @@ impl SqliteStore {
         let mut columns = Vec::new();
         for mapping in &config.fields {
             let name = mapping.column.as_deref().unwrap_or_default();
-            let key = format!("fields.\"{}\"", mapping.field);
+            let key = format!("fields.\"{}\"", mapping.key);
             columns.push((mapping.clone(), column(key, name)?));
         }
         Ok(SqliteStore {
@@ -214,13 +211,6 @@ fn hash_value(hasher: &mut xxhash_rust::xxh3::Xxh3, value: Option<&str>) {
             hasher.update(&(v.len() as u64).to_le_bytes());
             hasher.update(v.as_bytes());
         }
-    }
-}
-
-fn config_location(config: &StoreConfig, key: &str) -> String {
-    match config.key_lines.get(key) {
-        Some(line) => format!("{}:{line}", config.config_file.display()),
-        None => config.config_file.display().to_string(),
     }
 }
 

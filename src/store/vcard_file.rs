@@ -33,8 +33,9 @@ impl VcardFileStore {
             return Err(StoreError::io(
                 &config.path,
                 format!(
-                    "the {} store's file does not exist (config key {}.path); a missing file is never taken as an empty address book",
-                    config.name, config.side
+                    "the {} store's file does not exist ({}); a missing file is never taken as an empty address book",
+                    config.name,
+                    config.locate("path")
                 ),
             ));
         }

@@ -71,8 +71,9 @@ impl VdirStore {
             return Err(StoreError::io(
                 &dir,
                 format!(
-                    "the {} store's folder does not exist (config key {}.path); a missing folder is never taken as an empty address book",
-                    config.name, config.side
+                    "the {} store's folder does not exist ({}); a missing folder is never taken as an empty address book",
+                    config.name,
+                    config.locate("path")
                 ),
             ));
         }
