@@ -599,6 +599,15 @@ fn store(
         let field: FieldPath = name
             .parse()
             .map_err(|e: crate::contact::BadFieldPath| ctx.err(&path, e.to_string()))?;
+        if let Some(first) = fields.iter().find(|f: &&FieldMapping| f.field == field) {
+            return Err(ctx.err(
+                &path,
+                format!(
+                    "names the same field as \"{}\"; map each canonical field once",
+                    first.key
+                ),
+            ));
+        }
         let (column, transform, direction) = match raw_field {
             RawField::Column(c) => (Some(c), None, None),
             RawField::Full(t) => (t.column, t.transform, t.direction),
@@ -932,7 +941,10 @@ match = ["stamp", "email"]
 
     #[test]
     fn one_field_mapped_twice_is_refused_naming_both_keys() {
-        let text = GOOD.replace("\"name.given\" = \"first_name\"", "\"email[1]\" = \"a\"\n\"email\" = \"b\"");
+        let text = GOOD.replace(
+            "\"name.given\" = \"first_name\"",
+            "\"email[1]\" = \"a\"\n\"email\" = \"b\"",
+        );
         let e = parse(&text).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("left.fields.\"email[1]\""));
         assert_eq!(e.line, Some(12));
