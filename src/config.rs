@@ -689,7 +689,7 @@ fn store(
     };
     if let Some(stamp) = &raw.stamp {
         let valid = stamp.len() > 2
-            && stamp[..2].eq_ignore_ascii_case("X-")
+            && stamp.as_bytes()[..2].eq_ignore_ascii_case(b"X-")
             && stamp
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-');
@@ -949,6 +949,14 @@ match = ["stamp", "email"]
         assert_eq!(e.key.as_deref(), Some("left.fields.\"email[1]\""));
         assert_eq!(e.line, Some(12));
         assert!(e.message.contains("\"email\""), "{}", e.message);
+    }
+
+    #[test]
+    fn a_stamp_that_is_not_an_x_property_is_refused() {
+        for bad in ["ü-CRM", "X-", "NOTE", "X-A B"] {
+            let e = parse(&GOOD.replace("X-CRM-CUSTOMER-NO", bad)).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("right.stamp"), "{bad}");
+        }
     }
 
     #[test]

@@ -268,36 +268,59 @@ impl CardBuilder {
     }
 }
 
-/// Split a content line at its first colon outside double quotes.
-fn split_head(line: &[u8]) -> Option<(&[u8], &[u8])> {
+/// Walk `bytes` keeping track of double quotes (inside which a backslash
+/// escapes the next byte, as calcard reads it) and call `at` for every byte
+/// outside quotes with its position; stop when `at` returns true.
+fn scan_unquoted(bytes: &[u8], mut at: impl FnMut(usize, u8) -> bool) {
     let mut quoted = false;
-    for (i, b) in line.iter().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b':' if !quoted => return Some((&line[..i], &line[i + 1..])),
-            _ => {}
+    let mut escaped = false;
+    for (i, b) in bytes.iter().enumerate() {
+        if quoted {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => quoted = false,
+                _ => {}
+            }
+        } else if *b == b'"' {
+            quoted = true;
+        } else if at(i, *b) {
+            return;
         }
     }
-    None
+}
+
+/// Split a content line at its first colon outside double quotes.
+fn split_head(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut colon = None;
+    scan_unquoted(line, |i, b| {
+        if b == b':' {
+            colon = Some(i);
+        }
+        colon.is_some()
+    });
+    colon.map(|i| (&line[..i], &line[i + 1..]))
 }
 
 /// Split the part before the colon at semicolons outside quotes.
 fn split_params(head: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
-    let mut quoted = false;
     let mut start = 0;
-    for (i, b) in head.iter().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b';' if !quoted => {
-                out.push(&head[start..i]);
-                start = i + 1;
-            }
-            _ => {}
+    scan_unquoted(head, |i, b| {
+        if b == b';' {
+            out.push(&head[start..i]);
+            start = i + 1;
         }
-    }
+        false
+    });
     out.push(&head[start..]);
     out
+}
+
+/// A byte that cannot be part of a property or parameter name: calcard
+/// would read a backslash as an escape and write a control byte raw.
+fn bad_name_byte(b: &u8) -> bool {
+    b.is_ascii_control() || matches!(b, b'\\' | b'"' | b':' | b';')
 }
 
 fn head_is_qp(head: &[u8]) -> bool {
@@ -314,10 +337,28 @@ fn clean_line(line: &[u8]) -> Result<String, String> {
         let shown = String::from_utf8_lossy(&line[..line.len().min(40)]).into_owned();
         return Err(format!("content line without ':' ({shown:?})"));
     };
+    let mut unquoted_backslash = false;
+    scan_unquoted(head, |_, b| {
+        unquoted_backslash |= b == b'\\';
+        unquoted_backslash
+    });
+    if unquoted_backslash {
+        // calcard reads `\:` in a parameter as an escaped colon, so the
+        // value would start elsewhere than the colon found here.
+        let shown = String::from_utf8_lossy(&head[..head.len().min(40)]).into_owned();
+        return Err(format!(
+            "backslash outside quotes in the parameters of {shown:?}"
+        ));
+    }
     let mut parts = split_params(head).into_iter();
     let name = parts.next().unwrap_or_default();
     if trimmed(name).is_empty() {
         return Err("content line without a property name".to_string());
+    }
+    let valid_name = !trimmed(name).iter().any(bad_name_byte);
+    if !valid_name {
+        let shown = String::from_utf8_lossy(&name[..name.len().min(40)]).into_owned();
+        return Err(format!("{shown:?} is not a property name"));
     }
     let mut params: Vec<Cow<'_, [u8]>> = Vec::new();
     let mut qp = false;
@@ -355,6 +396,11 @@ fn clean_line(line: &[u8]) -> Result<String, String> {
             // both forms right.
             changed = true;
             continue;
+        }
+        let param_name = p.split(|b| *b == b'=').next().unwrap_or_default();
+        if param_name.iter().any(bad_name_byte) {
+            let shown = String::from_utf8_lossy(&p[..p.len().min(40)]).into_owned();
+            return Err(format!("{shown:?} is not a parameter"));
         }
         params.push(Cow::Borrowed(param));
     }

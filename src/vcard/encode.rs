@@ -87,6 +87,21 @@ fn convert_entry(entry: &VCardEntry, v4: bool) -> VCardEntry {
                     params.push(type_text(&name.to_ascii_uppercase()));
                 }
             }
+            // A double quote cannot stand inside a parameter value (calcard
+            // would write `\"`, which ends the quoted value for the reader).
+            (_, VCardParameterValue::Text(t))
+                if t.contains(|c: char| c == '"' || c.is_control()) =>
+            {
+                let clean: String = t
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .map(|c| if c == '"' { '\'' } else { c })
+                    .collect();
+                params.push(VCardParameter {
+                    name: p.name.clone(),
+                    value: VCardParameterValue::Text(clean),
+                });
+            }
             _ => params.push(p.clone()),
         }
     }
