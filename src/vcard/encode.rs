@@ -5,6 +5,7 @@
 //! value is written as `\r`, and 4.0 photos come out as `data:…;base64\,`.
 //! This module converts those before and after calcard writes.
 
+use super::map::unify_newlines;
 use calcard::vcard::{
     VCard, VCardEntry, VCardParameter, VCardParameterName, VCardParameterValue, VCardProperty,
     VCardValue, VCardValueType,
@@ -161,14 +162,6 @@ fn convert_entry(entry: &VCardEntry, v4: bool) -> VCardEntry {
         name: entry.name.clone(),
         params,
         values,
-    }
-}
-
-fn unify_newlines(text: &str) -> String {
-    if text.contains('\r') {
-        text.replace("\r\n", "\n").replace('\r', "\n")
-    } else {
-        text.to_string()
     }
 }
 

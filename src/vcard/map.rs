@@ -48,7 +48,7 @@ fn value_text(value: &VCardValue) -> String {
 
 /// Line ends inside values are `\n` in the canonical contact, whatever the
 /// file used (2.1 QUOTED-PRINTABLE carries `=0D=0A`).
-fn unify_newlines(text: &str) -> String {
+pub(crate) fn unify_newlines(text: &str) -> String {
     if text.contains('\r') {
         text.replace("\r\n", "\n").replace('\r', "\n")
     } else {
