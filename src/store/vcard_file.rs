@@ -104,21 +104,17 @@ impl VcardFileStore {
         Ok(parsed)
     }
 
-    fn find<'p>(
-        &self,
-        parsed: &'p Parsed,
-        id: &str,
-        expected: &str,
-    ) -> Result<&'p ParsedCard, StoreError> {
-        let (_, card) = parsed
+    /// The position of card `id` in the file, if its revision is `expected`.
+    fn find(&self, parsed: &Parsed, id: &str, expected: &str) -> Result<usize, StoreError> {
+        let index = parsed
             .cards
             .iter()
-            .find(|(i, _)| i == id)
+            .position(|(i, _)| i == id)
             .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
-        if card.revision != expected {
+        if parsed.cards[index].1.revision != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
-        Ok(card)
+        Ok(index)
     }
 
     /// Rebuild the file: `replace` maps a card's index to its new text
@@ -221,9 +217,8 @@ impl Store for VcardFileStore {
 
     fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError> {
         let parsed = self.writable()?;
-        let card = self.find(&parsed, id, expected)?;
-        let index = parsed.cards.iter().position(|(i, _)| i == id).unwrap_or(0);
-        let mut changed = card.card.clone();
+        let index = self.find(&parsed, id, expected)?;
+        let mut changed = parsed.cards[index].1.card.clone();
         cards::apply(&self.config, &mut changed, patch);
         let text = vcard::write_card(&changed, self.config.write_version);
         self.rewrite(&parsed, Some((index, text.clone())), None)?;
@@ -232,8 +227,7 @@ impl Store for VcardFileStore {
 
     fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError> {
         let parsed = self.writable()?;
-        self.find(&parsed, id, expected)?;
-        let index = parsed.cards.iter().position(|(i, _)| i == id).unwrap_or(0);
+        let index = self.find(&parsed, id, expected)?;
         self.rewrite(&parsed, Some((index, String::new())), None)
     }
 }

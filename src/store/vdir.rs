@@ -57,6 +57,13 @@ pub fn file_name_for_uid(uid: &str) -> String {
     format!("{name}.vcf")
 }
 
+/// The one card of a file that is about to be read or written.
+fn single_card(bytes: &[u8], path: &Path) -> Result<vcard::ParsedCard, StoreError> {
+    cards::single(vcard::read_cards(bytes)).map_err(|(line, m)| {
+        StoreError::Unreadable(format!("{}:{}: {m}", path.display(), line.unwrap_or(1)))
+    })
+}
+
 fn is_card_file(name: &str) -> bool {
     !name.starts_with('.')
         && Path::new(name)
@@ -163,9 +170,7 @@ impl Store for VdirStore {
 
     fn read(&self, id: &str) -> Result<Record, StoreError> {
         let (bytes, path) = self.read_file(id)?;
-        let card = cards::single(vcard::read_cards(&bytes)).map_err(|(line, m)| {
-            StoreError::Unreadable(format!("{}:{}: {m}", path.display(), line.unwrap_or(1)))
-        })?;
+        let card = single_card(&bytes, &path)?;
         Ok(cards::record(
             &self.config,
             id.to_string(),
@@ -195,11 +200,7 @@ impl Store for VdirStore {
         if hash_revision(&bytes) != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
-        let mut card = cards::single(vcard::read_cards(&bytes))
-            .map_err(|(line, m)| {
-                StoreError::Unreadable(format!("{}:{}: {m}", path.display(), line.unwrap_or(1)))
-            })?
-            .card;
+        let mut card = single_card(&bytes, &path)?.card;
         cards::apply(&self.config, &mut card, patch);
         let text = vcard::write_card(&card, self.version());
         write_atomic(&path, text.as_bytes(), false)?;
