@@ -111,6 +111,45 @@ impl VdirStore {
     fn version(&self) -> WriteVersion {
         self.config.write_version
     }
+
+    /// Read and parse the card files `names` (one worker's share of `list`).
+    fn read_files(&self, names: &[String]) -> Listing {
+        let mut listing = Listing::default();
+        for name in names {
+            let path = self.dir.join(name);
+            if !path.is_file() {
+                continue;
+            }
+            let unreadable = |line, message| Unreadable {
+                id: Some(name.clone()),
+                file: path.clone(),
+                line,
+                message,
+            };
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) => {
+                    listing
+                        .unreadable
+                        .push(unreadable(None, format!("cannot read: {e}")));
+                    continue;
+                }
+            };
+            match cards::single(vcard::read_cards(&bytes)) {
+                Ok(card) => {
+                    let revision = hash_revision(&bytes);
+                    listing.records.push(cards::record(
+                        &self.config,
+                        name.clone(),
+                        revision,
+                        &card.card,
+                    ));
+                }
+                Err((line, message)) => listing.unreadable.push(unreadable(line, message)),
+            }
+        }
+        listing
+    }
 }
 
 impl Store for VdirStore {
@@ -120,48 +159,42 @@ impl Store for VdirStore {
 
     fn list(&self) -> Result<Listing, StoreError> {
         let mut listing = Listing::default();
+        let mut names = Vec::new();
         let entries = std::fs::read_dir(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| StoreError::io(&self.dir, e))?;
-            let path = entry.path();
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                listing.unreadable.push(Unreadable {
+            match entry.file_name().to_str() {
+                Some(name) if is_card_file(name) => names.push(name.to_string()),
+                Some(_) => {}
+                None => listing.unreadable.push(Unreadable {
                     id: None,
-                    file: path,
+                    file: entry.path(),
                     line: None,
                     message: "file name is not UTF-8".to_string(),
-                });
-                continue;
-            };
-            if !is_card_file(&name) || !path.is_file() {
-                continue;
-            }
-            let bytes = match std::fs::read(&path) {
-                Ok(b) => b,
-                Err(e) => {
-                    listing.unreadable.push(Unreadable {
-                        id: Some(name),
-                        file: path,
-                        line: None,
-                        message: format!("cannot read: {e}"),
-                    });
-                    continue;
-                }
-            };
-            match cards::single(vcard::read_cards(&bytes)) {
-                Ok(card) => {
-                    let revision = hash_revision(&bytes);
-                    listing
-                        .records
-                        .push(cards::record(&self.config, name, revision, &card.card));
-                }
-                Err((line, message)) => listing.unreadable.push(Unreadable {
-                    id: Some(name),
-                    file: path,
-                    line,
-                    message,
                 }),
             }
+        }
+        // Reading and parsing dominate: share the files among the cores.
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = names.len().div_ceil(workers).max(1);
+        let parts: Vec<Listing> = std::thread::scope(|scope| {
+            let handles: Vec<_> = names
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || self.read_files(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        for part in parts {
+            listing.records.extend(part.records);
+            listing.unreadable.extend(part.unreadable);
         }
         listing.records.sort_by(|a, b| a.id.cmp(&b.id));
         listing.unreadable.sort_by(|a, b| a.file.cmp(&b.file));
