@@ -61,17 +61,6 @@ pub enum Direction {
     None,
 }
 
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Both => "both",
-            Direction::LeftToRight => "left-to-right",
-            Direction::RightToLeft => "right-to-left",
-            Direction::None => "none",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Transform {
     #[default]

@@ -146,48 +146,6 @@ impl FieldPath {
             FieldPath::Categories => FieldClass::Categories,
         }
     }
-
-    /// Every field path a store can name, with index 1; used for listings
-    /// (the mapping editor, `init`).
-    pub fn examples() -> Vec<FieldPath> {
-        let mut all = vec![
-            FieldPath::NamePrefix,
-            FieldPath::NameGiven,
-            FieldPath::NameAdditional,
-            FieldPath::NameFamily,
-            FieldPath::NameSuffix,
-            FieldPath::NameFull,
-            FieldPath::Nickname,
-            FieldPath::OrgName,
-            FieldPath::OrgUnit,
-            FieldPath::Title,
-            FieldPath::Email {
-                kind: None,
-                index: 0,
-            },
-        ];
-        for kind in [Kind::Work, Kind::Home, Kind::Other] {
-            all.push(FieldPath::Email {
-                kind: Some(kind),
-                index: 0,
-            });
-        }
-        for kind in Kind::ALL {
-            all.push(FieldPath::Phone { kind, index: 0 });
-        }
-        for kind in [Kind::Work, Kind::Home, Kind::Other] {
-            for part in AdrPart::ALL {
-                all.push(FieldPath::Adr { kind, part });
-            }
-        }
-        all.extend([
-            FieldPath::Url { index: 0 },
-            FieldPath::Bday,
-            FieldPath::Note,
-            FieldPath::Categories,
-        ]);
-        all
-    }
 }
 
 impl fmt::Display for FieldPath {

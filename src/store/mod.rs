@@ -69,19 +69,6 @@ pub struct Patch {
     pub uid: Option<String>,
 }
 
-impl Patch {
-    /// A patch that writes `fields` of `contact` (empty ones are skipped).
-    pub fn from_contact(contact: &Contact, fields: impl IntoIterator<Item = FieldPath>) -> Patch {
-        Patch {
-            fields: fields
-                .into_iter()
-                .filter_map(|f| contact.get(&f).map(|v| (f, Some(v.into_owned()))))
-                .collect(),
-            ..Patch::default()
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0}")]
