@@ -2,10 +2,18 @@
 
 use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue};
 
-use super::{Patch, Record, has_category};
+use super::{Patch, Record};
 use crate::config::{Scope, StoreConfig};
-use crate::contact::{Contact, FieldPath};
+use crate::contact::{Contact, FieldClass, FieldPath};
 use crate::vcard::{self, ParsedCard, map};
+
+/// Whether a contact is in a category scope.
+fn has_category(contact: &Contact, category: &str) -> bool {
+    contact
+        .categories
+        .iter()
+        .any(|c| c.trim().eq_ignore_ascii_case(category.trim()))
+}
 
 pub(crate) fn record(config: &StoreConfig, id: String, revision: String, card: &VCard) -> Record {
     let contact = vcard::to_contact(card);
@@ -47,20 +55,22 @@ fn composed_names(c: &Contact) -> [String; 3] {
 /// When the name changes and FN was composed from it (and FN itself is not
 /// being written), FN follows, so the card does not show the old name.
 pub(crate) fn apply(config: &StoreConfig, card: &mut VCard, patch: &Patch) {
-    let before = vcard::to_contact(card);
+    let writes = |wanted: fn(&FieldPath) -> bool| patch.fields.iter().any(|(f, _)| wanted(f));
+    let fn_follows = writes(|f| f.class() == FieldClass::Name && *f != FieldPath::NameFull)
+        && !writes(|f| *f == FieldPath::NameFull);
+    // Only a name change can make FN follow; other patches skip the reading.
+    let before = fn_follows.then(|| vcard::to_contact(card));
     for (field, value) in &patch.fields {
         map::set_field(card, field, value.as_deref());
     }
-    let writes_full = patch.fields.iter().any(|(f, _)| *f == FieldPath::NameFull);
-    if !writes_full {
-        let after = vcard::to_contact(card);
-        let old_forms = composed_names(&before);
-        if let Some(form) = old_forms
+    if let Some(before) = before {
+        let old_full = before.full.trim();
+        if let Some(form) = composed_names(&before)
             .iter()
-            .position(|f| !f.is_empty() && *f == before.full.trim())
+            .position(|f| !f.is_empty() && f == old_full)
         {
-            let new_full = composed_names(&after)[form].clone();
-            if new_full != before.full.trim() && !new_full.is_empty() {
+            let new_full = composed_names(&vcard::to_contact(card))[form].clone();
+            if new_full != old_full && !new_full.is_empty() {
                 map::set_field(card, &FieldPath::NameFull, Some(&new_full));
             }
         }

@@ -129,6 +129,19 @@ pub fn open(config: &StoreConfig, normalizer: &Normalizer) -> Result<Box<dyn Sto
     })
 }
 
+/// The error for a store whose `path` does not exist: named with its config
+/// key, and never read as an empty store.
+pub(crate) fn missing_store(config: &StoreConfig, what: &str, why: &str) -> StoreError {
+    StoreError::io(
+        &config.path,
+        format!(
+            "the {} {what} does not exist ({}); {why}",
+            config.name,
+            config.locate("path")
+        ),
+    )
+}
+
 /// A content hash as a revision string.
 pub fn hash_revision(bytes: &[u8]) -> String {
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
@@ -163,12 +176,4 @@ pub fn write_atomic(target: &Path, bytes: &[u8], create_new: bool) -> Result<(),
             .map_err(|e| StoreError::io(target, e.error))?;
     }
     Ok(())
-}
-
-/// Whether a contact is in a category scope.
-pub(crate) fn has_category(contact: &Contact, category: &str) -> bool {
-    contact
-        .categories
-        .iter()
-        .any(|c| c.trim().eq_ignore_ascii_case(category.trim()))
 }

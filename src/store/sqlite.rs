@@ -47,13 +47,10 @@ impl SqliteStore {
     pub fn open(config: &StoreConfig, normalizer: Normalizer) -> Result<Self, StoreError> {
         let path: PathBuf = config.path.clone();
         if !path.is_file() {
-            return Err(StoreError::io(
-                &path,
-                format!(
-                    "the {} database does not exist ({}); abgleich never creates or empties a CRM",
-                    config.name,
-                    config.locate("path")
-                ),
+            return Err(super::missing_store(
+                config,
+                "database",
+                "abgleich never creates or empties a CRM",
             ));
         }
         let conn = Connection::open_with_flags(

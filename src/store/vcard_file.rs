@@ -30,13 +30,10 @@ struct Parsed {
 impl VcardFileStore {
     pub fn open(config: &StoreConfig) -> Result<Self, StoreError> {
         if !config.path.is_file() {
-            return Err(StoreError::io(
-                &config.path,
-                format!(
-                    "the {} store's file does not exist ({}); a missing file is never taken as an empty address book",
-                    config.name,
-                    config.locate("path")
-                ),
+            return Err(super::missing_store(
+                config,
+                "store's file",
+                "a missing file is never taken as an empty address book",
             ));
         }
         Ok(VcardFileStore {

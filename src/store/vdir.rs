@@ -75,13 +75,10 @@ impl VdirStore {
     pub fn open(config: &StoreConfig) -> Result<Self, StoreError> {
         let dir = config.path.clone();
         if !dir.is_dir() {
-            return Err(StoreError::io(
-                &dir,
-                format!(
-                    "the {} store's folder does not exist ({}); a missing folder is never taken as an empty address book",
-                    config.name,
-                    config.locate("path")
-                ),
+            return Err(super::missing_store(
+                config,
+                "store's folder",
+                "a missing folder is never taken as an empty address book",
             ));
         }
         Ok(VdirStore {
