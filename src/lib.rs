@@ -9,4 +9,5 @@ pub mod contact;
 pub mod normal;
 pub mod samples;
 pub mod store;
+pub mod sync;
 pub mod vcard;

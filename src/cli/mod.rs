@@ -19,10 +19,10 @@ pub fn config_path(given: Option<PathBuf>) -> Result<PathBuf> {
     if local.is_file() {
         return Ok(local);
     }
-    if let Some(xdg) = xdg_config_file() {
-        if xdg.is_file() {
-            return Ok(xdg);
-        }
+    if let Some(xdg) = xdg_config_file()
+        && xdg.is_file()
+    {
+        return Ok(xdg);
     }
     Err(eyre!(
         "no config: pass --config PATH, or create ./abgleich.toml (`abgleich init` writes one){}",

@@ -117,6 +117,58 @@ pub trait Store {
     fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError>;
     /// Delete the record if its revision is still `expected`.
     fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError>;
+
+    // ---- what the journal needs to undo a write exactly ----
+
+    /// The unit a write to record `id` replaces, and that the journal saves
+    /// before the write: the record itself, or for a one-file store the file.
+    fn unit_of(&self, id: &str) -> String {
+        id.to_string()
+    }
+    /// The unit `create(patch)` will write, when it is known beforehand
+    /// (a card file named after the patch's UID). `None`: the id is known only
+    /// after the create, which then happens inside [`Store::begin`]'s transaction.
+    fn create_unit(&self, patch: &Patch) -> Option<String>;
+    /// The exact stored form of a unit (file bytes, a row with all its
+    /// columns), or `None` when it does not exist.
+    fn save_unit(&self, unit: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Put a unit back exactly as [`Store::save_unit`] returned it; `None`
+    /// removes it.
+    fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError>;
+    /// Start one transaction for the writes that follow (SQL stores).
+    fn begin(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Make the writes since [`Store::begin`] permanent.
+    fn commit(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Drop the writes since [`Store::begin`] (SQL stores; file writes are
+    /// undone from the journal instead).
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Read a file for the journal: its bytes, or `None` when it does not exist.
+pub(crate) fn read_unit_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io(path, e)),
+    }
+}
+
+/// Put a file back as the journal saved it (`None`: remove it).
+pub(crate) fn restore_unit_file(path: &Path, saved: Option<&[u8]>) -> Result<(), StoreError> {
+    match saved {
+        Some(bytes) => write_atomic(path, bytes, false),
+        None => match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(path, e)),
+        },
+    }
 }
 
 /// Open the store a config side describes. A missing store is an error,

@@ -195,6 +195,15 @@ impl SqliteStore {
         chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
     }
 
+    /// A transaction of this write's own, unless the apply holds one.
+    fn own_transaction(&self) -> Result<Option<rusqlite::Transaction<'_>>, StoreError> {
+        if self.conn.is_autocommit() {
+            Ok(Some(self.conn.unchecked_transaction()?))
+        } else {
+            Ok(None)
+        }
+    }
+
     fn current_revision(&self, id: &str) -> Result<String, StoreError> {
         self.read(id).map(|r| r.revision)
     }
@@ -277,7 +286,7 @@ impl Store for SqliteStore {
     }
 
     fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.own_transaction()?;
         if self.current_revision(id)? != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
@@ -306,18 +315,137 @@ impl Store for SqliteStore {
         );
         self.conn.execute(&sql, params_from_iter(values.iter()))?;
         let revision = self.current_revision(id)?;
-        tx.commit()?;
+        if let Some(tx) = tx {
+            tx.commit()?;
+        }
         Ok(revision)
     }
 
     fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.own_transaction()?;
         if self.current_revision(id)? != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
         let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
         self.conn.execute(&sql, [id])?;
-        tx.commit()?;
+        if let Some(tx) = tx {
+            tx.commit()?;
+        }
         Ok(())
+    }
+
+    fn create_unit(&self, _patch: &Patch) -> Option<String> {
+        None
+    }
+
+    fn save_unit(&self, unit: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let sql = format!("SELECT * FROM {} WHERE {} = ?1", self.table, self.id);
+        let mut stmt = self.conn.prepare(&sql)?;
+        let names: Vec<String> = stmt.column_names().map(str::to_string).collect();
+        let row = stmt
+            .query_row([unit], |row| {
+                let mut values = Vec::with_capacity(names.len());
+                for i in 0..names.len() {
+                    values.push(SavedValue::from(row.get_ref(i)?));
+                }
+                Ok(values)
+            })
+            .optional()?;
+        Ok(row.map(|values| {
+            let saved = SavedRow {
+                columns: names.clone(),
+                values,
+            };
+            serde_json::to_vec(&saved).unwrap_or_default()
+        }))
+    }
+
+    fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
+        let tx = self.own_transaction()?;
+        let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
+        self.conn.execute(&sql, [unit])?;
+        if let Some(bytes) = saved {
+            let row: SavedRow = serde_json::from_slice(bytes)
+                .map_err(|e| StoreError::Sql(format!("a saved row of {unit} is damaged: {e}")))?;
+            let columns: Vec<String> = row.columns.iter().map(|c| quote_identifier(c)).collect();
+            let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                self.table,
+                columns.join(", "),
+                marks.join(", ")
+            );
+            let values: Vec<rusqlite::types::Value> =
+                row.values.into_iter().map(SavedValue::into_value).collect();
+            self.conn.execute(&sql, params_from_iter(values.iter()))?;
+        }
+        if let Some(tx) = tx {
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
+    }
+}
+
+/// A row with all its columns, as the journal keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedRow {
+    columns: Vec<String>,
+    values: Vec<SavedValue>,
+}
+
+/// One SQLite value with its storage class, so a restored row is identical.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum SavedValue {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl From<ValueRef<'_>> for SavedValue {
+    fn from(value: ValueRef<'_>) -> Self {
+        match value {
+            ValueRef::Null => SavedValue::Null,
+            ValueRef::Integer(i) => SavedValue::Integer(i),
+            ValueRef::Real(f) => SavedValue::Real(f),
+            ValueRef::Text(t) => match std::str::from_utf8(t) {
+                Ok(t) => SavedValue::Text(t.to_string()),
+                Err(_) => SavedValue::Blob(t.to_vec()),
+            },
+            ValueRef::Blob(b) => SavedValue::Blob(b.to_vec()),
+        }
+    }
+}
+
+impl SavedValue {
+    fn into_value(self) -> rusqlite::types::Value {
+        use rusqlite::types::Value;
+        match self {
+            SavedValue::Null => Value::Null,
+            SavedValue::Integer(i) => Value::Integer(i),
+            SavedValue::Real(f) => Value::Real(f),
+            SavedValue::Text(t) => Value::Text(t),
+            SavedValue::Blob(b) => Value::Blob(b),
+        }
     }
 }

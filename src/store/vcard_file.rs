@@ -227,4 +227,25 @@ impl Store for VcardFileStore {
         let index = self.find(&parsed, id, expected)?;
         self.rewrite(&parsed, Some((index, String::new())), None)
     }
+
+    /// Every write rewrites the one file, so the journal saves the file.
+    fn unit_of(&self, _id: &str) -> String {
+        String::new()
+    }
+
+    fn create_unit(&self, _patch: &Patch) -> Option<String> {
+        Some(String::new())
+    }
+
+    fn save_unit(&self, _unit: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        super::read_unit_file(&self.file)
+    }
+
+    fn restore_unit(&mut self, _unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
+        // The file is the store: it is put back, never removed.
+        match saved {
+            Some(bytes) => write_atomic(&self.file, bytes, false),
+            None => write_atomic(&self.file, b"", false),
+        }
+    }
 }

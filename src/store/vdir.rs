@@ -244,6 +244,19 @@ impl Store for VdirStore {
         }
         std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))
     }
+
+    fn create_unit(&self, patch: &Patch) -> Option<String> {
+        let name = file_name_for_uid(patch.uid.as_deref()?);
+        (!self.dir.join(&name).exists()).then_some(name)
+    }
+
+    fn save_unit(&self, unit: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        super::read_unit_file(&self.path_of(unit)?)
+    }
+
+    fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
+        super::restore_unit_file(&self.path_of(unit)?, saved)
+    }
 }
 
 #[cfg(test)]

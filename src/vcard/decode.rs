@@ -419,10 +419,11 @@ fn clean_line(line: &[u8]) -> Result<String, String> {
     };
     let head_text = |bytes: &[u8]| decode_text(bytes, None);
 
-    if !changed && std::str::from_utf8(head).is_ok() {
-        if let Ok(line) = std::str::from_utf8(line) {
-            return Ok(line.to_string());
-        }
+    if !changed
+        && std::str::from_utf8(head).is_ok()
+        && let Ok(line) = std::str::from_utf8(line)
+    {
+        return Ok(line.to_string());
     }
     let mut out = head_text(name);
     for p in &params {

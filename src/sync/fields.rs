@@ -1,0 +1,254 @@
+//! Which canonical fields are synchronised, and which way each may travel.
+//!
+//! With an SQL store on one side, its `fields` table is the list; between
+//! two SQL stores, the fields both map; between two card stores, every
+//! field a card can hold. A field travels towards a side only if its
+//! `direction` allows it and the side's `limits` can hold it; what a limit
+//! keeps out is reported as a warning, never dropped from the side that has it.
+
+use crate::config::{Config, Direction, Limits, PhoneFormat, StoreConfig, StoreKind};
+use crate::contact::{AdrPart, Contact, FieldClass, FieldPath, Kind};
+
+use super::{PerSide, Side};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncField {
+    pub path: FieldPath,
+    /// Whether values may be written to each side.
+    pub writable: PerSide<bool>,
+    /// Why a side's limits keep this field out, for warnings.
+    pub blocked: PerSide<Option<String>>,
+}
+
+/// The synchronised fields, and per side what it can hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSet {
+    pub fields: Vec<SyncField>,
+    /// Store names, for messages.
+    pub names: PerSide<String>,
+    pub limits: PerSide<Limits>,
+}
+
+fn all_card_fields() -> Vec<FieldPath> {
+    use FieldPath as F;
+    let mut out = vec![
+        F::NamePrefix,
+        F::NameGiven,
+        F::NameAdditional,
+        F::NameFamily,
+        F::NameSuffix,
+        F::NameFull,
+        F::Nickname,
+        F::OrgName,
+        F::OrgUnit,
+        F::Title,
+    ];
+    for kind in [Kind::Work, Kind::Home, Kind::Other] {
+        out.extend((0..3).map(|index| F::Email {
+            kind: Some(kind),
+            index,
+        }));
+    }
+    for kind in Kind::ALL {
+        out.extend((0..3).map(|index| F::Phone { kind, index }));
+    }
+    for kind in [Kind::Work, Kind::Home, Kind::Other] {
+        out.extend(AdrPart::ALL.into_iter().map(|part| F::Adr { kind, part }));
+    }
+    out.extend((0..3).map(|index| F::Url { index }));
+    out.extend([F::Bday, F::Note, F::Categories]);
+    out
+}
+
+/// Why `limits` cannot hold `path` at all, or `None` if they can.
+fn limit_block(path: &FieldPath, limits: &Limits, name: &str) -> Option<String> {
+    match *path {
+        FieldPath::Email { index, .. } if limits.emails.is_some_and(|n| index >= n) => {
+            Some(format!(
+                "{name} takes at most {} e-mail addresses",
+                limits.emails.unwrap_or(0)
+            ))
+        }
+        FieldPath::Phone { kind, index } if limits.phones_per_kind.is_some_and(|n| index >= n) => {
+            Some(format!(
+                "{name} takes at most {} {} phone numbers",
+                limits.phones_per_kind.unwrap_or(0),
+                kind.as_str()
+            ))
+        }
+        FieldPath::Url { index } if limits.urls.is_some_and(|n| index >= n) => Some(format!(
+            "{name} takes at most {} web pages",
+            limits.urls.unwrap_or(0)
+        )),
+        FieldPath::Note if !limits.notes => Some(format!("{name} has no notes field")),
+        _ => None,
+    }
+}
+
+fn allows(direction: Direction, to: Side) -> bool {
+    matches!(
+        (direction, to),
+        (Direction::Both, _)
+            | (Direction::LeftToRight, Side::Right)
+            | (Direction::RightToLeft, Side::Left)
+    )
+}
+
+impl FieldSet {
+    pub fn from_config(config: &Config) -> FieldSet {
+        let sql = |s: &StoreConfig| s.kind == StoreKind::Sqlite;
+        let mapped: Vec<(FieldPath, Direction)> = match (sql(&config.left), sql(&config.right)) {
+            (true, false) => config
+                .left
+                .fields
+                .iter()
+                .map(|m| (m.field, m.direction))
+                .collect(),
+            (false, true) => config
+                .right
+                .fields
+                .iter()
+                .map(|m| (m.field, m.direction))
+                .collect(),
+            (true, true) => config
+                .left
+                .fields
+                .iter()
+                .filter_map(|m| {
+                    let other = config.right.fields.iter().find(|r| r.field == m.field)?;
+                    // The stricter of the two directions.
+                    let direction = match (m.direction, other.direction) {
+                        (a, Direction::Both) => a,
+                        (Direction::Both, b) => b,
+                        (a, b) if a == b => a,
+                        _ => Direction::None,
+                    };
+                    Some((m.field, direction))
+                })
+                .collect(),
+            (false, false) => all_card_fields()
+                .into_iter()
+                .map(|f| (f, Direction::Both))
+                .collect(),
+        };
+        let stores = PerSide::new(&config.left, &config.right);
+        let fields = mapped
+            .into_iter()
+            .map(|(path, direction)| {
+                let blocked = |side: Side| {
+                    let store = stores.get(side);
+                    limit_block(&path, &store.limits, &store.name)
+                };
+                let blocked = PerSide::new(blocked(Side::Left), blocked(Side::Right));
+                let writable = PerSide::new(
+                    allows(direction, Side::Left) && blocked.left.is_none(),
+                    allows(direction, Side::Right) && blocked.right.is_none(),
+                );
+                SyncField {
+                    path,
+                    writable,
+                    blocked,
+                }
+            })
+            .collect();
+        FieldSet {
+            fields,
+            names: PerSide::new(config.left.name.clone(), config.right.name.clone()),
+            limits: PerSide::new(config.left.limits, config.right.limits),
+        }
+    }
+
+    /// Whether side `to` wants phone numbers in international format.
+    pub fn wants_e164(&self, to: Side) -> bool {
+        self.limits.get(to).phone_format == PhoneFormat::E164
+    }
+
+    /// Values of `contact` (held on side `from`) that side `to` cannot take:
+    /// more e-mail addresses, phone numbers of a kind or web pages than the
+    /// synchronised fields (and limits) carry, and fields a limit keeps out.
+    pub fn uncarried(&self, contact: &Contact, from: Side, to: Side) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let from_name = self.names.get(from);
+        let to_name = self.names.get(to);
+        let carried = |class: FieldClass, kind: Option<Kind>| {
+            self.fields
+                .iter()
+                .filter(|f| *f.writable.get(to) && f.path.class() == class)
+                .filter(|f| match (f.path, kind) {
+                    (FieldPath::Phone { kind: k, .. }, Some(want)) => k == want,
+                    _ => true,
+                })
+                .count()
+        };
+        // Only where the fields count entries by position (`email[N]`).
+        let positional_emails = self
+            .fields
+            .iter()
+            .any(|f| matches!(f.path, FieldPath::Email { kind: None, .. }));
+        if positional_emails {
+            let n = carried(FieldClass::Email, None);
+            if contact.emails.len() > n {
+                let extra: Vec<&str> = contact.emails[n..]
+                    .iter()
+                    .map(|e| e.value.as_str())
+                    .collect();
+                warnings.push(format!(
+                    "{} e-mail addresses, {to_name} takes {n}: {} stays only in {from_name}",
+                    contact.emails.len(),
+                    extra.join(", ")
+                ));
+            }
+        }
+        let url_fields = carried(FieldClass::Url, None);
+        if contact.urls.len() > url_fields
+            && self
+                .fields
+                .iter()
+                .any(|f| f.path.class() == FieldClass::Url)
+        {
+            warnings.push(format!(
+                "{} web pages, {to_name} takes {url_fields}: {} stays only in {from_name}",
+                contact.urls.len(),
+                contact.urls[url_fields..].join(", ")
+            ));
+        }
+        for kind in Kind::ALL {
+            let mapped = self
+                .fields
+                .iter()
+                .any(|f| matches!(f.path, FieldPath::Phone { kind: k, .. } if k == kind));
+            if !mapped {
+                continue;
+            }
+            let n = carried(FieldClass::Phone, Some(kind));
+            let of_kind: Vec<&str> = contact
+                .phones
+                .iter()
+                .filter(|p| p.kind.unwrap_or(Kind::Other) == kind)
+                .map(|p| p.value.as_str())
+                .collect();
+            if of_kind.len() > n {
+                warnings.push(format!(
+                    "{} {} phone numbers, {to_name} takes {n}: {} stays only in {from_name}",
+                    of_kind.len(),
+                    kind.as_str(),
+                    of_kind[n..].join(", ")
+                ));
+            }
+        }
+        for field in &self.fields {
+            if let Some(why) = field.blocked.get(to)
+                && field.path.class() != FieldClass::Email
+                && field.path.class() != FieldClass::Url
+                && field.path.class() != FieldClass::Phone
+                && contact.get(&field.path).is_some()
+            {
+                warnings.push(format!(
+                    "{}: {why}; the value stays only in {from_name}",
+                    field.path
+                ));
+            }
+        }
+        warnings
+    }
+}

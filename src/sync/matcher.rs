@@ -1,0 +1,310 @@
+//! Finding the contacts that already exist on both sides, so they are
+//! linked instead of duplicated.
+//!
+//! Rules run in the configured order over what is still unmatched: a
+//! stamped id, e-mail (normal form), phone (E.164), folded name with the
+//! organisation as tie-breaker. Each rule builds a hash index per side
+//! (blocking), so matching grows linearly with the number of contacts. A
+//! match needs a key shared by exactly one contact on each side; anything
+//! ambiguous stays unmatched. A match by name alone, or by an address whose
+//! two contacts carry different names, waits for review.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{PerSide, Side, fold};
+use crate::config::MatchRule;
+use crate::normal::Normalizer;
+use crate::store::Record;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    Stamp,
+    Email,
+    Phone,
+    Name,
+}
+
+impl Evidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Stamp => "stamp",
+            Evidence::Email => "email",
+            Evidence::Phone => "phone",
+            Evidence::Name => "name",
+        }
+    }
+}
+
+/// Two records (indexes into the candidate lists' records) found to be one contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub left: usize,
+    pub right: usize,
+    pub evidence: Evidence,
+    pub review: bool,
+}
+
+/// How records are compared for matching.
+pub struct Matcher<'a> {
+    pub rules: &'a [MatchRule],
+    /// The side whose cards carry the other side's id (`stamp`).
+    pub stamp_side: Option<Side>,
+    pub normalizer: &'a Normalizer,
+}
+
+fn family_key(record: &Record) -> String {
+    fold::german(&record.contact.family)
+}
+
+fn name_keys(record: &Record) -> Vec<String> {
+    let c = &record.contact;
+    let name = if c.given.trim().is_empty() && c.family.trim().is_empty() {
+        c.full.clone()
+    } else {
+        format!("{} {}", c.given, c.family)
+    };
+    let german = fold::german(&name);
+    if german.is_empty() {
+        return Vec::new();
+    }
+    let plain = fold::plain(&name);
+    let mut keys = vec![format!("g:{german}")];
+    if plain != german {
+        keys.push(format!("p:{plain}"));
+    }
+    keys
+}
+
+impl Matcher<'_> {
+    fn keys(&self, rule: MatchRule, record: &Record, side: Side) -> Vec<String> {
+        let mut keys: Vec<String> = match rule {
+            MatchRule::Stamp => match self.stamp_side {
+                Some(stamped) if stamped == side => record.stamp.iter().cloned().collect(),
+                Some(_) => vec![record.id.clone()],
+                None => Vec::new(),
+            },
+            MatchRule::Email => record
+                .contact
+                .emails
+                .iter()
+                .map(|e| e.value.trim().to_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect(),
+            MatchRule::Phone => record
+                .contact
+                .phones
+                .iter()
+                .filter_map(|p| self.normalizer.phone(&p.value))
+                .collect(),
+            MatchRule::Name => name_keys(record),
+        };
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// Match `records` (per side: the unlinked candidates) and return the
+    /// pairs found, as indexes into the two slices.
+    pub fn find(&self, records: PerSide<&[&Record]>) -> Vec<Match> {
+        let mut taken = PerSide::new(
+            vec![false; records.left.len()],
+            vec![false; records.right.len()],
+        );
+        let mut found = Vec::new();
+        for &rule in self.rules {
+            // Keys of what is still free, and an index per side.
+            let mut keys: PerSide<Vec<Vec<String>>> = PerSide::default();
+            let mut index: PerSide<HashMap<String, Vec<usize>>> = PerSide::default();
+            for side in Side::BOTH {
+                let list = *records.get(side);
+                let side_keys: Vec<Vec<String>> = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        if taken.get(side)[i] {
+                            Vec::new()
+                        } else {
+                            self.keys(rule, r, side)
+                        }
+                    })
+                    .collect();
+                let map = index.get_mut(side);
+                for (i, ks) in side_keys.iter().enumerate() {
+                    for k in ks {
+                        map.entry(k.clone()).or_default().push(i);
+                    }
+                }
+                *keys.get_mut(side) = side_keys;
+            }
+            let candidates = |side: Side, i: usize, taken: &PerSide<Vec<bool>>| -> Vec<usize> {
+                let other = side.opposite();
+                let mut out: Vec<usize> = keys.get(side)[i]
+                    .iter()
+                    .filter_map(|k| index.get(other).get(k))
+                    .flatten()
+                    .copied()
+                    .filter(|&j| !taken.get(other)[j])
+                    .collect();
+                out.sort_unstable();
+                out.dedup();
+                out
+            };
+            for li in 0..records.left.len() {
+                if taken.left[li] || keys.left[li].is_empty() {
+                    continue;
+                }
+                let mut rights = candidates(Side::Left, li, &taken);
+                let org =
+                    |side: Side, i: usize| fold::german(&records.get(side)[i].contact.org_name);
+                if rule == MatchRule::Name && rights.len() > 1 {
+                    // Tie-breaker: the same organisation.
+                    let want = org(Side::Left, li);
+                    rights.retain(|&j| !want.is_empty() && org(Side::Right, j) == want);
+                }
+                let [ri] = rights[..] else { continue };
+                let mut lefts = candidates(Side::Right, ri, &taken);
+                if rule == MatchRule::Name && lefts.len() > 1 {
+                    let want = org(Side::Right, ri);
+                    lefts.retain(|&j| !want.is_empty() && org(Side::Left, j) == want);
+                }
+                if lefts != [li] {
+                    continue;
+                }
+                let (l, r) = (records.left[li], records.right[ri]);
+                let review = match rule {
+                    MatchRule::Name => true,
+                    MatchRule::Stamp => false,
+                    // A shared address (info@…) between two different people.
+                    MatchRule::Email | MatchRule::Phone => {
+                        let (a, b) = (family_key(l), family_key(r));
+                        !a.is_empty()
+                            && !b.is_empty()
+                            && a != b
+                            && fold::plain(&l.contact.family) != fold::plain(&r.contact.family)
+                    }
+                };
+                taken.left[li] = true;
+                taken.right[ri] = true;
+                found.push(Match {
+                    left: li,
+                    right: ri,
+                    evidence: match rule {
+                        MatchRule::Stamp => Evidence::Stamp,
+                        MatchRule::Email => Evidence::Email,
+                        MatchRule::Phone => Evidence::Phone,
+                        MatchRule::Name => Evidence::Name,
+                    },
+                    review,
+                });
+            }
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contact::{Contact, Typed};
+
+    fn record(id: &str, given: &str, family: &str, email: &str, phone: &str) -> Record {
+        let mut contact = Contact {
+            given: given.into(),
+            family: family.into(),
+            ..Contact::default()
+        };
+        if !email.is_empty() {
+            contact.emails.push(Typed {
+                kind: None,
+                value: email.into(),
+            });
+        }
+        if !phone.is_empty() {
+            contact.phones.push(Typed {
+                kind: None,
+                value: phone.into(),
+            });
+        }
+        Record {
+            id: id.into(),
+            revision: "r".into(),
+            contact,
+            in_scope: true,
+            stamp: None,
+            uid: None,
+        }
+    }
+
+    fn run(left: &[Record], right: &[Record]) -> Vec<(String, String, Evidence, bool)> {
+        let normalizer = Normalizer::new("DE").unwrap();
+        let rules = [
+            MatchRule::Stamp,
+            MatchRule::Email,
+            MatchRule::Phone,
+            MatchRule::Name,
+        ];
+        let matcher = Matcher {
+            rules: &rules,
+            stamp_side: Some(Side::Right),
+            normalizer: &normalizer,
+        };
+        let l: Vec<&Record> = left.iter().collect();
+        let r: Vec<&Record> = right.iter().collect();
+        matcher
+            .find(PerSide::new(&l[..], &r[..]))
+            .into_iter()
+            .map(|m| {
+                (
+                    left[m.left].id.clone(),
+                    right[m.right].id.clone(),
+                    m.evidence,
+                    m.review,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rules_in_order_and_names_wait_for_review() {
+        let mut stamped = record("b.vcf", "Anna", "Berg", "", "");
+        stamped.stamp = Some("7".into());
+        let left = [
+            record("7", "Anna", "Berg", "", ""),
+            record("8", "Otto", "Kern", "OTTO@x.de ", ""),
+            record("9", "Eva", "Lang", "", "030 1234567"),
+            record("10", "Jörg", "Müller", "", ""),
+        ];
+        let right = [
+            record("m.vcf", "Jörg", "MUELLER", "", ""),
+            record("p.vcf", "Eva", "Lang", "", "+49 30 1234567"),
+            record("o.vcf", "Otto", "Kern", "otto@x.de", ""),
+            stamped,
+        ];
+        let found = run(&left, &right);
+        assert!(found.contains(&("7".into(), "b.vcf".into(), Evidence::Stamp, false)));
+        assert!(found.contains(&("8".into(), "o.vcf".into(), Evidence::Email, false)));
+        assert!(found.contains(&("9".into(), "p.vcf".into(), Evidence::Phone, false)));
+        assert!(found.contains(&("10".into(), "m.vcf".into(), Evidence::Name, true)));
+        assert_eq!(found.len(), 4);
+    }
+
+    #[test]
+    fn ambiguous_keys_and_strangers_are_not_linked() {
+        // Two people share one address on the right: no link by e-mail.
+        let left = [record("1", "Ina", "Wolf", "info@firma.de", "")];
+        let right = [
+            record("a", "Tom", "Hahn", "info@firma.de", ""),
+            record("b", "Ute", "Roth", "info@firma.de", ""),
+        ];
+        assert!(run(&left, &right).is_empty());
+        // One shared address, different people: found, but waits for review.
+        let found = run(&left, &right[..1]);
+        assert_eq!(found, [("1".into(), "a".into(), Evidence::Email, true)]);
+        // Nothing in common: nothing.
+        let right = [record("c", "Ina", "Wolff", "ina@else.de", "")];
+        assert!(run(&left, &right).is_empty());
+    }
+}

@@ -1,0 +1,66 @@
+//! Both stores as read at one moment, indexed by id.
+
+use std::collections::{HashMap, HashSet};
+
+use super::PerSide;
+use crate::store::{Listing, Record, Unreadable};
+
+/// One store's records, and what could not be read.
+#[derive(Debug, Default)]
+pub struct SideSnapshot {
+    pub records: Vec<Record>,
+    index: HashMap<String, usize>,
+    pub unreadable: Vec<Unreadable>,
+    unreadable_ids: HashSet<String>,
+    /// Unreadable records whose id is unknown (a damaged card in a `.vcf`
+    /// file): then no missing record of this side is taken as deleted.
+    pub unidentified: usize,
+}
+
+impl SideSnapshot {
+    pub fn new(listing: Listing) -> Self {
+        let index = listing
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect();
+        let unreadable_ids = listing
+            .unreadable
+            .iter()
+            .filter_map(|u| u.id.clone())
+            .collect();
+        let unidentified = listing.unreadable.iter().filter(|u| u.id.is_none()).count();
+        SideSnapshot {
+            records: listing.records,
+            index,
+            unreadable: listing.unreadable,
+            unreadable_ids,
+            unidentified,
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Record> {
+        self.index.get(id).map(|&i| &self.records[i])
+    }
+
+    /// Whether a record that is not listed may still exist: it could not be
+    /// read, so it must not be taken as deleted.
+    pub fn may_exist(&self, id: &str) -> bool {
+        self.unreadable_ids.contains(id) || self.unidentified > 0
+    }
+}
+
+/// Both sides.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub sides: PerSide<SideSnapshot>,
+}
+
+impl Snapshot {
+    pub fn new(left: Listing, right: Listing) -> Self {
+        Snapshot {
+            sides: PerSide::new(SideSnapshot::new(left), SideSnapshot::new(right)),
+        }
+    }
+}

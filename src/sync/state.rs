@@ -1,0 +1,630 @@
+//! The state database: what both sides agreed on at the last sync.
+//!
+//! It lives beside the config file (`abgleich.toml` → `abgleich.state`),
+//! created owner-only (0600), and holds per link the two ids, each side's
+//! revision at the last sync and the base (the values both sides held);
+//! tombstones (links whose one side is gone or left the scope, kept so the
+//! contact is not created again until `forget`); and the journal of every
+//! apply. A lock file beside it keeps a second abgleich out.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value};
+
+use super::{PerSide, Side};
+use crate::contact::FieldPath;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("the state {path} is in use by another abgleich ({holder}); wait for it to finish")]
+    Locked { path: PathBuf, holder: String },
+    #[error("state {path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("state database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// What both sides held for one field at the last sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseValue {
+    /// The values each side held (equal in normal form, unless a limit or a
+    /// one-way mapping kept them apart).
+    Known(PerSide<Option<String>>),
+    /// Never agreed (a new link whose values differ and are not resolved yet).
+    Unknown,
+}
+
+/// The base of a link. A field without an entry was empty on both sides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Base(pub BTreeMap<FieldPath, BaseValue>);
+
+impl Base {
+    pub fn get(&self, field: &FieldPath) -> BaseValue {
+        self.0
+            .get(field)
+            .cloned()
+            .unwrap_or(BaseValue::Known(PerSide::default()))
+    }
+
+    pub fn set(&mut self, field: FieldPath, value: BaseValue) {
+        match &value {
+            BaseValue::Known(v) if v.left.is_none() && v.right.is_none() => {
+                self.0.remove(&field);
+            }
+            _ => {
+                self.0.insert(field, value);
+            }
+        }
+    }
+
+    /// `{"field": "value"}` when both sides agree, `["left", "right"]` when
+    /// not, `null` when unknown.
+    pub fn to_json(&self) -> String {
+        let mut map = Map::new();
+        for (field, value) in &self.0 {
+            let v = match value {
+                BaseValue::Unknown => Value::Null,
+                BaseValue::Known(v) if v.left == v.right => {
+                    Value::String(v.left.clone().unwrap_or_default())
+                }
+                BaseValue::Known(v) => Value::Array(vec![
+                    v.left.clone().map_or(Value::Null, Value::String),
+                    v.right.clone().map_or(Value::Null, Value::String),
+                ]),
+            };
+            map.insert(field.to_string(), v);
+        }
+        Value::Object(map).to_string()
+    }
+
+    pub fn from_json(text: &str) -> Base {
+        let mut base = Base::default();
+        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
+            return base;
+        };
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        for (key, v) in map {
+            let Ok(field) = key.parse::<FieldPath>() else {
+                continue;
+            };
+            let value = match &v {
+                Value::Null => BaseValue::Unknown,
+                Value::String(s) => {
+                    BaseValue::Known(PerSide::new(Some(s.clone()), Some(s.clone())))
+                }
+                Value::Array(pair) if pair.len() == 2 => {
+                    BaseValue::Known(PerSide::new(text(&pair[0]), text(&pair[1])))
+                }
+                _ => BaseValue::Unknown,
+            };
+            base.0.insert(field, value);
+        }
+        base
+    }
+}
+
+/// A link between a left and a right record, or a tombstone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub link_id: i64,
+    pub ids: PerSide<Option<String>>,
+    /// Each side's revision when both were last in agreement; `None` forces
+    /// a full comparison.
+    pub revs: PerSide<Option<String>>,
+    pub base: Base,
+    /// The side on which the sync created the contact.
+    pub created_on: Option<Side>,
+    /// Why this is a tombstone (`None`: a live link).
+    pub tombstone: Option<String>,
+}
+
+impl Link {
+    pub fn id(&self, side: Side) -> Option<&str> {
+        self.ids.get(side).as_deref()
+    }
+}
+
+pub struct State {
+    conn: Connection,
+    path: PathBuf,
+    _lock: File,
+}
+
+/// The state file for a config file: `abgleich.toml` → `abgleich.state`.
+pub fn path_for(config_file: &Path) -> PathBuf {
+    config_file.with_extension("state")
+}
+
+/// Create `path` if needed with owner-only permissions.
+fn create_private(path: &Path) -> Result<File, StateError> {
+    let io = |e: std::io::Error| StateError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(io)
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS links (
+    link_id INTEGER PRIMARY KEY,
+    left_id TEXT,
+    right_id TEXT,
+    left_rev TEXT,
+    right_rev TEXT,
+    base TEXT NOT NULL DEFAULT '{}',
+    created_on TEXT,
+    tombstone TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS links_left ON links(left_id) WHERE left_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS links_right ON links(right_id) WHERE right_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS applies (
+    apply_id INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS journal (
+    apply_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    side TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    before BLOB,
+    after_hash TEXT,
+    PRIMARY KEY (apply_id, seq)
+);
+CREATE TABLE IF NOT EXISTS link_undo (
+    apply_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    link_id INTEGER NOT NULL,
+    old TEXT,
+    PRIMARY KEY (apply_id, seq)
+);
+";
+
+/// One unit the journal saved before an apply wrote it.
+#[derive(Debug, Clone)]
+pub struct JournalEntry {
+    pub seq: i64,
+    pub side: Side,
+    pub unit: String,
+    pub before: Option<Vec<u8>>,
+    pub after_hash: Option<String>,
+}
+
+/// A past apply.
+#[derive(Debug, Clone)]
+pub struct ApplyRow {
+    pub apply_id: i64,
+    pub started: String,
+    pub finished: Option<String>,
+    pub status: String,
+    pub summary: String,
+}
+
+fn now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string()
+}
+
+fn link_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Link> {
+    let side = |s: Option<String>| s.as_deref().and_then(Side::parse);
+    Ok(Link {
+        link_id: row.get(0)?,
+        ids: PerSide::new(row.get(1)?, row.get(2)?),
+        revs: PerSide::new(row.get(3)?, row.get(4)?),
+        base: Base::from_json(&row.get::<_, String>(5)?),
+        created_on: side(row.get(6)?),
+        tombstone: row.get(7)?,
+    })
+}
+
+const LINK_COLUMNS: &str =
+    "link_id, left_id, right_id, left_rev, right_rev, base, created_on, tombstone";
+
+impl State {
+    /// Open (or create) the state at `path` and take its lock; `command`
+    /// says who holds it, for the message a second abgleich shows.
+    pub fn open(path: &Path, command: &str) -> Result<State, StateError> {
+        let lock_path = path.with_extension("state.lock");
+        let mut lock = create_private(&lock_path)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = lock.read_to_string(&mut holder);
+                return Err(StateError::Locked {
+                    path: path.to_path_buf(),
+                    holder: holder.trim().to_string(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StateError::Io {
+                    path: lock_path,
+                    message: e.to_string(),
+                });
+            }
+        }
+        let _ = lock.set_len(0);
+        let _ = lock.rewind();
+        let _ = write!(
+            lock,
+            "pid {}, `abgleich {command}`, since {}",
+            std::process::id(),
+            now()
+        );
+        create_private(path)?;
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(State {
+            conn,
+            path: path.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn links(&self) -> Result<Vec<Link>, StateError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {LINK_COLUMNS} FROM links ORDER BY link_id"
+        ))?;
+        let links = stmt
+            .query_map([], link_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(links)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StateError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// The link or tombstone that holds `id` on `side`.
+    pub fn link_by_id(&self, side: Side, id: &str) -> Result<Option<Link>, StateError> {
+        let column = match side {
+            Side::Left => "left_id",
+            Side::Right => "right_id",
+        };
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {LINK_COLUMNS} FROM links WHERE {column} = ?1"),
+                [id],
+                link_from_row,
+            )
+            .optional()?)
+    }
+
+    // ---- applies, journal and link changes ---------------------------------
+
+    pub fn transaction(&mut self) -> Result<StateTx<'_>, StateError> {
+        Ok(StateTx {
+            tx: self.conn.transaction()?,
+        })
+    }
+
+    pub fn applies(&self) -> Result<Vec<ApplyRow>, StateError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT apply_id, started, finished, status, summary FROM applies ORDER BY apply_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ApplyRow {
+                    apply_id: r.get(0)?,
+                    started: r.get(1)?,
+                    finished: r.get(2)?,
+                    status: r.get(3)?,
+                    summary: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn journal(&self, apply_id: i64) -> Result<Vec<JournalEntry>, StateError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, side, unit, before, after_hash FROM journal WHERE apply_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt
+            .query_map([apply_id], |r| {
+                let side: String = r.get(1)?;
+                Ok(JournalEntry {
+                    seq: r.get(0)?,
+                    side: Side::parse(&side).unwrap_or(Side::Left),
+                    unit: r.get(2)?,
+                    before: r.get(3)?,
+                    after_hash: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The link rows an apply replaced: (link id, the row before, or `None`
+    /// if the apply created it), in the order they were replaced.
+    pub fn link_undo(&self, apply_id: i64) -> Result<Vec<(i64, Option<Link>)>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT link_id, old FROM link_undo WHERE apply_id = ?1 ORDER BY seq")?;
+        let rows = stmt
+            .query_map([apply_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, old)| (id, old.as_deref().and_then(link_from_json)))
+            .collect())
+    }
+}
+
+fn link_to_json(link: &Link) -> String {
+    serde_json::json!({
+        "link_id": link.link_id,
+        "left_id": link.ids.left,
+        "right_id": link.ids.right,
+        "left_rev": link.revs.left,
+        "right_rev": link.revs.right,
+        "base": link.base.to_json(),
+        "created_on": link.created_on.map(Side::as_str),
+        "tombstone": link.tombstone,
+    })
+    .to_string()
+}
+
+fn link_from_json(text: &str) -> Option<Link> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(Link {
+        link_id: v.get("link_id")?.as_i64()?,
+        ids: PerSide::new(s("left_id"), s("right_id")),
+        revs: PerSide::new(s("left_rev"), s("right_rev")),
+        base: Base::from_json(&s("base").unwrap_or_default()),
+        created_on: s("created_on").as_deref().and_then(Side::parse),
+        tombstone: s("tombstone"),
+    })
+}
+
+/// One state transaction: everything in it lands together or not at all.
+pub struct StateTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl StateTx<'_> {
+    pub fn commit(self) -> Result<(), StateError> {
+        self.tx.commit()?;
+        Ok(())
+    }
+
+    pub fn begin_apply(&self, summary: &str) -> Result<i64, StateError> {
+        self.tx.execute(
+            "INSERT INTO applies (started, status, summary) VALUES (?1, 'running', ?2)",
+            params![now(), summary],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    pub fn finish_apply(&self, apply_id: i64, status: &str) -> Result<(), StateError> {
+        self.tx.execute(
+            "UPDATE applies SET finished = ?1, status = ?2 WHERE apply_id = ?3",
+            params![now(), status, apply_id],
+        )?;
+        Ok(())
+    }
+
+    pub fn journal_unit(
+        &self,
+        apply_id: i64,
+        side: Side,
+        unit: &str,
+        before: Option<&[u8]>,
+    ) -> Result<(), StateError> {
+        self.tx.execute(
+            "INSERT INTO journal (apply_id, seq, side, unit, before)
+             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE apply_id = ?1), ?2, ?3, ?4)",
+            params![apply_id, side.as_str(), unit, before],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_after_hash(
+        &self,
+        apply_id: i64,
+        seq: i64,
+        hash: Option<&str>,
+    ) -> Result<(), StateError> {
+        self.tx.execute(
+            "UPDATE journal SET after_hash = ?1 WHERE apply_id = ?2 AND seq = ?3",
+            params![hash, apply_id, seq],
+        )?;
+        Ok(())
+    }
+
+    fn old_row(&self, link_id: i64) -> Result<Option<Link>, StateError> {
+        Ok(self
+            .tx
+            .query_row(
+                &format!("SELECT {LINK_COLUMNS} FROM links WHERE link_id = ?1"),
+                [link_id],
+                link_from_row,
+            )
+            .optional()?)
+    }
+
+    fn remember(&self, apply_id: Option<i64>, link_id: i64) -> Result<(), StateError> {
+        let Some(apply_id) = apply_id else {
+            return Ok(());
+        };
+        let old = self.old_row(link_id)?.map(|l| link_to_json(&l));
+        self.tx.execute(
+            "INSERT INTO link_undo (apply_id, seq, link_id, old)
+             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM link_undo WHERE apply_id = ?1), ?2, ?3)",
+            params![apply_id, link_id, old],
+        )?;
+        Ok(())
+    }
+
+    /// Insert or replace a link (a new one when `link.link_id` is 0); the
+    /// row it replaces is kept for `undo` when `apply_id` is given.
+    pub fn put_link(&self, apply_id: Option<i64>, link: &Link) -> Result<i64, StateError> {
+        // Ids move between links (a relink): free them first.
+        for side in Side::BOTH {
+            if let Some(id) = link.id(side) {
+                let column = match side {
+                    Side::Left => "left_id",
+                    Side::Right => "right_id",
+                };
+                let holder: Option<i64> = self
+                    .tx
+                    .query_row(
+                        &format!("SELECT link_id FROM links WHERE {column} = ?1"),
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(holder) = holder.filter(|h| *h != link.link_id) {
+                    self.drop_link(apply_id, holder)?;
+                }
+            }
+        }
+        let link_id = if link.link_id == 0 {
+            self.tx
+                .query_row("SELECT COALESCE(MAX(link_id), 0) + 1 FROM links", [], |r| {
+                    r.get(0)
+                })?
+        } else {
+            link.link_id
+        };
+        self.remember(apply_id, link_id)?;
+        self.tx.execute(
+            &format!(
+                "INSERT OR REPLACE INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ),
+            params![
+                link_id,
+                link.ids.left,
+                link.ids.right,
+                link.revs.left,
+                link.revs.right,
+                link.base.to_json(),
+                link.created_on.map(Side::as_str),
+                link.tombstone,
+            ],
+        )?;
+        Ok(link_id)
+    }
+
+    pub fn drop_link(&self, apply_id: Option<i64>, link_id: i64) -> Result<(), StateError> {
+        self.remember(apply_id, link_id)?;
+        self.tx
+            .execute("DELETE FROM links WHERE link_id = ?1", [link_id])?;
+        Ok(())
+    }
+
+    /// Put a link row back as it was (undo).
+    pub fn restore_link(&self, link_id: i64, old: Option<&Link>) -> Result<(), StateError> {
+        self.tx
+            .execute("DELETE FROM links WHERE link_id = ?1", [link_id])?;
+        if let Some(old) = old {
+            for side in Side::BOTH {
+                if let Some(id) = old.id(side) {
+                    let column = match side {
+                        Side::Left => "left_id",
+                        Side::Right => "right_id",
+                    };
+                    self.tx
+                        .execute(&format!("DELETE FROM links WHERE {column} = ?1"), [id])?;
+                }
+            }
+            self.put_link(None, old)?;
+        }
+        Ok(())
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StateError> {
+        self.tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_round_trips_through_json() {
+        let mut base = Base::default();
+        let email = "email[1]".parse().unwrap();
+        let note = "note".parse().unwrap();
+        let phone = "phone.cell".parse().unwrap();
+        base.set(
+            email,
+            BaseValue::Known(PerSide::new(Some("a@b".into()), Some("a@b".into()))),
+        );
+        base.set(note, BaseValue::Known(PerSide::new(Some("n".into()), None)));
+        base.set(phone, BaseValue::Unknown);
+        assert_eq!(Base::from_json(&base.to_json()), base);
+        assert_eq!(
+            base.get(&"title".parse().unwrap()),
+            BaseValue::Known(PerSide::default())
+        );
+    }
+
+    #[test]
+    fn state_is_private_and_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abgleich.state");
+        let state = State::open(&path, "plan").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "state readable by others: {mode:o}");
+        }
+        match State::open(&path, "apply") {
+            Err(StateError::Locked { holder, .. }) => {
+                assert!(holder.contains("abgleich plan"), "{holder}")
+            }
+            other => panic!("second open was not refused: {:?}", other.err()),
+        }
+        drop(state);
+        State::open(&path, "apply").unwrap();
+    }
+}
