@@ -9,7 +9,7 @@
 
 CREATE TABLE customers (
   id INTEGER PRIMARY KEY,
-  customer_no TEXT NOT NULL UNIQUE,      -- e.g. 'K-10001'
+  customer_no TEXT UNIQUE,               -- e.g. 'K-10001'; given by the office, NULL until then
   salutation TEXT,                        -- 'Herr', 'Frau', 'Dr.' ...
   first_name TEXT, last_name TEXT,
   company TEXT, department TEXT, position TEXT,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod contact;
 pub mod normal;
 pub mod samples;
+pub mod sanitize;
 pub mod store;
 pub mod sync;
 pub mod vcard;

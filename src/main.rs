@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use abgleich::config::{ConflictPolicy, Mode};
+
 /// Keeps a CRM's contacts and an Outlook/Exchange-style address book in agreement.
 #[derive(Parser)]
 #[command(name = "abgleich", version, about)]
@@ -26,6 +28,64 @@ enum Command {
     Init,
     /// Validate the config and read both stores; list every unreadable record with file:line.
     Check,
+    /// Compute the plan; write nothing to the stores.
+    Plan {
+        /// Print the plan as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// sync, left-wins, right-wins, import, export or none (default: [sync] mode).
+        #[arg(long, value_name = "M", value_parser = parse_mode)]
+        mode: Option<Mode>,
+        /// Save the plan for a later `apply --plan FILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Execute the plan (every operation that needs no review).
+    Apply {
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+        /// sync, left-wins, right-wins, import, export or none (default: [sync] mode).
+        #[arg(long, value_name = "M", value_parser = parse_mode)]
+        mode: Option<Mode>,
+        /// Resolve conflicts: left, right, newest or ask (default: [sync] conflicts).
+        #[arg(long, value_name = "POLICY", value_parser = parse_conflicts)]
+        conflicts: Option<ConflictPolicy>,
+        /// Also perform the deletes and links that wait for review.
+        #[arg(long)]
+        accept_review: bool,
+        /// Apply even when the plan is refused (an emptied store, too many deletes).
+        #[arg(long)]
+        force: bool,
+        /// Execute exactly the operations of a plan saved with `plan --out`.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+    },
+    /// Links, tombstones, the last apply, and what is pending.
+    Status,
+    /// Revert the last apply from its journal.
+    Undo,
+    /// Link a left and a right contact by hand.
+    Link {
+        #[arg(value_name = "LEFT_ID")]
+        left: String,
+        #[arg(value_name = "RIGHT_ID")]
+        right: String,
+    },
+    /// Unlink a pair (either side's id); both stay and are not linked again until `forget`.
+    Unlink { id: String },
+    /// Forget a link or tombstone (either side's id) so that the contact synchronises afresh.
+    Forget { id: String },
+}
+
+fn parse_mode(text: &str) -> Result<Mode, String> {
+    abgleich::sync::plan::parse_mode(text)
+        .ok_or_else(|| "expected sync, left-wins, right-wins, import, export or none".to_string())
+}
+
+fn parse_conflicts(text: &str) -> Result<ConflictPolicy, String> {
+    abgleich::sync::plan::parse_conflicts(text)
+        .ok_or_else(|| "expected ask, left, right or newest".to_string())
 }
 
 fn main() -> ExitCode {
@@ -37,6 +97,36 @@ fn main() -> ExitCode {
         Command::Demo => cli::demo::run(),
         Command::Init => cli::init::run(args.config),
         Command::Check => cli::check::run(args.config),
+        command => match cli::load_config(args.config) {
+            Err(e) => Err(e),
+            Ok(config) => match command {
+                Command::Plan { json, mode, out } => cli::sync::plan(config, json, mode, out),
+                Command::Apply {
+                    yes,
+                    mode,
+                    conflicts,
+                    accept_review,
+                    force,
+                    plan,
+                } => cli::sync::apply(
+                    config,
+                    cli::sync::ApplyArgs {
+                        yes,
+                        mode,
+                        conflicts,
+                        accept_review,
+                        force,
+                        plan,
+                    },
+                ),
+                Command::Status => cli::sync::status(config),
+                Command::Undo => cli::sync::undo(config),
+                Command::Link { left, right } => cli::sync::link(config, left, right),
+                Command::Unlink { id } => cli::sync::unlink(config, id),
+                Command::Forget { id } => cli::sync::forget(config, id),
+                Command::Demo | Command::Init | Command::Check => unreachable!(),
+            },
+        },
     };
     match result {
         Ok(code) => code,

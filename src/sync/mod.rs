@@ -7,9 +7,12 @@
 //!                   state db ◀──────────────────┴───── journal ◀────┘
 //! ```
 
+pub mod apply;
 pub mod fields;
 pub mod fold;
 pub mod matcher;
+pub mod plan;
+pub mod session;
 
 pub mod snapshot;
 pub mod state;

@@ -1,0 +1,560 @@
+//! The headless sync commands: `plan`, `apply`, `status`, `undo`, `link`,
+//! `unlink`, `forget`.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use color_eyre::eyre::{Result, WrapErr, eyre};
+
+use abgleich::config::{Config, ConflictPolicy, Mode};
+use abgleich::sanitize::for_terminal;
+use abgleich::sync::apply::{self, ApplyInput, Decision, Outcome};
+use abgleich::sync::plan::{Op, OpKind, Plan, Target};
+use abgleich::sync::session::Session;
+use abgleich::sync::state::{Base, Link};
+use abgleich::sync::{PerSide, Side};
+
+/// Progress on stderr, only when it is a terminal.
+fn progress(text: &str) {
+    if std::io::stderr().is_terminal() {
+        eprintln!("{text}");
+    }
+}
+
+fn open(config: Config, command: &str) -> Result<Session> {
+    let session = Session::open(config, command).map_err(|e| eyre!("{e}"))?;
+    for note in &session.recovered {
+        eprintln!("abgleich: {note}");
+    }
+    Ok(session)
+}
+
+fn with_overrides(
+    mut config: Config,
+    mode: Option<Mode>,
+    conflicts: Option<ConflictPolicy>,
+) -> Config {
+    if let Some(mode) = mode {
+        config.sync.mode = mode;
+    }
+    if let Some(conflicts) = conflicts {
+        config.sync.conflicts = conflicts;
+    }
+    config
+}
+
+fn read_and_plan(session: &Session) -> Result<(abgleich::sync::snapshot::Snapshot, Plan)> {
+    progress(&format!(
+        "reading {} and {} …",
+        session.config.left.name, session.config.right.name
+    ));
+    let snapshot = session.read().map_err(|e| eyre!("{e}"))?;
+    let links = session.links().map_err(|e| eyre!("{e}"))?;
+    progress("planning …");
+    let plan = session.plan(&snapshot, &links).map_err(|e| eyre!("{e}"))?;
+    Ok((snapshot, plan))
+}
+
+// ---- plan -------------------------------------------------------------------
+
+pub fn plan(
+    config: Config,
+    json: bool,
+    mode: Option<Mode>,
+    out: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let session = open(with_overrides(config, mode, None), "plan")?;
+    let (_, plan) = read_and_plan(&session)?;
+    let text = serde_json::to_string_pretty(&plan)?;
+    if let Some(out) = &out {
+        write_private(out, text.as_bytes())
+            .wrap_err_with(|| format!("cannot write {}", out.display()))?;
+    }
+    if json {
+        println!("{text}");
+    } else {
+        print_plan(&plan, &session.config);
+        if let Some(out) = out {
+            println!(
+                "saved to {} (apply it with `abgleich apply --plan {}`)",
+                out.display(),
+                out.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A saved plan holds contact data: owner-only, like the state.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+fn arrow(op: &Op) -> &'static str {
+    match (op.kind, op.target) {
+        (OpKind::Conflict, _) => "◀?▶",
+        (OpKind::Unlink, _) => " ╳ ",
+        (_, Target::Right) => "──▶",
+        (_, Target::Left) => "◀──",
+        (_, Target::Both) => "◀─▶",
+    }
+}
+
+fn print_plan(plan: &Plan, config: &Config) {
+    let names = PerSide::new(config.left.name.as_str(), config.right.name.as_str());
+    println!(
+        "plan ({} mode) for {} ◀─▶ {}",
+        plan.mode, names.left, names.right
+    );
+    for u in &plan.unreadable {
+        println!(
+            "  unreadable (left alone, never taken as deleted): {}",
+            for_terminal(u)
+        );
+    }
+    for kind in OpKind::ALL {
+        let ops: Vec<&Op> = plan.operations.iter().filter(|o| o.kind == kind).collect();
+        if ops.is_empty() {
+            continue;
+        }
+        println!("\n{} ({})", kind.as_str(), ops.len());
+        for op in ops {
+            let ids = format!(
+                "{} | {}",
+                op.left_id.as_deref().unwrap_or("–"),
+                op.right_id.as_deref().unwrap_or("–")
+            );
+            let mut line = format!(
+                "  {} {:<28} {}",
+                arrow(op),
+                for_terminal(&op.name),
+                for_terminal(&ids)
+            );
+            if let Some(e) = op.evidence {
+                line.push_str(&format!("  by {}", e.as_str()));
+            }
+            if op.review {
+                line.push_str("  [review]");
+            }
+            println!("{line}");
+            for c in &op.changes {
+                let show = |v: &Option<String>| {
+                    v.as_deref()
+                        .map(|v| format!("\"{}\"", for_terminal(v)))
+                        .unwrap_or_else(|| "–".into())
+                };
+                match (op.kind, c.to) {
+                    (OpKind::Create, _) => println!(
+                        "      {:<20} {}",
+                        c.field.to_string(),
+                        show(if c.left.is_some() { &c.left } else { &c.right })
+                    ),
+                    (_, Some(to)) => println!(
+                        "      {:<20} {} → {}",
+                        c.field.to_string(),
+                        show(if to == Side::Right { &c.right } else { &c.left }),
+                        show(if to == Side::Right { &c.left } else { &c.right }),
+                    ),
+                    (_, None) => println!(
+                        "      {:<20} {}: {} | {}: {} (base {})",
+                        c.field.to_string(),
+                        names.left,
+                        show(&c.left),
+                        names.right,
+                        show(&c.right),
+                        show(&c.base)
+                    ),
+                }
+            }
+            for w in &op.warnings {
+                println!("      ⚠ {}", for_terminal(w));
+            }
+        }
+    }
+    println!();
+    for r in &plan.refusals {
+        println!("refused unless --force: {}", for_terminal(r));
+    }
+    println!("{}", summary_line(plan));
+}
+
+fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let review = plan.operations.iter().filter(|o| o.review).count();
+    if plan.operations.is_empty() {
+        return "summary: nothing to do; both sides agree".into();
+    }
+    format!(
+        "summary: {} create, {} update, {} delete, {} conflict, {} link, {} unlink; {} with warnings; {} wait for review",
+        s.create, s.update, s.delete, s.conflict, s.link, s.unlink, s.warning, review
+    )
+}
+
+// ---- apply ------------------------------------------------------------------
+
+pub struct ApplyArgs {
+    pub yes: bool,
+    pub mode: Option<Mode>,
+    pub conflicts: Option<ConflictPolicy>,
+    pub accept_review: bool,
+    pub force: bool,
+    pub plan: Option<PathBuf>,
+}
+
+/// The operations a saved plan lists: id → accepted (`accept` key, when the
+/// file says so).
+fn saved_plan(path: &Path) -> Result<HashMap<String, Option<bool>>> {
+    let text = std::fs::read_to_string(path)
+        .wrap_err_with(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| eyre!("{}:{}: not a saved plan: {e}", path.display(), e.line()))?;
+    let ops = value
+        .get("operations")
+        .and_then(|o| o.as_array())
+        .ok_or_else(|| {
+            eyre!(
+                "{}: not a saved plan: no \"operations\" list",
+                path.display()
+            )
+        })?;
+    let mut out = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        let id = op
+            .get("id")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| eyre!("{}: operation {} has no \"id\"", path.display(), i + 1))?;
+        out.insert(id.to_string(), op.get("accept").and_then(|v| v.as_bool()));
+    }
+    Ok(out)
+}
+
+pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
+    let session = open(with_overrides(config, args.mode, args.conflicts), "apply")?;
+    let mut session = session;
+    let saved = match &args.plan {
+        Some(path) => Some(saved_plan(path)?),
+        None => None,
+    };
+    let (snapshot, plan) = read_and_plan(&session)?;
+    let mut stale: Vec<String> = Vec::new();
+    let decisions: Vec<Decision> = match &saved {
+        None => apply::default_decisions(&plan, args.accept_review, None),
+        Some(saved) => {
+            let now: HashSet<&str> = plan.operations.iter().map(|o| o.id.as_str()).collect();
+            stale = saved
+                .keys()
+                .filter(|id| !now.contains(id.as_str()))
+                .cloned()
+                .collect();
+            plan.operations
+                .iter()
+                .map(|op| Decision {
+                    accept: match saved.get(&op.id) {
+                        None => false,
+                        Some(Some(accept)) => *accept,
+                        Some(None) => !op.review || args.accept_review,
+                    },
+                    winner: None,
+                })
+                .collect()
+        }
+    };
+    if !args.force && !plan.refusals.is_empty() {
+        return Err(eyre!(
+            "refusing to apply, nothing was written:\n  {}\n(run with --force if this is really what you want)",
+            plan.refusals.join("\n  ")
+        ));
+    }
+    let accepted = decisions.iter().filter(|d| d.accept).count();
+    for id in &stale {
+        println!(
+            "changed since plan: operation {id} of the saved plan no longer matches the stores; skipped"
+        );
+    }
+    let waiting: Vec<&Op> = plan
+        .operations
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| !d.accept)
+        .map(|(o, _)| o)
+        .collect();
+    if accepted == 0 {
+        apply::apply(
+            &ApplyInput {
+                plan: &plan,
+                decisions: &decisions,
+                snapshot: &snapshot,
+                fields: &session.fields,
+                force: args.force,
+                fingerprint: &session.fingerprint(),
+            },
+            &mut session.stores,
+            &mut session.state,
+        )
+        .map_err(|e| eyre!("{e}"))?;
+        println!("nothing to apply");
+        print_waiting(&waiting);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(eyre!(
+                "apply needs --yes when it cannot ask (stdin is not a terminal); nothing was written"
+            ));
+        }
+        print_plan(&plan, &session.config);
+        print!("apply {accepted} operation(s)? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("nothing was written");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    progress(&format!("applying {accepted} operation(s) …"));
+    let report = apply::apply(
+        &ApplyInput {
+            plan: &plan,
+            decisions: &decisions,
+            snapshot: &snapshot,
+            fields: &session.fields,
+            force: args.force,
+            fingerprint: &session.fingerprint(),
+        },
+        &mut session.stores,
+        &mut session.state,
+    )
+    .map_err(|e| eyre!("{e}"))?;
+    let mut failed = 0;
+    for (op, outcome) in plan.operations.iter().zip(&report.outcomes) {
+        match outcome {
+            Outcome::Failed(why) => {
+                failed += 1;
+                println!(
+                    "failed: {} {}: {}",
+                    op.kind.as_str(),
+                    for_terminal(&op.name),
+                    for_terminal(why)
+                );
+            }
+            Outcome::ChangedSincePlan => println!(
+                "changed since plan: {} {} (skipped; plan again)",
+                op.kind.as_str(),
+                for_terminal(&op.name)
+            ),
+            _ => {}
+        }
+    }
+    let done = report.count(|o| *o == Outcome::Done);
+    let changed = report.count(|o| *o == Outcome::ChangedSincePlan);
+    println!(
+        "applied {done} of {accepted} operation(s){}{}; apply #{} is in the journal (`abgleich undo` reverts it)",
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        },
+        if changed > 0 {
+            format!(", {changed} changed since plan")
+        } else {
+            String::new()
+        },
+        report.apply_id.unwrap_or(0)
+    );
+    print_waiting(&waiting);
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_waiting(waiting: &[&Op]) {
+    if waiting.is_empty() {
+        return;
+    }
+    println!(
+        "{} operation(s) skipped, waiting for review (--accept-review, --conflicts left|right, or the TUI):",
+        waiting.len()
+    );
+    for op in waiting {
+        println!(
+            "  {} {} ({} | {})",
+            op.kind.as_str(),
+            for_terminal(&op.name),
+            for_terminal(op.left_id.as_deref().unwrap_or("–")),
+            for_terminal(op.right_id.as_deref().unwrap_or("–"))
+        );
+    }
+}
+
+// ---- status, undo -------------------------------------------------------------
+
+pub fn status(config: Config) -> Result<ExitCode> {
+    let session = open(config, "status")?;
+    let links = session.links().map_err(|e| eyre!("{e}"))?;
+    let live = links.iter().filter(|l| l.tombstone.is_none()).count();
+    println!("state: {}", session.state.path().display());
+    println!("links: {live}, tombstones: {}", links.len() - live);
+    for t in links.iter().filter(|l| l.tombstone.is_some()) {
+        println!(
+            "  tombstone {} | {}: {} (`abgleich forget ID` syncs it afresh)",
+            for_terminal(t.ids.left.as_deref().unwrap_or("–")),
+            for_terminal(t.ids.right.as_deref().unwrap_or("–")),
+            for_terminal(t.tombstone.as_deref().unwrap_or(""))
+        );
+    }
+    let applies = session.state.applies().map_err(|e| eyre!("{e}"))?;
+    match applies.last() {
+        Some(a) => println!(
+            "last apply: #{} {} ({}): {}",
+            a.apply_id,
+            a.finished.as_deref().unwrap_or(&a.started),
+            a.status,
+            if a.summary.is_empty() {
+                "no operations"
+            } else {
+                &a.summary
+            }
+        ),
+        None => println!("last apply: never"),
+    }
+    let (_, plan) = read_and_plan(&session)?;
+    println!(
+        "pending: {}",
+        summary_line(&plan).trim_start_matches("summary: ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn undo(config: Config) -> Result<ExitCode> {
+    let mut session = open(config, "undo")?;
+    let report = apply::undo(&mut session.state, &mut session.stores).map_err(|e| eyre!("{e}"))?;
+    for note in &report.notes {
+        println!("{}", for_terminal(note));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---- link, unlink, forget ---------------------------------------------------
+
+/// The link or tombstone holding `id` on either side.
+fn find_link(session: &Session, id: &str) -> Result<Link> {
+    for side in Side::BOTH {
+        if let Some(link) = session
+            .state
+            .link_by_id(side, id)
+            .map_err(|e| eyre!("{e}"))?
+        {
+            return Ok(link);
+        }
+    }
+    Err(eyre!(
+        "no link or tombstone holds the id \"{}\" (see `abgleich status`)",
+        for_terminal(id)
+    ))
+}
+
+pub fn link(config: Config, left: String, right: String) -> Result<ExitCode> {
+    let mut session = open(config, "link")?;
+    for (side, id) in [(Side::Left, &left), (Side::Right, &right)] {
+        let store = session.stores.get(side);
+        store
+            .read(id)
+            .map_err(|e| eyre!("{} {}: {e}", side, store.name()))?;
+        if let Some(other) = session
+            .state
+            .link_by_id(side, id)
+            .map_err(|e| eyre!("{e}"))?
+            && other.tombstone.is_none()
+        {
+            return Err(eyre!(
+                "{side} {} is already linked with {}; `abgleich unlink {}` first",
+                for_terminal(id),
+                for_terminal(other.id(side.opposite()).unwrap_or("–")),
+                for_terminal(id)
+            ));
+        }
+    }
+    let tx = session.state.transaction().map_err(|e| eyre!("{e}"))?;
+    tx.put_link(
+        None,
+        &Link {
+            link_id: 0,
+            ids: PerSide::new(Some(left.clone()), Some(right.clone())),
+            revs: PerSide::default(),
+            base: Base::default(),
+            created_on: None,
+            tombstone: None,
+        },
+    )
+    .map_err(|e| eyre!("{e}"))?;
+    tx.commit().map_err(|e| eyre!("{e}"))?;
+    println!(
+        "linked {} with {}; the next plan compares them field by field",
+        for_terminal(&left),
+        for_terminal(&right)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn unlink(config: Config, id: String) -> Result<ExitCode> {
+    let mut session = open(config, "unlink")?;
+    let link = find_link(&session, &id)?;
+    if link.tombstone.is_some() {
+        return Err(eyre!(
+            "{} is not linked (a tombstone; `abgleich forget {}` removes it)",
+            for_terminal(&id),
+            for_terminal(&id)
+        ));
+    }
+    let tx = session.state.transaction().map_err(|e| eyre!("{e}"))?;
+    tx.put_link(
+        None,
+        &Link {
+            revs: PerSide::default(),
+            tombstone: Some("unlinked by hand".into()),
+            ..link.clone()
+        },
+    )
+    .map_err(|e| eyre!("{e}"))?;
+    tx.commit().map_err(|e| eyre!("{e}"))?;
+    println!(
+        "unlinked {} | {}; both stay as they are and are not linked or created again until `abgleich forget {}`",
+        for_terminal(link.ids.left.as_deref().unwrap_or("–")),
+        for_terminal(link.ids.right.as_deref().unwrap_or("–")),
+        for_terminal(&id)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn forget(config: Config, id: String) -> Result<ExitCode> {
+    let mut session = open(config, "forget")?;
+    let link = find_link(&session, &id)?;
+    let tx = session.state.transaction().map_err(|e| eyre!("{e}"))?;
+    tx.drop_link(None, link.link_id).map_err(|e| eyre!("{e}"))?;
+    tx.commit().map_err(|e| eyre!("{e}"))?;
+    println!(
+        "forgot {} | {}; the next plan treats {} as new",
+        for_terminal(link.ids.left.as_deref().unwrap_or("–")),
+        for_terminal(link.ids.right.as_deref().unwrap_or("–")),
+        if link.ids.left.is_some() && link.ids.right.is_some() {
+            "them"
+        } else {
+            "it"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
