@@ -1,0 +1,180 @@
+//! Generates N contacts per side (a CRM table and a vdir of cards holding
+//! the same people, phone numbers formatted differently) and times reading,
+//! the first plan (matching N against N), the apply that links them, and a
+//! plan with nothing to do. Run:
+//!
+//! ```sh
+//! cargo bench --bench sync              # N = 100000
+//! ABGLEICH_BENCH_N=10000 cargo bench --bench sync
+//! ```
+//!
+//! Peak memory is the process's high-water mark (VmHWM) after each step.
+
+use std::path::Path;
+use std::time::Instant;
+
+use abgleich::config::Config;
+use abgleich::sync::apply::{self, ApplyInput};
+use abgleich::sync::session::Session;
+
+const CONFIG: &str = r#"
+[left]
+name = "CRM"
+kind = "sqlite"
+path = "crm.sqlite"
+table = "customers"
+id = "id"
+modified = "updated_at"
+[left.fields]
+"name.given" = "first_name"
+"name.family" = "last_name"
+"org.name" = "company"
+"email[1]" = "email"
+"phone.work" = "phone"
+"adr.work.locality" = "city"
+"note" = "notes"
+
+[right]
+name = "Outlook"
+kind = "vdir"
+path = "outlook"
+write_version = "3.0"
+stamp = "X-CRM-CUSTOMER-NO"
+limits = { emails = 3, phones_per_kind = 2, urls = 1, phone_format = "e164" }
+
+[sync]
+mode = "sync"
+conflicts = "left"
+deletes = { left_to_right = "propagate", right_to_left = "propagate" }
+match = ["stamp", "email", "phone", "name"]
+default_region = "DE"
+max_delete_percent = 20
+"#;
+
+const GIVEN: [&str; 8] = ["Anna", "Jörg", "Zoë", "Mehmet", "Søren", "Birgit", "Ulrike", "Paul"];
+const FAMILY: [&str; 8] = ["Schröder", "Müller", "Weiß", "Yılmaz", "Krämer", "Becker", "Lange", "Roth"];
+
+fn generate(dir: &Path, n: usize) {
+    std::fs::write(dir.join("abgleich.toml"), CONFIG).expect("config");
+    let mut conn = rusqlite::Connection::open(dir.join("crm.sqlite")).expect("db");
+    conn.execute_batch(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT,
+         company TEXT, email TEXT, phone TEXT, city TEXT, notes TEXT, updated_at TEXT);",
+    )
+    .expect("table");
+    let tx = conn.transaction().expect("tx");
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO customers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '2026-01-01 00:00:00')")
+            .expect("insert");
+        for i in 0..n {
+            let (g, f) = (GIVEN[i % 8], FAMILY[(i / 8) % 8]);
+            insert
+                .execute(rusqlite::params![
+                    i as i64 + 1,
+                    g,
+                    format!("{f}{i}"),
+                    format!("Firma {} GmbH", i % 997),
+                    format!("person{i}@firma{}.example.de", i % 997),
+                    format!("030 {:07}", 1_000_000 + i),
+                    "Berlin",
+                    "Kunde seit 2019."
+                ])
+                .expect("row");
+        }
+    }
+    tx.commit().expect("commit");
+    let cards = dir.join("outlook");
+    std::fs::create_dir_all(&cards).expect("outlook");
+    for i in 0..n {
+        let (g, f) = (GIVEN[i % 8], FAMILY[(i / 8) % 8]);
+        let card = format!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card-{i}\r\nN:{f}{i};{g};;;\r\nFN:{g} {f}{i}\r\n\
+             ORG:Firma {} GmbH\r\nEMAIL;TYPE=WORK:Person{i}@Firma{}.example.de\r\n\
+             TEL;TYPE=WORK:+49 30 {:07}\r\nADR;TYPE=WORK:;;;Berlin;;;\r\nNOTE:Kunde seit 2019.\r\nEND:VCARD\r\n",
+            i % 997,
+            i % 997,
+            1_000_000 + i
+        );
+        std::fs::write(cards.join(format!("card-{i}.vcf")), card).expect("card");
+    }
+}
+
+fn peak_mib() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or_else(|| "?".into(), |kib| format!("{} MiB", kib / 1024))
+}
+
+fn main() {
+    let n: usize = std::env::var("ABGLEICH_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = Instant::now();
+    generate(dir.path(), n);
+    println!("generate {n} per side: {:.2} s", t.elapsed().as_secs_f64());
+    let config = Config::load(&dir.path().join("abgleich.toml")).expect("config loads");
+    let mut session = Session::open(config.clone(), "bench").expect("session");
+
+    let t = Instant::now();
+    let snapshot = session.read().expect("read");
+    let read = t.elapsed().as_secs_f64();
+    println!("read both stores: {read:.2} s (peak {})", peak_mib());
+
+    let links = session.links().expect("links");
+    let t = Instant::now();
+    let plan = session.plan(&snapshot, &links).expect("plan");
+    println!(
+        "first plan (match {n} x {n}): {:.2} s; {} links, {} creates, {} updates (peak {})",
+        t.elapsed().as_secs_f64(),
+        plan.summary.link,
+        plan.summary.create,
+        plan.summary.update,
+        peak_mib()
+    );
+
+    let decisions = apply::default_decisions(&plan, true, None);
+    let fingerprint = session.fingerprint();
+    let t = Instant::now();
+    let report = apply::apply(
+        &ApplyInput {
+            plan: &plan,
+            decisions: &decisions,
+            snapshot: &snapshot,
+            fields: &session.fields,
+            force: false,
+            fingerprint: &fingerprint,
+        },
+        &mut session.stores,
+        &mut session.state,
+    )
+    .expect("apply");
+    println!(
+        "apply ({} operations done): {:.2} s (peak {})",
+        report.count(|o| *o == apply::Outcome::Done),
+        t.elapsed().as_secs_f64(),
+        peak_mib()
+    );
+    drop(snapshot);
+    drop(session);
+
+    let session = Session::open(config, "bench").expect("session");
+    let t = Instant::now();
+    let snapshot = session.read().expect("read");
+    let links = session.links().expect("links");
+    let plan = session.plan(&snapshot, &links).expect("plan");
+    let noop = t.elapsed().as_secs_f64();
+    println!(
+        "plan with nothing to do (read + plan): {noop:.2} s = {:.2} x one read; {} operations (peak {})",
+        noop / read,
+        plan.operations.len(),
+        peak_mib()
+    );
+}
