@@ -16,6 +16,23 @@ use abgleich::sync::session::Session;
 use abgleich::sync::state::{Base, Link};
 use abgleich::sync::{PerSide, Side};
 
+/// Print a line to stdout; a closed pipe (`abgleich plan | head`) ends the
+/// program quietly instead of with a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        emit(&format!($($arg)*))
+    };
+}
+
+fn emit(line: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}")
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
 /// Progress on stderr, only when it is a terminal.
 fn progress(text: &str) {
     if std::io::stderr().is_terminal() {
@@ -73,11 +90,11 @@ pub fn plan(
             .wrap_err_with(|| format!("cannot write {}", out.display()))?;
     }
     if json {
-        println!("{text}");
+        say!("{text}");
     } else {
         print_plan(&plan, &session.config);
         if let Some(out) = out {
-            println!(
+            say!(
                 "saved to {} (apply it with `abgleich apply --plan {}`)",
                 out.display(),
                 out.display()
@@ -113,12 +130,14 @@ fn arrow(op: &Op) -> &'static str {
 
 fn print_plan(plan: &Plan, config: &Config) {
     let names = PerSide::new(config.left.name.as_str(), config.right.name.as_str());
-    println!(
+    say!(
         "plan ({} mode) for {} ◀─▶ {}",
-        plan.mode, names.left, names.right
+        plan.mode,
+        names.left,
+        names.right
     );
     for u in &plan.unreadable {
-        println!(
+        say!(
             "  unreadable (left alone, never taken as deleted): {}",
             for_terminal(u)
         );
@@ -128,7 +147,7 @@ fn print_plan(plan: &Plan, config: &Config) {
         if ops.is_empty() {
             continue;
         }
-        println!("\n{} ({})", kind.as_str(), ops.len());
+        say!("\n{} ({})", kind.as_str(), ops.len());
         for op in ops {
             let ids = format!(
                 "{} | {}",
@@ -147,7 +166,7 @@ fn print_plan(plan: &Plan, config: &Config) {
             if op.review {
                 line.push_str("  [review]");
             }
-            println!("{line}");
+            say!("{line}");
             for c in &op.changes {
                 let show = |v: &Option<String>| {
                     v.as_deref()
@@ -155,18 +174,18 @@ fn print_plan(plan: &Plan, config: &Config) {
                         .unwrap_or_else(|| "–".into())
                 };
                 match (op.kind, c.to) {
-                    (OpKind::Create, _) => println!(
+                    (OpKind::Create, _) => say!(
                         "      {:<20} {}",
                         c.field.to_string(),
                         show(if c.left.is_some() { &c.left } else { &c.right })
                     ),
-                    (_, Some(to)) => println!(
+                    (_, Some(to)) => say!(
                         "      {:<20} {} → {}",
                         c.field.to_string(),
                         show(if to == Side::Right { &c.right } else { &c.left }),
                         show(if to == Side::Right { &c.left } else { &c.right }),
                     ),
-                    (_, None) => println!(
+                    (_, None) => say!(
                         "      {:<20} {}: {} | {}: {} (base {})",
                         c.field.to_string(),
                         names.left,
@@ -178,15 +197,15 @@ fn print_plan(plan: &Plan, config: &Config) {
                 }
             }
             for w in &op.warnings {
-                println!("      ⚠ {}", for_terminal(w));
+                say!("      ⚠ {}", for_terminal(w));
             }
         }
     }
-    println!();
+    say!("");
     for r in &plan.refusals {
-        println!("refused unless --force: {}", for_terminal(r));
+        say!("refused unless --force: {}", for_terminal(r));
     }
-    println!("{}", summary_line(plan));
+    say!("{}", summary_line(plan));
 }
 
 fn summary_line(plan: &Plan) -> String {
@@ -212,9 +231,16 @@ pub struct ApplyArgs {
     pub plan: Option<PathBuf>,
 }
 
-/// The operations a saved plan lists: id → accepted (`accept` key, when the
-/// file says so).
-fn saved_plan(path: &Path) -> Result<HashMap<String, Option<bool>>> {
+/// One operation of a saved plan.
+struct SavedOp {
+    /// Its `accept` key, when the file has one.
+    accept: Option<bool>,
+    /// Kind and contact, for messages.
+    describe: String,
+}
+
+/// The operations a saved plan lists, by id.
+fn saved_plan(path: &Path) -> Result<HashMap<String, SavedOp>> {
     let text = std::fs::read_to_string(path)
         .wrap_err_with(|| format!("cannot read {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -234,7 +260,14 @@ fn saved_plan(path: &Path) -> Result<HashMap<String, Option<bool>>> {
             .get("id")
             .and_then(|v| v.as_str())
             .ok_or_else(|| eyre!("{}: operation {} has no \"id\"", path.display(), i + 1))?;
-        out.insert(id.to_string(), op.get("accept").and_then(|v| v.as_bool()));
+        let text = |key: &str| op.get(key).and_then(|v| v.as_str()).unwrap_or("");
+        out.insert(
+            id.to_string(),
+            SavedOp {
+                accept: op.get("accept").and_then(|v| v.as_bool()),
+                describe: format!("{} {}", text("kind"), text("name")),
+            },
+        );
     }
     Ok(out)
 }
@@ -260,9 +293,9 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
             plan.operations
                 .iter()
                 .map(|op| Decision {
-                    accept: match saved.get(&op.id) {
+                    accept: match saved.get(&op.id).map(|s| s.accept) {
                         None => false,
-                        Some(Some(accept)) => *accept,
+                        Some(Some(accept)) => accept,
                         Some(None) => !op.review || args.accept_review,
                     },
                     winner: None,
@@ -278,15 +311,28 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
     }
     let accepted = decisions.iter().filter(|d| d.accept).count();
     for id in &stale {
-        println!(
-            "changed since plan: operation {id} of the saved plan no longer matches the stores; skipped"
+        let name = saved
+            .as_ref()
+            .and_then(|s| s.get(id))
+            .map(|s| s.describe.clone())
+            .unwrap_or_default();
+        say!(
+            "changed since plan: {} (operation {id} of the saved plan); skipped, plan again",
+            for_terminal(&name)
+        );
+    }
+    let in_saved = |op: &Op| saved.as_ref().is_none_or(|s| s.contains_key(&op.id));
+    let fresh = plan.operations.iter().filter(|o| !in_saved(o)).count();
+    if fresh > 0 {
+        say!(
+            "{fresh} operation(s) of the current plan are not in the saved plan and were left alone"
         );
     }
     let waiting: Vec<&Op> = plan
         .operations
         .iter()
         .zip(&decisions)
-        .filter(|(_, d)| !d.accept)
+        .filter(|(o, d)| !d.accept && in_saved(o))
         .map(|(o, _)| o)
         .collect();
     if accepted == 0 {
@@ -303,7 +349,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
             &mut session.state,
         )
         .map_err(|e| eyre!("{e}"))?;
-        println!("nothing to apply");
+        say!("nothing to apply");
         print_waiting(&waiting);
         return Ok(ExitCode::SUCCESS);
     }
@@ -319,7 +365,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("nothing was written");
+            say!("nothing was written");
             return Ok(ExitCode::SUCCESS);
         }
     }
@@ -342,14 +388,14 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         match outcome {
             Outcome::Failed(why) => {
                 failed += 1;
-                println!(
+                say!(
                     "failed: {} {}: {}",
                     op.kind.as_str(),
                     for_terminal(&op.name),
                     for_terminal(why)
                 );
             }
-            Outcome::ChangedSincePlan => println!(
+            Outcome::ChangedSincePlan => say!(
                 "changed since plan: {} {} (skipped; plan again)",
                 op.kind.as_str(),
                 for_terminal(&op.name)
@@ -359,7 +405,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
     }
     let done = report.count(|o| *o == Outcome::Done);
     let changed = report.count(|o| *o == Outcome::ChangedSincePlan);
-    println!(
+    say!(
         "applied {done} of {accepted} operation(s){}{}; apply #{} is in the journal (`abgleich undo` reverts it)",
         if failed > 0 {
             format!(", {failed} failed")
@@ -385,12 +431,12 @@ fn print_waiting(waiting: &[&Op]) {
     if waiting.is_empty() {
         return;
     }
-    println!(
+    say!(
         "{} operation(s) skipped, waiting for review (--accept-review, --conflicts left|right, or the TUI):",
         waiting.len()
     );
     for op in waiting {
-        println!(
+        say!(
             "  {} {} ({} | {})",
             op.kind.as_str(),
             for_terminal(&op.name),
@@ -406,10 +452,10 @@ pub fn status(config: Config) -> Result<ExitCode> {
     let session = open(config, "status")?;
     let links = session.links().map_err(|e| eyre!("{e}"))?;
     let live = links.iter().filter(|l| l.tombstone.is_none()).count();
-    println!("state: {}", session.state.path().display());
-    println!("links: {live}, tombstones: {}", links.len() - live);
+    say!("state: {}", session.state.path().display());
+    say!("links: {live}, tombstones: {}", links.len() - live);
     for t in links.iter().filter(|l| l.tombstone.is_some()) {
-        println!(
+        say!(
             "  tombstone {} | {}: {} (`abgleich forget ID` syncs it afresh)",
             for_terminal(t.ids.left.as_deref().unwrap_or("–")),
             for_terminal(t.ids.right.as_deref().unwrap_or("–")),
@@ -418,7 +464,7 @@ pub fn status(config: Config) -> Result<ExitCode> {
     }
     let applies = session.state.applies().map_err(|e| eyre!("{e}"))?;
     match applies.last() {
-        Some(a) => println!(
+        Some(a) => say!(
             "last apply: #{} {} ({}): {}",
             a.apply_id,
             a.finished.as_deref().unwrap_or(&a.started),
@@ -429,10 +475,10 @@ pub fn status(config: Config) -> Result<ExitCode> {
                 &a.summary
             }
         ),
-        None => println!("last apply: never"),
+        None => say!("last apply: never"),
     }
     let (_, plan) = read_and_plan(&session)?;
-    println!(
+    say!(
         "pending: {}",
         summary_line(&plan).trim_start_matches("summary: ")
     );
@@ -443,7 +489,7 @@ pub fn undo(config: Config) -> Result<ExitCode> {
     let mut session = open(config, "undo")?;
     let report = apply::undo(&mut session.state, &mut session.stores).map_err(|e| eyre!("{e}"))?;
     for note in &report.notes {
-        println!("{}", for_terminal(note));
+        say!("{}", for_terminal(note));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -502,7 +548,7 @@ pub fn link(config: Config, left: String, right: String) -> Result<ExitCode> {
     )
     .map_err(|e| eyre!("{e}"))?;
     tx.commit().map_err(|e| eyre!("{e}"))?;
-    println!(
+    say!(
         "linked {} with {}; the next plan compares them field by field",
         for_terminal(&left),
         for_terminal(&right)
@@ -531,7 +577,7 @@ pub fn unlink(config: Config, id: String) -> Result<ExitCode> {
     )
     .map_err(|e| eyre!("{e}"))?;
     tx.commit().map_err(|e| eyre!("{e}"))?;
-    println!(
+    say!(
         "unlinked {} | {}; both stay as they are and are not linked or created again until `abgleich forget {}`",
         for_terminal(link.ids.left.as_deref().unwrap_or("–")),
         for_terminal(link.ids.right.as_deref().unwrap_or("–")),
@@ -546,7 +592,7 @@ pub fn forget(config: Config, id: String) -> Result<ExitCode> {
     let tx = session.state.transaction().map_err(|e| eyre!("{e}"))?;
     tx.drop_link(None, link.link_id).map_err(|e| eyre!("{e}"))?;
     tx.commit().map_err(|e| eyre!("{e}"))?;
-    println!(
+    say!(
         "forgot {} | {}; the next plan treats {} as new",
         for_terminal(link.ids.left.as_deref().unwrap_or("–")),
         for_terminal(link.ids.right.as_deref().unwrap_or("–")),

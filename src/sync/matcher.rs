@@ -205,6 +205,80 @@ impl Matcher<'_> {
     }
 }
 
+/// Every record of one store by e-mail, phone and folded name, to find
+/// what a new contact may duplicate (a create that waits for review
+/// instead of a second copy of a person).
+pub struct Lookalikes<'a> {
+    records: &'a [Record],
+    keys: HashMap<String, Vec<usize>>,
+    normalizer: &'a Normalizer,
+}
+
+impl<'a> Lookalikes<'a> {
+    pub fn new(records: &'a [Record], normalizer: &'a Normalizer) -> Self {
+        let mut keys: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            for k in lookalike_keys(r, normalizer) {
+                keys.entry(k).or_default().push(i);
+            }
+        }
+        Lookalikes {
+            records,
+            keys,
+            normalizer,
+        }
+    }
+
+    /// Records that may be the same person as `record`: a shared e-mail or
+    /// phone number with no contradicting family name, or the same folded
+    /// name with no contradicting organisation.
+    pub fn of(&self, record: &Record) -> Vec<&'a Record> {
+        let mut hits: Vec<usize> = lookalike_keys(record, self.normalizer)
+            .iter()
+            .filter_map(|k| self.keys.get(k).map(|v| (k, v)))
+            .flat_map(|(k, v)| v.iter().map(move |&i| (k.starts_with("n:"), i)))
+            .filter(|&(by_name, i)| {
+                let other = &self.records[i];
+                if by_name {
+                    let (a, b) = (
+                        fold::german(&record.contact.org_name),
+                        fold::german(&other.contact.org_name),
+                    );
+                    a.is_empty() || b.is_empty() || a == b
+                } else {
+                    let (a, b) = (family_key(record), family_key(other));
+                    a.is_empty() || b.is_empty() || a == b
+                }
+            })
+            .map(|(_, i)| i)
+            .collect();
+        hits.sort_unstable();
+        hits.dedup();
+        hits.into_iter().map(|i| &self.records[i]).collect()
+    }
+}
+
+fn lookalike_keys(record: &Record, normalizer: &Normalizer) -> Vec<String> {
+    let c = &record.contact;
+    let mut keys: Vec<String> = c
+        .emails
+        .iter()
+        .map(|e| e.value.trim().to_lowercase())
+        .filter(|e| !e.is_empty())
+        .map(|e| format!("e:{e}"))
+        .collect();
+    keys.extend(
+        c.phones
+            .iter()
+            .filter_map(|p| normalizer.phone(&p.value))
+            .map(|p| format!("t:{p}")),
+    );
+    keys.extend(name_keys(record).into_iter().map(|k| format!("n:{k}")));
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

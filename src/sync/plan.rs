@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use super::fields::{FieldSet, SyncField};
-use super::matcher::{Evidence, Matcher};
+use super::matcher::{Evidence, Lookalikes, Matcher};
 use super::snapshot::{SideSnapshot, Snapshot};
 use super::state::{Base, BaseValue, Link};
 use super::{PerSide, Side};
@@ -335,6 +335,10 @@ enum Outcome {
 
 struct Planner<'a> {
     inp: &'a Inputs<'a>,
+    /// Per side: its records by e-mail, phone and name (creates that may
+    /// duplicate someone wait for review).
+    /// Built on the first create only.
+    lookalikes: PerSide<std::cell::OnceCell<Lookalikes<'a>>>,
     ops: Vec<Op>,
     refreshes: Vec<Refresh>,
 }
@@ -503,8 +507,20 @@ impl<'a> Planner<'a> {
         out
     }
 
-    fn stamp_needed(&self, l: &Record, r: &Record) -> Option<Side> {
+    /// The side that gets stamped, if the mode lets anything be written there.
+    fn stamp_side(&self) -> Option<Side> {
         let side = self.inp.policy.stamp_side?;
+        let allowed = match self.inp.policy.mode {
+            Mode::Import | Mode::RightWins => side == Side::Left,
+            Mode::Export | Mode::LeftWins => side == Side::Right,
+            Mode::Sync => true,
+            Mode::None => false,
+        };
+        allowed.then_some(side)
+    }
+
+    fn stamp_needed(&self, l: &Record, r: &Record) -> Option<Side> {
+        let side = self.stamp_side()?;
         let (card, other) = match side {
             Side::Left => (l, r),
             Side::Right => (r, l),
@@ -661,18 +677,38 @@ impl<'a> Planner<'a> {
             }
         }
         warnings.extend(self.inp.fields.uncarried(&rec.contact, from, to));
+        // A second copy of a person is worse than a create that waits.
+        let alike = self
+            .lookalikes
+            .get(to)
+            .get_or_init(|| Lookalikes::new(&self.side(to).records, self.inp.normalizer))
+            .of(rec);
+        let review = !alike.is_empty();
+        if review {
+            let names: Vec<String> = alike
+                .iter()
+                .take(3)
+                .map(|r| format!("{} ({})", r.contact.display_name(), r.id))
+                .collect();
+            warnings.push(format!(
+                "may be the same person as {}{} in {}: link by hand (`abgleich link`) or accept to create",
+                names.join(", "),
+                if alike.len() > 3 { ", …" } else { "" },
+                self.inp.fields.names.get(to)
+            ));
+        }
         let mut ids = PerSide::new(None, None);
         *ids.get_mut(from) = Some(rec.id.clone());
         let mut revs = PerSide::new(None, None);
         *revs.get_mut(from) = Some(rec.revision.clone());
-        let stamp = self.inp.policy.stamp_side;
+        let stamp = self.stamp_side();
         self.push(Op {
             id: String::new(),
             kind: OpKind::Create,
             target: Target::of(&[to]),
             left_id: ids.left,
             right_id: ids.right,
-            review: false,
+            review,
             evidence: None,
             changes,
             warnings,
@@ -759,7 +795,10 @@ impl<'a> Planner<'a> {
             DeletePolicy::Keep => {
                 op.after = LinkAfter::Tombstone {
                     gone: Some(gone),
-                    reason: format!("deleted in {gone_name}"),
+                    reason: format!(
+                        "deleted in {gone_name} (was {})",
+                        link.id(gone).unwrap_or("?")
+                    ),
                 };
                 op.warnings.push(format!(
                     "deleted in {gone_name}; kept in {} and not created again until `abgleich forget`",
@@ -769,7 +808,6 @@ impl<'a> Planner<'a> {
             DeletePolicy::Propagate | DeletePolicy::Ask => {
                 op.kind = OpKind::Delete;
                 op.after = LinkAfter::Drop;
-                op.warnings.push(format!("deleted in {gone_name}"));
                 if policy == DeletePolicy::Ask {
                     op.review = true;
                 }
@@ -951,6 +989,7 @@ pub fn settled_base(
 pub fn plan(inp: &Inputs<'_>) -> Plan {
     let planner = Planner {
         inp,
+        lookalikes: PerSide::default(),
         ops: Vec::new(),
         refreshes: Vec::new(),
     };
