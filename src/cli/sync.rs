@@ -67,8 +67,8 @@ fn read_and_plan(session: &Session) -> Result<(abgleich::sync::snapshot::Snapsho
         "reading {} and {} …",
         session.config.left.name, session.config.right.name
     ));
-    let snapshot = session.read().map_err(|e| eyre!("{e}"))?;
     let links = session.links().map_err(|e| eyre!("{e}"))?;
+    let snapshot = session.read_for_plan(&links).map_err(|e| eyre!("{e}"))?;
     progress("planning …");
     let plan = session.plan(&snapshot, &links).map_err(|e| eyre!("{e}"))?;
     Ok((snapshot, plan))

@@ -58,6 +58,32 @@ pub struct Listing {
     pub unreadable: Vec<Unreadable>,
 }
 
+/// A card file's size and modification time (nanoseconds since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// A revision remembered for a file as it was at `stat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownRevision {
+    pub stat: FileStat,
+    pub revision: String,
+}
+
+/// A listing that reused remembered revisions.
+#[derive(Debug, Default)]
+pub struct CachedListing {
+    pub listing: Listing,
+    /// Records returned without parsing (their file is unchanged): their
+    /// revision is the remembered one and their contact is empty; read
+    /// them with [`Store::read`] when their values are needed.
+    pub unparsed: Vec<String>,
+    /// Per file read now: its stat and revision, to remember.
+    pub stats: Vec<(String, KnownRevision)>,
+}
+
 /// Field values to write. `None` clears a field.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Patch {
@@ -108,6 +134,19 @@ pub trait Store {
     fn name(&self) -> &str;
     /// Every record, and every record that could not be read.
     fn list(&self) -> Result<Listing, StoreError>;
+    /// Like [`Store::list`], but a record in `known` whose file still has
+    /// the remembered size and modification time is not read again (card
+    /// folders). Other stores list everything.
+    fn list_cached(
+        &self,
+        known: &std::collections::HashMap<String, KnownRevision>,
+    ) -> Result<CachedListing, StoreError> {
+        let _ = known;
+        Ok(CachedListing {
+            listing: self.list()?,
+            ..CachedListing::default()
+        })
+    }
     /// One record by id.
     fn read(&self, id: &str) -> Result<Record, StoreError>;
     /// Create a record from `patch`; returns its id and revision. The store

@@ -4,10 +4,12 @@
 //! get a name derived from a fresh (or carried) UID, made safe so that no
 //! UID can name a path outside the folder.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{
-    Listing, Patch, Record, Store, StoreError, Unreadable, cards, hash_revision, write_atomic,
+    CachedListing, FileStat, KnownRevision, Listing, Patch, Record, Store, StoreError, Unreadable,
+    cards, hash_revision, write_atomic,
 };
 use crate::config::StoreConfig;
 use crate::vcard::{self, WriteVersion};
@@ -64,6 +66,13 @@ fn single_card(bytes: &[u8], path: &Path) -> Result<vcard::ParsedCard, StoreErro
     })
 }
 
+fn mtime_ns(t: std::time::SystemTime) -> i64 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
+    }
+}
+
 fn is_card_file(name: &str) -> bool {
     !name.starts_with('.')
         && Path::new(name)
@@ -109,14 +118,45 @@ impl VdirStore {
         self.config.write_version
     }
 
-    /// Read and parse the card files `names` (one worker's share of `list`).
-    fn read_files(&self, names: &[String]) -> Listing {
-        let mut listing = Listing::default();
+    /// Read and parse the card files `names` (one worker's share of `list`),
+    /// except those `known` says are unchanged.
+    fn read_files(
+        &self,
+        names: &[String],
+        known: &HashMap<String, KnownRevision>,
+    ) -> CachedListing {
+        let mut out = CachedListing::default();
+        let now_ns = mtime_ns(std::time::SystemTime::now());
         for name in names {
             let path = self.dir.join(name);
-            if !path.is_file() {
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if !meta.is_file() {
                 continue;
             }
+            let stat = meta.modified().ok().map(|m| FileStat {
+                size: meta.len(),
+                mtime_ns: mtime_ns(m),
+            });
+            // A file changed in the last two seconds may change again within
+            // the clock's resolution: read it, and do not remember it.
+            let settled = stat.filter(|s| now_ns - s.mtime_ns > 2_000_000_000);
+            if let (Some(stat), Some(k)) = (settled, known.get(name))
+                && k.stat == stat
+            {
+                out.listing.records.push(Record {
+                    id: name.clone(),
+                    revision: k.revision.clone(),
+                    contact: crate::contact::Contact::default(),
+                    in_scope: true,
+                    stamp: None,
+                    uid: None,
+                });
+                out.unparsed.push(name.clone());
+                continue;
+            }
+            let listing = &mut out.listing;
             let unreadable = |line, message| Unreadable {
                 id: Some(name.clone()),
                 file: path.clone(),
@@ -135,6 +175,15 @@ impl VdirStore {
             match cards::single(vcard::read_cards(&bytes)) {
                 Ok(card) => {
                     let revision = hash_revision(&bytes);
+                    if let Some(stat) = settled {
+                        out.stats.push((
+                            name.clone(),
+                            KnownRevision {
+                                stat,
+                                revision: revision.clone(),
+                            },
+                        ));
+                    }
                     listing.records.push(cards::record(
                         &self.config,
                         name.clone(),
@@ -145,7 +194,7 @@ impl VdirStore {
                 Err((line, message)) => listing.unreadable.push(unreadable(line, message)),
             }
         }
-        listing
+        out
     }
 }
 
@@ -155,7 +204,15 @@ impl Store for VdirStore {
     }
 
     fn list(&self) -> Result<Listing, StoreError> {
-        let mut listing = Listing::default();
+        Ok(self.list_cached(&HashMap::new())?.listing)
+    }
+
+    fn list_cached(
+        &self,
+        known: &HashMap<String, KnownRevision>,
+    ) -> Result<CachedListing, StoreError> {
+        let mut out = CachedListing::default();
+        let listing = &mut out.listing;
         let mut names = Vec::new();
         let entries = std::fs::read_dir(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         for entry in entries {
@@ -176,10 +233,10 @@ impl Store for VdirStore {
             .map_or(1, |n| n.get())
             .min(8);
         let chunk = names.len().div_ceil(workers).max(1);
-        let parts: Vec<Listing> = std::thread::scope(|scope| {
+        let parts: Vec<CachedListing> = std::thread::scope(|scope| {
             let handles: Vec<_> = names
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || self.read_files(part)))
+                .map(|part| scope.spawn(move || self.read_files(part, known)))
                 .collect();
             handles
                 .into_iter()
@@ -190,12 +247,14 @@ impl Store for VdirStore {
                 .collect()
         });
         for part in parts {
-            listing.records.extend(part.records);
-            listing.unreadable.extend(part.unreadable);
+            listing.records.extend(part.listing.records);
+            listing.unreadable.extend(part.listing.unreadable);
+            out.unparsed.extend(part.unparsed);
+            out.stats.extend(part.stats);
         }
         listing.records.sort_by(|a, b| a.id.cmp(&b.id));
         listing.unreadable.sort_by(|a, b| a.file.cmp(&b.file));
-        Ok(listing)
+        Ok(out)
     }
 
     fn read(&self, id: &str) -> Result<Record, StoreError> {

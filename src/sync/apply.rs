@@ -11,7 +11,7 @@
 //! ([`recover`]); `undo` does the same for the last `done` apply, for every
 //! unit nobody changed since.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::fields::FieldSet;
@@ -431,6 +431,10 @@ pub fn apply(
     }
 
     // 3. The new links, and the apply marked done.
+    let mut all_of_pair: HashMap<(Option<String>, Option<String>), Vec<usize>> = HashMap::new();
+    for (i, op) in plan.operations.iter().enumerate() {
+        all_of_pair.entry(op.pair_key()).or_default().push(i);
+    }
     let result = (|| -> Result<(), ApplyError> {
         let tx = state.transaction()?;
         for (seq, (side, unit, _)) in saved.iter().enumerate() {
@@ -454,13 +458,12 @@ pub fn apply(
             let w = &written[g];
             let ops: Vec<&Op> = group.ops.iter().map(|&i| &plan.operations[i]).collect();
             // The pair's operations not accepted: their fields stay to do.
-            let key = group.first.pair_key();
-            let held: Vec<&Op> = plan
-                .operations
-                .iter()
-                .enumerate()
-                .filter(|(i, o)| !group.ops.contains(i) && o.pair_key() == key)
-                .map(|(_, o)| o)
+            let held: Vec<&Op> = all_of_pair
+                .get(&group.first.pair_key())
+                .into_iter()
+                .flatten()
+                .filter(|i| !group.ops.contains(i))
+                .map(|&i| &plan.operations[i])
                 .collect();
             if let Some(link) = link_after(&ops, &held, w, &contacts, fields) {
                 match link {

@@ -556,6 +556,11 @@ impl<'a> Planner<'a> {
         {
             return;
         }
+        // Values are needed now; a record listed without them is never
+        // compared (it would look emptied).
+        if self.side(Side::Left).is_unparsed(&l.id) || self.side(Side::Right).is_unparsed(&r.id) {
+            return;
+        }
         let c = self.compare(l, r, link.map(|k| &k.base));
         let name = display(l, r);
         let stamp = if evidence.is_some() {
@@ -723,6 +728,9 @@ impl<'a> Planner<'a> {
 
     /// A pair whose `gone` side was deleted (or whose side left the scope).
     fn one_sided(&mut self, link: &Link, gone: Side, kept: &Record, scope_exit: bool) {
+        if self.side(gone.opposite()).is_unparsed(&kept.id) {
+            return;
+        }
         let mode = self.inp.policy.mode;
         let kept_side = gone.opposite();
         let ids = link.ids.clone();

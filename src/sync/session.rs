@@ -4,7 +4,9 @@
 use super::apply::{self, ApplyError};
 use super::fields::FieldSet;
 use super::plan::{self, Inputs, Plan, Policy};
-use super::snapshot::Snapshot;
+use std::collections::HashMap;
+
+use super::snapshot::{SideSnapshot, Snapshot};
 use super::state::{self, Link, State, StateError};
 use super::{PerSide, Side};
 use crate::config::Config;
@@ -66,19 +68,89 @@ impl Session {
         Ok(session)
     }
 
-    /// Read both stores completely.
+    /// Read both stores completely: every record with its values.
     pub fn read(&self) -> Result<Snapshot, SessionError> {
         let list = |side: Side| {
             self.stores
                 .get(side)
                 .list()
-                .map_err(|error| SessionError::Store {
-                    side,
-                    name: self.stores.get(side).name().to_string(),
-                    error,
-                })
+                .map_err(|error| self.store_error(side, error))
         };
         Ok(Snapshot::new(list(Side::Left)?, list(Side::Right)?))
+    }
+
+    fn store_error(&self, side: Side, error: StoreError) -> SessionError {
+        SessionError::Store {
+            side,
+            name: self.stores.get(side).name().to_string(),
+            error,
+        }
+    }
+
+    /// Read both stores for planning: a card file unchanged since the last
+    /// sync (same size and modification time as remembered, and the
+    /// revision its link holds) is not parsed again, unless its partner
+    /// changed. The snapshot holds values for every record the plan compares.
+    pub fn read_for_plan(&self, links: &[Link]) -> Result<Snapshot, SessionError> {
+        let trust = self.trusts_revisions()?;
+        let mut sides: Vec<SideSnapshot> = Vec::new();
+        for side in Side::BOTH {
+            let mut known = HashMap::new();
+            if trust {
+                let cache = self.state.revcache(side)?;
+                for link in links.iter().filter(|l| l.tombstone.is_none()) {
+                    if let (Some(id), Some(rev)) = (link.id(side), link.revs.get(side))
+                        && let Some(k) = cache.get(id)
+                        && &k.revision == rev
+                    {
+                        known.insert(id.to_string(), k.clone());
+                    }
+                }
+            }
+            let listed = self
+                .stores
+                .get(side)
+                .list_cached(&known)
+                .map_err(|e| self.store_error(side, e))?;
+            self.state.put_revcache(side, &listed.stats)?;
+            sides.push(SideSnapshot::with_unparsed(listed.listing, listed.unparsed));
+        }
+        let right = sides.pop().unwrap_or_default();
+        let left = sides.pop().unwrap_or_default();
+        let mut snapshot = Snapshot {
+            sides: PerSide::new(left, right),
+        };
+        // An unparsed record is enough only while its partner is unchanged too.
+        for link in links.iter().filter(|l| l.tombstone.is_none()) {
+            for side in Side::BOTH {
+                let Some(id) = link.id(side) else { continue };
+                if !snapshot.sides.get(side).is_unparsed(id) {
+                    continue;
+                }
+                let other = side.opposite();
+                let partner_unchanged = link.id(other).is_some_and(|oid| {
+                    snapshot
+                        .sides
+                        .get(other)
+                        .get(oid)
+                        .is_some_and(|r| Some(&r.revision) == link.revs.get(other).as_ref())
+                });
+                if !partner_unchanged {
+                    let record = self
+                        .stores
+                        .get(side)
+                        .read(id)
+                        .map_err(|e| self.store_error(side, e))?;
+                    snapshot.sides.get_mut(side).replace(record);
+                }
+            }
+        }
+        Ok(snapshot)
+    }
+
+    /// Whether the links' revisions were taken under this field set and mode.
+    pub fn trusts_revisions(&self) -> Result<bool, SessionError> {
+        Ok(self.state.meta("fingerprint")?.as_deref() == Some(self.fingerprint().as_str()))
     }
 
     pub fn links(&self) -> Result<Vec<Link>, SessionError> {
@@ -92,7 +164,7 @@ impl Session {
 
     /// Plan on `snapshot` (pure; writes nothing).
     pub fn plan(&self, snapshot: &Snapshot, links: &[Link]) -> Result<Plan, SessionError> {
-        let trust = self.state.meta("fingerprint")?.as_deref() == Some(self.fingerprint().as_str());
+        let trust = self.trusts_revisions()?;
         Ok(plan::plan(&Inputs {
             snapshot,
             links,

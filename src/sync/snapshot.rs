@@ -15,6 +15,8 @@ pub struct SideSnapshot {
     /// Unreadable records whose id is unknown (a damaged card in a `.vcf`
     /// file): then no missing record of this side is taken as deleted.
     pub unidentified: usize,
+    /// Records listed from remembered revisions, without their values.
+    unparsed: HashSet<String>,
 }
 
 impl SideSnapshot {
@@ -37,6 +39,27 @@ impl SideSnapshot {
             unreadable: listing.unreadable,
             unreadable_ids,
             unidentified,
+            unparsed: HashSet::new(),
+        }
+    }
+
+    /// A snapshot in which `unparsed` records carry only id and revision.
+    pub fn with_unparsed(listing: Listing, unparsed: Vec<String>) -> Self {
+        let mut side = SideSnapshot::new(listing);
+        side.unparsed = unparsed.into_iter().collect();
+        side
+    }
+
+    /// Whether `id` was listed without its values.
+    pub fn is_unparsed(&self, id: &str) -> bool {
+        self.unparsed.contains(id)
+    }
+
+    /// Put a fully read record in place of an unparsed one.
+    pub fn replace(&mut self, record: Record) {
+        if let Some(&i) = self.index.get(&record.id) {
+            self.unparsed.remove(&record.id);
+            self.records[i] = record;
         }
     }
 

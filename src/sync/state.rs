@@ -7,7 +7,7 @@
 //! contact is not created again until `forget`); and the journal of every
 //! apply. A lock file beside it keeps a second abgleich out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::{PerSide, Side};
 use crate::contact::FieldPath;
+use crate::store::{FileStat, KnownRevision};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -187,6 +188,14 @@ CREATE TABLE IF NOT EXISTS journal (
     after_hash TEXT,
     PRIMARY KEY (apply_id, seq)
 );
+CREATE TABLE IF NOT EXISTS revcache (
+    side TEXT NOT NULL,
+    id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    rev TEXT NOT NULL,
+    PRIMARY KEY (side, id)
+);
 CREATE TABLE IF NOT EXISTS link_undo (
     apply_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
@@ -326,6 +335,58 @@ impl State {
                 link_from_row,
             )
             .optional()?)
+    }
+
+    // ---- remembered file revisions (card folders) ---------------------------
+
+    /// What was remembered of each card file of `side`.
+    pub fn revcache(&self, side: Side) -> Result<HashMap<String, KnownRevision>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, size, mtime_ns, rev FROM revcache WHERE side = ?1")?;
+        let rows = stmt
+            .query_map([side.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    KnownRevision {
+                        stat: FileStat {
+                            size: r.get::<_, i64>(1)? as u64,
+                            mtime_ns: r.get(2)?,
+                        },
+                        revision: r.get(3)?,
+                    },
+                ))
+            })?
+            .collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Remember files' revisions (one transaction).
+    pub fn put_revcache(
+        &self,
+        side: Side,
+        entries: &[(String, KnownRevision)],
+    ) -> Result<(), StateError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT OR REPLACE INTO revcache (side, id, size, mtime_ns, rev) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (id, k) in entries {
+                stmt.execute(params![
+                    side.as_str(),
+                    id,
+                    k.stat.size as i64,
+                    k.stat.mtime_ns,
+                    k.revision
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     // ---- applies, journal and link changes ---------------------------------
