@@ -595,6 +595,22 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        // A row id reused by the CRM for a new person must not turn the old
+        // person's card into the new one without a look.
+        let mut replaced = Vec::new();
+        if let Some(link) = link {
+            for (side, rec) in [(Side::Left, l), (Side::Right, r)] {
+                if let Some(was) = self.identity_changed(link, side, rec) {
+                    replaced.push(format!(
+                        "{} {} was {was} at the last sync and now holds {}: was it deleted and its id given to someone new?",
+                        self.inp.fields.names.get(side),
+                        rec.id,
+                        rec.contact.display_name()
+                    ));
+                }
+            }
+        }
+        warnings.extend(replaced.iter().cloned());
         let has_conflicts = !c.conflicts.is_empty();
         if let Some((evidence, review)) = evidence {
             let mut op = base_op(OpKind::Link, c.changes, Target::of(&targets));
@@ -606,6 +622,7 @@ impl<'a> Planner<'a> {
         } else if !c.changes.is_empty() {
             let mut op = base_op(OpKind::Update, c.changes, Target::of(&targets));
             op.warnings = warnings;
+            op.review = !replaced.is_empty();
             self.push(op);
         } else if !has_conflicts {
             // Nothing to write: only the state learns the new base.
@@ -727,7 +744,14 @@ impl<'a> Planner<'a> {
     }
 
     /// A pair whose `gone` side was deleted (or whose side left the scope).
-    fn one_sided(&mut self, link: &Link, gone: Side, kept: &Record, scope_exit: bool) {
+    fn one_sided(
+        &mut self,
+        link: &Link,
+        gone: Side,
+        kept: &Record,
+        scope_exit: bool,
+        replaced: Option<String>,
+    ) {
         if self.side(gone.opposite()).is_unparsed(&kept.id) {
             return;
         }
@@ -828,7 +852,38 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        if let Some(why) = replaced {
+            op.review = true;
+            op.warnings.push(why);
+        }
         self.push(op);
+    }
+
+    /// The name `rec` had at the last sync, if both its given and its family
+    /// name have changed since (another person, not a new surname).
+    fn identity_changed(&self, link: &Link, side: Side, rec: &Record) -> Option<String> {
+        let was = |path: FieldPath| match link.base.get(&path) {
+            BaseValue::Known(b) => b.get(side).clone().unwrap_or_default(),
+            BaseValue::Unknown => String::new(),
+        };
+        let parts = [
+            (was(FieldPath::NameGiven), &rec.contact.given),
+            (was(FieldPath::NameFamily), &rec.contact.family),
+        ];
+        let fold = |t: &str| super::fold::german(t);
+        // Every name part the contact had is now different, and it has a
+        // name (a new surname alone is the same person).
+        let had: Vec<_> = parts
+            .iter()
+            .filter(|(old, _)| !fold(old).is_empty())
+            .collect();
+        let named = parts.iter().any(|(_, new)| !fold(new).is_empty());
+        let replaced =
+            named && !had.is_empty() && had.iter().all(|(old, new)| fold(old) != fold(new));
+        replaced.then(|| {
+            let [(g, _), (f, _)] = &parts;
+            format!("{g} {f}").trim().to_string()
+        })
     }
 
     fn changed_since_base(&self, link: &Link, side: Side, rec: &Record) -> bool {
@@ -858,6 +913,7 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        let mut freed: PerSide<Vec<&str>> = PerSide::default();
         for link in self.inp.links {
             let recs = PerSide::new(
                 self.record(Side::Left, link.id(Side::Left)),
@@ -882,22 +938,51 @@ impl<'a> Planner<'a> {
             }
             match (recs.left, recs.right) {
                 (Some(l), Some(r)) => match (l.in_scope, r.in_scope) {
-                    (true, true) => self.plan_pair(Some(link), l, r, None),
+                    (true, true) => {
+                        // An id the store gave to someone new (SQLite reuses a
+                        // deleted row's id): the old person is gone on that
+                        // side, and the record there is a new contact.
+                        let replaced = [(Side::Left, l), (Side::Right, r)].into_iter().find_map(
+                            |(side, rec)| {
+                                self.identity_changed(link, side, rec)
+                                    .map(|was| (side, rec, was))
+                            },
+                        );
+                        match replaced {
+                            Some((side, rec, was)) if mode == Mode::Sync => {
+                                let why = format!(
+                                    "{} {} was {was} at the last sync and now holds {}: taken as deleted there and as a new contact",
+                                    self.inp.fields.names.get(side),
+                                    rec.id,
+                                    rec.contact.display_name()
+                                );
+                                let kept = if side == Side::Left { r } else { l };
+                                self.one_sided(link, side, kept, false, Some(why));
+                                freed.get_mut(side).push(rec.id.as_str());
+                            }
+                            _ => self.plan_pair(Some(link), l, r, None),
+                        }
+                    }
                     (false, false) => self.refreshes.push(Refresh::Drop(link.link_id)),
                     (false, true) => {
                         if mode == Mode::Sync {
-                            self.one_sided(link, Side::Left, r, true)
+                            self.one_sided(link, Side::Left, r, true, None)
                         }
                     }
                     (true, false) => {
                         if mode == Mode::Sync {
-                            self.one_sided(link, Side::Right, l, true)
+                            self.one_sided(link, Side::Right, l, true, None)
                         }
                     }
                 },
-                (None, Some(r)) if r.in_scope => self.one_sided(link, Side::Left, r, false),
-                (Some(l), None) if l.in_scope => self.one_sided(link, Side::Right, l, false),
+                (None, Some(r)) if r.in_scope => self.one_sided(link, Side::Left, r, false, None),
+                (Some(l), None) if l.in_scope => self.one_sided(link, Side::Right, l, false, None),
                 _ => self.refreshes.push(Refresh::Drop(link.link_id)),
+            }
+        }
+        for side in Side::BOTH {
+            for id in freed.get(side) {
+                linked.get_mut(side).remove(id);
             }
         }
         // Unlinked records in scope: match, then create.

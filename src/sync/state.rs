@@ -161,7 +161,9 @@ fn create_private(path: &Path) -> Result<File, StateError> {
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS links (
-    link_id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a link id is never given out twice, so an old pair's
+    -- drop cannot hit a new pair (undo and recovery refer to link ids).
+    link_id INTEGER PRIMARY KEY AUTOINCREMENT,
     left_id TEXT,
     right_id TEXT,
     left_rev TEXT,
@@ -561,12 +563,15 @@ impl StateTx<'_> {
     /// Insert or replace a link (a new one when `link.link_id` is 0); the
     /// row it replaces is kept for `undo` when `apply_id` is given.
     pub fn put_link(&self, apply_id: Option<i64>, link: &Link) -> Result<i64, StateError> {
-        // Ids move between links (a relink): free them first.
+        // Ids move between links (a relink, a store that gave a deleted
+        // record's id to a new one): the other link loses only that id and
+        // keeps its other side, so what is still to do there (a delete that
+        // failed) is not forgotten.
         for side in Side::BOTH {
             if let Some(id) = link.id(side) {
-                let column = match side {
-                    Side::Left => "left_id",
-                    Side::Right => "right_id",
+                let (column, rev) = match side {
+                    Side::Left => ("left_id", "left_rev"),
+                    Side::Right => ("right_id", "right_rev"),
                 };
                 let holder: Option<i64> = self
                     .tx
@@ -577,15 +582,30 @@ impl StateTx<'_> {
                     )
                     .optional()?;
                 if let Some(holder) = holder.filter(|h| *h != link.link_id) {
-                    self.drop_link(apply_id, holder)?;
+                    self.remember(apply_id, holder)?;
+                    self.tx.execute(
+                        &format!(
+                            "UPDATE links SET {column} = NULL, {rev} = NULL WHERE link_id = ?1"
+                        ),
+                        [holder],
+                    )?;
+                    self.tx.execute(
+                        "DELETE FROM links WHERE link_id = ?1 AND left_id IS NULL AND right_id IS NULL",
+                        [holder],
+                    )?;
                 }
             }
         }
         let link_id = if link.link_id == 0 {
+            // A fresh id from the table's sequence (never reused).
+            self.tx.execute(
+                "INSERT INTO links (left_id, right_id) VALUES (NULL, NULL)",
+                [],
+            )?;
+            let id = self.tx.last_insert_rowid();
             self.tx
-                .query_row("SELECT COALESCE(MAX(link_id), 0) + 1 FROM links", [], |r| {
-                    r.get(0)
-                })?
+                .execute("DELETE FROM links WHERE link_id = ?1", [id])?;
+            id
         } else {
             link.link_id
         };
