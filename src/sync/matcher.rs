@@ -179,7 +179,14 @@ impl Matcher<'_> {
                     MatchRule::Stamp => false,
                     // A shared address (info@…) between two different people.
                     MatchRule::Email | MatchRule::Phone => {
-                        let (a, b) = (family_key(l), family_key(r));
+                        // Folding is costly; the same spelling needs none.
+                        let same_spelling = l.contact.family.trim().to_lowercase()
+                            == r.contact.family.trim().to_lowercase();
+                        let (a, b) = if same_spelling {
+                            (String::new(), String::new())
+                        } else {
+                            (family_key(l), family_key(r))
+                        };
                         !a.is_empty()
                             && !b.is_empty()
                             && a != b
