@@ -201,12 +201,16 @@ fn main() {
     for round in ["first", "second"] {
         let t = Instant::now();
         let links = session.links().expect("links");
+        let t_links = t.elapsed().as_secs_f64();
         let snapshot = session.read_for_plan(&links).expect("read");
+        let t_read = t.elapsed().as_secs_f64() - t_links;
         let plan = session.plan(&snapshot, &links).expect("plan");
         let noop = t.elapsed().as_secs_f64();
         println!(
-            "{round} plan with nothing to do (state + read + plan): {noop:.2} s = {:.2} x one read; {} operations (peak {})",
+            "{round} plan with nothing to do: {noop:.2} s = {:.2} x one read (links {t_links:.2} s, \
+             stores {t_read:.2} s, plan {:.2} s); {} operations (peak {})",
             noop / read,
+            noop - t_links - t_read,
             plan.operations.len(),
             peak_mib()
         );

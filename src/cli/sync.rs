@@ -335,19 +335,17 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         .filter(|(o, d)| !d.accept && in_saved(o))
         .map(|(o, _)| o)
         .collect();
+    let fingerprint = session.fingerprint();
+    let input = ApplyInput {
+        plan: &plan,
+        decisions: &decisions,
+        snapshot: &snapshot,
+        fields: &session.fields,
+        force: args.force,
+        fingerprint: &fingerprint,
+    };
     if accepted == 0 {
-        apply::apply(
-            &ApplyInput {
-                plan: &plan,
-                decisions: &decisions,
-                snapshot: &snapshot,
-                fields: &session.fields,
-                force: args.force,
-                fingerprint: &session.fingerprint(),
-            },
-            &mut session.stores,
-            &mut session.state,
-        )
+        apply::apply(&input, &mut session.stores, &mut session.state)
         .map_err(|e| eyre!("{e}"))?;
         say!("nothing to apply");
         print_waiting(&waiting);
@@ -370,18 +368,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         }
     }
     progress(&format!("applying {accepted} operation(s) …"));
-    let report = apply::apply(
-        &ApplyInput {
-            plan: &plan,
-            decisions: &decisions,
-            snapshot: &snapshot,
-            fields: &session.fields,
-            force: args.force,
-            fingerprint: &session.fingerprint(),
-        },
-        &mut session.stores,
-        &mut session.state,
-    )
+    let report = apply::apply(&input, &mut session.stores, &mut session.state)
     .map_err(|e| eyre!("{e}"))?;
     let mut failed = 0;
     for (op, outcome) in plan.operations.iter().zip(&report.outcomes) {

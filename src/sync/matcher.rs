@@ -55,6 +55,28 @@ pub struct Matcher<'a> {
     pub normalizer: &'a Normalizer,
 }
 
+/// Keys are hashed once with XXH3; the map then uses the hash as it is.
+type KeyHash = std::hash::BuildHasherDefault<PassThrough>;
+
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxhash_rust::xxh3::xxh3_64(bytes);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+fn hash_key(key: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+}
+
 fn family_key(record: &Record) -> String {
     fold::german(&record.contact.family)
 }
@@ -117,7 +139,9 @@ impl Matcher<'_> {
         for &rule in self.rules {
             // Keys of what is still free, and an index per side.
             let mut keys: PerSide<Vec<Vec<String>>> = PerSide::default();
-            let mut index: PerSide<HashMap<String, Vec<usize>>> = PerSide::default();
+            // Indexed by the key's hash (no copy of the key; a hash shared
+            // by two different keys is caught by comparing the keys).
+            let mut index: PerSide<HashMap<u64, Vec<usize>, KeyHash>> = PerSide::default();
             for side in Side::BOTH {
                 let list = *records.get(side);
                 let side_keys: Vec<Vec<String>> = list
@@ -134,16 +158,20 @@ impl Matcher<'_> {
                 let map = index.get_mut(side);
                 for (i, ks) in side_keys.iter().enumerate() {
                     for k in ks {
-                        map.entry(k.clone()).or_default().push(i);
+                        map.entry(hash_key(k)).or_default().push(i);
                     }
                 }
                 *keys.get_mut(side) = side_keys;
             }
             let candidates = |side: Side, i: usize, taken: &PerSide<Vec<bool>>| -> Vec<usize> {
                 let other = side.opposite();
+                let other_keys = keys.get(other);
                 let mut out: Vec<usize> = keys.get(side)[i]
                     .iter()
-                    .filter_map(|k| index.get(other).get(k))
+                    .filter_map(|k| {
+                        let hits = index.get(other).get(&hash_key(k))?;
+                        Some(hits.iter().filter(move |&&j| other_keys[j].contains(k)))
+                    })
                     .flatten()
                     .copied()
                     .filter(|&j| !taken.get(other)[j])
