@@ -1,5 +1,6 @@
 //! `abgleich demo`: copy the bundled samples into a fresh folder and check
-//! them there, so a new user sees both stores without writing a config.
+//! them there, so a new user sees both stores without writing a config, and
+//! say how to plan and apply a sync on them.
 
 use std::process::ExitCode;
 
@@ -27,6 +28,10 @@ pub fn run() -> Result<ExitCode> {
     // The samples hold one broken card on purpose; showing it is the point.
     let _ = super::check::report(&config);
     println!();
-    println!("try: abgleich check --config {}", config_path.display());
+    let config = config_path.display();
+    println!("next, in that folder's config:");
+    println!("  abgleich --config {config} plan          what a sync would do (writes nothing)");
+    println!("  abgleich --config {config} apply         do it (asks first; --yes for scripts)");
+    println!("  abgleich --config {config} undo          put both stores back");
     Ok(ExitCode::SUCCESS)
 }
