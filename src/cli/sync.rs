@@ -345,8 +345,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         fingerprint: &fingerprint,
     };
     if accepted == 0 {
-        apply::apply(&input, &mut session.stores, &mut session.state)
-        .map_err(|e| eyre!("{e}"))?;
+        apply::apply(&input, &mut session.stores, &mut session.state).map_err(|e| eyre!("{e}"))?;
         say!("nothing to apply");
         print_waiting(&waiting);
         return Ok(ExitCode::SUCCESS);
@@ -368,8 +367,26 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         }
     }
     progress(&format!("applying {accepted} operation(s) …"));
-    let report = apply::apply(&input, &mut session.stores, &mut session.state)
-    .map_err(|e| eyre!("{e}"))?;
+    let terminal = std::io::stderr().is_terminal();
+    let (mut shown, mut printed) = (0, false);
+    let mut progress = |done: usize, total: usize| {
+        // About every percent, only on a terminal and for long runs.
+        if terminal && total >= 200 && (done == 0 || done * 100 / total > shown) {
+            shown = done * 100 / total;
+            printed = true;
+            eprint!("\rwriting {done} of {total} records ({shown}%) …");
+        }
+    };
+    let report = apply::apply_with_progress(
+        &input,
+        &mut session.stores,
+        &mut session.state,
+        &mut progress,
+    );
+    if printed {
+        eprintln!();
+    }
+    let report = report.map_err(|e| eyre!("{e}"))?;
     let mut failed = 0;
     for (op, outcome) in plan.operations.iter().zip(&report.outcomes) {
         match outcome {

@@ -164,6 +164,17 @@ pub fn apply(
     stores: &mut PerSide<Box<dyn Store>>,
     state: &mut State,
 ) -> Result<Report, ApplyError> {
+    apply_with_progress(input, stores, state, &mut |_, _| {})
+}
+
+/// [`apply`], telling `progress(writes done, writes in all)` after each
+/// store write.
+pub fn apply_with_progress(
+    input: &ApplyInput<'_>,
+    stores: &mut PerSide<Box<dyn Store>>,
+    state: &mut State,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Report, ApplyError> {
     let ApplyInput {
         plan,
         decisions,
@@ -364,7 +375,9 @@ pub fn apply(
     }
     let mut written: Vec<Written> = (0..groups.len()).map(|_| Written::default()).collect();
     let mut late_units: Vec<(Side, String)> = Vec::new();
-    for intent in intents {
+    let total = intents.len();
+    for (n, intent) in intents.into_iter().enumerate() {
+        progress(n, total);
         let w = &mut written[intent.group];
         if w.failed.is_some() {
             continue;
