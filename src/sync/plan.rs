@@ -16,7 +16,7 @@ use super::snapshot::{SideSnapshot, Snapshot};
 use super::state::{Base, BaseValue, Link};
 use super::{PerSide, Side};
 use crate::config::{Config, ConflictPolicy, DeletePolicy, MatchRule, Mode, ScopeExit, StoreKind};
-use crate::contact::{Contact, FieldClass, FieldPath};
+use crate::contact::{Contact, FieldClass, FieldPath, Kind};
 use crate::normal::Normalizer;
 use crate::store::Record;
 
@@ -32,6 +32,10 @@ pub struct Policy {
     pub max_delete_percent: u8,
     /// The side whose cards carry the other side's id.
     pub stamp_side: Option<Side>,
+    /// Per side: whether the store numbers new records itself and may give
+    /// a deleted record's number to a new one (an SQLite table; a card's
+    /// id is its UID).
+    pub reuses_ids: PerSide<bool>,
 }
 
 impl Policy {
@@ -55,6 +59,10 @@ impl Policy {
             match_rules: config.sync.match_rules.clone(),
             max_delete_percent: config.sync.max_delete_percent,
             stamp_side,
+            reuses_ids: PerSide::new(
+                config.left.kind == StoreKind::Sqlite,
+                config.right.kind == StoreKind::Sqlite,
+            ),
         }
     }
 }
@@ -333,12 +341,28 @@ enum Outcome {
     Pending,
 }
 
+/// A linked record that now holds someone else (see
+/// [`Planner::identity_changed`]).
+struct Replaced {
+    /// The name it had at the last sync.
+    was: String,
+    /// What tells the two apart, besides the name (text for a warning).
+    how: String,
+}
+
 struct Planner<'a> {
     inp: &'a Inputs<'a>,
     /// Per side: its records by e-mail, phone and name (creates that may
     /// duplicate someone wait for review).
     /// Built on the first create only.
     lookalikes: PerSide<std::cell::OnceCell<Lookalikes<'a>>>,
+    /// Per side: the e-mail and phone keys of the records no link holds.
+    /// Built on first use only.
+    free_keys: PerSide<std::cell::OnceCell<HashSet<String>>>,
+    /// Per side: records taken for someone new while the delete of the old
+    /// contact's other copy waits for review; their create or link waits
+    /// too (the reason), so a wrong guess duplicates no one.
+    waiting: PerSide<HashMap<String, String>>,
     ops: Vec<Op>,
     refreshes: Vec<Refresh>,
 }
@@ -601,11 +625,11 @@ impl<'a> Planner<'a> {
         if let Some(link) = link {
             for (side, rec) in [(Side::Left, l), (Side::Right, r)] {
                 if let Some(was) = self.identity_changed(link, side, rec) {
-                    replaced.push(format!(
-                        "{} {} was {was} at the last sync and now holds {}: was it deleted and its id given to someone new?",
-                        self.inp.fields.names.get(side),
-                        rec.id,
-                        rec.contact.display_name()
+                    replaced.push(self.replaced_text(
+                        side,
+                        rec,
+                        &was,
+                        "was it deleted and its id given to someone new?",
                     ));
                 }
             }
@@ -616,6 +640,12 @@ impl<'a> Planner<'a> {
             let mut op = base_op(OpKind::Link, c.changes, Target::of(&targets));
             op.evidence = Some(evidence);
             op.review = review;
+            for (side, rec) in [(Side::Left, l), (Side::Right, r)] {
+                if let Some(why) = self.waiting.get(side).get(&rec.id) {
+                    op.review = true;
+                    warnings.push(why.clone());
+                }
+            }
             op.warnings = warnings;
             op.stamp = stamp;
             self.push(op);
@@ -705,8 +735,12 @@ impl<'a> Planner<'a> {
             .get(to)
             .get_or_init(|| Lookalikes::new(&self.side(to).records, self.inp.normalizer))
             .of(rec);
-        let review = !alike.is_empty();
-        if review {
+        let mut review = !alike.is_empty();
+        if let Some(why) = self.waiting.get(from).get(&rec.id) {
+            review = true;
+            warnings.push(why.clone());
+        }
+        if !alike.is_empty() {
             let names: Vec<String> = alike
                 .iter()
                 .take(3)
@@ -859,18 +893,33 @@ impl<'a> Planner<'a> {
         self.push(op);
     }
 
-    /// The name `rec` had at the last sync, if both its given and its family
-    /// name have changed since (another person, not a new surname).
-    fn identity_changed(&self, link: &Link, side: Side, rec: &Record) -> Option<String> {
+    /// Whether `rec`, linked on `side`, is now someone else than the contact
+    /// the link was made for (a store that gave a deleted record's id to a
+    /// new one, as SQLite does): the name it had at the last sync, and why.
+    ///
+    /// Someone else: every name part the contact had is now different (and
+    /// it has a name). Or, where the store reuses ids, its family name
+    /// changed under the same given name and nothing else says it is the
+    /// same person (a new surname alone is): none of the e-mail addresses
+    /// and phone numbers it had at the last sync is left, or, when it had
+    /// none, one of its addresses or numbers is an unlinked contact's on
+    /// the other side. A new family name with nothing else to tell is the
+    /// same person under a new surname.
+    fn identity_changed(&self, link: &Link, side: Side, rec: &Record) -> Option<Replaced> {
+        // Unchanged since the last sync, or listed without its values.
+        if link.revs.get(side).as_deref() == Some(rec.revision.as_str())
+            || self.side(side).is_unparsed(&rec.id)
+        {
+            return None;
+        }
         let was = |path: FieldPath| match link.base.get(&path) {
             BaseValue::Known(b) => b.get(side).clone().unwrap_or_default(),
             BaseValue::Unknown => String::new(),
         };
-        let parts = [
-            (was(FieldPath::NameGiven), &rec.contact.given),
-            (was(FieldPath::NameFamily), &rec.contact.family),
-        ];
+        let (given, family) = (was(FieldPath::NameGiven), was(FieldPath::NameFamily));
+        let name = format!("{given} {family}").trim().to_string();
         let fold = |t: &str| super::fold::german(t);
+        let parts = [(&given, &rec.contact.given), (&family, &rec.contact.family)];
         // Every name part the contact had is now different, and it has a
         // name (a new surname alone is the same person).
         let had: Vec<_> = parts
@@ -878,12 +927,126 @@ impl<'a> Planner<'a> {
             .filter(|(old, _)| !fold(old).is_empty())
             .collect();
         let named = parts.iter().any(|(_, new)| !fold(new).is_empty());
-        let replaced =
-            named && !had.is_empty() && had.iter().all(|(old, new)| fold(old) != fold(new));
-        replaced.then(|| {
-            let [(g, _), (f, _)] = &parts;
-            format!("{g} {f}").trim().to_string()
-        })
+        if named && !had.is_empty() && had.iter().all(|(old, new)| fold(old) != fold(new)) {
+            return Some(Replaced {
+                was: name,
+                how: String::new(),
+            });
+        }
+        // A new family name under the same given name, in a store that
+        // gives deleted records' ids to new ones: the addresses and numbers
+        // decide.
+        let (old_family, new_family) = (fold(&family), fold(&rec.contact.family));
+        if !*self.inp.policy.reuses_ids.get(side)
+            || old_family.is_empty()
+            || new_family.is_empty()
+            || old_family == new_family
+        {
+            return None;
+        }
+        let normalizer = self.inp.normalizer;
+        let mut known: HashSet<String> = HashSet::new();
+        for field in &self.inp.fields.fields {
+            let tag = match field.path.class() {
+                FieldClass::Email => "e",
+                FieldClass::Phone => "t",
+                _ => continue,
+            };
+            if let BaseValue::Known(b) = link.base.get(&field.path)
+                && let Some(v) = b.get(side)
+            {
+                let v = normalizer.normalize(&field.path, v);
+                if !v.is_empty() {
+                    known.insert(format!("{tag}:{v}"));
+                }
+            }
+        }
+        if !known.is_empty() {
+            let email = FieldPath::Email {
+                kind: None,
+                index: 0,
+            };
+            let phone = FieldPath::Phone {
+                kind: Kind::Work,
+                index: 0,
+            };
+            let emails = rec
+                .contact
+                .emails
+                .iter()
+                .map(|e| format!("e:{}", normalizer.normalize(&email, &e.value)));
+            let phones = rec
+                .contact
+                .phones
+                .iter()
+                .map(|p| format!("t:{}", normalizer.normalize(&phone, &p.value)));
+            if emails.chain(phones).any(|k| known.contains(&k)) {
+                return None;
+            }
+            return Some(Replaced {
+                was: name,
+                how: " and none of its e-mail addresses and phone numbers".into(),
+            });
+        }
+        let other = side.opposite();
+        let free = self.free_keys.get(other).get_or_init(|| {
+            let linked: HashSet<&str> = self.inp.links.iter().filter_map(|l| l.id(other)).collect();
+            self.side(other)
+                .records
+                .iter()
+                .filter(|r| r.in_scope && !linked.contains(r.id.as_str()))
+                .flat_map(|r| self.contact_keys(r))
+                .collect()
+        });
+        self.contact_keys(rec)
+            .iter()
+            .any(|k| free.contains(k))
+            .then(|| Replaced {
+                was: name,
+                how: format!(
+                    ", whose e-mail address or phone number is an unlinked contact's in {}",
+                    self.inp.fields.names.get(other)
+                ),
+            })
+    }
+
+    /// The e-mail addresses and phone numbers by which the matcher would
+    /// link `rec` (as far as the match rules use them).
+    fn contact_keys(&self, rec: &Record) -> Vec<String> {
+        let rules = &self.inp.policy.match_rules;
+        let mut keys = Vec::new();
+        if rules.contains(&MatchRule::Email) {
+            keys.extend(
+                rec.contact
+                    .emails
+                    .iter()
+                    .map(|e| e.value.trim().to_lowercase())
+                    .filter(|e| !e.is_empty())
+                    .map(|e| format!("e:{e}")),
+            );
+        }
+        if rules.contains(&MatchRule::Phone) {
+            keys.extend(
+                rec.contact
+                    .phones
+                    .iter()
+                    .filter_map(|p| self.inp.normalizer.phone(&p.value))
+                    .map(|p| format!("t:{p}")),
+            );
+        }
+        keys
+    }
+
+    /// The reason for an operation on a pair whose `side` holds someone else.
+    fn replaced_text(&self, side: Side, rec: &Record, r: &Replaced, tail: &str) -> String {
+        format!(
+            "{} {} was {} at the last sync and now holds {}{}: {tail}",
+            self.inp.fields.names.get(side),
+            rec.id,
+            r.was,
+            rec.contact.display_name(),
+            r.how
+        )
     }
 
     fn changed_since_base(&self, link: &Link, side: Side, rec: &Record) -> bool {
@@ -936,47 +1099,74 @@ impl<'a> Planner<'a> {
             if unsure {
                 continue;
             }
+            // A record in scope that now holds someone else: the linked
+            // contact is gone on that side, and the record is a new contact.
+            let replaced = |side: Side| {
+                recs.get(side)
+                    .filter(|r| r.in_scope)
+                    .and_then(|r| self.identity_changed(link, side, r).map(|w| (side, r, w)))
+            };
             match (recs.left, recs.right) {
                 (Some(l), Some(r)) => match (l.in_scope, r.in_scope) {
-                    (true, true) => {
-                        // An id the store gave to someone new (SQLite reuses a
-                        // deleted row's id): the old person is gone on that
-                        // side, and the record there is a new contact.
-                        let replaced = [(Side::Left, l), (Side::Right, r)].into_iter().find_map(
-                            |(side, rec)| {
-                                self.identity_changed(link, side, rec)
-                                    .map(|was| (side, rec, was))
-                            },
-                        );
-                        match replaced {
-                            Some((side, rec, was)) if mode == Mode::Sync => {
-                                let why = format!(
-                                    "{} {} was {was} at the last sync and now holds {}: taken as deleted there and as a new contact",
-                                    self.inp.fields.names.get(side),
-                                    rec.id,
-                                    rec.contact.display_name()
-                                );
-                                let kept = if side == Side::Left { r } else { l };
-                                self.one_sided(link, side, kept, false, Some(why));
-                                freed.get_mut(side).push(rec.id.as_str());
-                            }
-                            _ => self.plan_pair(Some(link), l, r, None),
+                    (true, true) => match (replaced(Side::Left), replaced(Side::Right)) {
+                        (None, None) => self.plan_pair(Some(link), l, r, None),
+                        // One-way modes never delete: the pair is compared
+                        // and the update waits for review.
+                        _ if mode != Mode::Sync => self.plan_pair(Some(link), l, r, None),
+                        (Some((side, rec, was)), None) | (None, Some((side, rec, was))) => {
+                            let why = self.replaced_text(
+                                side,
+                                rec,
+                                &was,
+                                "taken as deleted there and as a new contact",
+                            );
+                            self.waiting.get_mut(side).insert(
+                                rec.id.clone(),
+                                format!("{why}; waits for review with the delete of the old contact's other copy"),
+                            );
+                            let kept = if side == Side::Left { r } else { l };
+                            self.one_sided(link, side, kept, false, Some(why));
+                            freed.get_mut(side).push(rec.id.as_str());
                         }
-                    }
+                        // Someone new on both sides: the linked contact is
+                        // gone everywhere.
+                        (Some(_), Some(_)) => {
+                            self.refreshes.push(Refresh::Drop(link.link_id));
+                            freed.left.push(l.id.as_str());
+                            freed.right.push(r.id.as_str());
+                        }
+                    },
                     (false, false) => self.refreshes.push(Refresh::Drop(link.link_id)),
-                    (false, true) => {
-                        if mode == Mode::Sync {
-                            self.one_sided(link, Side::Left, r, true, None)
-                        }
-                    }
-                    (true, false) => {
-                        if mode == Mode::Sync {
-                            self.one_sided(link, Side::Right, l, true, None)
+                    (false, true) | (true, false) => {
+                        let (out, kept) = if l.in_scope {
+                            (Side::Right, l)
+                        } else {
+                            (Side::Left, r)
+                        };
+                        if replaced(out.opposite()).is_some() {
+                            // Gone on one side, out of the scope on the other.
+                            self.refreshes.push(Refresh::Drop(link.link_id));
+                            freed.get_mut(out.opposite()).push(kept.id.as_str());
+                        } else if mode == Mode::Sync {
+                            self.one_sided(link, out, kept, true, None)
                         }
                     }
                 },
-                (None, Some(r)) if r.in_scope => self.one_sided(link, Side::Left, r, false, None),
-                (Some(l), None) if l.in_scope => self.one_sided(link, Side::Right, l, false, None),
+                (None, Some(r)) | (Some(r), None) if r.in_scope => {
+                    let gone = if recs.left.is_none() {
+                        Side::Left
+                    } else {
+                        Side::Right
+                    };
+                    if replaced(gone.opposite()).is_some() {
+                        // Deleted on one side, someone else on the other:
+                        // nothing of the linked contact is left.
+                        self.refreshes.push(Refresh::Drop(link.link_id));
+                        freed.get_mut(gone.opposite()).push(r.id.as_str());
+                    } else {
+                        self.one_sided(link, gone, r, false, None)
+                    }
+                }
                 _ => self.refreshes.push(Refresh::Drop(link.link_id)),
             }
         }
@@ -1083,6 +1273,8 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let planner = Planner {
         inp,
         lookalikes: PerSide::default(),
+        free_keys: PerSide::default(),
+        waiting: PerSide::default(),
         ops: Vec::new(),
         refreshes: Vec::new(),
     };
