@@ -1736,3 +1736,28 @@ fn json_shape() {
     assert_eq!(change["right"], "Dr");
     assert_eq!(change["base"], "Dr");
 }
+
+/// A delete that waited for review while its contact's id went to a new
+/// contact (the link kept only the other side) still waits: it is not
+/// performed behind the operator's back on the next run.
+#[test]
+fn a_waiting_delete_whose_id_went_to_someone_new_still_waits() {
+    let mut half = link(1, "1", "a", anna_base(&[]));
+    half.ids.left = None;
+    half.revs.left = None;
+    let plan = World::new().plan(
+        vec![person(
+            "1",
+            &[("name.given", "Nora"), ("name.family", "Neu")],
+        )],
+        vec![rec("a", "r1", anna(&[]))],
+        &[half],
+    );
+    let delete = plan
+        .operations
+        .iter()
+        .find(|o| o.kind == OpKind::Delete)
+        .unwrap_or_else(|| panic!("no delete: {:#?}", rendered(&plan)));
+    assert_eq!(delete.right_id.as_deref(), Some("a"));
+    assert!(delete.review, "{}", render(delete));
+}

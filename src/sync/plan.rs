@@ -889,6 +889,13 @@ impl<'a> Planner<'a> {
         if let Some(why) = replaced {
             op.review = true;
             op.warnings.push(why);
+        } else if link.id(gone).is_none() && op.kind == OpKind::Delete {
+            // The id went to a new contact in an earlier apply while this
+            // delete waited: it still waits.
+            op.review = true;
+            op.warnings.push(format!(
+                "its id in {gone_name} was given to a new contact; the old one is taken as deleted there"
+            ));
         }
         self.push(op);
     }
