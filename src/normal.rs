@@ -120,6 +120,38 @@ fn normal_text_block(value: &str) -> String {
         .to_string()
 }
 
+/// A timestamp as stores write it (`2026-06-03 09:12:44`, ISO 8601 with
+/// `T`, a zone or `Z`, the basic form `20260603T091244Z` of a card's `REV`,
+/// or a date alone), in UTC. Without a zone the time is taken as UTC.
+pub fn timestamp(text: &str) -> Option<chrono::NaiveDateTime> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.naive_utc());
+    }
+    for format in ["%Y%m%dT%H%M%S%#z", "%Y-%m-%dT%H:%M:%S%#z"] {
+        if let Ok(t) = DateTime::parse_from_str(text, format) {
+            return Some(t.naive_utc());
+        }
+    }
+    let bare = text.trim_end_matches('Z');
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y%m%dT%H%M%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(bare, format) {
+            return Some(t);
+        }
+    }
+    ["%Y-%m-%d", "%Y%m%d"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(bare, f).ok())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
 /// ISO 8601 form (`YYYY-MM-DD`, or `--MM-DD` without a year) of the date
 /// forms found in vCards and CRMs: `1990-05-17`, `19900517`,
 /// `1990-05-17T00:00:00Z`, `--0517`, `17.05.1990`.
@@ -152,6 +184,25 @@ fn valid_month_day(m: &str, d: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn timestamps_of_every_store_compare() {
+        let t = |s| super::timestamp(s).map(|t| t.to_string());
+        assert_eq!(
+            t("2026-06-03 09:12:44").as_deref(),
+            Some("2026-06-03 09:12:44")
+        );
+        assert_eq!(
+            t("20260603T091244Z").as_deref(),
+            Some("2026-06-03 09:12:44")
+        );
+        assert_eq!(
+            t("2026-06-03T11:12:44+02:00").as_deref(),
+            Some("2026-06-03 09:12:44")
+        );
+        assert_eq!(t("2026-06-03").as_deref(), Some("2026-06-03 00:00:00"));
+        assert_eq!(t("gestern"), None);
+    }
+
     use super::*;
 
     fn path(p: &str) -> FieldPath {

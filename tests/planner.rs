@@ -160,6 +160,7 @@ fn rec(id: &str, revision: &str, contact: Contact) -> Record {
         in_scope: true,
         stamp: None,
         uid: None,
+        modified: None,
     }
 }
 
@@ -1760,4 +1761,42 @@ fn a_waiting_delete_whose_id_went_to_someone_new_still_waits() {
         .unwrap_or_else(|| panic!("no delete: {:#?}", rendered(&plan)));
     assert_eq!(delete.right_id.as_deref(), Some("a"));
     assert!(delete.review, "{}", render(delete));
+}
+
+/// `conflicts = "newest"`: the side changed last wins a conflict, where both
+/// stores tell when (a `modified` column, a card's REV); where one does not,
+/// the conflict waits for review.
+#[test]
+fn newest_resolves_a_conflict_by_the_stores_times() {
+    let at = |t: &str| abgleich::normal::timestamp(t);
+    let world = World::new().conflicts(ConflictPolicy::Newest);
+    let pair = |lt: Option<&str>, rt: Option<&str>| {
+        let mut l = rec("1", "r1", anna(&[("title", "Chefin")]));
+        let mut r = rec("a", "r1", anna(&[("title", "Leiterin")]));
+        l.modified = lt.and_then(at);
+        r.modified = rt.and_then(at);
+        let plan = world.plan(
+            vec![l],
+            vec![r],
+            &[link(1, "1", "a", anna_base(&[("title", "CEO")]))],
+        );
+        rendered(&plan)
+    };
+    assert_eq!(
+        pair(Some("2026-06-03 09:12:44"), Some("20260601T080000Z")),
+        ["update right 1/a: title>right=Chefin"]
+    );
+    assert_eq!(
+        pair(
+            Some("2026-06-03 09:12:44"),
+            Some("2026-06-04T08:00:00+02:00")
+        ),
+        ["update left 1/a: title>left=Leiterin"]
+    );
+    let undecided = pair(Some("2026-06-03 09:12:44"), None);
+    assert_eq!(undecided.len(), 1);
+    assert!(
+        undecided[0].starts_with("conflict both 1/a review"),
+        "{undecided:?}"
+    );
 }

@@ -29,6 +29,9 @@ pub struct Record {
     pub stamp: Option<String>,
     /// The card's UID, if it has one.
     pub uid: Option<String>,
+    /// When the record was last changed, as the store tells it (the
+    /// `modified` column, a card's `REV`), in UTC; for `conflicts = "newest"`.
+    pub modified: Option<chrono::NaiveDateTime>,
 }
 
 /// A record that could not be read: never taken as deleted.

@@ -163,8 +163,11 @@ impl SqliteStore {
             }
             i += 1;
         }
+        let mut modified = None;
         if self.modified.is_some() {
-            hash_value(&mut hasher, text_of(row.get_ref(i)?).as_deref());
+            let text = text_of(row.get_ref(i)?);
+            hash_value(&mut hasher, text.as_deref());
+            modified = text.as_deref().and_then(crate::normal::timestamp);
             i += 1;
         }
         let in_scope = match &self.scope {
@@ -178,6 +181,7 @@ impl SqliteStore {
             in_scope,
             stamp: None,
             uid: None,
+            modified,
         })
     }
 

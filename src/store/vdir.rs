@@ -152,6 +152,7 @@ impl VdirStore {
                     in_scope: true,
                     stamp: None,
                     uid: None,
+                    modified: None,
                 });
                 out.unparsed.push(name.clone());
                 continue;

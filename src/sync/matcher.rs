@@ -344,6 +344,7 @@ mod tests {
             in_scope: true,
             stamp: None,
             uid: None,
+            modified: None,
         }
     }
 

@@ -403,12 +403,14 @@ impl<'a> Planner<'a> {
     }
 
     /// Decide one field. `base` is `None` for a pair not linked yet.
+    /// `newest`: the side changed last, where both stores tell.
     fn decide(
         &self,
         field: &SyncField,
         l: Option<&str>,
         r: Option<&str>,
         base: &BaseValue,
+        newest: Option<Side>,
     ) -> Outcome {
         let path = &field.path;
         if self.same(path, l, r) {
@@ -459,6 +461,9 @@ impl<'a> Planner<'a> {
                     _ => match self.inp.policy.conflicts {
                         ConflictPolicy::Left => Side::Right,
                         ConflictPolicy::Right => Side::Left,
+                        ConflictPolicy::Newest if newest.is_some() => {
+                            newest.map_or(Side::Left, Side::opposite)
+                        }
                         ConflictPolicy::Ask | ConflictPolicy::Newest => {
                             return Outcome::Conflict;
                         }
@@ -483,12 +488,17 @@ impl<'a> Planner<'a> {
     /// held back, and warnings.
     fn compare(&self, l: &Record, r: &Record, base: Option<&Base>) -> Compared {
         let mut out = Compared::default();
+        let newest = match (l.modified, r.modified) {
+            (Some(a), Some(b)) if a > b => Some(Side::Left),
+            (Some(a), Some(b)) if b > a => Some(Side::Right),
+            _ => None,
+        };
         for field in &self.inp.fields.fields {
             let path = &field.path;
             let lv = value(&l.contact, path);
             let rv = value(&r.contact, path);
             let bv = base.map_or(BaseValue::Unknown, |b| b.get(path));
-            let outcome = self.decide(field, lv.as_deref(), rv.as_deref(), &bv);
+            let outcome = self.decide(field, lv.as_deref(), rv.as_deref(), &bv, newest);
             let mut change = Change {
                 field: *path,
                 left: lv.clone(),
@@ -670,7 +680,7 @@ impl<'a> Planner<'a> {
             op.review = review;
             if self.inp.policy.conflicts == ConflictPolicy::Newest {
                 op.warnings
-                    .push("conflicts = \"newest\": the stores record no modification time for this contact; decide by hand".into());
+                    .push("conflicts = \"newest\": not both stores tell when this contact changed (a `modified` column, a card's REV), or both at the same time; decide by hand".into());
             }
             self.push(op);
         }
