@@ -146,7 +146,7 @@ fn main() {
     let t = Instant::now();
     let matcher = Matcher {
         rules: &session.policy.match_rules,
-        stamp_side: session.policy.stamp_side,
+        stamps: session.policy.stamps.clone(),
         normalizer: &session.config.normalizer,
     };
     let left: Vec<&Record> = snapshot.sides.left.records.iter().collect();

@@ -500,12 +500,6 @@ fn store(
                 "missing: an sqlite store needs the name of its id column",
             ));
         }
-        if raw.stamp.is_some() {
-            return Err(ctx.err(
-                &[side, "stamp"],
-                "only a vCard store (vdir or vcard) carries a stamp property",
-            ));
-        }
     } else {
         for (key, present) in sql_only {
             if present {
@@ -676,7 +670,11 @@ fn store(
             },
         },
     };
-    if let Some(stamp) = &raw.stamp {
+    if let Some(stamp) = raw.stamp.as_ref().filter(|_| kind == StoreKind::Sqlite) {
+        // A column that keeps the card's UID; checked against the table
+        // when the store opens.
+        check_identifier(stamp).map_err(|m| ctx.err(&[side, "stamp"], m))?;
+    } else if let Some(stamp) = &raw.stamp {
         let valid = stamp.len() > 2
             && stamp.as_bytes()[..2].eq_ignore_ascii_case(b"X-")
             && stamp

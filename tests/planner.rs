@@ -17,7 +17,9 @@ use abgleich::config::{Config, ConflictPolicy, DeletePolicy, Mode, ScopeExit};
 use abgleich::contact::{Contact, FieldPath};
 use abgleich::store::{Listing, Record, Unreadable};
 use abgleich::sync::fields::FieldSet;
-use abgleich::sync::plan::{self, Inputs, LinkAfter, Op, OpKind, Plan, Policy, Refresh, Target};
+use abgleich::sync::plan::{
+    self, Inputs, LinkAfter, Op, OpKind, Plan, Policy, Refresh, StampWith, Target,
+};
 use abgleich::sync::snapshot::Snapshot;
 use abgleich::sync::state::{Base, BaseValue, Link};
 use abgleich::sync::{PerSide, Side};
@@ -953,7 +955,11 @@ fn a_link_found_by_stamp_or_email_writes_the_stamp_into_the_card() {
     );
     let op = &plan.operations[0];
     assert_eq!(op.kind, OpKind::Link);
-    assert_eq!(op.stamp, Some(Side::Right), "{op:?}");
+    assert_eq!(
+        op.stamp,
+        PerSide::new(None, Some(StampWith::Id("1".into()))),
+        "{op:?}"
+    );
 }
 
 // ---- every mode over a small world ------------------------------------------

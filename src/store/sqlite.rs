@@ -22,6 +22,8 @@ pub struct SqliteStore {
     table: String,
     id: String,
     modified: Option<String>,
+    /// The column that keeps the other side's id (the card's UID).
+    stamp: Option<String>,
     scope: Option<(String, String)>,
     /// (mapping, quoted column)
     columns: Vec<(FieldMapping, String)>,
@@ -114,6 +116,11 @@ impl SqliteStore {
             .as_deref()
             .map(|m| column("modified".to_string(), m))
             .transpose()?;
+        let stamp = config
+            .stamp
+            .as_deref()
+            .map(|s| column("stamp".to_string(), s))
+            .transpose()?;
         let scope = match &config.scope {
             Scope::Column { column: c, equals } => {
                 Some((column("scope.column".to_string(), c)?, equals.clone()))
@@ -132,6 +139,7 @@ impl SqliteStore {
             table: quote_identifier(&table_name),
             id,
             modified,
+            stamp,
             scope,
             columns,
             normalizer,
@@ -145,6 +153,9 @@ impl SqliteStore {
             cols.push(m.clone());
         }
         if let Some((s, _)) = &self.scope {
+            cols.push(format!("CAST({s} AS TEXT)"));
+        }
+        if let Some(s) = &self.stamp {
             cols.push(format!("CAST({s} AS TEXT)"));
         }
         format!("SELECT {} FROM {} {filter}", cols.join(", "), self.table)
@@ -171,15 +182,26 @@ impl SqliteStore {
             i += 1;
         }
         let in_scope = match &self.scope {
-            Some((_, equals)) => text_of(row.get_ref(i)?).as_deref() == Some(equals.as_str()),
+            Some((_, equals)) => {
+                i += 1;
+                text_of(row.get_ref(i - 1)?).as_deref() == Some(equals.as_str())
+            }
             None => true,
+        };
+        let stamp = match &self.stamp {
+            Some(_) => {
+                let text = text_of(row.get_ref(i)?);
+                hash_value(&mut hasher, text.as_deref());
+                text.filter(|t| !t.trim().is_empty())
+            }
+            None => None,
         };
         Ok(Record {
             id,
             revision: format!("{:016x}", hasher.digest()),
             contact,
             in_scope,
-            stamp: None,
+            stamp,
             uid: None,
             modified,
         })
@@ -267,6 +289,10 @@ impl Store for SqliteStore {
             cols.push(s.clone());
             values.push(Some(equals.clone()));
         }
+        if let (Some(s), Some(v)) = (&self.stamp, &patch.stamp) {
+            cols.push(s.clone());
+            values.push(Some(v.clone()));
+        }
         let sql = if cols.is_empty() {
             format!(
                 "INSERT INTO {} DEFAULT VALUES RETURNING CAST({} AS TEXT)",
@@ -301,6 +327,10 @@ impl Store for SqliteStore {
                 values.push(self.column_value(mapping, value.as_deref()));
                 sets.push(format!("{column} = ?{}", values.len()));
             }
+        }
+        if let (Some(s), Some(v)) = (&self.stamp, &patch.stamp) {
+            values.push(Some(v.clone()));
+            sets.push(format!("{s} = ?{}", values.len()));
         }
         if sets.is_empty() {
             return Ok(expected.to_string());

@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::fields::FieldSet;
-use super::plan::{LinkAfter, Op, OpKind, Plan, Refresh, Target, settled_base};
+use super::plan::{
+    LinkAfter, Op, OpKind, Plan, Refresh, StampWith, Target, identity, settled_base,
+};
 use super::snapshot::Snapshot;
 use super::state::{Base, BaseValue, Link, State, StateError};
 use super::{PerSide, Side};
@@ -235,7 +237,7 @@ pub fn apply_with_progress(
     for (g, group) in groups.iter().enumerate() {
         let mut patches: PerSide<Patch> = PerSide::default();
         let mut touched: PerSide<Vec<FieldPath>> = PerSide::default();
-        let mut create: Option<(Side, Patch, Option<Side>)> = None;
+        let mut create: Option<(Side, Patch, bool)> = None;
         for &i in &group.ops {
             let op = &plan.operations[i];
             let winner = decisions[i].winner;
@@ -252,10 +254,11 @@ pub fn apply_with_progress(
                             .fields
                             .push((c.field, c.value_for(to).map(str::to_string)));
                     }
-                    if op.stamp == Some(to) {
-                        patch.stamp = op.id_on(to.opposite()).map(str::to_string);
+                    if let Some(StampWith::Id(v)) = op.stamp.get(to) {
+                        patch.stamp = Some(v.clone());
                     }
-                    create = Some((to, patch, op.stamp.filter(|s| *s != to)));
+                    let stamp_source = *op.stamp.get(to.opposite()) == Some(StampWith::Created);
+                    create = Some((to, patch, stamp_source));
                 }
                 OpKind::Delete => {
                     for side in Side::BOTH {
@@ -291,8 +294,10 @@ pub fn apply_with_progress(
                             .push((c.field, c.value_for(to).map(str::to_string)));
                         touched.get_mut(to).push(c.field);
                     }
-                    if let Some(s) = op.stamp {
-                        patches.get_mut(s).stamp = op.id_on(s.opposite()).map(str::to_string);
+                    for s in Side::BOTH {
+                        if let Some(StampWith::Id(v)) = op.stamp.get(s) {
+                            patches.get_mut(s).stamp = Some(v.clone());
+                        }
                     }
                 }
             }
@@ -310,7 +315,7 @@ pub fn apply_with_progress(
                 unit,
                 fields: fields_written,
             });
-            if stamp_source == Some(from)
+            if stamp_source
                 && let (Some(id), Some(rev)) = (group.first.id_on(from), group.first.revs.get(from))
             {
                 intents.push(Intent {
@@ -382,6 +387,19 @@ pub fn apply_with_progress(
         if w.failed.is_some() {
             continue;
         }
+        // What the record created on the other side is known by (its
+        // card's UID, else its id), for a stamp after the create.
+        let mut created_identity = match &intent.action {
+            Action::StampAfterCreate { .. } => {
+                w.ids.get(intent.side.opposite()).as_deref().map(|id| {
+                    stores
+                        .get(intent.side.opposite())
+                        .read(id)
+                        .map_or_else(|_| id.to_string(), |r| identity(&r))
+                })
+            }
+            _ => None,
+        };
         let store = stores.get_mut(intent.side);
         let result = match intent.action {
             Action::Create(patch) => store.create(&patch).map(|(id, rev)| {
@@ -404,9 +422,8 @@ pub fn apply_with_progress(
                 *w.revs.get_mut(intent.side) = None;
             }),
             Action::StampAfterCreate { id, rev } => {
-                let other = w.ids.get(intent.side.opposite()).clone();
                 let patch = Patch {
-                    stamp: other,
+                    stamp: created_identity.take(),
                     ..Patch::default()
                 };
                 store.update(&id, &rev, &patch).map(|rev| {

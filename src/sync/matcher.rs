@@ -50,8 +50,8 @@ pub struct Match {
 /// How records are compared for matching.
 pub struct Matcher<'a> {
     pub rules: &'a [MatchRule],
-    /// The side whose cards carry the other side's id (`stamp`).
-    pub stamp_side: Option<Side>,
+    /// Per side: whether its records keep the other side's id (`stamp`).
+    pub stamps: PerSide<bool>,
     pub normalizer: &'a Normalizer,
 }
 
@@ -103,11 +103,30 @@ fn name_keys(record: &Record) -> Vec<String> {
 impl Matcher<'_> {
     fn keys(&self, rule: MatchRule, record: &Record, side: Side) -> Vec<String> {
         let mut keys: Vec<String> = match rule {
-            MatchRule::Stamp => match self.stamp_side {
-                Some(stamped) if stamped == side => record.stamp.iter().cloned().collect(),
-                Some(_) => vec![record.id.clone()],
-                None => Vec::new(),
-            },
+            MatchRule::Stamp => {
+                // `L:x` is the left record known as x, `R:x` the right one.
+                let (own, other) = match side {
+                    Side::Left => ("L", "R"),
+                    Side::Right => ("R", "L"),
+                };
+                let mut keys = Vec::new();
+                if *self.stamps.get(side)
+                    && let Some(s) = record
+                        .stamp
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                {
+                    keys.push(format!("{other}:{s}"));
+                }
+                if *self.stamps.get(side.opposite()) {
+                    keys.push(format!("{own}:{}", record.id));
+                    if let Some(uid) = &record.uid {
+                        keys.push(format!("{own}:{uid}"));
+                    }
+                }
+                keys
+            }
             MatchRule::Email => record
                 .contact
                 .emails
@@ -358,7 +377,7 @@ mod tests {
         ];
         let matcher = Matcher {
             rules: &rules,
-            stamp_side: Some(Side::Right),
+            stamps: PerSide::new(false, true),
             normalizer: &normalizer,
         };
         let l: Vec<&Record> = left.iter().collect();

@@ -30,8 +30,9 @@ pub struct Policy {
     pub scope_exit: ScopeExit,
     pub match_rules: Vec<MatchRule>,
     pub max_delete_percent: u8,
-    /// The side whose cards carry the other side's id.
-    pub stamp_side: Option<Side>,
+    /// Per side: whether its records keep the other side's id (`stamp`:
+    /// a card property holding the CRM id, a CRM column holding the card's UID).
+    pub stamps: PerSide<bool>,
     /// Per side: whether the store numbers new records itself and may give
     /// a deleted record's number to a new one (an SQLite table; a card's
     /// id is its UID).
@@ -40,14 +41,6 @@ pub struct Policy {
 
 impl Policy {
     pub fn from_config(config: &Config) -> Policy {
-        let stamp_side = Side::BOTH.into_iter().find(|&side| {
-            let store = if side == Side::Left {
-                &config.left
-            } else {
-                &config.right
-            };
-            store.stamp.is_some() && store.kind != StoreKind::Sqlite
-        });
         Policy {
             mode: config.sync.mode,
             conflicts: config.sync.conflicts,
@@ -58,7 +51,7 @@ impl Policy {
             scope_exit: config.sync.scope_exit,
             match_rules: config.sync.match_rules.clone(),
             max_delete_percent: config.sync.max_delete_percent,
-            stamp_side,
+            stamps: PerSide::new(config.left.stamp.is_some(), config.right.stamp.is_some()),
             reuses_ids: PerSide::new(
                 config.left.kind == StoreKind::Sqlite,
                 config.right.kind == StoreKind::Sqlite,
@@ -220,9 +213,23 @@ pub struct Op {
     /// Fields held back (one-way mode): the base keeps its old value.
     #[serde(skip)]
     pub pending: Vec<FieldPath>,
-    /// The side whose card gets the other side's id written into it.
+    /// Per side: what to write into its stamp (`None`: nothing).
     #[serde(skip)]
-    pub stamp: Option<Side>,
+    pub stamp: PerSide<Option<StampWith>>,
+}
+
+/// What a stamp write puts in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StampWith {
+    /// This identity of the other record.
+    Id(String),
+    /// The identity of the record the operation creates on the other side.
+    Created,
+}
+
+/// What a record is known by on the other side: a card's UID, else its id.
+pub fn identity(record: &Record) -> String {
+    record.uid.clone().unwrap_or_else(|| record.id.clone())
 }
 
 impl Op {
@@ -541,25 +548,32 @@ impl<'a> Planner<'a> {
         out
     }
 
-    /// The side that gets stamped, if the mode lets anything be written there.
-    fn stamp_side(&self) -> Option<Side> {
-        let side = self.inp.policy.stamp_side?;
+    /// Whether `side` keeps a stamp and the mode lets anything be written there.
+    fn stamps(&self, side: Side) -> bool {
         let allowed = match self.inp.policy.mode {
             Mode::Import | Mode::RightWins => side == Side::Left,
             Mode::Export | Mode::LeftWins => side == Side::Right,
             Mode::Sync => true,
             Mode::None => false,
         };
-        allowed.then_some(side)
+        allowed && *self.inp.policy.stamps.get(side)
     }
 
-    fn stamp_needed(&self, l: &Record, r: &Record) -> Option<Side> {
-        let side = self.stamp_side()?;
-        let (card, other) = match side {
-            Side::Left => (l, r),
-            Side::Right => (r, l),
-        };
-        (card.stamp.as_deref() != Some(other.id.as_str())).then_some(side)
+    /// The stamps a linked pair lacks.
+    fn stamp_needed(&self, l: &Record, r: &Record) -> PerSide<Option<StampWith>> {
+        let recs = PerSide::new(l, r);
+        let mut out = PerSide::default();
+        for side in Side::BOTH {
+            let (own, other) = (*recs.get(side), *recs.get(side.opposite()));
+            let known = own
+                .stamp
+                .as_deref()
+                .is_some_and(|s| s == other.id || other.uid.as_deref() == Some(s));
+            if self.stamps(side) && !known {
+                *out.get_mut(side) = Some(StampWith::Id(identity(other)));
+            }
+        }
+        out
     }
 
     fn push(&mut self, mut op: Op) {
@@ -600,7 +614,7 @@ impl<'a> Planner<'a> {
         let stamp = if evidence.is_some() {
             self.stamp_needed(l, r)
         } else {
-            None
+            PerSide::default()
         };
         let base_op = |kind: OpKind, changes: Vec<Change>, target: Target| Op {
             id: String::new(),
@@ -617,7 +631,7 @@ impl<'a> Planner<'a> {
             link: link.cloned(),
             after: LinkAfter::Linked,
             pending: c.pending.clone(),
-            stamp: None,
+            stamp: PerSide::default(),
         };
         let targets: Vec<Side> = c.changes.iter().filter_map(|ch| ch.to).collect();
         let mut warnings = c.warnings.clone();
@@ -767,7 +781,13 @@ impl<'a> Planner<'a> {
         *ids.get_mut(from) = Some(rec.id.clone());
         let mut revs = PerSide::new(None, None);
         *revs.get_mut(from) = Some(rec.revision.clone());
-        let stamp = self.stamp_side();
+        let mut stamp = PerSide::default();
+        if self.stamps(to) {
+            *stamp.get_mut(to) = Some(StampWith::Id(identity(rec)));
+        }
+        if self.stamps(from) {
+            *stamp.get_mut(from) = Some(StampWith::Created);
+        }
         self.push(Op {
             id: String::new(),
             kind: OpKind::Create,
@@ -822,7 +842,7 @@ impl<'a> Planner<'a> {
             link: Some(link.clone()),
             after: LinkAfter::Linked,
             pending: Vec::new(),
-            stamp: None,
+            stamp: PerSide::default(),
         };
         let gone_name = self.inp.fields.names.get(gone).clone();
         if scope_exit {
@@ -1199,7 +1219,7 @@ impl<'a> Planner<'a> {
         );
         let matcher = Matcher {
             rules: &self.inp.policy.match_rules,
-            stamp_side: self.inp.policy.stamp_side,
+            stamps: self.inp.policy.stamps.clone(),
             normalizer: self.inp.normalizer,
         };
         let found = matcher.find(PerSide::new(&free.left[..], &free.right[..]));
