@@ -1457,3 +1457,35 @@ fn an_unknown_mode_is_a_usage_error() {
     }
     assert!(!sb.root().join("abgleich.state").exists(), "nothing opened");
 }
+
+/// SPEC §1 "identification across syncs": with the CRM id stamped into the
+/// cards and the card's UID into a CRM column, a lost state database costs
+/// nothing: the next plan links every pair again by stamp, creates nothing
+/// and asks nothing.
+#[test]
+fn with_stamps_on_both_sides_a_lost_state_relinks_everything() {
+    let sb = Sandbox::new();
+    sb.edit_config(
+        "modified = \"updated_at\"",
+        "modified = \"updated_at\"\nstamp = \"outlook_uid\"",
+    );
+    sb.sync_all();
+    // A created card's UID (or an Outlook card's file name) is in the CRM.
+    let id = sb.row_by_email("d.koehler@koehler-sanitaer.example.de");
+    let card = sb.card_of(id);
+    let uid = first(&sb.props(&card), "UID").unwrap();
+    assert_eq!(sb.col(id, "outlook_uid").as_deref(), Some(uid.as_str()));
+    let links = sb.row_count() - 4; // rows 27-30 are out of scope
+    std::fs::remove_file(sb.root().join("abgleich.state")).unwrap();
+    let plan = sb.plan(&[]);
+    assert_eq!(summary(&plan, "create"), 0, "{plan:#}");
+    assert_eq!(summary(&plan, "link") as i64, links, "{plan:#}");
+    assert!(
+        ops(&plan)
+            .iter()
+            .all(|op| s(op, "evidence") == Some("stamp") && op["review"] == false),
+        "{plan:#}"
+    );
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(ops(&sb.plan(&[])).len(), 0);
+}

@@ -611,11 +611,9 @@ impl<'a> Planner<'a> {
         }
         let c = self.compare(l, r, link.map(|k| &k.base));
         let name = display(l, r);
-        let stamp = if evidence.is_some() {
-            self.stamp_needed(l, r)
-        } else {
-            PerSide::default()
-        };
+        // A missing stamp is written with a link or an update, never on its
+        // own (it is no change to the contact).
+        let stamp = self.stamp_needed(l, r);
         let base_op = |kind: OpKind, changes: Vec<Change>, target: Target| Op {
             id: String::new(),
             kind,
@@ -677,6 +675,7 @@ impl<'a> Planner<'a> {
             let mut op = base_op(OpKind::Update, c.changes, Target::of(&targets));
             op.warnings = warnings;
             op.review = !replaced.is_empty();
+            op.stamp = stamp;
             self.push(op);
         } else if !has_conflicts {
             // Nothing to write: only the state learns the new base.
