@@ -67,6 +67,9 @@ pub enum Transform {
     None,
     /// Phone numbers written as E.164 (`+4930123456`) with the default region.
     E164,
+    /// On `name.full`: one column holds "given family"; it is split into
+    /// `name.given` and `name.family` when read, and joined when written.
+    Name,
 }
 
 /// One canonical field of a store, and for an SQL store its column.
@@ -610,10 +613,19 @@ fn store(
         let transform = match transform.as_deref() {
             None | Some("none") => Transform::None,
             Some("e164") => Transform::E164,
+            Some("name") if field == FieldPath::NameFull && kind == StoreKind::Sqlite => {
+                Transform::Name
+            }
+            Some("name") => {
+                return Err(ctx.err(
+                    &path,
+                    "transform \"name\" splits a CRM column into given and family name; it belongs on \"name.full\" of an sqlite store",
+                ));
+            }
             Some(other) => {
                 return Err(ctx.err(
                     &path,
-                    format!("transform \"{other}\" is not known; expected \"e164\" or \"none\""),
+                    format!("transform \"{other}\" is not known; expected \"e164\", \"name\" or \"none\""),
                 ));
             }
         };

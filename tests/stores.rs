@@ -1066,3 +1066,82 @@ fn sqlite_create_returns_the_assigned_id_and_writes_e164() {
     assert_eq!(second, "9");
     assert_eq!(crm_dump(&db).1.len(), 5);
 }
+
+/// SPEC §1 "a mapping may carry a transform (… name split/join)": a CRM
+/// that keeps the whole name in one column is read as given and family
+/// name, and a change to either is joined back into that column.
+#[test]
+fn a_name_column_is_split_when_read_and_joined_when_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, mail TEXT);
+         INSERT INTO people VALUES (1, 'Anna Maria Berg', 'anna@berg.de'), (2, 'Kern, Otto', NULL);",
+    )
+    .unwrap();
+    drop(conn);
+    let text = r#"
+[left]
+kind = "sqlite"
+path = "crm.sqlite"
+table = "people"
+id = "id"
+[left.fields]
+"name.full" = { column = "name", transform = "name" }
+"email[1]" = "mail"
+[right]
+kind = "vdir"
+path = "."
+"#;
+    let config = parse_config(dir.path(), text);
+    let fields = abgleich::sync::fields::FieldSet::from_config(&config);
+    let paths: BTreeSet<String> = fields.fields.iter().map(|f| f.path.to_string()).collect();
+    assert_eq!(
+        paths,
+        BTreeSet::from([
+            "email".to_string(),
+            "name.family".into(),
+            "name.given".into()
+        ])
+    );
+    let mut store = open_left(&config);
+    let anna = store.read("1").unwrap();
+    assert_eq!(
+        (anna.contact.given.as_str(), anna.contact.family.as_str()),
+        ("Anna Maria", "Berg")
+    );
+    let otto = store.read("2").unwrap();
+    assert_eq!(
+        (otto.contact.given.as_str(), otto.contact.family.as_str()),
+        ("Otto", "Kern")
+    );
+    // A new family name alone: the given name is kept in the column.
+    let patch = Patch {
+        fields: vec![("name.family".parse().unwrap(), Some("Wolf".into()))],
+        ..Patch::default()
+    };
+    store.update("1", &anna.revision, &patch).unwrap();
+    assert_eq!(name_of(&db, "1").as_deref(), Some("Anna Maria Wolf"));
+    // A created contact's parts are joined.
+    let patch = Patch {
+        fields: vec![
+            ("name.given".parse().unwrap(), Some("Eva".into())),
+            ("name.family".parse().unwrap(), Some("Lang".into())),
+        ],
+        ..Patch::default()
+    };
+    let (id, _) = store.create(&patch).unwrap();
+    assert_eq!(name_of(&db, &id).as_deref(), Some("Eva Lang"));
+    // The transform belongs on name.full of an SQL store.
+    let bad = text.replace("\"name.full\" = { column", "\"title\" = { column");
+    let err = Config::parse(&bad, &dir.path().join("abgleich.toml")).unwrap_err();
+    assert!(err.to_string().contains("name.full"), "{err}");
+}
+
+fn name_of(db: &Path, id: &str) -> Option<String> {
+    Connection::open(db)
+        .unwrap()
+        .query_row("SELECT name FROM people WHERE id = ?1", [id], |r| r.get(0))
+        .unwrap()
+}

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types
 
 use super::{Listing, Patch, Record, Store, StoreError};
 use crate::config::{FieldMapping, Scope, StoreConfig, Transform};
-use crate::contact::Contact;
+use crate::contact::{Contact, FieldPath};
 use crate::normal::Normalizer;
 
 pub struct SqliteStore {
@@ -171,6 +171,11 @@ impl SqliteStore {
             hash_value(&mut hasher, value.as_deref());
             if let Some(v) = &value {
                 contact.set(&mapping.field, Some(v));
+                if mapping.transform == Transform::Name {
+                    let (given, family) = split_name(v);
+                    contact.given = given;
+                    contact.family = family;
+                }
             }
             i += 1;
         }
@@ -213,8 +218,46 @@ impl SqliteStore {
         let value = value.map(str::to_string).filter(|v| !v.trim().is_empty())?;
         Some(match mapping.transform {
             Transform::E164 => self.normalizer.phone(&value).unwrap_or(value),
-            Transform::None => value,
+            Transform::None | Transform::Name => value,
         })
+    }
+
+    /// Values for the columns `patch` writes: a field's own column, and a
+    /// `name` column joined from the given and family name (the part the
+    /// patch does not set is taken from `current`).
+    fn column_values(
+        &self,
+        patch: &Patch,
+        current: Option<&Contact>,
+    ) -> Vec<(String, Option<String>)> {
+        let mut out = Vec::new();
+        for (mapping, column) in &self.columns {
+            if mapping.transform == Transform::Name {
+                let part = |path: FieldPath, now: Option<&String>| match patch
+                    .fields
+                    .iter()
+                    .find(|(f, _)| *f == path)
+                {
+                    Some((_, v)) => v.clone().unwrap_or_default(),
+                    None => now.cloned().unwrap_or_default(),
+                };
+                let touched = patch
+                    .fields
+                    .iter()
+                    .any(|(f, _)| matches!(f, FieldPath::NameGiven | FieldPath::NameFamily));
+                if touched {
+                    let given = part(FieldPath::NameGiven, current.map(|c| &c.given));
+                    let family = part(FieldPath::NameFamily, current.map(|c| &c.family));
+                    let joined = format!("{} {}", given.trim(), family.trim())
+                        .trim()
+                        .to_string();
+                    out.push((column.clone(), Some(joined).filter(|j| !j.is_empty())));
+                }
+            } else if let Some((_, v)) = patch.fields.iter().find(|(f, _)| *f == mapping.field) {
+                out.push((column.clone(), self.column_value(mapping, v.as_deref())));
+            }
+        }
+        out
     }
 
     fn now() -> String {
@@ -232,6 +275,19 @@ impl SqliteStore {
 
     fn current_revision(&self, id: &str) -> Result<String, StoreError> {
         self.read(id).map(|r| r.revision)
+    }
+}
+
+/// "Anna Maria Berg" → ("Anna Maria", "Berg"): the last word is the family
+/// name; "Berg, Anna" → ("Anna", "Berg").
+fn split_name(text: &str) -> (String, String) {
+    let text = text.trim();
+    if let Some((family, given)) = text.split_once(',') {
+        return (given.trim().to_string(), family.trim().to_string());
+    }
+    match text.rsplit_once(char::is_whitespace) {
+        Some((given, family)) => (given.trim().to_string(), family.trim().to_string()),
+        None => (String::new(), text.to_string()),
     }
 }
 
@@ -274,11 +330,9 @@ impl Store for SqliteStore {
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         let mut cols = Vec::new();
         let mut values: Vec<Option<String>> = Vec::new();
-        for (mapping, column) in &self.columns {
-            if let Some((_, v)) = patch.fields.iter().find(|(f, _)| *f == mapping.field) {
-                cols.push(column.clone());
-                values.push(self.column_value(mapping, v.as_deref()));
-            }
+        for (column, value) in self.column_values(patch, None) {
+            cols.push(column);
+            values.push(value);
         }
         if let Some(m) = &self.modified {
             cols.push(m.clone());
@@ -317,16 +371,15 @@ impl Store for SqliteStore {
 
     fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError> {
         let tx = self.own_transaction()?;
-        if self.current_revision(id)? != expected {
+        let current = self.read(id)?;
+        if current.revision != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
         let mut sets = Vec::new();
         let mut values: Vec<Option<String>> = Vec::new();
-        for (field, value) in &patch.fields {
-            if let Some((mapping, column)) = self.columns.iter().find(|(m, _)| m.field == *field) {
-                values.push(self.column_value(mapping, value.as_deref()));
-                sets.push(format!("{column} = ?{}", values.len()));
-            }
+        for (column, value) in self.column_values(patch, Some(&current.contact)) {
+            values.push(value);
+            sets.push(format!("{column} = ?{}", values.len()));
         }
         if let (Some(s), Some(v)) = (&self.stamp, &patch.stamp) {
             values.push(Some(v.clone()));

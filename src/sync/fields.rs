@@ -6,7 +6,7 @@
 //! `direction` allows it and the side's `limits` can hold it; what a limit
 //! keeps out is reported as a warning, never dropped from the side that has it.
 
-use crate::config::{Config, Direction, Limits, PhoneFormat, StoreConfig, StoreKind};
+use crate::config::{Config, Direction, Limits, PhoneFormat, StoreConfig, StoreKind, Transform};
 use crate::contact::{AdrPart, Contact, FieldClass, FieldPath, Kind};
 
 use super::{PerSide, Side};
@@ -85,6 +85,22 @@ fn limit_block(path: &FieldPath, limits: &Limits, name: &str) -> Option<String> 
     }
 }
 
+/// An SQL store's synchronised fields; a `name` column stands for the
+/// given and the family name.
+fn mapped_fields(store: &StoreConfig) -> Vec<(FieldPath, Direction)> {
+    store
+        .fields
+        .iter()
+        .flat_map(|m| match m.transform {
+            Transform::Name => vec![
+                (FieldPath::NameGiven, m.direction),
+                (FieldPath::NameFamily, m.direction),
+            ],
+            _ => vec![(m.field, m.direction)],
+        })
+        .collect()
+}
+
 fn allows(direction: Direction, to: Side) -> bool {
     matches!(
         (direction, to),
@@ -98,18 +114,8 @@ impl FieldSet {
     pub fn from_config(config: &Config) -> FieldSet {
         let sql = |s: &StoreConfig| s.kind == StoreKind::Sqlite;
         let mapped: Vec<(FieldPath, Direction)> = match (sql(&config.left), sql(&config.right)) {
-            (true, false) => config
-                .left
-                .fields
-                .iter()
-                .map(|m| (m.field, m.direction))
-                .collect(),
-            (false, true) => config
-                .right
-                .fields
-                .iter()
-                .map(|m| (m.field, m.direction))
-                .collect(),
+            (true, false) => mapped_fields(&config.left),
+            (false, true) => mapped_fields(&config.right),
             (true, true) => config
                 .left
                 .fields
