@@ -314,15 +314,6 @@ impl State {
             .optional()?)
     }
 
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StateError> {
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        Ok(())
-    }
-
     /// The link or tombstone that holds `id` on `side`.
     pub fn link_by_id(&self, side: Side, id: &str) -> Result<Option<Link>, StateError> {
         let column = match side {
