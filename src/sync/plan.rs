@@ -6,7 +6,7 @@
 //! copied to the other, changes on both sides to different values are a
 //! conflict on that field only, and a formatting difference is no change.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -1387,13 +1387,4 @@ pub fn fingerprint(fields: &FieldSet, policy: &Policy) -> String {
         mode_name(policy.mode)
     );
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
-}
-
-/// Count the operations per kind, for messages.
-pub fn counts(ops: &[&Op]) -> BTreeMap<OpKind, usize> {
-    let mut out = BTreeMap::new();
-    for op in ops {
-        *out.entry(op.kind).or_default() += 1;
-    }
-    out
 }
