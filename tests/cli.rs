@@ -2,16 +2,16 @@
 //! reports about the bundled samples, `demo`, `init`, and how config
 //! mistakes are named (file, line, key).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_abgleich");
+use common::{copy_samples, samples};
 
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
+const BIN: &str = env!("CARGO_BIN_EXE_abgleich");
 
 fn sample_config_text() -> String {
     std::fs::read_to_string(samples().join("abgleich.toml")).unwrap()
@@ -116,16 +116,8 @@ fn assert_sample_lines(out: &Run, outlook_dir: &Path) {
 /// A temp dir holding a copy of the samples (config, database, vdir);
 /// returns it and the copied config's path.
 fn copied_samples() -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(samples().join("crm.sqlite"), dir.path().join("crm.sqlite")).unwrap();
-    let outlook = dir.path().join("outlook");
-    std::fs::create_dir(&outlook).unwrap();
-    for entry in std::fs::read_dir(samples().join("outlook")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), outlook.join(entry.file_name())).unwrap();
-    }
+    let dir = copy_samples();
     let config = dir.path().join("abgleich.toml");
-    std::fs::write(&config, sample_config_text()).unwrap();
     (dir, config)
 }
 

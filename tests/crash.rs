@@ -7,6 +7,8 @@
 //! no sample contact is lost. A crash followed by `status` (which recovers)
 //! leaves the stores exactly as they were before the crashed apply.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -19,14 +21,12 @@ use abgleich::store::{self, Record};
 use abgleich::sync::{PerSide, Side, fold};
 use tempfile::TempDir;
 
+use common::{copy_samples, samples};
+
 const BIN: &str = env!("CARGO_BIN_EXE_abgleich");
 const HOOK: &str = "ABGLEICH_ABORT_AFTER_WRITES";
 const APPLY: [&str; 5] = ["apply", "--yes", "--conflicts", "left", "--accept-review"];
 const BROKEN: &str = "Broken Export.vcf";
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
 
 // ---- a copy of the samples, and the binary run on it --------------------------
 
@@ -36,19 +36,7 @@ struct Copy {
 
 impl Copy {
     fn new() -> Copy {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(samples().join("crm.sqlite"), dir.path().join("crm.sqlite")).unwrap();
-        std::fs::copy(
-            samples().join("abgleich.toml"),
-            dir.path().join("abgleich.toml"),
-        )
-        .unwrap();
-        let outlook = dir.path().join("outlook");
-        std::fs::create_dir(&outlook).unwrap();
-        for entry in std::fs::read_dir(samples().join("outlook")).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), outlook.join(entry.file_name())).unwrap();
-        }
+        let dir = copy_samples();
         Copy { dir }
     }
 

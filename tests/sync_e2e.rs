@@ -6,6 +6,8 @@
 //! between runs the way a user would: rows with SQL (bumping `updated_at`),
 //! cards by rewriting or deleting their files.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,6 +16,8 @@ use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
 use tempfile::TempDir;
+
+use common::{copy_samples, samples};
 
 const BIN: &str = env!("CARGO_BIN_EXE_abgleich");
 
@@ -43,10 +47,6 @@ const BROKEN: &str = "Broken Export.vcf";
 /// A time later than every `updated_at` in the samples.
 const LATER: &str = "2027-03-01 10:00:00";
 
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
-
 // ---- running the binary -------------------------------------------------------
 
 struct Run {
@@ -73,19 +73,7 @@ struct Sandbox {
 
 impl Sandbox {
     fn new() -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(samples().join("crm.sqlite"), dir.path().join("crm.sqlite")).unwrap();
-        std::fs::copy(
-            samples().join("abgleich.toml"),
-            dir.path().join("abgleich.toml"),
-        )
-        .unwrap();
-        let outlook = dir.path().join("outlook");
-        std::fs::create_dir(&outlook).unwrap();
-        for entry in std::fs::read_dir(samples().join("outlook")).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), outlook.join(entry.file_name())).unwrap();
-        }
+        let dir = copy_samples();
         Sandbox { dir }
     }
 

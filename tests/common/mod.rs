@@ -1,0 +1,25 @@
+//! What the tests that run the binary on the bundled samples share.
+
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// A temp dir holding a copy of the samples: `abgleich.toml`, `crm.sqlite`
+/// and the `outlook/` card folder.
+pub fn copy_samples() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["crm.sqlite", "abgleich.toml"] {
+        std::fs::copy(samples().join(file), dir.path().join(file)).unwrap();
+    }
+    let outlook = dir.path().join("outlook");
+    std::fs::create_dir(&outlook).unwrap();
+    for entry in std::fs::read_dir(samples().join("outlook")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), outlook.join(entry.file_name())).unwrap();
+    }
+    dir
+}
