@@ -220,14 +220,7 @@ pub fn apply_with_progress(
         // Nothing to write: only what the state learned (no journal entry,
         // so `undo` still reverts the last real apply).
         let tx = state.transaction()?;
-        for refresh in &plan.refreshes {
-            match refresh {
-                Refresh::Put(link) => {
-                    tx.put_link(None, link)?;
-                }
-                Refresh::Drop(id) => tx.drop_link(None, *id)?,
-            }
-        }
+        put_refreshes(&tx, None, &plan.refreshes)?;
         tx.set_meta("fingerprint", fingerprint)?;
         tx.commit()?;
         return Ok(report);
@@ -467,22 +460,14 @@ pub fn apply_with_progress(
     }
     let result = (|| -> Result<(), ApplyError> {
         let tx = state.transaction()?;
-        for (seq, (side, unit, _)) in saved.iter().enumerate() {
-            let after = stores.get(*side).save_unit(unit)?;
-            tx.set_after_hash(
-                apply_id,
-                seq as i64 + 1,
-                after.as_deref().map(hash_revision).as_deref(),
-            )?;
-        }
-        let offset = saved.len();
-        for (i, (side, unit)) in late_units.iter().enumerate() {
-            let after = stores.get(*side).save_unit(unit)?;
-            tx.set_after_hash(
-                apply_id,
-                (offset + i) as i64 + 1,
-                after.as_deref().map(hash_revision).as_deref(),
-            )?;
+        // Journal order: the units saved before the writes, then the late ones.
+        let units = saved
+            .iter()
+            .map(|(side, unit, _)| (side, unit))
+            .chain(late_units.iter().map(|(side, unit)| (side, unit)));
+        for (seq, (side, unit)) in units.enumerate() {
+            let after = unit_hash(stores.get(*side).as_ref(), unit)?;
+            tx.set_after_hash(apply_id, seq as i64 + 1, after.as_deref())?;
         }
         for (g, group) in groups.iter().enumerate() {
             let w = &written[g];
@@ -504,14 +489,7 @@ pub fn apply_with_progress(
                 }
             }
         }
-        for refresh in &plan.refreshes {
-            match refresh {
-                Refresh::Put(link) => {
-                    tx.put_link(Some(apply_id), link)?;
-                }
-                Refresh::Drop(id) => tx.drop_link(Some(apply_id), *id)?,
-            }
-        }
+        put_refreshes(&tx, Some(apply_id), &plan.refreshes)?;
         tx.set_meta("fingerprint", fingerprint)?;
         tx.finish_apply(apply_id, "done")?;
         tx.commit()?;
@@ -697,6 +675,23 @@ fn summary_text(plan: &Plan, decisions: &[Decision]) -> String {
 }
 
 // ---- recovery and undo ------------------------------------------------------
+
+/// Apply what the state learned without a store write.
+fn put_refreshes(
+    tx: &super::state::StateTx<'_>,
+    apply_id: Option<i64>,
+    refreshes: &[Refresh],
+) -> Result<(), StateError> {
+    for refresh in refreshes {
+        match refresh {
+            Refresh::Put(link) => {
+                tx.put_link(apply_id, link)?;
+            }
+            Refresh::Drop(id) => tx.drop_link(apply_id, *id)?,
+        }
+    }
+    Ok(())
+}
 
 fn unit_hash(store: &dyn Store, unit: &str) -> Result<Option<String>, StoreError> {
     Ok(store.save_unit(unit)?.as_deref().map(hash_revision))
