@@ -1477,3 +1477,22 @@ fn with_stamps_on_both_sides_a_lost_state_relinks_everything() {
     sb.ok(&["apply", "--yes"]);
     assert_eq!(ops(&sb.plan(&[])).len(), 0);
 }
+
+/// `--conflicts newest` on the samples: the side changed last wins, by the
+/// CRM's `updated_at` and the card's `REV` (Vogel's mobile is newer in the
+/// CRM, Becker's title newer on his card).
+#[test]
+fn newest_resolves_the_sample_conflicts_by_their_times() {
+    let sb = Sandbox::new();
+    let plan = sb.plan(&[]);
+    assert!(
+        ops(&plan)
+            .iter()
+            .any(|op| s(op, "kind") == Some("conflict") && op["left_id"] == "4"),
+        "Becker's title is a conflict under ask\n{plan:#}"
+    );
+    sb.ok(&["apply", "--yes", "--conflicts", "newest"]);
+    assert_eq!(sb.col(4, "position").as_deref(), Some("Leiter Disposition"));
+    let vogel = sb.props(&sb.card_of(3));
+    assert_eq!(digits(&tel(&vogel, "CELL").join("")), "+4916095544332");
+}

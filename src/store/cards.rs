@@ -30,9 +30,7 @@ pub(crate) fn record(config: &StoreConfig, id: String, revision: String, card: &
             .as_deref()
             .and_then(|s| vcard::property_text(card, s)),
         uid: vcard::property_text(card, "UID"),
-        modified: vcard::property_text(card, "REV")
-            .as_deref()
-            .and_then(crate::normal::timestamp),
+        modified: vcard::property_time(card, "REV"),
         contact,
     }
 }

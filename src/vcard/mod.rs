@@ -78,6 +78,36 @@ pub fn property_text(card: &VCard, name: &str) -> Option<String> {
         .filter(|t| !t.trim().is_empty())
 }
 
+/// The first property `name` as a point in time (UTC), whether the card
+/// has it as a date-time value (`REV:20261028T142205Z`) or as text.
+pub fn property_time(card: &VCard, name: &str) -> Option<chrono::NaiveDateTime> {
+    use calcard::vcard::VCardValue;
+    let entry = card
+        .entries
+        .iter()
+        .find(|e| e.name.as_str().eq_ignore_ascii_case(name))?;
+    match entry.values.first()? {
+        VCardValue::Text(t) => crate::normal::timestamp(t),
+        VCardValue::PartialDateTime(d) => {
+            let date = chrono::NaiveDate::from_ymd_opt(
+                i32::from(d.year?),
+                u32::from(d.month?),
+                u32::from(d.day?),
+            )?;
+            let local = date.and_hms_opt(
+                u32::from(d.hour.unwrap_or(0)),
+                u32::from(d.minute.unwrap_or(0)),
+                u32::from(d.second.unwrap_or(0)),
+            )?;
+            let offset =
+                i64::from(d.tz_hour.unwrap_or(0)) * 3600 + i64::from(d.tz_minute.unwrap_or(0)) * 60;
+            let offset = if d.tz_minus { -offset } else { offset };
+            Some(local - chrono::Duration::seconds(offset))
+        }
+        _ => None,
+    }
+}
+
 /// Set (or with `None`, remove) every property `name` to one text value.
 pub fn set_property_text(card: &mut VCard, name: &str, value: Option<&str>) {
     use calcard::vcard::{VCardEntry, VCardProperty, VCardValue};
