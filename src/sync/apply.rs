@@ -78,6 +78,8 @@ pub enum ApplyError {
     State(#[from] StateError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("nothing to undo: no finished apply in the journal")]
+    NothingToUndo,
 }
 
 // ---- the fault hook the crash tests use -------------------------------------
@@ -752,9 +754,7 @@ pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<R
         .rev()
         .find(|a| a.status == "done")
     else {
-        return Err(ApplyError::State(StateError::Usage(
-            "nothing to undo: no finished apply in the journal".into(),
-        )));
+        return Err(ApplyError::NothingToUndo);
     };
     let mut report = Report {
         apply_id: Some(apply.apply_id),

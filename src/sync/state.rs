@@ -27,8 +27,6 @@ pub enum StateError {
     Io { path: PathBuf, message: String },
     #[error("state database: {0}")]
     Sql(#[from] rusqlite::Error),
-    #[error("{0}")]
-    Usage(String),
 }
 
 /// What both sides held for one field at the last sync.
