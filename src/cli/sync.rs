@@ -299,6 +299,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
                         Some(None) => !op.review || args.accept_review,
                     },
                     winner: None,
+                    fields: Vec::new(),
                 })
                 .collect()
         }

@@ -25,11 +25,40 @@ use crate::contact::{Contact, FieldPath};
 use crate::store::{Patch, Store, StoreError, hash_revision};
 
 /// What the operator decided for one operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Decision {
     pub accept: bool,
-    /// For a conflict: the side whose values win.
+    /// For a conflict: the side whose values win (for every conflicting
+    /// field without a pick in `fields`).
     pub winner: Option<Side>,
+    /// For a conflict: per field, the side whose value wins for that field;
+    /// overrides `winner` for that field.
+    pub fields: Vec<(FieldPath, Side)>,
+}
+
+impl Decision {
+    /// The side whose value wins for `field`: its own pick (the last one,
+    /// if picked twice), else `winner`.
+    pub fn winner_for(&self, field: FieldPath) -> Option<Side> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(f, _)| *f == field)
+            .map(|(_, side)| *side)
+            .or(self.winner)
+    }
+
+    /// Whether this decision resolves `op`: true for an operation that is
+    /// not a conflict, or when every conflicting field (`to: None`) has a
+    /// winner.
+    pub fn resolves(&self, op: &Op) -> bool {
+        op.kind != OpKind::Conflict
+            || op
+                .changes
+                .iter()
+                .filter(|c| c.to.is_none())
+                .all(|c| self.winner_for(c.field).is_some())
+    }
 }
 
 /// The default decisions: every operation that needs no review; with
@@ -42,6 +71,7 @@ pub fn default_decisions(plan: &Plan, accept_review: bool, winner: Option<Side>)
             Decision {
                 accept: resolved && (!op.review || accept_review),
                 winner,
+                fields: Vec::new(),
             }
         })
         .collect()
@@ -201,12 +231,8 @@ pub fn apply_with_progress(
     let mut by_pair: BTreeMap<(Option<String>, Option<String>), usize> = BTreeMap::new();
     let mut groups: Vec<Group<'_>> = Vec::new();
     for (i, op) in plan.operations.iter().enumerate() {
-        let d = decisions.get(i).copied().unwrap_or_default();
-        if !d.accept
-            || (op.kind == OpKind::Conflict
-                && d.winner.is_none()
-                && op.changes.iter().any(|c| c.to.is_none()))
-        {
+        let accepted = decisions.get(i).is_some_and(|d| d.accept && d.resolves(op));
+        if !accepted {
             continue;
         }
         let g = *by_pair.entry(op.pair_key()).or_insert_with(|| {
@@ -235,7 +261,7 @@ pub fn apply_with_progress(
         let mut create: Option<(Side, Patch, bool)> = None;
         for &i in &group.ops {
             let op = &plan.operations[i];
-            let winner = decisions[i].winner;
+            let decision = &decisions[i];
             match op.kind {
                 OpKind::Create => {
                     let to = if op.target == Target::Left {
@@ -278,7 +304,7 @@ pub fn apply_with_progress(
                     for c in &op.changes {
                         let to = match c.to {
                             Some(to) => to,
-                            None => match winner {
+                            None => match decision.winner_for(c.field) {
                                 Some(w) => w.opposite(),
                                 None => continue,
                             },
@@ -665,7 +691,7 @@ fn link_after(
 fn summary_text(plan: &Plan, decisions: &[Decision]) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (op, d) in plan.operations.iter().zip(decisions) {
-        if d.accept {
+        if d.accept && d.resolves(op) {
             *counts.entry(op.kind.as_str()).or_default() += 1;
         }
     }
