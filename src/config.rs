@@ -199,7 +199,8 @@ pub struct SyncConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UiConfig {
     pub theme: String,
-    pub keys: BTreeMap<String, String>,
+    /// `[keys]`: action name → the keys that trigger it.
+    pub keys: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -224,7 +225,15 @@ struct RawConfig {
     #[serde(default)]
     ui: RawUi,
     #[serde(default)]
-    keys: BTreeMap<String, String>,
+    keys: BTreeMap<String, RawKeys>,
+}
+
+/// `quit = "q"` or `down = ["j", "down"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawKeys {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
@@ -456,7 +465,17 @@ impl Config {
             sync,
             ui: UiConfig {
                 theme: raw.ui.theme.unwrap_or_else(|| "default".to_string()),
-                keys: raw.keys,
+                keys: raw
+                    .keys
+                    .into_iter()
+                    .map(|(action, keys)| {
+                        let keys = match keys {
+                            RawKeys::One(k) => vec![k],
+                            RawKeys::Many(k) => k,
+                        };
+                        (action, keys)
+                    })
+                    .collect(),
             },
             normalizer,
         })

@@ -11,4 +11,5 @@ pub mod samples;
 pub mod sanitize;
 pub mod store;
 pub mod sync;
+pub mod tui;
 pub mod vcard;

@@ -16,13 +16,14 @@ struct Args {
     /// The config file (default: ./abgleich.toml, then $XDG_CONFIG_HOME/abgleich/abgleich.toml).
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+    /// Without a command: open the screen on the config.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Copy the bundled samples into a fresh folder and check them there.
+    /// Copy the bundled samples into a fresh folder and open the screen there.
     Demo,
     /// Write a commented config (to --config, or ./abgleich.toml).
     Init,
@@ -93,7 +94,16 @@ fn main() -> ExitCode {
         eprintln!("abgleich: {e}");
     }
     let args = Args::parse();
-    let result = match args.command {
+    let Some(command) = args.command else {
+        return match cli::load_config(args.config).and_then(cli::screen::run) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("abgleich: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    };
+    let result = match command {
         Command::Demo => cli::demo::run(),
         Command::Init => cli::init::run(args.config),
         Command::Check => cli::check::run(args.config),

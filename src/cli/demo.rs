@@ -1,6 +1,6 @@
-//! `abgleich demo`: copy the bundled samples into a fresh folder and check
-//! them there, so a new user sees both stores without writing a config, and
-//! say how to plan and apply a sync on them.
+//! `abgleich demo`: copy the bundled samples into a fresh folder and open
+//! the screen there, so a new user sees both stores without writing a
+//! config. Without a terminal it checks them and says how to plan and apply.
 
 use std::process::ExitCode;
 
@@ -25,6 +25,13 @@ pub fn run() -> Result<ExitCode> {
     );
     println!();
     let config = Config::load(&config_path).map_err(|e| eyre!("{e}"))?;
+    if super::screen::is_terminal() {
+        super::screen::run(config)?;
+        println!("demo folder: {}", dir.display());
+        println!("open it again: abgleich --config {}", config_path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Without a terminal (a script): the check report and what to try.
     // The samples hold one broken card on purpose; showing it is the point.
     let _ = super::check::report(&config);
     println!();

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod demo;
 pub mod init;
+pub mod screen;
 pub mod sync;
 
 use std::path::{Path, PathBuf};

@@ -24,6 +24,9 @@ pub enum SessionError {
     },
     #[error("{0}")]
     Apply(#[from] ApplyError),
+    /// A request that would break a rule (linking a contact that is linked).
+    #[error("{0}")]
+    Refused(String),
 }
 
 pub struct Session {
@@ -173,5 +176,68 @@ impl Session {
             normalizer: &self.config.normalizer,
             trust_revisions: trust,
         }))
+    }
+
+    /// Link a left and a right contact by hand; the next plan compares them
+    /// field by field. Refused when either is linked already.
+    pub fn link_pair(&mut self, left: &str, right: &str) -> Result<(), SessionError> {
+        for (side, id) in [(Side::Left, left), (Side::Right, right)] {
+            self.stores
+                .get(side)
+                .read(id)
+                .map_err(|e| self.store_error(side, e))?;
+            if let Some(other) = self.state.link_by_id(side, id)?
+                && other.tombstone.is_none()
+            {
+                return Err(SessionError::Refused(format!(
+                    "{side} {} is already linked with {}; unlink it first",
+                    crate::sanitize::for_terminal(id),
+                    crate::sanitize::for_terminal(other.id(side.opposite()).unwrap_or("–")),
+                )));
+            }
+        }
+        let tx = self.state.transaction()?;
+        tx.put_link(
+            None,
+            &Link {
+                link_id: 0,
+                ids: PerSide::new(Some(left.to_string()), Some(right.to_string())),
+                revs: PerSide::default(),
+                base: state::Base::default(),
+                created_on: None,
+                tombstone: None,
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Turn a live link into a tombstone: both contacts stay and are not
+    /// linked or created again until the tombstone is forgotten.
+    pub fn unlink(&mut self, link: &Link) -> Result<(), SessionError> {
+        if link.tombstone.is_some() {
+            return Err(SessionError::Refused(
+                "this pair is not linked (a tombstone; forget removes it)".into(),
+            ));
+        }
+        let tx = self.state.transaction()?;
+        tx.put_link(
+            None,
+            &Link {
+                revs: PerSide::default(),
+                tombstone: Some("unlinked by hand".into()),
+                ..link.clone()
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forget a link or tombstone: the next plan treats its contacts as new.
+    pub fn forget(&mut self, link_id: i64) -> Result<(), SessionError> {
+        let tx = self.state.transaction()?;
+        tx.drop_link(None, link_id)?;
+        tx.commit()?;
+        Ok(())
     }
 }

@@ -1,0 +1,57 @@
+//! The one list of everything the operator can ask for. Keys map to these
+//! (see `keymap.rs`); views turn them into state changes.
+
+use crate::sync::Side;
+
+/// A view of the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum View {
+    Contacts,
+    Mapping,
+    Queue,
+}
+
+/// Everything a key can do. Actions that write are confirmed in two steps
+/// (`Execute` opens the question, `Confirmed` runs it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Show(View),
+    Help,
+    NextPane,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Search,
+    Filter,
+    /// Queue: accept ⇄ skip the selected operation.
+    Toggle,
+    AcceptAll,
+    SkipAll,
+    /// A conflict: take this side (the whole contact, or the selected field
+    /// in the detail pane).
+    Take(Side),
+    Execute,
+    /// Contacts: mark the selected one-sided contact for linking / link it
+    /// with the marked one.
+    Link,
+    Unlink,
+    Forget,
+    /// Mapping editor.
+    Add,
+    Remove,
+    Edit,
+    Save,
+    Reload,
+    Quit,
+    /// Close a dialog or leave an input.
+    Back,
+    /// The operator answered `y` to a question.
+    Confirmed(Box<Action>),
+    /// Quit even though decisions would be lost.
+    QuitNow,
+    /// The mapping editor wants this config text saved.
+    SaveConfig(String),
+}

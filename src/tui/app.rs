@@ -1,0 +1,497 @@
+//! The application state and its one `update` function. Keys become
+//! actions (keymap), actions change state, the worker does the slow parts,
+//! and `render` draws from state only.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::{Action, View};
+use super::keymap::Keymap;
+use super::model::Data;
+use super::render;
+use super::theme::Theme;
+use super::views::contacts::ContactsView;
+use super::views::mapping::MappingView;
+use super::views::queue::QueueView;
+use super::worker::{self, Event, Job};
+use crate::config::Config;
+use crate::sync::Side;
+use crate::sync::apply::{Decision, Outcome, default_decisions};
+use crate::sync::plan::OpKind;
+
+/// A question that needs `y` or `n`.
+pub struct Dialog {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub on_yes: Action,
+}
+
+/// Work in progress in the background.
+pub struct Busy {
+    pub what: String,
+    pub done: usize,
+    pub total: usize,
+    pub since: Instant,
+}
+
+/// The outcome of the last execution, shown in the queue until dismissed.
+pub struct Results {
+    pub data: Arc<Data>,
+    pub outcomes: Vec<Outcome>,
+    pub notes: Vec<String>,
+}
+
+pub struct App {
+    pub view: View,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub busy: Option<Busy>,
+    pub data: Option<Arc<Data>>,
+    /// Why the stores could not be loaded (shown instead of the lists).
+    pub failure: Option<String>,
+    pub decisions: Vec<Decision>,
+    pub defaults: Vec<Decision>,
+    pub contacts: ContactsView,
+    pub queue: QueueView,
+    pub mapping: Option<MappingView>,
+    pub help: bool,
+    pub dialog: Option<Dialog>,
+    /// The last message for the status bar, and whether it is an error.
+    pub message: Option<(String, bool)>,
+    pub results: Option<Results>,
+    pub quit: bool,
+    jobs: Option<Sender<Job>>,
+    events: Receiver<Event>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl App {
+    /// Start the worker on `config` and show the first screen at once.
+    pub fn start(config: Config, theme: Theme, keymap: Keymap) -> App {
+        let (jobs, job_rx) = mpsc::channel();
+        let (event_tx, events) = mpsc::channel();
+        let worker_config = config.clone();
+        let spawned = std::thread::Builder::new()
+            .name("abgleich-worker".into())
+            .spawn(move || worker::run(worker_config, job_rx, event_tx));
+        let (worker, failure) = match spawned {
+            Ok(handle) => (Some(handle), None),
+            Err(e) => (
+                None,
+                Some(format!("cannot start the background worker: {e}")),
+            ),
+        };
+        App {
+            view: View::Contacts,
+            theme,
+            keymap,
+            busy: Some(Busy {
+                what: "opening the stores".into(),
+                done: 0,
+                total: 0,
+                since: Instant::now(),
+            }),
+            data: None,
+            failure,
+            decisions: Vec::new(),
+            defaults: Vec::new(),
+            contacts: ContactsView::default(),
+            queue: QueueView::default(),
+            mapping: None,
+            help: false,
+            dialog: None,
+            message: None,
+            results: None,
+            quit: false,
+            jobs: Some(jobs),
+            events,
+            worker,
+        }
+    }
+
+    /// Stop the worker and wait for it: it finishes what it is writing and
+    /// lets go of the state lock.
+    pub fn shutdown(mut self) {
+        self.jobs = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+
+    /// The config's theme and keys, with `NO_COLOR` honoured.
+    pub fn from_config(config: Config, no_color: bool) -> Result<App, String> {
+        let dir = config.file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut theme = Theme::load(&config.ui.theme, &dir)
+            .map_err(|e| format!("{}: [ui] theme: {e}", config.file.display()))?;
+        if no_color {
+            theme = theme.without_color();
+        }
+        let keymap =
+            Keymap::new(&config.ui.keys).map_err(|e| format!("{}: {e}", config.file.display()))?;
+        Ok(App::start(config, theme, keymap))
+    }
+
+    fn send(&mut self, job: Job, what: &str) {
+        self.busy = Some(Busy {
+            what: what.into(),
+            done: 0,
+            total: 0,
+            since: Instant::now(),
+        });
+        if self.jobs.as_ref().is_none_or(|j| j.send(job).is_err()) {
+            self.busy = None;
+            self.message = Some((
+                "the background worker stopped; restart abgleich".into(),
+                true,
+            ));
+        }
+    }
+
+    /// Take what the worker reported; `wait` blocks up to that long for the
+    /// first report. Returns whether anything arrived.
+    pub fn pump(&mut self, wait: Duration) -> bool {
+        let mut any = false;
+        if let Ok(event) = self.events.recv_timeout(wait) {
+            self.on_event(event);
+            any = true;
+        }
+        while let Ok(event) = self.events.try_recv() {
+            self.on_event(event);
+            any = true;
+        }
+        any
+    }
+
+    /// Pump until the worker is idle (tests and the end-to-end path).
+    pub fn wait_idle(&mut self, limit: Duration) -> bool {
+        let end = Instant::now() + limit;
+        while self.busy.is_some() {
+            if Instant::now() > end {
+                return false;
+            }
+            self.pump(Duration::from_millis(20));
+        }
+        true
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Progress { what, done, total } => {
+                let since = self
+                    .busy
+                    .as_ref()
+                    .map(|b| b.since)
+                    .unwrap_or_else(Instant::now);
+                self.busy = Some(Busy {
+                    what,
+                    done,
+                    total,
+                    since,
+                });
+            }
+            Event::Loaded(loaded) => {
+                self.busy = None;
+                self.failure = None;
+                let data = loaded.data;
+                let winner = match data.config.sync.conflicts {
+                    crate::config::ConflictPolicy::Left => Some(Side::Left),
+                    crate::config::ConflictPolicy::Right => Some(Side::Right),
+                    _ => None,
+                };
+                self.defaults = default_decisions(&data.plan, false, winner);
+                self.decisions = self.defaults.clone();
+                self.contacts.reset(&data);
+                self.queue.reset(&data);
+                if self.mapping.as_ref().is_none_or(|m| !m.dirty()) {
+                    self.mapping = Some(MappingView::new(
+                        &data.config,
+                        loaded.config_text,
+                        loaded.columns,
+                    ));
+                }
+                for note in &data.notes {
+                    self.message = Some((note.clone(), false));
+                }
+                self.data = Some(data);
+            }
+            Event::Failed(why) => {
+                self.busy = None;
+                self.failure = Some(why);
+            }
+            Event::Executed {
+                data,
+                outcomes,
+                notes,
+            } => {
+                let done = outcomes.iter().filter(|o| **o == Outcome::Done).count();
+                let failed = outcomes
+                    .iter()
+                    .filter(|o| matches!(o, Outcome::Failed(_) | Outcome::ChangedSincePlan))
+                    .count();
+                self.message = Some((
+                    format!("executed: {done} done, {failed} not done; the plan is recomputed"),
+                    failed > 0,
+                ));
+                self.results = Some(Results {
+                    data,
+                    outcomes,
+                    notes,
+                });
+                self.view = View::Queue;
+                self.queue.show_results();
+            }
+            Event::Note(text) => {
+                let error = text.starts_with("not done") || text.starts_with("nothing written");
+                if error {
+                    self.busy = None;
+                }
+                self.message = Some((text, error));
+            }
+            Event::SaveFailed(why) => {
+                self.busy = None;
+                if let Some(m) = self.mapping.as_mut() {
+                    m.save_failed(&why);
+                }
+                self.message = Some((format!("mapping not saved: {why}"), true));
+            }
+        }
+    }
+
+    /// Decisions the operator changed from what the plan proposed.
+    pub fn changed_decisions(&self) -> usize {
+        self.decisions
+            .iter()
+            .zip(&self.defaults)
+            .filter(|(d, e)| d != e)
+            .count()
+    }
+
+    /// One key press: a dialog or popup first, then the keymap.
+    pub fn on_key(&mut self, key: KeyEvent) {
+        // A message stays until the next key.
+        self.message = None;
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.update(Action::Quit);
+            return;
+        }
+        if let Some(dialog) = &self.dialog {
+            match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    let action = dialog.on_yes.clone();
+                    self.dialog = None;
+                    self.update(action);
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => self.dialog = None,
+                _ => {}
+            }
+            return;
+        }
+        if self.help {
+            if let Some(action) = self.keymap.action(self.view, &key)
+                && matches!(action, Action::Help | Action::Quit)
+            {
+                self.help = false;
+                return;
+            }
+            if key.code == KeyCode::Esc {
+                self.help = false;
+            }
+            return;
+        }
+        if self.view == View::Contacts && self.contacts.is_capturing() {
+            if let Some(data) = &self.data {
+                let data = data.clone();
+                self.contacts.handle_key(key, &data);
+            }
+            return;
+        }
+        if self.view == View::Mapping
+            && let Some(m) = self.mapping.as_mut()
+            && m.is_capturing()
+        {
+            if let Some(action) = m.handle_key(key) {
+                self.update(action);
+            }
+            return;
+        }
+        if key.code == KeyCode::Esc
+            || (key.code == KeyCode::Enter && self.view == View::Queue && self.results.is_some())
+        {
+            self.update(Action::Back);
+            return;
+        }
+        if let Some(action) = self.keymap.action(self.view, &key) {
+            self.update(action);
+        }
+    }
+
+    pub fn update(&mut self, action: Action) {
+        match action {
+            Action::Show(view) => self.view = view,
+            Action::Help => self.help = !self.help,
+            Action::Quit if self.busy.as_ref().is_some_and(|b| b.what == "writing") => {
+                self.message = Some(("writing to the stores; quit when it is done".into(), true));
+            }
+            Action::Quit => {
+                let changed = self.changed_decisions();
+                let unsaved = self.mapping.as_ref().is_some_and(|m| m.dirty());
+                if changed > 0 || unsaved {
+                    let mut lines = Vec::new();
+                    if changed > 0 {
+                        lines.push(format!(
+                            "{changed} decisions you changed in the queue are lost."
+                        ));
+                    }
+                    if unsaved {
+                        lines.push("The mapping has changes that are not saved.".into());
+                    }
+                    lines.push(String::new());
+                    lines.push("Quit anyway?  y: quit   n: stay".into());
+                    self.dialog = Some(Dialog {
+                        title: "Quit".into(),
+                        lines,
+                        on_yes: Action::QuitNow,
+                    });
+                } else {
+                    self.quit = true;
+                }
+            }
+            Action::QuitNow => self.quit = true,
+            Action::Reload => {
+                if self.busy.is_none() {
+                    self.send(Job::Load, "reading the stores");
+                }
+            }
+            Action::SaveConfig(text) => self.send(Job::SaveConfig(text), "saving the mapping"),
+            Action::Execute => self.ask_execute(),
+            Action::Confirmed(inner) => self.confirmed(*inner),
+            action => self.update_view(action),
+        }
+    }
+
+    fn update_view(&mut self, action: Action) {
+        let Some(data) = self.data.clone() else {
+            return;
+        };
+        match self.view {
+            View::Contacts => {
+                if let Some(dialog) = self.contacts.update(&action, &data) {
+                    self.dialog = Some(dialog);
+                }
+            }
+            View::Queue => {
+                if self.results.is_some() {
+                    if matches!(action, Action::Back | Action::Edit) {
+                        self.results = None;
+                        self.queue.reset(&data);
+                    } else {
+                        self.queue.update_results(&action, self.results.as_ref());
+                    }
+                    return;
+                }
+                self.queue.update(&action, &data, &mut self.decisions);
+            }
+            View::Mapping => {
+                if let Some(m) = self.mapping.as_mut()
+                    && let Some(next) = m.update(&action)
+                {
+                    self.update(next);
+                }
+            }
+        }
+    }
+
+    fn ask_execute(&mut self) {
+        let Some(data) = self.data.clone() else {
+            return;
+        };
+        if self.busy.is_some() {
+            self.message = Some(("wait until the current work is done".into(), true));
+            return;
+        }
+        let names = data.store_names();
+        let mut counts: BTreeMap<(OpKind, String), usize> = BTreeMap::new();
+        for (op, d) in data.plan.operations.iter().zip(&self.decisions) {
+            if !d.accept || !d.resolves(op) {
+                continue;
+            }
+            let side = match op.target {
+                crate::sync::plan::Target::Left => format!("in {}", names.left),
+                crate::sync::plan::Target::Right => format!("in {}", names.right),
+                crate::sync::plan::Target::Both => "on both sides".to_string(),
+            };
+            *counts.entry((op.kind, side)).or_insert(0) += 1;
+        }
+        if counts.is_empty() {
+            self.message = Some(("no operation is accepted: nothing to execute".into(), true));
+            return;
+        }
+        let mut lines: Vec<String> = counts
+            .iter()
+            .map(|((kind, side), n)| format!("  {n:>6} × {:<8} {side}", kind.as_str()))
+            .collect();
+        if !data.plan.refusals.is_empty() {
+            lines.insert(0, "The plan is refused:".into());
+            for r in &data.plan.refusals {
+                lines.insert(1, format!("  {}", crate::sanitize::for_terminal(r)));
+            }
+            lines.push(String::new());
+            lines.push(
+                "Nothing can be written; use `abgleich apply --force` if you are sure.".into(),
+            );
+            self.dialog = Some(Dialog {
+                title: "Refused".into(),
+                lines,
+                on_yes: Action::Back,
+            });
+            return;
+        }
+        lines.insert(0, "These writes will be made:".into());
+        lines.push(String::new());
+        lines.push("Write them now?  y: execute   n: back".into());
+        self.dialog = Some(Dialog {
+            title: "Execute".into(),
+            lines,
+            on_yes: Action::Confirmed(Box::new(Action::Execute)),
+        });
+    }
+
+    fn confirmed(&mut self, action: Action) {
+        let Some(data) = self.data.clone() else {
+            return;
+        };
+        match action {
+            Action::Execute => {
+                let decisions = self.decisions.clone();
+                self.send(Job::Execute { data, decisions }, "writing");
+            }
+            Action::Link => {
+                if let Some((left, right)) = self.contacts.link_request(&data) {
+                    self.contacts.clear_mark();
+                    self.send(Job::Link { left, right }, "linking");
+                }
+            }
+            Action::Unlink => {
+                if let Some(link) = self.contacts.selected_link(&data) {
+                    self.send(Job::Unlink(link.clone()), "unlinking");
+                }
+            }
+            Action::Forget => {
+                if let Some(link) = self.contacts.selected_link(&data) {
+                    self.send(Job::Forget(link.link_id), "forgetting");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn render(&self, frame: &mut Frame) {
+        render::draw(self, frame);
+    }
+}

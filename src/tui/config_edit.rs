@@ -1,0 +1,1 @@
+//! STUB placeholder; helper replaces this file.

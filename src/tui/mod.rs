@@ -1,0 +1,74 @@
+//! The terminal front end. It lives in the library so that tests and the
+//! benchmark can drive it headless (`App::update`, `TestBackend`); the engine
+//! modules never use it. The shape:
+//!
+//! ```text
+//! key ──keymap──▶ Action ──App::update──▶ state ──render──▶ frame
+//!                              │   ▲
+//!                         Job  ▼   │ Event (progress, loaded, executed)
+//!                            worker thread (session, stores, state db)
+//! ```
+
+pub mod action;
+pub mod app;
+pub mod config_edit;
+pub mod keymap;
+pub mod model;
+pub mod render;
+pub mod theme;
+pub mod views;
+pub mod worker;
+
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+
+pub use app::App;
+
+use crate::config::Config;
+
+/// Run the screen on `config` until the operator quits. The terminal is put
+/// back on return, on error and on panic (ratatui's hook).
+pub fn run(config: Config) -> Result<(), String> {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mut app = App::from_config(config, no_color)?;
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, &mut app);
+    ratatui::restore();
+    app.shutdown();
+    result
+}
+
+fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<(), String> {
+    loop {
+        terminal
+            .draw(|frame| app.render(frame))
+            .map_err(|e| format!("cannot draw: {e}"))?;
+        if app.quit {
+            return Ok(());
+        }
+        // Keys first; while work runs, redraw at least ten times a second
+        // so the progress moves.
+        let wait = if app.busy.is_some() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_millis(250)
+        };
+        if event::poll(wait).map_err(|e| format!("cannot read the keyboard: {e}"))? {
+            match event::read().map_err(|e| format!("cannot read the keyboard: {e}"))? {
+                Event::Key(key) if key.kind != KeyEventKind::Release => app.on_key(key),
+                _ => {}
+            }
+            // Several keys may be queued (a paste, key repeat): take them
+            // all before drawing again.
+            while event::poll(Duration::ZERO).unwrap_or(false) {
+                if let Ok(Event::Key(key)) = event::read()
+                    && key.kind != KeyEventKind::Release
+                {
+                    app.on_key(key);
+                }
+            }
+        }
+        app.pump(Duration::ZERO);
+    }
+}

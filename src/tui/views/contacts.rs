@@ -1,0 +1,526 @@
+//! Contacts: both stores side by side, one row per linked pair, a status
+//! mark per row, search and a status filter; below, the selected pair field
+//! by field (left | base | right).
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::super::action::Action;
+use super::super::app::Dialog;
+use super::super::model::{Data, Row, Status};
+use super::super::theme::{Role, Theme};
+use super::{cell, detail_table, list_window, status_role};
+use crate::sanitize::for_terminal;
+use crate::sync::state::{BaseValue, Link};
+use crate::sync::{PerSide, Side};
+
+#[derive(Default)]
+pub struct ContactsView {
+    /// Rows shown (filter and search applied), as indexes into `Data::rows`.
+    pub visible: Vec<u32>,
+    /// Position in `visible`.
+    pub selected: usize,
+    pub filter: Option<Status>,
+    pub query: String,
+    /// Typing a search.
+    pub searching: bool,
+    /// The detail pane has the focus (scrolls).
+    pub detail_focus: bool,
+    pub detail_scroll: usize,
+    /// A one-sided contact marked for a manual link.
+    pub marked: Option<(Side, u32)>,
+}
+
+impl ContactsView {
+    pub fn reset(&mut self, data: &Data) {
+        let keep = self.selected_row(data).map(|r| (r.left, r.right));
+        self.refilter(data);
+        if let Some(keep) = keep
+            && let Some(p) = self
+                .visible
+                .iter()
+                .position(|&r| (data.rows[r as usize].left, data.rows[r as usize].right) == keep)
+        {
+            self.selected = p;
+        }
+        self.marked = None;
+    }
+
+    fn refilter(&mut self, data: &Data) {
+        let all: Vec<u32> = (0..data.rows.len() as u32)
+            .filter(|&r| {
+                self.filter
+                    .is_none_or(|f| data.rows[r as usize].status == f)
+            })
+            .collect();
+        self.visible = if self.query.is_empty() {
+            all
+        } else {
+            data.search(&self.query, &all)
+        };
+        self.selected = self.selected.min(self.visible.len().saturating_sub(1));
+        self.detail_scroll = 0;
+    }
+
+    pub fn selected_row<'d>(&self, data: &'d Data) -> Option<&'d Row> {
+        self.visible
+            .get(self.selected)
+            .and_then(|&r| data.rows.get(r as usize))
+    }
+
+    pub fn selected_link<'d>(&self, data: &'d Data) -> Option<&'d Link> {
+        self.selected_row(data).and_then(|r| data.link(r))
+    }
+
+    pub fn is_capturing(&self) -> bool {
+        self.searching
+    }
+
+    /// Keys while typing a search: the list narrows with every key.
+    pub fn handle_key(&mut self, key: KeyEvent, data: &Data) {
+        match key.code {
+            KeyCode::Esc => {
+                self.searching = false;
+                self.query.clear();
+                self.refilter(data);
+            }
+            KeyCode::Enter => self.searching = false,
+            KeyCode::Backspace => {
+                self.query.pop();
+                self.refilter(data);
+            }
+            KeyCode::Up => self.move_by(-1),
+            KeyCode::Down => self.move_by(1),
+            KeyCode::Char(c) if !c.is_control() => {
+                self.query.push(c);
+                // A longer query only narrows what is shown.
+                let narrowed = data.search(&self.query, &self.visible);
+                self.visible = narrowed;
+                self.selected = 0;
+                self.detail_scroll = 0;
+            }
+            _ => {}
+        }
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        if self.detail_focus {
+            self.detail_scroll = self.detail_scroll.saturating_add_signed(delta);
+            return;
+        }
+        let last = self.visible.len().saturating_sub(1);
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.detail_scroll = 0;
+    }
+
+    pub fn update(&mut self, action: &Action, data: &Data) -> Option<Dialog> {
+        match action {
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-10),
+            Action::PageDown => self.move_by(10),
+            Action::Top => self.selected = 0,
+            Action::Bottom => self.selected = self.visible.len().saturating_sub(1),
+            Action::NextPane => self.detail_focus = !self.detail_focus,
+            Action::Search => {
+                self.searching = true;
+                self.detail_focus = false;
+            }
+            Action::Back => {
+                if self.marked.is_some() {
+                    self.marked = None;
+                } else if !self.query.is_empty() || self.filter.is_some() {
+                    self.query.clear();
+                    self.filter = None;
+                    self.refilter(data);
+                }
+            }
+            Action::Filter => {
+                // Cycle through the statuses that occur, then back to all.
+                let present: Vec<Status> = Status::ALL
+                    .into_iter()
+                    .filter(|s| data.counts.get(s).copied().unwrap_or(0) > 0)
+                    .collect();
+                self.filter = match self.filter {
+                    None => present.first().copied(),
+                    Some(f) => present
+                        .iter()
+                        .position(|&s| s == f)
+                        .and_then(|p| present.get(p + 1).copied()),
+                };
+                self.selected = 0;
+                self.refilter(data);
+            }
+            Action::Link => return self.link(data),
+            Action::Unlink => {
+                let row = self.selected_row(data)?;
+                let link = data.link(row).filter(|l| l.tombstone.is_none())?;
+                return Some(Dialog {
+                    title: "Unlink".into(),
+                    lines: vec![
+                        format!("Unlink {}?", pair_name(data, row)),
+                        "Both contacts stay as they are; they are not linked or".into(),
+                        "created again until you forget the tombstone.".into(),
+                        String::new(),
+                        format!("link #{}   y: unlink   n: back", link.link_id),
+                    ],
+                    on_yes: Action::Confirmed(Box::new(Action::Unlink)),
+                });
+            }
+            Action::Forget => {
+                let row = self.selected_row(data)?;
+                let link = data.link(row)?;
+                let what = if link.tombstone.is_some() {
+                    "tombstone"
+                } else {
+                    "link"
+                };
+                return Some(Dialog {
+                    title: "Forget".into(),
+                    lines: vec![
+                        format!("Forget the {what} of {}?", pair_name(data, row)),
+                        "The next plan treats the contacts as new (they may be".into(),
+                        "matched again, or created on the other side).".into(),
+                        String::new(),
+                        "y: forget   n: back".into(),
+                    ],
+                    on_yes: Action::Confirmed(Box::new(Action::Forget)),
+                });
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// First press marks a one-sided contact; the second, on a one-sided
+    /// contact of the other side, asks to link the two.
+    fn link(&mut self, data: &Data) -> Option<Dialog> {
+        let row = self.selected_row(data)?;
+        let one_side = match (row.left, row.right, data.link(row)) {
+            (Some(l), None, None) => (Side::Left, l),
+            (None, Some(r), None) => (Side::Right, r),
+            _ => {
+                self.marked = None;
+                return Some(info(
+                    "Link",
+                    "Link joins two contacts that are each on one side only and not linked: mark one with l, then select the other and press l again.",
+                ));
+            }
+        };
+        match self.marked {
+            Some((side, index)) if side != one_side.0 => {
+                let (left, right) = if side == Side::Left {
+                    (index, one_side.1)
+                } else {
+                    (one_side.1, index)
+                };
+                let name = |s: Side, i: u32| {
+                    data.record(s, Some(i))
+                        .map(|r| for_terminal(&r.contact.display_name()).into_owned())
+                        .unwrap_or_default()
+                };
+                let names = data.store_names();
+                Some(Dialog {
+                    title: "Link".into(),
+                    lines: vec![
+                        format!("Link {} {}", names.left, name(Side::Left, left)),
+                        format!("with {} {}?", names.right, name(Side::Right, right)),
+                        "The next plan compares them field by field.".into(),
+                        String::new(),
+                        "y: link   n: back".into(),
+                    ],
+                    on_yes: Action::Confirmed(Box::new(Action::Link)),
+                })
+            }
+            _ => {
+                self.marked = Some(one_side);
+                None
+            }
+        }
+    }
+
+    /// The ids to link: the marked contact and the selected one.
+    pub fn link_request(&self, data: &Data) -> Option<(String, String)> {
+        let (side, index) = self.marked?;
+        let row = self.selected_row(data)?;
+        let other = row.index(side.opposite())?;
+        let (l, r) = if side == Side::Left {
+            (index, other)
+        } else {
+            (other, index)
+        };
+        Some((
+            data.record(Side::Left, Some(l))?.id.clone(),
+            data.record(Side::Right, Some(r))?.id.clone(),
+        ))
+    }
+
+    pub fn clear_mark(&mut self) {
+        self.marked = None;
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        let [counts, list, detail] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Percentage(55),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        frame.render_widget(Paragraph::new(self.counts_line(data, theme)), counts);
+        self.render_list(frame, list, data, theme);
+        self.render_detail(frame, detail, data, theme);
+    }
+
+    fn counts_line(&self, data: &Data, theme: &Theme) -> Line<'static> {
+        let mut spans = Vec::new();
+        for s in Status::ALL {
+            let n = data.counts.get(&s).copied().unwrap_or(0);
+            if n == 0 {
+                continue;
+            }
+            let style = if self.filter == Some(s) {
+                theme
+                    .style(status_role(s))
+                    .patch(theme.style(Role::Selected))
+            } else {
+                theme.style(status_role(s))
+            };
+            spans.push(Span::styled(format!("{}{n}", s.mark()), style));
+            spans.push(Span::raw(" "));
+        }
+        if data.warnings > 0 {
+            spans.push(Span::styled(
+                format!("⚠{}", data.warnings),
+                theme.style(Role::Warning),
+            ));
+            spans.push(Span::raw(" "));
+        }
+        if let Some(f) = self.filter {
+            spans.push(Span::styled(
+                format!(" filter: {} ", f.label()),
+                theme.style(Role::Title),
+            ));
+        }
+        if self.searching || !self.query.is_empty() {
+            let cursor = if self.searching { "▏" } else { "" };
+            spans.push(Span::styled(
+                format!(" /{}{cursor} ", for_terminal(&self.query)),
+                theme.style(Role::Title),
+            ));
+            spans.push(Span::styled(
+                format!("{} found", self.visible.len()),
+                theme.style(Role::Muted),
+            ));
+        }
+        Line::from(spans)
+    }
+
+    fn render_list(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        let names = data.store_names();
+        let focus = if self.detail_focus {
+            Role::Border
+        } else {
+            Role::Focus
+        };
+        let title = format!(
+            " {} ⇄ {}  {}/{} ",
+            for_terminal(names.left),
+            for_terminal(names.right),
+            if self.visible.is_empty() {
+                0
+            } else {
+                self.selected + 1
+            },
+            self.visible.len()
+        );
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(theme.style(focus))
+            .title(Span::styled(title, theme.style(Role::Title)));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if self.visible.is_empty() {
+            let text = if data.rows.is_empty() {
+                "Both stores are empty."
+            } else {
+                "Nothing matches; Esc clears the search and filter."
+            };
+            frame.render_widget(Paragraph::new(text).style(theme.style(Role::Muted)), inner);
+            return;
+        }
+        let height = inner.height as usize;
+        let (start, end) = list_window(self.selected, self.visible.len(), height);
+        // 1 marker, 2 status, 1 warning, then two halves split by " │ ".
+        let half = (inner.width as usize).saturating_sub(7) / 2;
+        let mut lines = Vec::with_capacity(end - start);
+        for (pos, &r) in self.visible[start..end].iter().enumerate() {
+            let row = &data.rows[r as usize];
+            let selected = start + pos == self.selected;
+            let marked = self
+                .marked
+                .is_some_and(|(side, i)| row.index(side) == Some(i));
+            let text = |side: Side| -> String {
+                data.contact(row, side)
+                    .map(|c| {
+                        let mut t = c.display_name();
+                        let extra = c
+                            .emails
+                            .first()
+                            .map(|e| e.value.clone())
+                            .filter(|e| !e.is_empty())
+                            .or_else(|| Some(c.org_name.clone()).filter(|o| !o.is_empty()));
+                        if let Some(x) = extra {
+                            t.push_str(" · ");
+                            t.push_str(&x);
+                        }
+                        t
+                    })
+                    .unwrap_or_default()
+            };
+            let base = if selected {
+                theme.style(Role::Selected)
+            } else {
+                Style::default()
+            };
+            let status_style = theme.style(status_role(row.status)).patch(base);
+            let mut spans = vec![
+                Span::styled(
+                    if selected {
+                        "▶"
+                    } else if marked {
+                        "•"
+                    } else {
+                        " "
+                    },
+                    base,
+                ),
+                Span::styled(format!("{:<2}", row.status.mark()), status_style),
+                Span::styled(
+                    if row.warning { "⚠" } else { " " },
+                    theme.style(Role::Warning).patch(base),
+                ),
+            ];
+            spans.push(Span::styled(cell(&text(Side::Left), half), base));
+            spans.push(Span::styled(" │ ", theme.style(Role::Muted).patch(base)));
+            spans.push(Span::styled(cell(&text(Side::Right), half), base));
+            lines.push(Line::from(spans));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    fn render_detail(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        let focus = if self.detail_focus {
+            Role::Focus
+        } else {
+            Role::Border
+        };
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(theme.style(focus))
+            .title(Span::styled(
+                " detail: left | base | right ",
+                theme.style(Role::Title),
+            ));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let Some(row) = self.selected_row(data) else {
+            return;
+        };
+        let names = data.store_names();
+        let mut lines = vec![Line::from(vec![
+            Span::styled(
+                format!("{} ", row.status.label()),
+                theme.style(status_role(row.status)),
+            ),
+            Span::styled(ids_text(data, row, &names), theme.style(Role::Muted)),
+        ])];
+        let link = data.link(row);
+        let mut table = Vec::new();
+        for f in &data.fields.fields {
+            let left = data
+                .contact(row, Side::Left)
+                .and_then(|c| c.get(&f.path))
+                .map(|v| v.into_owned());
+            let right = data
+                .contact(row, Side::Right)
+                .and_then(|c| c.get(&f.path))
+                .map(|v| v.into_owned());
+            let base =
+                link.filter(|l| l.tombstone.is_none())
+                    .and_then(|l| match l.base.get(&f.path) {
+                        BaseValue::Known(v) => v.left.clone().or(v.right.clone()),
+                        BaseValue::Unknown => None,
+                    });
+            if left.is_none() && right.is_none() && base.is_none() {
+                continue;
+            }
+            let conflict = row.ops.iter().any(|&o| {
+                let op = &data.plan.operations[o as usize];
+                op.changes
+                    .iter()
+                    .any(|c| c.field == f.path && c.to.is_none())
+            });
+            table.push((f.path.to_string(), left, base, right, conflict));
+        }
+        lines.extend(detail_table(
+            &table,
+            inner.width as usize,
+            link.is_some(),
+            theme,
+        ));
+        for &o in &row.ops {
+            let op = &data.plan.operations[o as usize];
+            for w in &op.warnings {
+                lines.push(Line::styled(
+                    format!("⚠ {}", for_terminal(w)),
+                    theme.style(Role::Warning),
+                ));
+            }
+            if op.review {
+                lines.push(Line::styled(
+                    format!("? {} waits for review in the queue (3)", op.kind.as_str()),
+                    theme.style(Role::Suggestion),
+                ));
+            }
+        }
+        if let Some(t) = link.and_then(|l| l.tombstone.as_ref()) {
+            lines.push(Line::styled(
+                format!("tombstone: {}", for_terminal(t)),
+                theme.style(Role::Muted),
+            ));
+        }
+        let skip = self.detail_scroll.min(lines.len().saturating_sub(1));
+        frame.render_widget(Paragraph::new(lines.split_off(skip)), inner);
+    }
+}
+
+fn ids_text(data: &Data, row: &Row, names: &PerSide<&str>) -> String {
+    let id = |side: Side| {
+        data.record(side, row.index(side))
+            .map(|r| format!("{} {}", names.get(side), for_terminal(&r.id)))
+    };
+    [id(Side::Left), id(Side::Right)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+fn pair_name(data: &Data, row: &Row) -> String {
+    data.contact(row, Side::Left)
+        .or(data.contact(row, Side::Right))
+        .map(|c| for_terminal(&c.display_name()).into_owned())
+        .unwrap_or_default()
+}
+
+fn info(title: &str, text: &str) -> Dialog {
+    Dialog {
+        title: title.into(),
+        lines: vec![text.into(), String::new(), "any of y/n/esc closes".into()],
+        on_yes: Action::Back,
+    }
+}

@@ -1,0 +1,141 @@
+//! The screens. Each has the same shape: `update(action)`, `render(frame, area)`;
+//! while a popup or input is open it takes raw keys first (`handle_key`).
+
+pub mod contacts;
+pub mod help;
+pub mod mapping;
+pub mod queue;
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
+
+use super::model::Status;
+use super::theme::{Role, Theme};
+use crate::sanitize::for_terminal;
+
+/// `text` sanitised for the terminal and cut or padded to exactly `width`
+/// columns (a cut ends in `…`).
+pub fn cell(text: &str, width: usize) -> String {
+    let clean = for_terminal(text);
+    let mut out = String::with_capacity(width + 4);
+    let mut used = 0;
+    let total: usize = clean.chars().map(|c| c.width().unwrap_or(0)).sum();
+    let limit = if total > width {
+        width.saturating_sub(1)
+    } else {
+        width
+    };
+    for c in clean.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > limit {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if total > width && width > 0 {
+        out.push('…');
+        used += 1;
+    }
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
+}
+
+/// The slice of a list of `len` rows that is drawn in `height` lines so that
+/// `selected` is visible; only these rows are ever formatted.
+pub fn list_window(selected: usize, len: usize, height: usize) -> (usize, usize) {
+    if height == 0 || len == 0 {
+        return (0, 0);
+    }
+    let start = selected
+        .saturating_sub(height / 2)
+        .min(len.saturating_sub(height));
+    (start, (start + height).min(len))
+}
+
+pub fn status_role(status: Status) -> Role {
+    match status {
+        Status::Same => Role::Same,
+        Status::ChangedLeft | Status::ChangedRight | Status::ChangedBoth => Role::Changed,
+        Status::Conflict => Role::Conflict,
+        Status::OnlyLeft => Role::OnlyLeft,
+        Status::OnlyRight => Role::OnlyRight,
+        Status::Suggestion => Role::Suggestion,
+        Status::Delete => Role::Delete,
+        Status::Unlink | Status::Idle => Role::Muted,
+    }
+}
+
+/// One field of a detail table: name, left, base, right, and whether the
+/// field is in conflict.
+pub type DetailRow = (String, Option<String>, Option<String>, Option<String>, bool);
+
+/// Field | left | base | right (without a base: field | left | right),
+/// values that differ from the base (or, with no base, from each other)
+/// highlighted. Every line starts with one blank column for a marker.
+pub fn detail_table(
+    rows: &[DetailRow],
+    width: usize,
+    has_base: bool,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let name_w = 16.min(width / 5);
+    let columns = if has_base { 3 } else { 2 };
+    let col = width.saturating_sub(name_w + 2 + 3 * (columns - 1)) / columns;
+    let mut head = format!(" {} {}", cell("field", name_w), cell("left", col));
+    if has_base {
+        head.push_str(&format!(" │ {}", cell("base", col)));
+    }
+    head.push_str(&format!(" │ {}", cell("right", col)));
+    let mut lines = vec![Line::styled(head, theme.style(Role::Muted))];
+    for (name, left, base, right, conflict) in rows {
+        let style_of = |value: &Option<String>, other: &Option<String>| -> Style {
+            if *conflict {
+                theme.style(Role::Conflict)
+            } else if (has_base && value != base) || (!has_base && value != other) {
+                theme.style(Role::Changed)
+            } else {
+                Style::default()
+            }
+        };
+        let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
+        let name_role = if *conflict {
+            Role::Conflict
+        } else {
+            Role::Muted
+        };
+        let mut spans = vec![
+            Span::raw(" "),
+            Span::styled(format!("{} ", cell(name, name_w)), theme.style(name_role)),
+            Span::styled(cell(&text(left), col), style_of(left, right)),
+        ];
+        if has_base {
+            spans.push(Span::styled(" │ ", theme.style(Role::Muted)));
+            spans.push(Span::styled(
+                cell(&text(base), col),
+                theme.style(Role::Muted),
+            ));
+        }
+        spans.push(Span::styled(" │ ", theme.style(Role::Muted)));
+        spans.push(Span::styled(cell(&text(right), col), style_of(right, left)));
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cell, list_window};
+
+    #[test]
+    fn cells_are_cut_padded_and_neutralised() {
+        assert_eq!(cell("Müller", 8), "Müller  ");
+        assert_eq!(cell("Bartholomäus", 6), "Barth…");
+        assert_eq!(cell("Eve\u{1b}]2;x\u{7}", 10), "Eve␛]2;x␇ ");
+        assert_eq!(list_window(0, 100, 10), (0, 10));
+        assert_eq!(list_window(50, 100, 10), (45, 55));
+        assert_eq!(list_window(99, 100, 10), (90, 100));
+        assert_eq!(list_window(3, 5, 10), (0, 5));
+    }
+}

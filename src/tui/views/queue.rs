@@ -1,0 +1,532 @@
+//! Queue: every operation of the plan with its direction and the operator's
+//! decision; below, the selected operation field by field. A conflict is
+//! resolved with `<`/`>` for the whole contact in the list, or per field in
+//! the detail pane.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::super::action::Action;
+use super::super::app::{App, Results};
+use super::super::model::Data;
+use super::super::theme::{Role, Theme};
+use super::{cell, detail_table, list_window};
+use crate::sanitize::for_terminal;
+use crate::sync::Side;
+use crate::sync::apply::{Decision, Outcome};
+use crate::sync::plan::{Op, OpKind, Target};
+
+#[derive(Default)]
+pub struct QueueView {
+    /// Operations shown (kind filter applied), as indexes into the plan.
+    pub visible: Vec<u32>,
+    pub selected: usize,
+    pub filter: Option<OpKind>,
+    pub detail_focus: bool,
+    /// The selected field of the detail pane.
+    pub field: usize,
+    /// Results of the last execution are on screen.
+    pub results: bool,
+}
+
+/// The direction of an operation, Unison-style.
+pub fn arrow(op: &Op, decision: &Decision) -> &'static str {
+    if op.kind == OpKind::Conflict {
+        let conflicting = op.changes.iter().filter(|c| c.to.is_none());
+        let mut sides = conflicting.map(|c| decision.winner_for(c.field));
+        let first = sides.next().flatten();
+        if first.is_some() && sides.all(|s| s == first) {
+            return if first == Some(Side::Left) {
+                "──▶"
+            } else {
+                "◀──"
+            };
+        }
+        return "◀?▶";
+    }
+    match op.target {
+        Target::Right => "──▶",
+        Target::Left => "◀──",
+        Target::Both => "◀─▶",
+    }
+}
+
+impl QueueView {
+    pub fn reset(&mut self, data: &Data) {
+        let keep = self
+            .visible
+            .get(self.selected)
+            .and_then(|&o| self.results_free_id(data, o));
+        self.results = false;
+        self.refilter(data);
+        if let Some(id) = keep
+            && let Some(p) = self
+                .visible
+                .iter()
+                .position(|&o| data.plan.operations[o as usize].id == id)
+        {
+            self.selected = p;
+        }
+    }
+
+    fn results_free_id(&self, data: &Data, o: u32) -> Option<String> {
+        data.plan.operations.get(o as usize).map(|op| op.id.clone())
+    }
+
+    fn refilter(&mut self, data: &Data) {
+        self.visible = data
+            .plan
+            .operations
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| self.filter.is_none_or(|k| op.kind == k))
+            .map(|(i, _)| i as u32)
+            .collect();
+        self.selected = self.selected.min(self.visible.len().saturating_sub(1));
+        self.field = 0;
+    }
+
+    pub fn show_results(&mut self) {
+        self.results = true;
+        self.selected = 0;
+        self.detail_focus = false;
+    }
+
+    fn move_by(&mut self, delta: isize, len: usize, fields: usize) {
+        if self.detail_focus {
+            self.field = self
+                .field
+                .saturating_add_signed(delta)
+                .min(fields.saturating_sub(1));
+            return;
+        }
+        self.selected = self
+            .selected
+            .saturating_add_signed(delta)
+            .min(len.saturating_sub(1));
+        self.field = 0;
+    }
+
+    pub fn selected_op(&self) -> Option<usize> {
+        self.visible.get(self.selected).map(|&o| o as usize)
+    }
+
+    pub fn update_results(&mut self, action: &Action, results: Option<&Results>) {
+        let len = results.map_or(0, |r| r.outcomes.len());
+        match action {
+            Action::Up => self.move_by(-1, len, 0),
+            Action::Down => self.move_by(1, len, 0),
+            Action::PageUp => self.move_by(-10, len, 0),
+            Action::PageDown => self.move_by(10, len, 0),
+            Action::Top => self.selected = 0,
+            Action::Bottom => self.selected = len.saturating_sub(1),
+            _ => {}
+        }
+    }
+
+    pub fn update(&mut self, action: &Action, data: &Data, decisions: &mut [Decision]) {
+        let fields = self
+            .selected_op()
+            .map_or(0, |o| data.plan.operations[o].changes.len());
+        let len = self.visible.len();
+        match action {
+            Action::Up => self.move_by(-1, len, fields),
+            Action::Down => self.move_by(1, len, fields),
+            Action::PageUp => self.move_by(-10, len, fields),
+            Action::PageDown => self.move_by(10, len, fields),
+            Action::Top if self.detail_focus => self.field = 0,
+            Action::Bottom if self.detail_focus => self.field = fields.saturating_sub(1),
+            Action::Top => self.selected = 0,
+            Action::Bottom => self.selected = len.saturating_sub(1),
+            Action::NextPane => {
+                self.detail_focus = !self.detail_focus;
+                self.field = 0;
+            }
+            Action::Back => self.detail_focus = false,
+            Action::Filter => {
+                let present: Vec<OpKind> = OpKind::ALL
+                    .into_iter()
+                    .filter(|k| data.plan.operations.iter().any(|op| op.kind == *k))
+                    .collect();
+                self.filter = match self.filter {
+                    None => present.first().copied(),
+                    Some(f) => present
+                        .iter()
+                        .position(|&k| k == f)
+                        .and_then(|p| present.get(p + 1).copied()),
+                };
+                self.selected = 0;
+                self.refilter(data);
+            }
+            Action::Toggle => {
+                if let Some(o) = self.selected_op() {
+                    let op = &data.plan.operations[o];
+                    let d = &mut decisions[o];
+                    d.accept = !d.accept;
+                    // Accepting an unresolved conflict needs a side first.
+                    if d.accept && !d.resolves(op) {
+                        d.accept = false;
+                    }
+                }
+            }
+            Action::AcceptAll | Action::SkipAll => {
+                let accept = *action == Action::AcceptAll;
+                for &o in &self.visible {
+                    let o = o as usize;
+                    let d = &mut decisions[o];
+                    d.accept = accept && d.resolves(&data.plan.operations[o]);
+                }
+            }
+            Action::Take(side) => {
+                let Some(o) = self.selected_op() else { return };
+                let op = &data.plan.operations[o];
+                if op.kind != OpKind::Conflict {
+                    return;
+                }
+                let d = &mut decisions[o];
+                if self.detail_focus {
+                    let Some(change) = op.changes.get(self.field) else {
+                        return;
+                    };
+                    if change.to.is_some() {
+                        return;
+                    }
+                    d.fields.retain(|(f, _)| *f != change.field);
+                    d.fields.push((change.field, *side));
+                    if d.resolves(op) {
+                        d.accept = true;
+                    }
+                } else {
+                    d.winner = Some(*side);
+                    d.fields.clear();
+                    d.accept = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, data: &Data, app: &App) {
+        let (decisions, defaults, theme) = (&app.decisions[..], &app.defaults[..], &app.theme);
+        let results = app.results.as_ref();
+        let [head, list, detail] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Percentage(50),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        if let Some(results) = results {
+            self.render_results(frame, head, list, detail, results, theme);
+            return;
+        }
+        let accepted = decisions.iter().filter(|d| d.accept).count();
+        let changed = decisions
+            .iter()
+            .zip(defaults)
+            .filter(|(a, b)| a != b)
+            .count();
+        let mut spans = vec![Span::styled(
+            format!(
+                "{} operations · {accepted} accepted · {changed} changed by you",
+                data.plan.operations.len()
+            ),
+            theme.style(Role::Title),
+        )];
+        if let Some(k) = self.filter {
+            spans.push(Span::styled(
+                format!("  filter: {}", k.as_str()),
+                theme.style(Role::Title),
+            ));
+        }
+        for r in &data.plan.refusals {
+            spans.push(Span::styled(
+                format!("  refused: {}", for_terminal(r)),
+                theme.style(Role::Failed),
+            ));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), head);
+
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(theme.style(if self.detail_focus {
+                Role::Border
+            } else {
+                Role::Focus
+            }))
+            .title(Span::styled(" queue ", theme.style(Role::Title)));
+        let inner = block.inner(list);
+        frame.render_widget(block, list);
+        if self.visible.is_empty() {
+            frame.render_widget(
+                Paragraph::new("Nothing to do: both stores agree.").style(theme.style(Role::Muted)),
+                inner,
+            );
+        }
+        let (start, end) = list_window(self.selected, self.visible.len(), inner.height as usize);
+        let name_w = (inner.width as usize).saturating_sub(26);
+        let mut lines = Vec::new();
+        for (pos, &o) in self.visible[start..end].iter().enumerate() {
+            let o = o as usize;
+            let op = &data.plan.operations[o];
+            let d = &decisions[o];
+            let selected = start + pos == self.selected;
+            let base = if selected {
+                theme.style(Role::Selected)
+            } else {
+                Style::default()
+            };
+            let mark = if d.accept { "[x]" } else { "[ ]" };
+            let mark_role = if d.accept {
+                Role::Accepted
+            } else {
+                Role::Skipped
+            };
+            let changed = if defaults.get(o) != Some(d) { "*" } else { " " };
+            let mut about = for_terminal(&op.name).into_owned();
+            if let Some(e) = op.evidence {
+                about.push_str(&format!(" · by {}", e.as_str()));
+            }
+            if op.review {
+                about.push_str(" · review");
+            }
+            if !op.warnings.is_empty() {
+                about.push_str(" · ⚠");
+            }
+            lines.push(Line::from(vec![
+                Span::styled(if selected { "▶" } else { " " }, base),
+                Span::styled(mark, theme.style(mark_role).patch(base)),
+                Span::styled(changed, theme.style(Role::Changed).patch(base)),
+                Span::styled(
+                    format!("{:<9}", op.kind.as_str()),
+                    theme.style(kind_role(op.kind)).patch(base),
+                ),
+                Span::styled(format!("{} ", arrow(op, d)), base),
+                Span::styled(cell(&about, name_w), base),
+            ]));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+        self.render_detail(frame, detail, data, decisions, theme);
+    }
+
+    fn render_detail(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        data: &Data,
+        decisions: &[Decision],
+        theme: &Theme,
+    ) {
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(theme.style(if self.detail_focus {
+                Role::Focus
+            } else {
+                Role::Border
+            }))
+            .title(Span::styled(
+                " operation: field | left | base | right → result ",
+                theme.style(Role::Title),
+            ));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let Some(o) = self.selected_op() else { return };
+        let op = &data.plan.operations[o];
+        let d = &decisions[o];
+        let names = data.store_names();
+        let mut lines = Vec::new();
+        let target = match op.target {
+            Target::Left => format!("in {}", names.left),
+            Target::Right => format!("in {}", names.right),
+            Target::Both => "on both sides".into(),
+        };
+        let mut head = format!("{} {} {}", op.kind.as_str(), target, for_terminal(&op.name));
+        if let Some(e) = op.evidence {
+            head.push_str(&format!(" — found by {}", e.as_str()));
+        }
+        lines.push(Line::styled(head, theme.style(kind_role(op.kind))));
+        if op.review {
+            lines.push(Line::styled(
+                "waits for review: it starts skipped; Space accepts it",
+                theme.style(Role::Suggestion),
+            ));
+        }
+        for w in &op.warnings {
+            lines.push(Line::styled(
+                format!("⚠ {}", for_terminal(w)),
+                theme.style(Role::Warning),
+            ));
+        }
+        if op.kind == OpKind::Conflict {
+            lines.push(Line::styled(
+                "conflict: < takes left, > takes right (Tab: per field)",
+                theme.style(Role::Conflict),
+            ));
+        }
+        let width = inner.width as usize;
+        let result_w = 14;
+        let rows: Vec<_> = op
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.field.to_string(),
+                    c.left.clone(),
+                    c.base.clone(),
+                    c.right.clone(),
+                    c.to.is_none(),
+                )
+            })
+            .collect();
+        let table = detail_table(
+            &rows,
+            width.saturating_sub(result_w),
+            op.link.is_some(),
+            theme,
+        );
+        for (i, mut line) in table.into_iter().enumerate() {
+            if i == 0 {
+                line.spans
+                    .push(Span::styled(" → result", theme.style(Role::Muted)));
+            } else {
+                let c = &op.changes[i - 1];
+                let result = match c.to {
+                    Some(Side::Left) => format!("◀── {}", for_terminal(names.left)),
+                    Some(Side::Right) => format!("──▶ {}", for_terminal(names.right)),
+                    None => match d.winner_for(c.field) {
+                        Some(Side::Left) => "take left".into(),
+                        Some(Side::Right) => "take right".into(),
+                        None => "◀?▶ choose".into(),
+                    },
+                };
+                line.spans.push(Span::styled(
+                    format!(" {result}"),
+                    theme.style(if c.to.is_none() {
+                        Role::Conflict
+                    } else {
+                        Role::Muted
+                    }),
+                ));
+                if self.detail_focus && i - 1 == self.field {
+                    for s in &mut line.spans {
+                        s.style = s.style.patch(theme.style(Role::Selected));
+                    }
+                    line.spans
+                        .insert(0, Span::styled("▶", theme.style(Role::Selected)));
+                }
+            }
+            lines.push(line);
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    fn render_results(
+        &self,
+        frame: &mut Frame,
+        head: Rect,
+        list: Rect,
+        detail: Rect,
+        results: &Results,
+        theme: &Theme,
+    ) {
+        let count = |f: fn(&Outcome) -> bool| results.outcomes.iter().filter(|o| f(o)).count();
+        let done = count(|o| *o == Outcome::Done);
+        let failed = count(|o| matches!(o, Outcome::Failed(_)));
+        let changed = count(|o| *o == Outcome::ChangedSincePlan);
+        let skipped = count(|o| *o == Outcome::Skipped);
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                format!("executed: {done} done · {failed} failed · {changed} changed since plan · {skipped} skipped — Enter: the new plan"),
+                theme.style(Role::Title),
+            )),
+            head,
+        );
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(theme.style(Role::Focus))
+            .title(Span::styled(" results ", theme.style(Role::Title)));
+        let inner = block.inner(list);
+        frame.render_widget(block, list);
+        let ops = &results.data.plan.operations;
+        let (start, end) = list_window(self.selected, ops.len(), inner.height as usize);
+        let w = (inner.width as usize).saturating_sub(34);
+        let mut lines = Vec::new();
+        for (i, op) in ops.iter().enumerate().take(end).skip(start) {
+            let selected = i == self.selected;
+            let base = if selected {
+                theme.style(Role::Selected)
+            } else {
+                Style::default()
+            };
+            let (text, role) = outcome_text(&results.outcomes[i]);
+            lines.push(Line::from(vec![
+                Span::styled(if selected { "▶" } else { " " }, base),
+                Span::styled(
+                    format!("{:<19}", cell(&text, 19)),
+                    theme.style(role).patch(base),
+                ),
+                Span::styled(format!("{:<9}", op.kind.as_str()), base),
+                Span::styled(
+                    format!(
+                        "{} ",
+                        match op.target {
+                            Target::Right => "──▶",
+                            Target::Left => "◀──",
+                            Target::Both => "◀─▶",
+                        }
+                    ),
+                    base,
+                ),
+                Span::styled(cell(&op.name, w), base),
+            ]));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+        let mut about = Vec::new();
+        if let Some(Outcome::Failed(why)) = results.outcomes.get(self.selected) {
+            about.push(Line::styled(
+                format!("failed: {}", for_terminal(why)),
+                theme.style(Role::Failed),
+            ));
+        }
+        if let Some(Outcome::ChangedSincePlan) = results.outcomes.get(self.selected) {
+            about.push(Line::styled(
+                "changed since the plan was made: not written; it is in the new plan",
+                theme.style(Role::Warning),
+            ));
+        }
+        for n in &results.notes {
+            about.push(Line::styled(
+                for_terminal(n).into_owned(),
+                theme.style(Role::Muted),
+            ));
+        }
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(theme.style(Role::Border));
+        let inner = block.inner(detail);
+        frame.render_widget(block, detail);
+        frame.render_widget(Paragraph::new(about), inner);
+    }
+}
+
+fn outcome_text(o: &Outcome) -> (String, Role) {
+    match o {
+        Outcome::Done => ("done".into(), Role::Done),
+        Outcome::Skipped => ("skipped".into(), Role::Skipped),
+        Outcome::ChangedSincePlan => ("changed since plan".into(), Role::Warning),
+        Outcome::Failed(_) => ("failed".into(), Role::Failed),
+    }
+}
+
+pub fn kind_role(kind: OpKind) -> Role {
+    match kind {
+        OpKind::Create => Role::Create,
+        OpKind::Update => Role::Changed,
+        OpKind::Delete => Role::Delete,
+        OpKind::Conflict => Role::Conflict,
+        OpKind::Link => Role::Suggestion,
+        OpKind::Unlink => Role::Muted,
+    }
+}

@@ -1,0 +1,268 @@
+//! Slow work off the UI thread: opening the stores, reading, planning,
+//! executing, manual links and saving the mapping. The worker owns the
+//! session (and with it the state lock) and reports over a channel.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+
+use super::model::Data;
+use crate::config::Config;
+use crate::store;
+use crate::sync::apply::{self, ApplyInput, Decision, Outcome};
+use crate::sync::session::Session;
+use crate::sync::snapshot::Snapshot;
+use crate::sync::state::Link;
+use crate::sync::{PerSide, Side};
+
+pub enum Job {
+    Load,
+    Execute {
+        data: Arc<Data>,
+        decisions: Vec<Decision>,
+    },
+    Link {
+        left: String,
+        right: String,
+    },
+    Unlink(Link),
+    Forget(i64),
+    SaveConfig(String),
+}
+
+pub enum Event {
+    Progress {
+        what: String,
+        done: usize,
+        total: usize,
+    },
+    Loaded(Box<Loaded>),
+    /// Loading failed; the message says why (the screen stays usable).
+    Failed(String),
+    Executed {
+        data: Arc<Data>,
+        outcomes: Vec<Outcome>,
+        notes: Vec<String>,
+    },
+    /// A manual link/unlink/forget or a save finished (a reload follows).
+    Note(String),
+    SaveFailed(String),
+}
+
+pub struct Loaded {
+    pub data: Arc<Data>,
+    /// The config file's text, for the mapping editor.
+    pub config_text: String,
+    /// Each sqlite side's real columns.
+    pub columns: PerSide<Vec<String>>,
+}
+
+pub fn run(config: Config, jobs: Receiver<Job>, events: Sender<Event>) {
+    let mut worker = Worker {
+        config,
+        session: None,
+        events,
+    };
+    worker.load();
+    while let Ok(job) = jobs.recv() {
+        match job {
+            Job::Load => worker.load(),
+            Job::Execute { data, decisions } => worker.execute(&data, &decisions),
+            Job::Link { left, right } => {
+                let r = worker
+                    .session()
+                    .and_then(|s| s.link_pair(&left, &right).map_err(|e| e.to_string()));
+                worker.after(r, "linked; the plan compares them field by field");
+            }
+            Job::Unlink(link) => {
+                let r = worker
+                    .session()
+                    .and_then(|s| s.unlink(&link).map_err(|e| e.to_string()));
+                worker.after(
+                    r,
+                    "unlinked; both stay and are not linked again until forgotten",
+                );
+            }
+            Job::Forget(id) => {
+                let r = worker
+                    .session()
+                    .and_then(|s| s.forget(id).map_err(|e| e.to_string()));
+                worker.after(r, "forgotten; the plan treats the contact as new");
+            }
+            Job::SaveConfig(text) => worker.save_config(text),
+        }
+    }
+}
+
+struct Worker {
+    config: Config,
+    session: Option<Session>,
+    events: Sender<Event>,
+}
+
+impl Worker {
+    fn send(&self, event: Event) {
+        // The UI may have quit; then nothing is listening.
+        let _ = self.events.send(event);
+    }
+
+    fn progress(&self, what: &str, done: usize, total: usize) {
+        self.send(Event::Progress {
+            what: what.to_string(),
+            done,
+            total,
+        });
+    }
+
+    fn session(&mut self) -> Result<&mut Session, String> {
+        if self.session.is_none() {
+            let session = Session::open(self.config.clone(), "tui").map_err(|e| e.to_string())?;
+            self.session = Some(session);
+        }
+        self.session
+            .as_mut()
+            .ok_or_else(|| "the stores are not open".to_string())
+    }
+
+    fn after(&mut self, result: Result<(), String>, done: &str) {
+        match result {
+            Ok(()) => {
+                self.send(Event::Note(done.to_string()));
+                self.load();
+            }
+            Err(e) => self.send(Event::Note(format!("not done: {e}"))),
+        }
+    }
+
+    fn load(&mut self) {
+        match self.try_load() {
+            Ok(loaded) => self.send(Event::Loaded(Box::new(loaded))),
+            Err(e) => self.send(Event::Failed(e)),
+        }
+    }
+
+    fn try_load(&mut self) -> Result<Loaded, String> {
+        const STEPS: usize = 4;
+        self.progress("opening the stores", 0, STEPS);
+        let names = PerSide::new(
+            self.config.left.name.clone(),
+            self.config.right.name.clone(),
+        );
+        let session = self.session()?;
+        let notes = session.recovered.clone();
+        let mut listings = Vec::new();
+        for (step, side) in Side::BOTH.into_iter().enumerate() {
+            let _ = step;
+            let listing = session
+                .stores
+                .get(side)
+                .list()
+                .map_err(|e| format!("{} store {}: {e}", side, names.get(side)))?;
+            listings.push(listing);
+        }
+        let right = listings.pop().unwrap_or_default();
+        let left = listings.pop().unwrap_or_default();
+        let snapshot = Snapshot::new(left, right);
+        let links = session.links().map_err(|e| e.to_string())?;
+        let plan = session.plan(&snapshot, &links).map_err(|e| e.to_string())?;
+        let fields = session.fields.clone();
+        let fingerprint = session.fingerprint();
+        let config = session.config.clone();
+        self.progress("arranging the rows", 3, STEPS);
+        let mut data = Data::new(config, snapshot, links, plan, fields, fingerprint);
+        data.notes = notes;
+        let config_text = std::fs::read_to_string(&self.config.file)
+            .map_err(|e| format!("{}: {e}", self.config.file.display()))?;
+        Ok(Loaded {
+            data: Arc::new(data),
+            config_text,
+            columns: columns(&self.config),
+        })
+    }
+
+    fn execute(&mut self, data: &Arc<Data>, decisions: &[Decision]) {
+        let events = self.events.clone();
+        let result = self.session().and_then(|session| {
+            let input = ApplyInput {
+                plan: &data.plan,
+                decisions,
+                snapshot: &data.snapshot,
+                fields: &data.fields,
+                force: false,
+                fingerprint: &data.fingerprint,
+            };
+            let mut last = usize::MAX;
+            let mut progress = |done: usize, total: usize| {
+                // About a hundred messages per run, not one per record.
+                let step = done * 100 / total.max(1);
+                if step != last {
+                    last = step;
+                    let _ = events.send(Event::Progress {
+                        what: "writing".into(),
+                        done,
+                        total,
+                    });
+                }
+            };
+            apply::apply_with_progress(
+                &input,
+                &mut session.stores,
+                &mut session.state,
+                &mut progress,
+            )
+            .map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(report) => {
+                self.send(Event::Executed {
+                    data: data.clone(),
+                    outcomes: report.outcomes,
+                    notes: report.notes,
+                });
+            }
+            Err(e) => self.send(Event::Note(format!("nothing written: {e}"))),
+        }
+        self.load();
+    }
+
+    fn save_config(&mut self, text: String) {
+        let file: PathBuf = self.config.file.clone();
+        let checked = Config::parse(&text, &file)
+            .map_err(|e| e.to_string())
+            .and_then(|config| {
+                for side in [&config.left, &config.right] {
+                    store::open(side, &config.normalizer).map_err(|e| e.to_string())?;
+                }
+                Ok(config)
+            });
+        let config = match checked {
+            Ok(c) => c,
+            Err(e) => return self.send(Event::SaveFailed(e)),
+        };
+        if let Err(e) = store::write_atomic(&file, text.as_bytes(), false) {
+            return self.send(Event::SaveFailed(e.to_string()));
+        }
+        // The new mapping: reopen the session with it (the old one lets go
+        // of the state lock first).
+        self.session = None;
+        self.config = config;
+        self.send(Event::Note(format!("saved {}", file.display())));
+        self.load();
+    }
+}
+
+fn columns(config: &Config) -> PerSide<Vec<String>> {
+    let of = |side: &crate::config::StoreConfig| {
+        if side.kind == crate::config::StoreKind::Sqlite {
+            TABLE_COLUMNS_PENDING(side)
+        } else {
+            Vec::new()
+        }
+    };
+    PerSide::new(of(&config.left), of(&config.right))
+}
+
+#[allow(non_snake_case)]
+fn TABLE_COLUMNS_PENDING(_: &crate::config::StoreConfig) -> Vec<String> {
+    Vec::new()
+}

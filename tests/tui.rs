@@ -1,0 +1,345 @@
+//! The screen driven headless through its actions, on a copy of the
+//! samples: what the operator decides on screen is what reaches the stores.
+
+mod common;
+
+use std::time::Duration;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use abgleich::config::Config;
+use abgleich::contact::FieldPath;
+use abgleich::sync::Side;
+use abgleich::sync::plan::OpKind;
+use abgleich::sync::session::Session;
+use abgleich::tui::App;
+use abgleich::tui::action::{Action, View};
+
+fn open(dir: &std::path::Path) -> App {
+    let config = Config::load(&dir.join("abgleich.toml")).unwrap();
+    let mut app = App::from_config(config, false).unwrap();
+    assert!(app.wait_idle(Duration::from_secs(60)), "the stores load");
+    assert!(app.failure.is_none(), "{:?}", app.failure);
+    app
+}
+
+fn press(app: &mut App, c: char) {
+    app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+}
+
+/// Select the operation of `kind` for the contact `name` in the queue.
+fn select_op(app: &mut App, kind: OpKind, name: &str) -> usize {
+    app.update(Action::Show(View::Queue));
+    app.update(Action::Top);
+    let data = app.data.clone().unwrap();
+    let target = app
+        .queue
+        .visible
+        .iter()
+        .position(|&o| {
+            let op = &data.plan.operations[o as usize];
+            op.kind == kind && op.name == name
+        })
+        .unwrap_or_else(|| panic!("no {kind:?} for {name} in the queue"));
+    for _ in 0..target {
+        app.update(Action::Down);
+    }
+    app.queue.selected_op().unwrap()
+}
+
+/// Execute through the dialog (`x`, then `y`) and wait for the result.
+fn execute(app: &mut App) {
+    app.update(Action::Execute);
+    let dialog = app.dialog.as_ref().expect("execute asks first");
+    assert!(
+        dialog.lines.iter().any(|l| l.contains("Write them now?")),
+        "{:?}",
+        dialog.lines
+    );
+    press(app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)), "execution ends");
+    assert!(
+        app.results.is_some(),
+        "the results are shown: {:?}",
+        app.message
+    );
+}
+
+/// Both stores as a fresh session reads them: (CRM record, card) by name.
+fn read_pair(
+    dir: &std::path::Path,
+    family: &str,
+) -> (abgleich::contact::Contact, abgleich::contact::Contact) {
+    let config = Config::load(&dir.join("abgleich.toml")).unwrap();
+    let session = Session::open(config, "test").unwrap();
+    let snapshot = session.read().unwrap();
+    let find = |side: Side| {
+        snapshot
+            .sides
+            .get(side)
+            .records
+            .iter()
+            .find(|r| r.contact.family == family)
+            .unwrap_or_else(|| panic!("{family} on the {side} side"))
+            .contact
+            .clone()
+    };
+    (find(Side::Left), find(Side::Right))
+}
+
+#[test]
+fn review_operations_start_skipped_and_the_operator_decides() {
+    let dir = common::copy_samples();
+    let mut app = open(dir.path());
+    let data = app.data.clone().unwrap();
+    for (op, d) in data.plan.operations.iter().zip(&app.decisions) {
+        assert_eq!(d.accept, !op.review, "{} {}", op.kind.as_str(), op.name);
+    }
+    assert_eq!(app.changed_decisions(), 0);
+
+    // A name-only link waits; Space accepts it and the change is counted.
+    let o = select_op(&mut app, OpKind::Link, "Stefan Mueller");
+    assert!(!app.decisions[o].accept);
+    press(&mut app, ' ');
+    assert!(app.decisions[o].accept);
+    assert_eq!(app.changed_decisions(), 1);
+
+    // Space on an unresolved conflict cannot accept it: a side comes first.
+    let c = select_op(&mut app, OpKind::Conflict, "Thomas Becker");
+    press(&mut app, ' ');
+    assert!(
+        !app.decisions[c].accept,
+        "an unresolved conflict stays skipped"
+    );
+    press(&mut app, '>');
+    assert!(app.decisions[c].accept);
+    assert_eq!(app.decisions[c].winner, Some(Side::Right));
+
+    // s skips all shown, a accepts all shown (conflicts only once resolved).
+    press(&mut app, 's');
+    assert!(app.decisions.iter().all(|d| !d.accept));
+    press(&mut app, 'a');
+    for (op, d) in data.plan.operations.iter().zip(&app.decisions) {
+        let resolved = op.kind != OpKind::Conflict || op.name == "Thomas Becker";
+        assert_eq!(d.accept, resolved, "{} {}", op.kind.as_str(), op.name);
+    }
+
+    // The kind filter narrows what a and s touch.
+    press(&mut app, 's');
+    while app.queue.filter != Some(OpKind::Create) {
+        press(&mut app, 'f');
+    }
+    press(&mut app, 'a');
+    for (op, d) in data.plan.operations.iter().zip(&app.decisions) {
+        assert_eq!(
+            d.accept,
+            op.kind == OpKind::Create,
+            "{} {}",
+            op.kind.as_str(),
+            op.name
+        );
+    }
+
+    // Quitting now would lose the decisions: it asks, n stays, y quits.
+    press(&mut app, 'q');
+    assert!(app.dialog.is_some() && !app.quit);
+    press(&mut app, 'n');
+    assert!(app.dialog.is_none() && !app.quit);
+    press(&mut app, 'q');
+    press(&mut app, 'y');
+    assert!(app.quit);
+}
+
+#[test]
+fn a_conflict_resolved_field_by_field_reaches_both_stores() {
+    let dir = common::copy_samples();
+    let mut app = open(dir.path());
+    let o = select_op(&mut app, OpKind::Conflict, "Claudia Hoffmann");
+    let data = app.data.clone().unwrap();
+    let op = &data.plan.operations[o];
+    let position = |field: &str| {
+        op.changes
+            .iter()
+            .position(|c| c.field.to_string() == field)
+            .unwrap_or_else(|| panic!("{field} in {:?}", op.changes))
+    };
+    let (code, street) = (position("adr.work.code"), position("adr.work.street"));
+
+    // In the detail pane, < and > decide the selected field only.
+    app.update(Action::NextPane);
+    for _ in 0..code {
+        app.update(Action::Down);
+    }
+    press(&mut app, '<');
+    assert!(!app.decisions[o].accept, "one field is still open");
+    for _ in code..street {
+        app.update(Action::Down);
+    }
+    for _ in street..code {
+        app.update(Action::Up);
+    }
+    press(&mut app, '>');
+    assert!(app.decisions[o].accept, "both fields decided: accepted");
+    assert_eq!(
+        app.decisions[o].fields,
+        vec![
+            (
+                FieldPath::Adr {
+                    kind: abgleich::contact::Kind::Work,
+                    part: abgleich::contact::AdrPart::Code
+                },
+                Side::Left
+            ),
+            (
+                FieldPath::Adr {
+                    kind: abgleich::contact::Kind::Work,
+                    part: abgleich::contact::AdrPart::Street
+                },
+                Side::Right
+            ),
+        ]
+    );
+    // Only this pair: skip everything else.
+    let decided = app.decisions[o].clone();
+    for d in app.decisions.iter_mut() {
+        d.accept = false;
+    }
+    app.decisions[o] = decided;
+    let link = data
+        .plan
+        .operations
+        .iter()
+        .position(|op| op.kind == OpKind::Link && op.name == "Claudia Hoffmann")
+        .unwrap();
+    app.decisions[link].accept = true;
+    execute(&mut app);
+    let data = app.data.clone().unwrap();
+    app.shutdown();
+
+    let (crm, card) = read_pair(dir.path(), "Hoffmann");
+    for c in [&crm, &card] {
+        let adr = c
+            .get(&"adr.work.code".parse().unwrap())
+            .unwrap()
+            .into_owned();
+        assert_eq!(adr, "04107", "the CRM's post code on both sides");
+        let street = c
+            .get(&"adr.work.street".parse().unwrap())
+            .unwrap()
+            .into_owned();
+        assert_eq!(
+            street, "Käthe-Kollwitz-Straße 3",
+            "the card's street on both sides"
+        );
+    }
+    // The new plan has nothing left for Hoffmann.
+    assert!(
+        !data
+            .plan
+            .operations
+            .iter()
+            .any(|op| op.name.contains("Hoffmann")),
+        "{:?}",
+        data.plan
+            .operations
+            .iter()
+            .map(|o| &o.name)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn executing_everything_accepted_writes_the_stores_and_recomputes() {
+    let dir = common::copy_samples();
+    let cards = || {
+        std::fs::read_dir(dir.path().join("outlook"))
+            .unwrap()
+            .count()
+    };
+    let before = cards();
+    let mut app = open(dir.path());
+    let data = app.data.clone().unwrap();
+    let creates_right = data
+        .plan
+        .operations
+        .iter()
+        .filter(|op| op.kind == OpKind::Create && op.target == abgleich::sync::plan::Target::Right)
+        .count();
+    assert!(creates_right > 0);
+    app.update(Action::Show(View::Queue));
+    press(&mut app, 'x');
+    let dialog = app.dialog.as_ref().unwrap();
+    assert!(
+        dialog
+            .lines
+            .iter()
+            .any(|l| l.contains(&format!("{creates_right} × create")) && l.contains("in Outlook")),
+        "{:?}",
+        dialog.lines
+    );
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let results = app.results.as_ref().unwrap();
+    assert!(
+        results
+            .outcomes
+            .contains(&abgleich::sync::apply::Outcome::Done)
+    );
+    assert_eq!(cards(), before + creates_right, "one new card per create");
+    // Enter leaves the results for the recomputed plan: the review items remain.
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.results.is_none());
+    let after = app.data.clone().unwrap();
+    assert!(after.plan.operations.len() < data.plan.operations.len());
+    assert!(
+        after
+            .plan
+            .operations
+            .iter()
+            .all(|op| op.review || op.kind == OpKind::Conflict),
+        "{:?}",
+        after
+            .plan
+            .operations
+            .iter()
+            .map(|o| (o.kind, &o.name))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn search_narrows_by_name_mail_phone_and_company() {
+    let dir = common::copy_samples();
+    let mut app = open(dir.path());
+    let all = app.contacts.visible.len();
+    let names = |app: &App| -> Vec<String> {
+        let data = app.data.clone().unwrap();
+        app.contacts
+            .visible
+            .iter()
+            .map(|&r| {
+                let row = &data.rows[r as usize];
+                data.contact(row, Side::Left)
+                    .or(data.contact(row, Side::Right))
+                    .map(|c| c.display_name())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    for (query, expect) in [
+        ("köhler", "Dieter Köhler"),
+        ("hartmann-bau", "Markus Hartmann"),
+        ("0171 234", "Markus Hartmann"),
+        ("Dachdeckerei", "Matthias Keller"),
+    ] {
+        press(&mut app, '/');
+        for c in query.chars() {
+            press(&mut app, c);
+        }
+        let found = names(&app);
+        assert!(found.iter().any(|n| n == expect), "{query}: {found:?}");
+        assert!(found.len() < all);
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        assert_eq!(app.contacts.visible.len(), all, "Esc clears the search");
+    }
+}
