@@ -16,6 +16,7 @@ pub fn run() -> Result<ExitCode> {
         .map_err(|e| eyre!("cannot create a demo folder: {e}"))?
         .keep();
     let config_path = samples::write_to(&dir).map_err(|e| eyre!(e))?;
+    samples::write_history(&config_path).map_err(|e| eyre!(e))?;
     println!("demo folder: {}", dir.display());
     println!("  abgleich.toml   the config mapping the two sample stores");
     println!("  crm.sqlite      the sample CRM (table customers)");
