@@ -61,9 +61,15 @@ pub fn write_history(config_path: &Path) -> Result<(), String> {
     let same = |v: &str| BaseValue::Known(PerSide::new(Some(v.to_string()), Some(v.to_string())));
     // (family name, the fields whose last-sync value differs from today's).
     let pairs: [(&str, Vec<(FieldPath, BaseValue)>); 4] = [
-        ("Vogel", vec![(field("phone.cell")?, same("+49 160 7281934"))]),
+        (
+            "Vogel",
+            vec![(field("phone.cell")?, same("+49 160 7281934"))],
+        ),
         ("Becker", vec![(field("title")?, same("Disponent"))]),
-        ("Kjærgaard", vec![(field("bday")?, BaseValue::Known(PerSide::default()))]),
+        (
+            "Kjærgaard",
+            vec![(field("bday")?, BaseValue::Known(PerSide::default()))],
+        ),
         (
             "Hoffmann",
             vec![

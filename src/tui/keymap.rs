@@ -453,8 +453,15 @@ impl Keymap {
 
     /// `key label` pairs for the status bar of a view.
     pub fn hints(&self, view: View) -> Vec<(String, String)> {
-        self.for_view(view)
+        // Help and quit first: on a narrow screen the end is cut off.
+        let first = |b: &Binding| matches!(b.command.action, Action::Help | Action::Quit);
+        let (mut front, rest): (Vec<&Binding>, Vec<&Binding>) = self
+            .for_view(view)
             .filter(|b| b.command.hint && !b.keys.is_empty())
+            .partition(|b| first(b));
+        front.extend(rest);
+        front
+            .into_iter()
             .map(|b| (b.keys[0].name(), b.command.label()))
             .collect()
     }

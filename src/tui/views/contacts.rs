@@ -270,18 +270,29 @@ impl ContactsView {
             Constraint::Fill(1),
         ])
         .areas(area);
-        frame.render_widget(Paragraph::new(self.counts_line(data, theme)), counts);
+        frame.render_widget(
+            Paragraph::new(self.counts_line(data, theme, area.width as usize)),
+            counts,
+        );
         self.render_list(frame, list, data, theme);
         self.render_detail(frame, detail, data, theme);
     }
 
-    fn counts_line(&self, data: &Data, theme: &Theme) -> Line<'static> {
+    fn counts_line(&self, data: &Data, theme: &Theme, width: usize) -> Line<'static> {
+        let present: Vec<(Status, usize)> = Status::ALL
+            .into_iter()
+            .map(|s| (s, data.counts.get(&s).copied().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        // With room, each count says what it counts; else only the marks
+        // (the help lists them).
+        let long: usize = present
+            .iter()
+            .map(|(s, n)| s.mark().chars().count() + s.label().len() + n.to_string().len() + 3)
+            .sum();
+        let labelled = long + 30 < width;
         let mut spans = Vec::new();
-        for s in Status::ALL {
-            let n = data.counts.get(&s).copied().unwrap_or(0);
-            if n == 0 {
-                continue;
-            }
+        for (s, n) in present {
             let style = if self.filter == Some(s) {
                 theme
                     .style(status_role(s))
@@ -289,8 +300,13 @@ impl ContactsView {
             } else {
                 theme.style(status_role(s))
             };
-            spans.push(Span::styled(format!("{}{n}", s.mark()), style));
-            spans.push(Span::raw(" "));
+            let text = if labelled {
+                format!("{}{n} {}", s.mark(), s.label())
+            } else {
+                format!("{}{n}", s.mark())
+            };
+            spans.push(Span::styled(text, style));
+            spans.push(Span::raw(if labelled { "  " } else { " " }));
         }
         if data.warnings > 0 {
             spans.push(Span::styled(

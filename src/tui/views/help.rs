@@ -3,27 +3,32 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::super::action::View;
 use super::super::keymap::Keymap;
+use super::super::model::Status;
 use super::super::theme::{Role, Theme};
+use super::{cell, status_role};
 
-pub fn lines(keymap: &Keymap, view: View, theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    for b in keymap.for_view(view) {
-        let keys: Vec<String> = b.keys.iter().map(|k| k.name()).collect();
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:>14}  ", keys.join(" ")), theme.style(Role::Key)),
-            Span::raw(b.command.help),
-            Span::styled(format!("  ({})", b.command.name), theme.style(Role::Muted)),
-        ]));
-    }
+/// One entry: the key(s), what they do, and the style of the key column.
+type Entry = (String, String, Style);
+
+pub fn entries(keymap: &Keymap, view: View, theme: &Theme) -> Vec<Entry> {
+    let key = theme.style(Role::Key);
+    let mut out: Vec<Entry> = keymap
+        .for_view(view)
+        .map(|b| {
+            let keys: Vec<String> = b.keys.iter().map(|k| k.name()).collect();
+            (keys.join(" "), b.command.help.to_string(), key)
+        })
+        .collect();
     let fixed: &[(&str, &str)] = match view {
         View::Contacts => &[
             ("esc", "clear search, filter or link mark"),
-            ("enter", "keep the search and move in the list"),
+            ("enter", "end typing the search"),
         ],
         View::Queue => &[
             ("esc", "back to the list; after execute: the new plan"),
@@ -34,24 +39,55 @@ pub fn lines(keymap: &Keymap, view: View, theme: &Theme) -> Vec<Line<'static>> {
             ("type", "narrow a picker's list"),
         ],
     };
-    for (k, h) in fixed {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{k:>14}  "), theme.style(Role::Key)),
-            Span::raw(*h),
-        ]));
+    out.extend(
+        fixed
+            .iter()
+            .map(|(k, h)| (k.to_string(), h.to_string(), key)),
+    );
+    if view == View::Contacts {
+        for s in Status::ALL {
+            out.push((
+                s.mark().to_string(),
+                s.label().to_string(),
+                theme.style(status_role(s)),
+            ));
+        }
     }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Keys are rebound in the config: [keys] accept_all = \"A\"",
-        theme.style(Role::Muted),
-    ));
-    lines
+    out
 }
 
 pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, view: View, theme: &Theme) {
-    let body = lines(keymap, view, theme);
-    let height = (body.len() as u16 + 2).min(area.height);
-    let width = 76.min(area.width);
+    let entries = entries(keymap, view, theme);
+    let inner_height = area.height.saturating_sub(3) as usize;
+    // Too long for the screen: two columns side by side.
+    let columns = if entries.len() > inner_height && area.width >= 60 {
+        2
+    } else {
+        1
+    };
+    let width = area.width.min(if columns == 2 { 110 } else { 64 });
+    let col = (width as usize - 2) / columns;
+    let rows = entries.len().div_ceil(columns);
+    let mut lines: Vec<Line> = (0..rows)
+        .map(|r| {
+            let mut spans = Vec::new();
+            for c in 0..columns {
+                if let Some((keys, help, style)) = entries.get(c * rows + r) {
+                    spans.push(Span::styled(format!("{} ", cell_right(keys, 10)), *style));
+                    spans.push(Span::raw(cell(help, col.saturating_sub(11))));
+                }
+            }
+            Line::from(spans)
+        })
+        .collect();
+    lines.push(Line::styled(
+        cell(
+            "Rebind keys in the config: [keys] accept_all = \"A\"",
+            width as usize - 2,
+        ),
+        theme.style(Role::Muted),
+    ));
+    let height = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -65,7 +101,7 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, view: View, theme:
     };
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(body).block(
+        Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.style(Role::Focus))
@@ -73,4 +109,14 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, view: View, theme:
         ),
         popup,
     );
+}
+
+/// Right-aligned in `width` columns.
+fn cell_right(text: &str, width: usize) -> String {
+    let cut = cell(text, width);
+    let trimmed = cut.trim_end();
+    format!(
+        "{}{trimmed}",
+        " ".repeat(width - unicode_width::UnicodeWidthStr::width(trimmed).min(width))
+    )
 }

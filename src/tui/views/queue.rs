@@ -347,11 +347,44 @@ impl QueueView {
             head.push_str(&format!(" — found by {}", e.as_str()));
         }
         lines.push(Line::styled(head, theme.style(kind_role(op.kind))));
-        if op.review {
+        if op.review && op.kind != OpKind::Conflict {
             lines.push(Line::styled(
                 "waits for review: it starts skipped; Space accepts it",
                 theme.style(Role::Suggestion),
             ));
+        }
+        if op.kind == OpKind::Delete {
+            // What is deleted: the remaining copy, as it is now.
+            for side in crate::sync::Side::BOTH {
+                if !op.target.includes(side) {
+                    continue;
+                }
+                let gone = side.opposite();
+                lines.push(Line::styled(
+                    format!(
+                        "deleted in {} since the last sync; accepting deletes the copy in {}",
+                        for_terminal(names.get(gone)),
+                        for_terminal(names.get(side))
+                    ),
+                    theme.style(Role::Delete),
+                ));
+                if let Some(record) = op
+                    .id_on(side)
+                    .and_then(|id| data.snapshot.sides.get(side).get(id))
+                {
+                    for f in &data.fields.fields {
+                        if let Some(v) = record.contact.get(&f.path) {
+                            lines.push(Line::raw(format!(
+                                "  {:<16} {}",
+                                f.path.to_string(),
+                                for_terminal(&v)
+                            )));
+                        }
+                    }
+                }
+            }
+            frame.render_widget(Paragraph::new(lines), inner);
+            return;
         }
         for w in &op.warnings {
             lines.push(Line::styled(
@@ -413,8 +446,7 @@ impl QueueView {
                     for s in &mut line.spans {
                         s.style = s.style.patch(theme.style(Role::Selected));
                     }
-                    line.spans
-                        .insert(0, Span::styled("▶", theme.style(Role::Selected)));
+                    line.spans[0] = Span::styled("▶", theme.style(Role::Selected));
                 }
             }
             lines.push(line);

@@ -1,0 +1,137 @@
+//! What the operator sees, rendered into a `TestBackend` at 80x24 and
+//! 120x40 on the demo's data (the samples plus last week's sync), compared
+//! with the snapshots in `tests/snapshots/`. Styles are checked separately
+//! (snapshots hold text only).
+
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Modifier};
+
+use abgleich::config::Config;
+use abgleich::sync::plan::OpKind;
+use abgleich::tui::App;
+use abgleich::tui::action::{Action, View};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+/// The demo folder: samples with last week's sync recorded.
+fn demo(no_color: bool) -> (tempfile::TempDir, App) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = abgleich::samples::write_to(dir.path()).unwrap();
+    abgleich::samples::write_history(&config).unwrap();
+    let mut app = App::from_config(Config::load(&config).unwrap(), no_color).unwrap();
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.failure.is_none(), "{:?}", app.failure);
+    (dir, app)
+}
+
+fn draw(app: &App, (w, h): (u16, u16)) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| app.render(f)).unwrap();
+    terminal
+}
+
+fn type_keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+fn snapshot(name: &str, app: &App) {
+    for size in SIZES {
+        let terminal = draw(app, size);
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+#[test]
+fn contacts() {
+    let (_dir, app) = demo(false);
+    snapshot("contacts", &app);
+}
+
+#[test]
+fn contacts_detail_with_a_conflict() {
+    let (_dir, mut app) = demo(false);
+    type_keys(&mut app, "/hoffmann");
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    snapshot("contacts_conflict", &app);
+}
+
+#[test]
+fn queue() {
+    let (_dir, mut app) = demo(false);
+    app.update(Action::Show(View::Queue));
+    snapshot("queue", &app);
+}
+
+#[test]
+fn queue_conflict_resolved_per_field() {
+    let (_dir, mut app) = demo(false);
+    app.update(Action::Show(View::Queue));
+    let data = app.data.clone().unwrap();
+    let at = app
+        .queue
+        .visible
+        .iter()
+        .position(|&o| {
+            let op = &data.plan.operations[o as usize];
+            op.kind == OpKind::Conflict && op.name == "Claudia Hoffmann"
+        })
+        .unwrap();
+    for _ in 0..at {
+        app.update(Action::Down);
+    }
+    app.update(Action::NextPane);
+    type_keys(&mut app, "<");
+    snapshot("queue_conflict", &app);
+}
+
+#[test]
+fn mapping_editor() {
+    let (_dir, mut app) = demo(false);
+    app.update(Action::Show(View::Mapping));
+    snapshot("mapping", &app);
+}
+
+#[test]
+fn help() {
+    let (_dir, mut app) = demo(false);
+    type_keys(&mut app, "?");
+    snapshot("help_contacts", &app);
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    app.update(Action::Show(View::Queue));
+    type_keys(&mut app, "?");
+    snapshot("help_queue", &app);
+}
+
+#[test]
+fn no_color_draws_no_colour_and_keeps_the_selection_visible() {
+    let (_dir, mut app) = demo(true);
+    app.update(Action::Show(View::Queue));
+    app.update(Action::Down);
+    snapshot("queue_no_color", &app);
+    let terminal = draw(&app, (80, 24));
+    let buffer = terminal.backend().buffer();
+    let mut selected_row = None;
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            let cell = &buffer[(x, y)];
+            assert!(
+                matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+                "colour at {x},{y}: {cell:?}"
+            );
+            if cell.symbol() == "▶" && x == 0 {
+                selected_row = Some(y);
+            }
+        }
+    }
+    let y = selected_row.expect("the selected row has its marker");
+    assert!(
+        (1..20).all(|x| buffer[(x, y)].modifier.contains(Modifier::REVERSED)),
+        "the selected row is drawn reversed"
+    );
+}
