@@ -343,3 +343,64 @@ fn search_narrows_by_name_mail_phone_and_company() {
         assert_eq!(app.contacts.visible.len(), all, "Esc clears the search");
     }
 }
+
+#[test]
+fn link_unlink_and_forget_by_hand() {
+    let dir = common::copy_samples();
+    let mut app = open(dir.path());
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    let search = |app: &mut App, text: &str| {
+        press(app, '/');
+        for c in text.chars() {
+            press(app, c);
+        }
+        app.on_key(enter);
+    };
+    // Mark a CRM-only contact, then pick an Outlook-only one: l asks, y links.
+    search(&mut app, "köhler");
+    press(&mut app, 'l');
+    assert!(app.contacts.marked.is_some(), "the first l marks");
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(app.contacts.marked.is_none(), "Esc drops the mark");
+    press(&mut app, 'l');
+    search(&mut app, "maier");
+    press(&mut app, 'l');
+    let dialog = app.dialog.as_ref().expect("linking asks");
+    assert!(
+        dialog.lines.iter().any(|l| l.contains("Dieter Köhler")),
+        "{:?}",
+        dialog.lines
+    );
+    assert!(
+        dialog.lines.iter().any(|l| l.contains("Florian Maier")),
+        "{:?}",
+        dialog.lines
+    );
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let data = app.data.clone().unwrap();
+    let linked = |data: &abgleich::tui::model::Data| {
+        data.links
+            .iter()
+            .find(|l| l.id(Side::Right) == Some("Florian Maier.vcf"))
+            .cloned()
+    };
+    let link = linked(&data).expect("a link holds the card");
+    assert!(link.tombstone.is_none());
+    assert_eq!(link.id(Side::Left), Some("18"));
+
+    // The pair is one row now; u asks and unlinks (a tombstone), F forgets.
+    search(&mut app, "maier");
+    assert_eq!(app.contacts.visible.len(), 1);
+    press(&mut app, 'u');
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let data = app.data.clone().unwrap();
+    assert!(linked(&data).expect("still recorded").tombstone.is_some());
+    search(&mut app, "maier");
+    press(&mut app, 'F');
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let data = app.data.clone().unwrap();
+    assert!(linked(&data).is_none(), "forgotten");
+}

@@ -12,8 +12,8 @@ use abgleich::config::{Config, ConflictPolicy, Mode};
 use abgleich::sanitize::for_terminal;
 use abgleich::sync::apply::{self, ApplyInput, Decision, Outcome};
 use abgleich::sync::plan::{Op, OpKind, Plan, Target};
-use abgleich::sync::session::Session;
-use abgleich::sync::state::{Base, Link};
+use abgleich::sync::session::{Session, SessionError};
+use abgleich::sync::state::Link;
 use abgleich::sync::{PerSide, Side};
 
 /// Print a line to stdout; a closed pipe (`abgleich plan | head`) ends the
@@ -520,39 +520,10 @@ fn find_link(session: &Session, id: &str) -> Result<Link> {
 
 pub fn link(config: Config, left: String, right: String) -> Result<ExitCode> {
     let mut session = open(config, "link")?;
-    for (side, id) in [(Side::Left, &left), (Side::Right, &right)] {
-        let store = session.stores.get(side);
-        store
-            .read(id)
-            .map_err(|e| eyre!("{} {}: {e}", side, store.name()))?;
-        if let Some(other) = session
-            .state
-            .link_by_id(side, id)
-            .map_err(|e| eyre!("{e}"))?
-            && other.tombstone.is_none()
-        {
-            return Err(eyre!(
-                "{side} {} is already linked with {}; `abgleich unlink {}` first",
-                for_terminal(id),
-                for_terminal(other.id(side.opposite()).unwrap_or("–")),
-                for_terminal(id)
-            ));
-        }
-    }
-    let tx = session.state.transaction().map_err(|e| eyre!("{e}"))?;
-    tx.put_link(
-        None,
-        &Link {
-            link_id: 0,
-            ids: PerSide::new(Some(left.clone()), Some(right.clone())),
-            revs: PerSide::default(),
-            base: Base::default(),
-            created_on: None,
-            tombstone: None,
-        },
-    )
-    .map_err(|e| eyre!("{e}"))?;
-    tx.commit().map_err(|e| eyre!("{e}"))?;
+    session.link_pair(&left, &right).map_err(|e| match e {
+        SessionError::Refused(why) => eyre!("{why} (`abgleich unlink`)"),
+        e => eyre!("{e}"),
+    })?;
     say!(
         "linked {} with {}; the next plan compares them field by field",
         for_terminal(&left),
@@ -571,17 +542,7 @@ pub fn unlink(config: Config, id: String) -> Result<ExitCode> {
             for_terminal(&id)
         ));
     }
-    let tx = session.state.transaction().map_err(|e| eyre!("{e}"))?;
-    tx.put_link(
-        None,
-        &Link {
-            revs: PerSide::default(),
-            tombstone: Some("unlinked by hand".into()),
-            ..link.clone()
-        },
-    )
-    .map_err(|e| eyre!("{e}"))?;
-    tx.commit().map_err(|e| eyre!("{e}"))?;
+    session.unlink(&link).map_err(|e| eyre!("{e}"))?;
     say!(
         "unlinked {} | {}; both stay as they are and are not linked or created again until `abgleich forget {}`",
         for_terminal(link.ids.left.as_deref().unwrap_or("–")),
@@ -594,9 +555,7 @@ pub fn unlink(config: Config, id: String) -> Result<ExitCode> {
 pub fn forget(config: Config, id: String) -> Result<ExitCode> {
     let mut session = open(config, "forget")?;
     let link = find_link(&session, &id)?;
-    let tx = session.state.transaction().map_err(|e| eyre!("{e}"))?;
-    tx.drop_link(None, link.link_id).map_err(|e| eyre!("{e}"))?;
-    tx.commit().map_err(|e| eyre!("{e}"))?;
+    session.forget(link.link_id).map_err(|e| eyre!("{e}"))?;
     say!(
         "forgot {} | {}; the next plan treats {} as new",
         for_terminal(link.ids.left.as_deref().unwrap_or("–")),

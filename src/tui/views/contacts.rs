@@ -127,8 +127,13 @@ impl ContactsView {
             Action::Bottom => self.selected = self.visible.len().saturating_sub(1),
             Action::NextPane => self.detail_focus = !self.detail_focus,
             Action::Search => {
+                // A new search starts from the whole list.
                 self.searching = true;
                 self.detail_focus = false;
+                if !self.query.is_empty() {
+                    self.query.clear();
+                    self.refilter(data);
+                }
             }
             Action::Back => {
                 if self.marked.is_some() {
