@@ -404,3 +404,82 @@ fn link_unlink_and_forget_by_hand() {
     let data = app.data.clone().unwrap();
     assert!(linked(&data).is_none(), "forgotten");
 }
+
+/// README's key table is the keymap: every binding with its default keys,
+/// and nothing else.
+#[test]
+fn readme_key_table_matches_the_keymap() {
+    use abgleich::tui::keymap::{Keymap, Scope};
+    let keymap = Keymap::new(&Default::default()).unwrap();
+    let expected: Vec<String> = keymap
+        .bindings
+        .iter()
+        .map(|b| {
+            let keys: Vec<String> = b
+                .keys
+                .iter()
+                .map(|k| format!("`{}`", k.config_name()))
+                .collect();
+            let scope = match b.command.scope {
+                Scope::Everywhere => "all".to_string(),
+                Scope::Only(View::Contacts) => "contacts".to_string(),
+                Scope::Only(View::Mapping) => "mapping".to_string(),
+                Scope::Only(View::Queue) => "queue".to_string(),
+            };
+            format!(
+                "| {} | `{}` | {scope} | {} |",
+                keys.join(" "),
+                b.command.name,
+                b.command.help
+            )
+        })
+        .collect();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table: Vec<String> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| keys | action |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .filter(|l| !l.starts_with("| `esc`") && !l.starts_with("| `ctrl-c`"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        table,
+        expected,
+        "README's key table, as the keymap has it:\n{}",
+        expected.join("\n")
+    );
+}
+
+#[test]
+fn a_saved_mapping_keeps_the_comments_and_the_plan_follows_it() {
+    let dir = common::copy_samples();
+    let config_file = dir.path().join("abgleich.toml");
+    let before = std::fs::read_to_string(&config_file).unwrap();
+    assert!(before.contains("\"note\" = \"notes\""));
+    let mut app = open(dir.path());
+    let notes = |app: &App| {
+        app.data
+            .clone()
+            .unwrap()
+            .fields
+            .fields
+            .iter()
+            .any(|f| f.path == FieldPath::Note)
+    };
+    assert!(notes(&app));
+    press(&mut app, '2');
+    app.update(Action::Bottom);
+    press(&mut app, 'd');
+    assert!(app.mapping.as_ref().unwrap().dirty());
+    press(&mut app, 'w');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let after = std::fs::read_to_string(&config_file).unwrap();
+    assert!(!after.contains("\"note\" = \"notes\""), "{after}");
+    for comment in before.lines().filter(|l| l.trim_start().starts_with('#')) {
+        assert!(after.contains(comment), "comment kept: {comment}");
+    }
+    assert!(!notes(&app), "the plan was recomputed without the note");
+    assert!(!app.mapping.as_ref().unwrap().dirty());
+}

@@ -45,6 +45,40 @@ fn text_of(value: ValueRef<'_>) -> Option<String> {
     }
 }
 
+/// The real columns of the store's configured table, sorted, for the
+/// mapping editor's pickers. Opens the database read-only.
+pub fn table_columns(config: &StoreConfig) -> Result<Vec<String>, StoreError> {
+    let path: PathBuf = config.path.clone();
+    if !path.is_file() {
+        return Err(super::missing_store(
+            config,
+            "database",
+            "abgleich never creates or empties a CRM",
+        ));
+    }
+    let conn = Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::io(&path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let table_name = config.table.clone().unwrap_or_default();
+    let mut columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info(?1)")
+        .map_err(|e| StoreError::io(&path, e))?
+        .query_map([&table_name], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if columns.is_empty() {
+        return Err(StoreError::Config(format!(
+            "{}: {table_name:?} is not a table in {}",
+            config.locate("table"),
+            path.display()
+        )));
+    }
+    columns.sort();
+    Ok(columns)
+}
+
 impl SqliteStore {
     pub fn open(config: &StoreConfig, normalizer: Normalizer) -> Result<Self, StoreError> {
         let path: PathBuf = config.path.clone();

@@ -29,7 +29,7 @@ pub struct FieldSet {
     pub limits: PerSide<Limits>,
 }
 
-fn all_card_fields() -> Vec<FieldPath> {
+pub fn all_card_fields() -> Vec<FieldPath> {
     use FieldPath as F;
     let mut out = vec![
         F::NamePrefix,

@@ -340,6 +340,22 @@ impl Key {
         }
     }
 
+    /// The name as written in `[keys]` (`up`, where the screen shows `↑`).
+    pub fn config_name(&self) -> String {
+        let arrow = match self.code {
+            KeyCode::Up => "up",
+            KeyCode::Down => "down",
+            KeyCode::Left => "left",
+            KeyCode::Right => "right",
+            _ => return self.name(),
+        };
+        if self.ctrl {
+            format!("ctrl-{arrow}")
+        } else {
+            arrow.to_string()
+        }
+    }
+
     pub fn name(&self) -> String {
         let base = match self.code {
             KeyCode::Char(' ') => "space".to_string(),

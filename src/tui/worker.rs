@@ -254,15 +254,10 @@ impl Worker {
 fn columns(config: &Config) -> PerSide<Vec<String>> {
     let of = |side: &crate::config::StoreConfig| {
         if side.kind == crate::config::StoreKind::Sqlite {
-            TABLE_COLUMNS_PENDING(side)
+            store::sqlite::table_columns(side).unwrap_or_default()
         } else {
             Vec::new()
         }
     };
     PerSide::new(of(&config.left), of(&config.right))
-}
-
-#[allow(non_snake_case)]
-fn TABLE_COLUMNS_PENDING(_: &crate::config::StoreConfig) -> Vec<String> {
-    Vec::new()
 }

@@ -195,7 +195,9 @@ pub struct MappingView {
 }
 
 impl MappingView {
-    /// `text`: the config file's text; `columns`: each sqlite side's real columns (empty for a card store).
+    /// `text`: the config file's text; `columns`: each sqlite side's real
+    /// columns (empty for a card store, or when the table could not be read:
+    /// the column pickers then take a typed name).
     pub fn new(config: &Config, text: String, columns: PerSide<Vec<String>>) -> MappingView {
         let info = |store: &StoreConfig, mut columns: Vec<String>| {
             columns.sort();
@@ -316,7 +318,13 @@ impl MappingView {
         None
     }
 
-    /// Actions from the keymap: Up/Down/PageUp/PageDown/Top/Bottom move; NextPane moves the selected CELL column (canonical field → left → right → direction → transform → back); Edit opens a picker for the selected cell; Add opens a picker of canonical fields not yet mapped, then a picker of the real columns of the sqlite side(s), then adds the row; Remove removes the selected row; Save returns Some(Action::SaveConfig(new_text)) built with config_edit from every change since `new` — but first validates the new text with Config::parse (with the config's file path) and, when invalid, shows the reason (sanitised) and returns None. Back closes a popup.
+    /// Actions from the keymap. Up/Down/PageUp/PageDown/Top/Bottom move;
+    /// NextPane moves the selected cell (field → left → right → direction →
+    /// transform → field); Edit opens a picker for the selected cell; Add
+    /// picks an unmapped canonical field, then a column on each SQL side;
+    /// Remove removes the selected row; Save validates the new text with
+    /// `Config::parse` and returns `SaveConfig(text)`, or shows why not and
+    /// returns `None`; Back closes a picker (or clears the last error).
     pub fn update(&mut self, action: &Action) -> Option<Action> {
         let page = self.page.get().max(1) as isize;
         if let Some(picker) = self.picker.as_mut() {
@@ -369,7 +377,8 @@ impl MappingView {
         }
     }
 
-    /// Tell the view the save failed (reason from the app after writing/validating against the stores).
+    /// The save failed (the app's reason, after writing or checking against
+    /// the stores): the changes count as unsaved again.
     pub fn save_failed(&mut self, reason: &str) {
         if let Some((text, original)) = self.before_save.take() {
             self.text = text;
