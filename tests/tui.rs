@@ -483,3 +483,21 @@ fn a_saved_mapping_keeps_the_comments_and_the_plan_follows_it() {
     assert!(!notes(&app), "the plan was recomputed without the note");
     assert!(!app.mapping.as_ref().unwrap().dirty());
 }
+
+#[test]
+fn a_missing_store_is_shown_with_its_path_and_nothing_is_planned() {
+    let dir = common::copy_samples();
+    std::fs::remove_dir_all(dir.path().join("outlook")).unwrap();
+    let config = Config::load(&dir.path().join("abgleich.toml")).unwrap();
+    let mut app = App::from_config(config, false).unwrap();
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let why = app.failure.clone().expect("the failure is shown");
+    assert!(
+        why.contains("could not be read") && why.contains("outlook"),
+        "{why}"
+    );
+    assert!(app.data.is_none(), "no plan from a missing store");
+    app.update(Action::Show(View::Queue));
+    press(&mut app, 'x');
+    assert!(app.dialog.is_none(), "nothing to execute");
+}

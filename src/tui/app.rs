@@ -21,6 +21,7 @@ use super::views::mapping::MappingView;
 use super::views::queue::QueueView;
 use super::worker::{self, Event, Job};
 use crate::config::Config;
+use crate::sanitize::for_terminal;
 use crate::sync::Side;
 use crate::sync::apply::{Decision, Outcome, default_decisions};
 use crate::sync::plan::OpKind;
@@ -78,7 +79,7 @@ impl App {
         let (event_tx, events) = mpsc::channel();
         let worker_config = config.clone();
         let spawned = std::thread::Builder::new()
-            .name("abgleich-worker".into())
+            .name(worker::THREAD.into())
             .spawn(move || worker::run(worker_config, job_rx, event_tx));
         let (worker, failure) = match spawned {
             Ok(handle) => (Some(handle), None),
@@ -422,8 +423,8 @@ impl App {
                 continue;
             }
             let side = match op.target {
-                crate::sync::plan::Target::Left => format!("in {}", names.left),
-                crate::sync::plan::Target::Right => format!("in {}", names.right),
+                crate::sync::plan::Target::Left => format!("in {}", for_terminal(names.left)),
+                crate::sync::plan::Target::Right => format!("in {}", for_terminal(names.right)),
                 crate::sync::plan::Target::Both => "on both sides".to_string(),
             };
             *counts.entry((op.kind, side)).or_insert(0) += 1;
@@ -439,7 +440,7 @@ impl App {
         if !data.plan.refusals.is_empty() {
             lines.insert(0, "The plan is refused:".into());
             for r in &data.plan.refusals {
-                lines.insert(1, format!("  {}", crate::sanitize::for_terminal(r)));
+                lines.insert(1, format!("  {}", for_terminal(r)));
             }
             lines.push(String::new());
             lines.push(

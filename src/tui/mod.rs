@@ -33,6 +33,15 @@ pub fn run(config: Config) -> Result<(), String> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut app = App::from_config(config, no_color)?;
     let mut terminal = ratatui::init();
+    // ratatui's hook puts the terminal back before a panic is reported. A
+    // panic in the worker is reported on the screen instead (it goes on
+    // drawing), so the hook is skipped there.
+    let restore_and_report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() != Some(worker::THREAD) {
+            restore_and_report(info);
+        }
+    }));
     let result = event_loop(&mut terminal, &mut app);
     ratatui::restore();
     app.shutdown();

@@ -24,15 +24,13 @@ pub fn draw(app: &App, frame: &mut Frame) {
     draw_header(app, frame, header);
     match (&app.data, &app.failure) {
         (_, Some(why)) => {
-            let text = vec![
-                Line::styled(
-                    "The stores could not be read:",
-                    app.theme.style(Role::Failed),
-                ),
-                Line::raw(for_terminal(why).into_owned()),
-                Line::raw(""),
-                Line::raw("Fix the config or the store, then press r to read again (q quits)."),
-            ];
+            let mut text: Vec<Line> = why
+                .lines()
+                .map(|l| Line::raw(for_terminal(l).into_owned()))
+                .collect();
+            if let Some(first) = text.first_mut() {
+                *first = first.clone().style(app.theme.style(Role::Failed));
+            }
             frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), body);
         }
         (Some(data), None) => match app.view {

@@ -57,14 +57,39 @@ pub struct Loaded {
     pub columns: PerSide<Vec<String>>,
 }
 
+/// The worker thread's name; a panic there is reported on screen instead
+/// of ending the program.
+pub const THREAD: &str = "abgleich-worker";
+
 pub fn run(config: Config, jobs: Receiver<Job>, events: Sender<Event>) {
     let mut worker = Worker {
         config,
         session: None,
-        events,
+        events: events.clone(),
     };
-    worker.load();
-    while let Ok(job) = jobs.recv() {
+    let mut first = Some(Job::Load);
+    while let Some(job) = first.take().or_else(|| jobs.recv().ok()) {
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run(job)));
+        if let Err(panic) = done {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            // The session is dropped with the worker: the state lock is
+            // released and an interrupted apply is rolled back from the
+            // journal when abgleich next opens the stores.
+            let _ = events.send(Event::Failed(format!(
+                "abgleich stopped working on the stores after an internal error: {what}\n\nNothing more is written. Quit with q and start again; an interrupted write is put back from the journal then. Please report this."
+            )));
+            return;
+        }
+    }
+}
+
+impl Worker {
+    fn run(&mut self, job: Job) {
+        let worker = self;
         match job {
             Job::Load => worker.load(),
             Job::Execute { data, decisions } => worker.execute(&data, &decisions),
@@ -137,7 +162,9 @@ impl Worker {
     fn load(&mut self) {
         match self.try_load() {
             Ok(loaded) => self.send(Event::Loaded(Box::new(loaded))),
-            Err(e) => self.send(Event::Failed(e)),
+            Err(e) => self.send(Event::Failed(format!(
+                "The stores could not be read:\n{e}\n\nFix the config or the store, then press r to read again (q quits)."
+            ))),
         }
     }
 
@@ -148,11 +175,19 @@ impl Worker {
             self.config.left.name.clone(),
             self.config.right.name.clone(),
         );
+        let events = self.events.clone();
+        let step = |what: String, done: usize| {
+            let _ = events.send(Event::Progress {
+                what,
+                done,
+                total: STEPS,
+            });
+        };
         let session = self.session()?;
         let notes = session.recovered.clone();
         let mut listings = Vec::new();
-        for (step, side) in Side::BOTH.into_iter().enumerate() {
-            let _ = step;
+        for (i, side) in Side::BOTH.into_iter().enumerate() {
+            step(format!("reading {}", names.get(side)), i);
             let listing = session
                 .stores
                 .get(side)
@@ -163,6 +198,7 @@ impl Worker {
         let right = listings.pop().unwrap_or_default();
         let left = listings.pop().unwrap_or_default();
         let snapshot = Snapshot::new(left, right);
+        step("matching and planning".into(), 2);
         let links = session.links().map_err(|e| e.to_string())?;
         let plan = session.plan(&snapshot, &links).map_err(|e| e.to_string())?;
         let fields = session.fields.clone();
