@@ -133,6 +133,10 @@ pub struct Data {
     /// is where row `i`'s text ends.
     search_text: String,
     search_ends: Vec<u32>,
+    /// The digits of every row's phone numbers, `|` between numbers, the
+    /// same way (phone numbers are also found by their digits).
+    search_digits: String,
+    digit_ends: Vec<u32>,
     /// Count of rows per status, and of rows with warnings.
     pub counts: HashMap<Status, usize>,
     pub warnings: usize,
@@ -173,6 +177,8 @@ impl Data {
             op_rows,
             search_text: String::new(),
             search_ends: Vec::new(),
+            search_digits: String::new(),
+            digit_ends: Vec::new(),
             counts,
             warnings,
             notes: Vec::new(),
@@ -200,37 +206,53 @@ impl Data {
     fn build_search(&mut self) {
         let mut text = String::new();
         let mut ends = Vec::with_capacity(self.rows.len());
+        let mut digits = String::new();
+        let mut digit_ends = Vec::with_capacity(self.rows.len());
         for row in &self.rows {
             for side in Side::BOTH {
                 if let Some(c) = self.contact(row, side) {
                     push_search(&mut text, c);
+                    for p in &c.phones {
+                        digits.extend(p.value.chars().filter(char::is_ascii_digit));
+                        digits.push('|');
+                    }
                 }
             }
             ends.push(text.len() as u32);
+            digit_ends.push(digits.len() as u32);
         }
         self.search_text = text;
         self.search_ends = ends;
+        self.search_digits = digits;
+        self.digit_ends = digit_ends;
     }
 
     /// Rows whose names, e-mails, phones or companies contain `query`
     /// (case-insensitive), among `among`.
     pub fn search(&self, query: &str, among: &[u32]) -> Vec<u32> {
         let needle = query.to_lowercase();
-        let digits: String = needle.chars().filter(|c| c.is_ascii_digit()).collect();
-        // Phone numbers match by digits too ("030 12" finds "+49 30 12…").
+        let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+        // Phone numbers match by digits too ("030 12" finds "+49 30 12…"):
+        // without the trunk 0, a national number is part of the international one.
         let by_digits = digits.len() >= 3 && digits.len() * 2 >= needle.chars().count();
+        let national = digits.trim_start_matches('0');
+        let digits = if national.len() >= 3 {
+            national
+        } else {
+            &digits
+        };
+        // Row r's part of a buffer of all rows.
+        let part = |ends: &[u32], r: usize| {
+            let start = if r == 0 { 0 } else { ends[r - 1] as usize };
+            start..ends[r] as usize
+        };
         among
             .iter()
             .copied()
             .filter(|&r| {
                 let r = r as usize;
-                let start = if r == 0 {
-                    0
-                } else {
-                    self.search_ends[r - 1] as usize
-                };
-                let hay = &self.search_text[start..self.search_ends[r] as usize];
-                hay.contains(&needle) || (by_digits && digits_contain(hay, &digits))
+                self.search_text[part(&self.search_ends, r)].contains(&needle)
+                    || (by_digits && self.search_digits[part(&self.digit_ends, r)].contains(digits))
             })
             .collect()
     }
@@ -243,21 +265,11 @@ fn push_search(text: &mut String, c: &Contact) {
         let _ = write!(text, "{}\u{1f}", e.value.to_lowercase());
     }
     for p in &c.phones {
-        let digits: String = p.value.chars().filter(|c| c.is_ascii_digit()).collect();
-        let _ = write!(text, "{}\u{1f}#{digits}\u{1f}", p.value.to_lowercase());
+        let _ = write!(text, "{}\u{1f}", p.value.to_lowercase());
     }
     if !c.org_name.is_empty() {
         let _ = write!(text, "{}\u{1f}", c.org_name.to_lowercase());
     }
-}
-
-fn digits_contain(hay: &str, digits: &str) -> bool {
-    hay.split('\u{1f}')
-        .filter_map(|part| part.strip_prefix('#'))
-        .any(|d| {
-            let national = digits.trim_start_matches('0');
-            d.contains(digits) || (national.len() >= 3 && d.contains(national))
-        })
 }
 
 fn op_status(kind: OpKind, target: Target) -> Status {
