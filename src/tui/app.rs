@@ -345,9 +345,11 @@ impl App {
                 if changed > 0 || unsaved {
                     let mut lines = Vec::new();
                     if changed > 0 {
-                        lines.push(format!(
-                            "{changed} decisions you changed in the queue are lost."
-                        ));
+                        lines.push(if changed == 1 {
+                            "1 decision you changed in the queue is lost.".to_string()
+                        } else {
+                            format!("{changed} decisions you changed in the queue are lost.")
+                        });
                     }
                     if unsaved {
                         lines.push("The mapping has changes that are not saved.".into());
@@ -396,7 +398,9 @@ impl App {
                     }
                     return;
                 }
-                self.queue.update(&action, &data, &mut self.decisions);
+                if let Some(note) = self.queue.update(&action, &data, &mut self.decisions) {
+                    self.message = Some((note, false));
+                }
             }
             View::Mapping => {
                 if let Some(m) = self.mapping.as_mut()

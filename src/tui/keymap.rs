@@ -24,270 +24,62 @@ pub struct Command {
     pub action: Action,
     pub scope: Scope,
     pub help: &'static str,
-    /// Shown in the status bar of its view.
-    pub hint: bool,
+    /// The short label in the status bar of its view (`None`: help only).
+    pub hint: Option<&'static str>,
 }
 
+/// Every command: config name, action, where, help text, status-bar label
+/// (`None`: only in the help), default keys. Hints show in this order after
+/// help and quit, so a view's main commands come first.
+/// name, action, scope, help, hint, default keys.
+type Row = (
+    &'static str,
+    Action,
+    Scope,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+);
+
+#[rustfmt::skip]
 fn commands() -> Vec<(Command, &'static [&'static str])> {
     use Scope::{Everywhere, Only};
     use View::{Contacts, Mapping, Queue};
-    let c = |name, action, scope, help, hint| Command {
-        name,
-        action,
-        scope,
-        help,
-        hint,
-    };
-    vec![
-        (
-            c(
-                "contacts",
-                Action::Show(Contacts),
-                Everywhere,
-                "contacts view",
-                true,
-            ),
-            &["1"],
-        ),
-        (
-            c(
-                "mapping",
-                Action::Show(Mapping),
-                Everywhere,
-                "mapping editor",
-                true,
-            ),
-            &["2"],
-        ),
-        (
-            c(
-                "queue",
-                Action::Show(Queue),
-                Everywhere,
-                "queue of operations",
-                true,
-            ),
-            &["3"],
-        ),
-        (
-            c(
-                "next_pane",
-                Action::NextPane,
-                Everywhere,
-                "next pane (list ⇄ detail)",
-                true,
-            ),
-            &["tab"],
-        ),
-        (
-            c("up", Action::Up, Everywhere, "move up", false),
-            &["up", "k"],
-        ),
-        (
-            c("down", Action::Down, Everywhere, "move down", false),
-            &["down", "j"],
-        ),
-        (
-            c("page_up", Action::PageUp, Everywhere, "page up", false),
-            &["pageup"],
-        ),
-        (
-            c(
-                "page_down",
-                Action::PageDown,
-                Everywhere,
-                "page down",
-                false,
-            ),
-            &["pagedown"],
-        ),
-        (
-            c("top", Action::Top, Everywhere, "first row", false),
-            &["home", "g"],
-        ),
-        (
-            c("bottom", Action::Bottom, Everywhere, "last row", false),
-            &["end", "G"],
-        ),
-        (
-            c(
-                "search",
-                Action::Search,
-                Only(Contacts),
-                "search names, e-mails, phones, companies",
-                true,
-            ),
-            &["/"],
-        ),
-        (
-            c(
-                "filter",
-                Action::Filter,
-                Only(Contacts),
-                "filter by status (cycles)",
-                true,
-            ),
-            &["f"],
-        ),
-        (
-            c(
-                "link",
-                Action::Link,
-                Only(Contacts),
-                "link: mark a one-sided contact, then its partner",
-                true,
-            ),
-            &["l"],
-        ),
-        (
-            c(
-                "unlink",
-                Action::Unlink,
-                Only(Contacts),
-                "unlink the selected pair",
-                false,
-            ),
-            &["u"],
-        ),
-        (
-            c(
-                "forget",
-                Action::Forget,
-                Only(Contacts),
-                "forget the selected tombstone or link",
-                false,
-            ),
-            &["F"],
-        ),
-        (
-            c(
-                "toggle",
-                Action::Toggle,
-                Only(Queue),
-                "accept / skip the selected operation",
-                true,
-            ),
-            &["space"],
-        ),
-        (
-            c(
-                "accept_all",
-                Action::AcceptAll,
-                Only(Queue),
-                "accept all shown",
-                true,
-            ),
-            &["a"],
-        ),
-        (
-            c(
-                "skip_all",
-                Action::SkipAll,
-                Only(Queue),
-                "skip all shown",
-                true,
-            ),
-            &["s"],
-        ),
-        (
-            c(
-                "take_left",
-                Action::Take(Side::Left),
-                Only(Queue),
-                "conflict: take left (contact, or field in detail)",
-                true,
-            ),
-            &["<"],
-        ),
-        (
-            c(
-                "take_right",
-                Action::Take(Side::Right),
-                Only(Queue),
-                "conflict: take right (contact, or field in detail)",
-                true,
-            ),
-            &[">"],
-        ),
-        (
-            c(
-                "kind_filter",
-                Action::Filter,
-                Only(Queue),
-                "filter by kind (cycles)",
-                true,
-            ),
-            &["f"],
-        ),
-        (
-            c(
-                "execute",
-                Action::Execute,
-                Only(Queue),
-                "execute the accepted operations (asks y/n)",
-                true,
-            ),
-            &["x"],
-        ),
-        (
-            c("add", Action::Add, Only(Mapping), "add a mapping", true),
-            &["a"],
-        ),
-        (
-            c(
-                "remove",
-                Action::Remove,
-                Only(Mapping),
-                "remove the selected mapping",
-                true,
-            ),
-            &["d"],
-        ),
-        (
-            c(
-                "edit",
-                Action::Edit,
-                Only(Mapping),
-                "change the selected cell",
-                true,
-            ),
-            &["enter"],
-        ),
-        (
-            c(
-                "save",
-                Action::Save,
-                Only(Mapping),
-                "save to the config file",
-                true,
-            ),
-            &["w"],
-        ),
-        (
-            c(
-                "reload",
-                Action::Reload,
-                Everywhere,
-                "read both stores again",
-                false,
-            ),
-            &["r"],
-        ),
-        (
-            c("help", Action::Help, Everywhere, "this help", true),
-            &["?"],
-        ),
-        (
-            c(
-                "quit",
-                Action::Quit,
-                Everywhere,
-                "quit (asks when decisions would be lost)",
-                true,
-            ),
-            &["q"],
-        ),
-    ]
+    let table: Vec<Row> = vec![
+        ("contacts", Action::Show(Contacts), Everywhere, "contacts view", None, &["1"]),
+        ("mapping", Action::Show(Mapping), Everywhere, "mapping editor", None, &["2"]),
+        ("queue", Action::Show(Queue), Everywhere, "queue of operations", None, &["3"]),
+        ("execute", Action::Execute, Only(Queue), "execute accepted (asks y/n)", Some("execute"), &["x"]),
+        ("toggle", Action::Toggle, Only(Queue), "accept/skip the selected", Some("accept/skip"), &["space"]),
+        ("accept_all", Action::AcceptAll, Only(Queue), "accept all shown", Some("accept all"), &["a"]),
+        ("skip_all", Action::SkipAll, Only(Queue), "skip all shown", Some("skip all"), &["s"]),
+        ("take_left", Action::Take(Side::Left), Only(Queue), "take left (contact/field)", Some("left"), &["<"]),
+        ("take_right", Action::Take(Side::Right), Only(Queue), "take right (contact/field)", Some("right"), &[">"]),
+        ("kind_filter", Action::Filter, Only(Queue), "filter by kind (cycles)", Some("filter"), &["f"]),
+        ("search", Action::Search, Only(Contacts), "search names, mails, phones", Some("search"), &["/"]),
+        ("filter", Action::Filter, Only(Contacts), "filter by status (cycles)", Some("filter"), &["f"]),
+        ("link", Action::Link, Only(Contacts), "link two one-sided contacts", Some("link"), &["l"]),
+        ("unlink", Action::Unlink, Only(Contacts), "unlink the selected pair", None, &["u"]),
+        ("forget", Action::Forget, Only(Contacts), "forget a link or tombstone", None, &["F"]),
+        ("add", Action::Add, Only(Mapping), "add a mapping", Some("add"), &["a"]),
+        ("remove", Action::Remove, Only(Mapping), "remove the selected mapping", Some("remove"), &["d"]),
+        ("edit", Action::Edit, Only(Mapping), "change the selected cell", Some("edit"), &["enter"]),
+        ("save", Action::Save, Only(Mapping), "save to the config file", Some("save"), &["w"]),
+        ("next_pane", Action::NextPane, Everywhere, "next pane (list ⇄ detail)", Some("pane"), &["tab"]),
+        ("up", Action::Up, Everywhere, "move up", None, &["up", "k"]),
+        ("down", Action::Down, Everywhere, "move down", None, &["down", "j"]),
+        ("page_up", Action::PageUp, Everywhere, "page up", None, &["pageup"]),
+        ("page_down", Action::PageDown, Everywhere, "page down", None, &["pagedown"]),
+        ("top", Action::Top, Everywhere, "first row", None, &["home", "g"]),
+        ("bottom", Action::Bottom, Everywhere, "last row", None, &["end", "G"]),
+        ("reload", Action::Reload, Everywhere, "read both stores again", None, &["r"]),
+        ("help", Action::Help, Everywhere, "this help", Some("help"), &["?"]),
+        ("quit", Action::Quit, Everywhere, "quit (asks if changes are lost)", Some("quit"), &["q"]),
+    ];
+    table
+        .into_iter()
+        .map(|(name, action, scope, help, hint, keys)| (Command { name, action, scope, help, hint }, keys))
+        .collect()
 }
 
 /// A key as written in config and shown on screen: `a`, `A`, `<`, `space`,
@@ -385,13 +177,6 @@ impl Key {
     }
 }
 
-impl Command {
-    /// The name as shown in hints: `accept_all` → `accept all`.
-    pub fn label(&self) -> String {
-        self.name.replace('_', " ")
-    }
-}
-
 /// One bound command with its keys.
 pub struct Binding {
     pub command: Command,
@@ -473,12 +258,17 @@ impl Keymap {
         let first = |b: &Binding| matches!(b.command.action, Action::Help | Action::Quit);
         let (mut front, rest): (Vec<&Binding>, Vec<&Binding>) = self
             .for_view(view)
-            .filter(|b| b.command.hint && !b.keys.is_empty())
+            .filter(|b| b.command.hint.is_some() && !b.keys.is_empty())
             .partition(|b| first(b));
         front.extend(rest);
         front
             .into_iter()
-            .map(|b| (b.keys[0].name(), b.command.label()))
+            .map(|b| {
+                (
+                    b.keys[0].name(),
+                    b.command.hint.unwrap_or_default().to_string(),
+                )
+            })
             .collect()
     }
 
@@ -529,7 +319,7 @@ mod tests {
         assert!(
             map.hints(View::Queue)
                 .iter()
-                .any(|(k, n)| k == "A" && *n == "accept all")
+                .any(|(k, n)| k == "A" && n == "accept all")
         );
 
         assert!(refused(&[("acept_all", &["b"])]).contains("acept_all: no such action"));

@@ -3,7 +3,7 @@
 //! by field (left | base | right).
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -95,6 +95,12 @@ impl ContactsView {
             }
             KeyCode::Up => self.move_by(-1),
             KeyCode::Down => self.move_by(1),
+            // Ctrl-U empties the search; other control chords are not text.
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.query.clear();
+                self.refilter(data);
+            }
+            KeyCode::Char(_) if key.modifiers.contains(KeyModifiers::CONTROL) => {}
             KeyCode::Char(c) if !c.is_control() => {
                 self.query.push(c);
                 // A longer query only narrows what is shown.
@@ -118,6 +124,14 @@ impl ContactsView {
     }
 
     pub fn update(&mut self, action: &Action, data: &Data) -> Option<Dialog> {
+        // The detail never scrolls past its last field.
+        let limit = data.fields.fields.len();
+        let dialog = self.apply(action, data);
+        self.detail_scroll = self.detail_scroll.min(limit);
+        dialog
+    }
+
+    fn apply(&mut self, action: &Action, data: &Data) -> Option<Dialog> {
         match action {
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
@@ -442,10 +456,7 @@ impl ContactsView {
         let block = Block::default()
             .borders(Borders::TOP)
             .border_style(theme.style(focus))
-            .title(Span::styled(
-                " detail: left | base | right ",
-                theme.style(Role::Title),
-            ));
+            .title(Span::styled(" detail ", theme.style(Role::Title)));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let Some(row) = self.selected_row(data) else {
@@ -514,8 +525,14 @@ impl ContactsView {
                 theme.style(Role::Muted),
             ));
         }
-        let skip = self.detail_scroll.min(lines.len().saturating_sub(1));
-        frame.render_widget(Paragraph::new(lines.split_off(skip)), inner);
+        // The status line and the column heads stay; the fields scroll, no
+        // further than the last one.
+        let fixed = 2.min(lines.len());
+        let mut rest = lines.split_off(fixed);
+        let room = (inner.height as usize).saturating_sub(fixed);
+        let skip = self.detail_scroll.min(rest.len().saturating_sub(room));
+        lines.extend(rest.split_off(skip));
+        frame.render_widget(Paragraph::new(lines), inner);
     }
 }
 

@@ -127,7 +127,13 @@ impl QueueView {
         }
     }
 
-    pub fn update(&mut self, action: &Action, data: &Data, decisions: &mut [Decision]) {
+    /// Returns a note for the status bar.
+    pub fn update(
+        &mut self,
+        action: &Action,
+        data: &Data,
+        decisions: &mut [Decision],
+    ) -> Option<String> {
         let fields = self
             .selected_op()
             .map_or(0, |o| data.plan.operations[o].changes.len());
@@ -174,25 +180,31 @@ impl QueueView {
             }
             Action::AcceptAll | Action::SkipAll => {
                 let accept = *action == Action::AcceptAll;
+                let mut open = 0;
                 for &o in &self.visible {
                     let o = o as usize;
                     let d = &mut decisions[o];
-                    d.accept = accept && d.resolves(&data.plan.operations[o]);
+                    let resolved = d.resolves(&data.plan.operations[o]);
+                    d.accept = accept && resolved;
+                    open += usize::from(accept && !resolved);
+                }
+                if open > 0 {
+                    return Some(format!(
+                        "{open} conflicts stay skipped until a side is chosen: < or > (Tab: per field)"
+                    ));
                 }
             }
             Action::Take(side) => {
-                let Some(o) = self.selected_op() else { return };
+                let o = self.selected_op()?;
                 let op = &data.plan.operations[o];
                 if op.kind != OpKind::Conflict {
-                    return;
+                    return None;
                 }
                 let d = &mut decisions[o];
                 if self.detail_focus {
-                    let Some(change) = op.changes.get(self.field) else {
-                        return;
-                    };
+                    let change = op.changes.get(self.field)?;
                     if change.to.is_some() {
-                        return;
+                        return None;
                     }
                     d.fields.retain(|(f, _)| *f != change.field);
                     d.fields.push((change.field, *side));
@@ -207,6 +219,7 @@ impl QueueView {
             }
             _ => {}
         }
+        None
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, data: &Data, app: &App) {
@@ -326,10 +339,7 @@ impl QueueView {
             } else {
                 Role::Border
             }))
-            .title(Span::styled(
-                " operation: field | left | base | right → result ",
-                theme.style(Role::Title),
-            ));
+            .title(Span::styled(" operation ", theme.style(Role::Title)));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let Some(o) = self.selected_op() else { return };
@@ -516,6 +526,40 @@ impl QueueView {
         }
         frame.render_widget(Paragraph::new(lines), inner);
         let mut about = Vec::new();
+        let mut fields = Vec::new();
+        if let (Some(op), Some(outcome)) =
+            (ops.get(self.selected), results.outcomes.get(self.selected))
+        {
+            let names = results.data.store_names();
+            let target = match op.target {
+                Target::Left => format!("in {}", for_terminal(names.left)),
+                Target::Right => format!("in {}", for_terminal(names.right)),
+                Target::Both => "on both sides".into(),
+            };
+            let (text, role) = outcome_text(outcome);
+            about.push(Line::from(vec![
+                Span::styled(format!("{text}: "), theme.style(role)),
+                Span::raw(format!(
+                    "{} {target} {}",
+                    op.kind.as_str(),
+                    for_terminal(&op.name)
+                )),
+            ]));
+            for c in &op.changes {
+                let value = |v: &Option<String>| {
+                    v.as_deref()
+                        .map(for_terminal)
+                        .unwrap_or_default()
+                        .into_owned()
+                };
+                fields.push(Line::raw(format!(
+                    "  {:<16} {} │ {}",
+                    c.field.to_string(),
+                    value(&c.left),
+                    value(&c.right)
+                )));
+            }
+        }
         if let Some(Outcome::Failed(why)) = results.outcomes.get(self.selected) {
             about.push(Line::styled(
                 format!("failed: {}", for_terminal(why)),
@@ -528,6 +572,7 @@ impl QueueView {
                 theme.style(Role::Warning),
             ));
         }
+        about.extend(fields);
         for n in &results.notes {
             about.push(Line::styled(
                 for_terminal(n).into_owned(),

@@ -1,0 +1,308 @@
+//! Drives the terminal screen headless over N contacts per side (a CRM
+//! table and a vdir of cards holding the same people, as in `benches/sync.rs`)
+//! and times what the operator does, each as the action(s) plus one full
+//! draw into a 120×40 `TestBackend`: moving the selection, searching letter
+//! by letter, switching views, and deciding in the queue. A frame at 60 Hz is
+//! 16 ms. Run:
+//!
+//! ```sh
+//! cargo bench --bench tui              # N = 100000
+//! ABGLEICH_BENCH_N=10000 cargo bench --bench tui
+//! ABGLEICH_BENCH_REPS=50 cargo bench --bench tui
+//! ```
+//!
+//! Loading (reading both stores and the first plan, in the background
+//! worker) is timed too; it is not a frame. Peak memory is the process's
+//! high-water mark (VmHWM).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use abgleich::config::Config;
+use abgleich::tui::App;
+use abgleich::tui::action::{Action, View};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+const CONFIG: &str = r#"
+[left]
+name = "CRM"
+kind = "sqlite"
+path = "crm.sqlite"
+table = "customers"
+id = "id"
+modified = "updated_at"
+[left.fields]
+"name.given" = "first_name"
+"name.family" = "last_name"
+"org.name" = "company"
+"email[1]" = "email"
+"phone.work" = "phone"
+"adr.work.locality" = "city"
+"note" = "notes"
+
+[right]
+name = "Outlook"
+kind = "vdir"
+path = "outlook"
+write_version = "3.0"
+stamp = "X-CRM-CUSTOMER-NO"
+limits = { emails = 3, phones_per_kind = 2, urls = 1, phone_format = "e164" }
+
+[sync]
+mode = "sync"
+conflicts = "left"
+deletes = { left_to_right = "propagate", right_to_left = "propagate" }
+match = ["stamp", "email", "phone", "name"]
+default_region = "DE"
+max_delete_percent = 20
+"#;
+
+const GIVEN: [&str; 8] = [
+    "Anna", "Jörg", "Zoë", "Mehmet", "Søren", "Birgit", "Ulrike", "Paul",
+];
+const FAMILY: [&str; 8] = [
+    "Schröder",
+    "Müller",
+    "Weiß",
+    "Yılmaz",
+    "Krämer",
+    "Becker",
+    "Lange",
+    "Roth",
+];
+
+fn generate(dir: &Path, n: usize) {
+    std::fs::write(dir.join("abgleich.toml"), CONFIG).expect("config");
+    let mut conn = rusqlite::Connection::open(dir.join("crm.sqlite")).expect("db");
+    conn.execute_batch(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT,
+         company TEXT, email TEXT, phone TEXT, city TEXT, notes TEXT, updated_at TEXT);",
+    )
+    .expect("table");
+    let tx = conn.transaction().expect("tx");
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO customers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '2026-01-01 00:00:00')")
+            .expect("insert");
+        for i in 0..n {
+            let (g, f) = (GIVEN[i % 8], FAMILY[(i / 8) % 8]);
+            insert
+                .execute(rusqlite::params![
+                    i as i64 + 1,
+                    g,
+                    format!("{f}{i}"),
+                    format!("Firma {} GmbH", i % 997),
+                    format!("person{i}@firma{}.example.de", i % 997),
+                    format!("030 {:07}", 1_000_000 + i),
+                    "Berlin",
+                    "Kunde seit 2019."
+                ])
+                .expect("row");
+        }
+    }
+    tx.commit().expect("commit");
+    let cards = dir.join("outlook");
+    std::fs::create_dir_all(&cards).expect("outlook");
+    for i in 0..n {
+        let (g, f) = (GIVEN[i % 8], FAMILY[(i / 8) % 8]);
+        let card = format!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card-{i}\r\nN:{f}{i};{g};;;\r\nFN:{g} {f}{i}\r\n\
+             ORG:Firma {} GmbH\r\nEMAIL;TYPE=WORK:Person{i}@Firma{}.example.de\r\n\
+             TEL;TYPE=WORK:+49 30 {:07}\r\nADR;TYPE=WORK:;;;Berlin;;;\r\nNOTE:Kunde seit 2019.\r\nEND:VCARD\r\n",
+            i % 997,
+            i % 997,
+            1_000_000 + i
+        );
+        std::fs::write(cards.join(format!("card-{i}.vcf")), card).expect("card");
+    }
+}
+
+fn peak_mib() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or_else(|| "?".into(), |kib| format!("{} MiB", kib / 1024))
+}
+
+/// One measured step: its name and every sample.
+struct Step {
+    name: String,
+    samples: Vec<Duration>,
+}
+
+struct Bench {
+    app: App,
+    terminal: Terminal<TestBackend>,
+    steps: Vec<Step>,
+}
+
+impl Bench {
+    fn draw(&mut self) {
+        let app = &self.app;
+        self.terminal.draw(|f| app.render(f)).expect("draw");
+    }
+
+    /// `act` on the app, then one full draw, timed together, filed under `name`.
+    fn time(&mut self, name: &str, act: impl FnOnce(&mut App)) {
+        let t = Instant::now();
+        act(&mut self.app);
+        self.draw();
+        let took = t.elapsed();
+        match self.steps.iter_mut().find(|s| s.name == name) {
+            Some(step) => step.samples.push(took),
+            None => self.steps.push(Step {
+                name: name.to_string(),
+                samples: vec![took],
+            }),
+        }
+    }
+
+    fn action(&mut self, name: &str, action: Action) {
+        self.time(name, |app| app.update(action));
+    }
+
+    fn key(&mut self, name: &str, code: KeyCode) {
+        self.time(name, |app| {
+            app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+        });
+    }
+
+    /// Open the search, type `query` letter by letter, clear it with Esc.
+    fn search(&mut self, query: &str) {
+        self.action("search: open (/)", Action::Search);
+        let mut typed = String::new();
+        for c in query.chars() {
+            typed.push(c);
+            self.key(&format!("search: type \"{typed}\""), KeyCode::Char(c));
+        }
+        self.key(&format!("search: Esc clears \"{query}\""), KeyCode::Esc);
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let n: usize = std::env::var("ABGLEICH_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let reps: usize = std::env::var("ABGLEICH_BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = Instant::now();
+    generate(dir.path(), n);
+    println!("generate {n} per side: {:.2} s", t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let config = Config::load(&dir.path().join("abgleich.toml")).expect("config loads");
+    let mut app = App::from_config(config, false).expect("app");
+    assert!(
+        app.wait_idle(Duration::from_secs(600)),
+        "the worker did not finish loading in 10 minutes"
+    );
+    let load = t.elapsed().as_secs_f64();
+    if let Some(why) = &app.failure {
+        panic!("loading failed: {why}");
+    }
+    let data = app.data.clone().expect("loaded");
+    println!(
+        "load (read both stores, plan, rows, search text; background worker): {load:.2} s; \
+         {} rows, {} operations (peak {})",
+        data.rows.len(),
+        data.plan.operations.len(),
+        peak_mib()
+    );
+    drop(data);
+
+    let terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    let mut b = Bench {
+        app,
+        terminal,
+        steps: Vec::new(),
+    };
+    let t = Instant::now();
+    b.draw();
+    println!("first draw: {:.2} ms", ms(t.elapsed()));
+
+    // 1. Moving the selection in the contacts view.
+    b.app.update(Action::Show(View::Contacts));
+    for _ in 0..reps {
+        b.action("contacts: Down", Action::Down);
+    }
+    for _ in 0..reps {
+        b.action("contacts: PageDown", Action::PageDown);
+    }
+    for _ in 0..reps {
+        b.action("contacts: Bottom", Action::Bottom);
+        b.action("contacts: Top", Action::Top);
+    }
+
+    // 2. Searching, letter by letter; the first letter scans every row.
+    for _ in 0..reps {
+        b.search("müller");
+        b.search("030");
+        // Not literally in any row: matched by the digits of the numbers.
+        b.search("030-100012");
+    }
+
+    // 3. Switching views.
+    for _ in 0..reps {
+        b.action("view: Show(Queue)", Action::Show(View::Queue));
+        b.action("view: Show(Contacts)", Action::Show(View::Contacts));
+        b.action("view: Show(Mapping)", Action::Show(View::Mapping));
+    }
+
+    // 4. Deciding in the queue.
+    b.app.update(Action::Show(View::Queue));
+    for _ in 0..reps {
+        b.action("queue: Down", Action::Down);
+    }
+    for _ in 0..reps {
+        b.action("queue: Toggle", Action::Toggle);
+    }
+    for _ in 0..reps {
+        b.action("queue: AcceptAll", Action::AcceptAll);
+    }
+
+    println!();
+    println!("N = {n} per side, {reps} repetitions, 120×40 TestBackend; action + one full draw:");
+    println!(
+        "{:<40} {:>9} {:>9} {:>9} {:>6}",
+        "step", "median ms", "p99 ms", "max ms", "n"
+    );
+    let mut slow = Vec::new();
+    for step in &mut b.steps {
+        step.samples.sort();
+        let len = step.samples.len();
+        let median = step.samples[len / 2];
+        let p99 = step.samples[(len * 99).div_ceil(100).saturating_sub(1)];
+        let max = step.samples[len - 1];
+        println!(
+            "{:<40} {:>9.3} {:>9.3} {:>9.3} {:>6}",
+            step.name,
+            ms(median),
+            ms(p99),
+            ms(max),
+            len
+        );
+        if median > Duration::from_millis(16) {
+            slow.push(step.name.clone());
+        }
+    }
+    println!("peak memory: {}", peak_mib());
+    if slow.is_empty() {
+        println!("every step is under one frame (16 ms) at the median");
+    } else {
+        println!("over one frame (16 ms) at the median: {}", slow.join(", "));
+    }
+}
