@@ -6,6 +6,7 @@
 pub mod check;
 pub mod config;
 pub mod contact;
+pub mod mapping;
 pub mod normal;
 pub mod samples;
 pub mod sanitize;

@@ -35,17 +35,22 @@ pub struct QueueView {
 /// The direction of an operation, Unison-style.
 pub fn arrow(op: &Op, decision: &Decision) -> &'static str {
     if op.kind == OpKind::Conflict {
-        let conflicting = op.changes.iter().filter(|c| c.to.is_none());
-        let mut sides = conflicting.map(|c| decision.winner_for(c.field));
-        let first = sides.next().flatten();
-        if first.is_some() && sides.all(|s| s == first) {
-            return if first == Some(Side::Left) {
-                "──▶"
-            } else {
-                "◀──"
-            };
-        }
-        return "◀?▶";
+        let winners: Vec<Option<Side>> = op
+            .changes
+            .iter()
+            .filter(|c| c.to.is_none())
+            .map(|c| decision.winner_for(c.field))
+            .collect();
+        return if winners.iter().any(Option::is_none) {
+            "◀?▶"
+        } else if winners.iter().all(|w| *w == Some(Side::Left)) {
+            "──▶"
+        } else if winners.iter().all(|w| *w == Some(Side::Right)) {
+            "◀──"
+        } else {
+            // Decided field by field, some each way.
+            "◀─▶"
+        };
     }
     match op.target {
         Target::Right => "──▶",
@@ -410,19 +415,7 @@ impl QueueView {
         }
         let width = inner.width as usize;
         let result_w = 14;
-        let rows: Vec<_> = op
-            .changes
-            .iter()
-            .map(|c| {
-                (
-                    c.field.to_string(),
-                    c.left.clone(),
-                    c.base.clone(),
-                    c.right.clone(),
-                    c.to.is_none(),
-                )
-            })
-            .collect();
+        let rows = change_rows(op);
         let table = detail_table(
             &rows,
             width.saturating_sub(result_w),
@@ -545,20 +538,8 @@ impl QueueView {
                     for_terminal(&op.name)
                 )),
             ]));
-            for c in &op.changes {
-                let value = |v: &Option<String>| {
-                    v.as_deref()
-                        .map(for_terminal)
-                        .unwrap_or_default()
-                        .into_owned()
-                };
-                fields.push(Line::raw(format!(
-                    "  {:<16} {} │ {}",
-                    c.field.to_string(),
-                    value(&c.left),
-                    value(&c.right)
-                )));
-            }
+            let rows = change_rows(op);
+            fields = detail_table(&rows, detail.width as usize, op.link.is_some(), theme);
         }
         if let Some(Outcome::Failed(why)) = results.outcomes.get(self.selected) {
             about.push(Line::styled(
@@ -586,6 +567,23 @@ impl QueueView {
         frame.render_widget(block, detail);
         frame.render_widget(Paragraph::new(about), inner);
     }
+}
+
+/// An operation's fields for [`detail_table`].
+fn change_rows(op: &Op) -> Vec<super::DetailRow> {
+    op.changes
+        .iter()
+        .map(|c| {
+            let conflict = c.to.is_none();
+            (
+                c.field.to_string(),
+                c.left.clone(),
+                c.base.clone(),
+                c.right.clone(),
+                conflict,
+            )
+        })
+        .collect()
 }
 
 fn outcome_text(o: &Outcome) -> (String, Role) {
