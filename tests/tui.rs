@@ -501,3 +501,44 @@ fn a_missing_store_is_shown_with_its_path_and_nothing_is_planned() {
     press(&mut app, 'x');
     assert!(app.dialog.is_none(), "nothing to execute");
 }
+
+#[test]
+fn decisions_survive_a_reload_and_an_execution() {
+    let dir = common::copy_samples();
+    let mut app = open(dir.path());
+    // Hold back one create: Space skips it.
+    let o = select_op(&mut app, OpKind::Create, "Elif Demir");
+    let id = app.data.clone().unwrap().plan.operations[o].id.clone();
+    press(&mut app, ' ');
+    let decision = |app: &App| {
+        let data = app.data.clone().unwrap();
+        let o = data
+            .plan
+            .operations
+            .iter()
+            .position(|op| op.id == id)
+            .expect("still planned");
+        app.decisions[o].accept
+    };
+    assert!(!decision(&app));
+    press(&mut app, 'r');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(!decision(&app), "kept across r");
+    assert_eq!(app.changed_decisions(), 1);
+    // Executing everything else leaves it planned and still held back.
+    execute(&mut app);
+    let results = app.results.as_ref().unwrap();
+    let at = results
+        .data
+        .plan
+        .operations
+        .iter()
+        .position(|op| op.id == id)
+        .unwrap();
+    assert_eq!(
+        results.outcomes[at],
+        abgleich::sync::apply::Outcome::Skipped
+    );
+    assert!(!decision(&app), "kept across an execution of the others");
+    assert_eq!(app.changed_decisions(), 1);
+}

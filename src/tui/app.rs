@@ -205,8 +205,31 @@ impl App {
                     crate::config::ConflictPolicy::Right => Some(Side::Right),
                     _ => None,
                 };
-                self.defaults = default_decisions(&data.plan, false, winner);
-                self.decisions = self.defaults.clone();
+                // What the operator decided stays with the operation: op ids
+                // are stable while neither record changes, so a reload, a
+                // manual link or an execution keeps the other decisions.
+                let kept: std::collections::HashMap<&str, &Decision> = self
+                    .data
+                    .iter()
+                    .flat_map(|old| old.plan.operations.iter().map(|op| op.id.as_str()))
+                    .zip(self.decisions.iter())
+                    .zip(self.defaults.iter())
+                    .filter(|((_, d), e)| d != e)
+                    .map(|((id, d), _)| (id, d))
+                    .collect();
+                let defaults = default_decisions(&data.plan, false, winner);
+                let decisions = data
+                    .plan
+                    .operations
+                    .iter()
+                    .zip(&defaults)
+                    .map(|(op, d)| {
+                        kept.get(op.id.as_str())
+                            .map_or_else(|| d.clone(), |k| (*k).clone())
+                    })
+                    .collect();
+                self.defaults = defaults;
+                self.decisions = decisions;
                 self.contacts.reset(&data);
                 self.queue.reset(&data);
                 if self.mapping.as_ref().is_none_or(|m| !m.dirty()) {

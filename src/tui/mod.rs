@@ -44,7 +44,11 @@ pub fn run(config: Config) -> Result<(), String> {
     }));
     let result = event_loop(&mut terminal, &mut app);
     ratatui::restore();
-    app.shutdown();
+    // Writing is waited for (quit is refused meanwhile); a read in progress
+    // is simply abandoned with the process.
+    if app.busy.is_none() {
+        app.shutdown();
+    }
     result
 }
 
