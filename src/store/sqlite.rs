@@ -48,20 +48,7 @@ fn text_of(value: ValueRef<'_>) -> Option<String> {
 /// The real columns of the store's configured table, sorted, for the
 /// mapping editor's pickers. Opens the database read-only.
 pub fn table_columns(config: &StoreConfig) -> Result<Vec<String>, StoreError> {
-    let path: PathBuf = config.path.clone();
-    if !path.is_file() {
-        return Err(super::missing_store(
-            config,
-            "database",
-            "abgleich never creates or empties a CRM",
-        ));
-    }
-    let conn = Connection::open_with_flags(
-        &path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| StoreError::io(&path, e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let (conn, path) = connect(config, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let table_name = config.table.clone().unwrap_or_default();
     let mut columns: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info(?1)")
@@ -79,22 +66,26 @@ pub fn table_columns(config: &StoreConfig) -> Result<Vec<String>, StoreError> {
     Ok(columns)
 }
 
+/// Open the configured database (which must exist: abgleich never creates
+/// a CRM) with `access` (read-only or read-write).
+fn connect(config: &StoreConfig, access: OpenFlags) -> Result<(Connection, PathBuf), StoreError> {
+    let path: PathBuf = config.path.clone();
+    if !path.is_file() {
+        return Err(super::missing_store(
+            config,
+            "database",
+            "abgleich never creates or empties a CRM",
+        ));
+    }
+    let conn = Connection::open_with_flags(&path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| StoreError::io(&path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok((conn, path))
+}
+
 impl SqliteStore {
     pub fn open(config: &StoreConfig, normalizer: Normalizer) -> Result<Self, StoreError> {
-        let path: PathBuf = config.path.clone();
-        if !path.is_file() {
-            return Err(super::missing_store(
-                config,
-                "database",
-                "abgleich never creates or empties a CRM",
-            ));
-        }
-        let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::io(&path, e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let (conn, path) = connect(config, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         let config_err = |key: String, message: String| {
             StoreError::Config(format!("{}: {message}", config.locate(&key)))
         };
