@@ -135,3 +135,52 @@ fn no_color_draws_no_colour_and_keeps_the_selection_visible() {
         "the selected row is drawn reversed"
     );
 }
+
+/// A terminal can be any size (a narrow tmux split, a resize): every view,
+/// with help or a question over it, draws at every size without panicking.
+#[test]
+fn every_view_draws_at_any_size() {
+    let (_dir, mut app) = demo(false);
+    let sizes = [
+        (1, 1),
+        (2, 2),
+        (7, 3),
+        (12, 4),
+        (20, 6),
+        (33, 9),
+        (40, 12),
+        (79, 23),
+        (200, 60),
+    ];
+    for view in [View::Contacts, View::Queue, View::Mapping] {
+        app.update(Action::Show(view));
+        app.update(Action::NextPane);
+        for overlay in 0..3 {
+            match overlay {
+                1 => app.update(Action::Help),
+                2 => app.update(Action::Execute),
+                _ => {}
+            }
+            for size in sizes {
+                draw(&app, size);
+            }
+            app.help = false;
+            app.dialog = None;
+        }
+        app.update(Action::NextPane);
+    }
+    // The mapping editor's pickers.
+    app.update(Action::Show(View::Mapping));
+    for open in [Action::Edit, Action::Add] {
+        app.update(open);
+        for size in sizes {
+            draw(&app, size);
+        }
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    }
+    app.update(Action::Show(View::Contacts));
+    type_keys(&mut app, "/x");
+    for size in sizes {
+        draw(&app, size);
+    }
+}

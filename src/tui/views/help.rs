@@ -66,7 +66,7 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, view: View, theme:
         1
     };
     let width = area.width.min(if columns == 2 { 110 } else { 64 });
-    let col = (width as usize - 2) / columns;
+    let col = (width as usize).saturating_sub(2) / columns;
     let rows = entries.len().div_ceil(columns);
     let mut lines: Vec<Line> = (0..rows)
         .map(|r| {
@@ -83,7 +83,7 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, view: View, theme:
     lines.push(Line::styled(
         cell(
             "Rebind keys in the config: [keys] accept_all = \"A\"",
-            width as usize - 2,
+            (width as usize).saturating_sub(2),
         ),
         theme.style(Role::Muted),
     ));
