@@ -493,7 +493,7 @@ fn a_missing_store_is_shown_with_its_path_and_nothing_is_planned() {
     assert!(app.wait_idle(Duration::from_secs(60)));
     let why = app.failure.clone().expect("the failure is shown");
     assert!(
-        why.contains("could not be read") && why.contains("outlook"),
+        why.contains("could not be opened or read") && why.contains("outlook"),
         "{why}"
     );
     assert!(app.data.is_none(), "no plan from a missing store");

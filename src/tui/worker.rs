@@ -163,7 +163,7 @@ impl Worker {
         match self.try_load() {
             Ok(loaded) => self.send(Event::Loaded(Box::new(loaded))),
             Err(e) => self.send(Event::Failed(format!(
-                "The stores could not be read:\n{e}\n\nFix the config or the store, then press r to read again (q quits)."
+                "The stores could not be opened or read:\n{e}\n\nFix the config or the store, then press r to read again (q quits)."
             ))),
         }
     }
