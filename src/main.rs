@@ -98,7 +98,7 @@ fn main() -> ExitCode {
         return match cli::load_config(args.config).and_then(cli::screen::run) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("abgleich: {e:#}");
+                report(&e);
                 ExitCode::from(1)
             }
         };
@@ -141,8 +141,17 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("abgleich: {e:#}");
+            report(&e);
             ExitCode::from(1)
         }
+    }
+}
+
+/// An error on stderr, each line with control characters neutralised: a
+/// value quoted from a config or a store must not move the terminal.
+fn report(error: &color_eyre::eyre::Report) {
+    let text = format!("{error:#}");
+    for line in text.lines() {
+        eprintln!("abgleich: {}", abgleich::sanitize::for_terminal(line));
     }
 }

@@ -542,3 +542,125 @@ fn decisions_survive_a_reload_and_an_execution() {
     assert!(!decision(&app), "kept across an execution of the others");
     assert_eq!(app.changed_decisions(), 1);
 }
+
+/// The demo folder: samples with last week's sync recorded (pairs linked).
+fn demo_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let config = abgleich::samples::write_to(dir.path()).unwrap();
+    abgleich::samples::write_history(&config).unwrap();
+    dir
+}
+
+fn search(app: &mut App, text: &str) {
+    press(app, '/');
+    for c in text.chars() {
+        press(app, c);
+    }
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+}
+
+#[test]
+fn unlink_acts_on_the_pair_the_question_named_even_after_the_list_moved() {
+    let dir = demo_folder();
+    let mut app = open(dir.path());
+    search(&mut app, "hoffmann");
+    press(&mut app, 'u');
+    let dialog = app.dialog.as_ref().expect("unlink asks");
+    assert!(
+        dialog.lines[0].contains("Claudia Hoffmann"),
+        "{:?}",
+        dialog.lines
+    );
+    // Meanwhile the list changes under the selection: new cards sort first.
+    for i in 0..8 {
+        let card = format!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:aa-{i}\r\nN:Aaron{i};Adam;;;\r\nFN:Adam Aaron{i}\r\nEND:VCARD\r\n"
+        );
+        std::fs::write(dir.path().join(format!("outlook/Aaron {i}.vcf")), card).unwrap();
+    }
+    app.update(Action::Reload);
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let data = app.data.clone().unwrap();
+    let link_of = |family: &str| {
+        let left = data
+            .snapshot
+            .sides
+            .left
+            .records
+            .iter()
+            .find(|r| r.contact.family == family)
+            .unwrap();
+        data.links
+            .iter()
+            .find(|l| l.id(Side::Left) == Some(left.id.as_str()))
+            .cloned()
+            .unwrap()
+    };
+    assert!(
+        link_of("Hoffmann").tombstone.is_some(),
+        "Hoffmann was unlinked"
+    );
+    assert!(
+        link_of("Becker").tombstone.is_none(),
+        "Becker is still linked"
+    );
+}
+
+#[test]
+fn nothing_is_written_from_a_plan_that_changed_or_failed_to_load() {
+    let dir = common::copy_samples();
+    let cards = || {
+        std::fs::read_dir(dir.path().join("outlook"))
+            .unwrap()
+            .count()
+    };
+    let before = cards();
+    let mut app = open(dir.path());
+    app.update(Action::Show(View::Queue));
+    // The question was asked, then a reload started: y must not execute.
+    press(&mut app, 'x');
+    assert!(app.dialog.is_some());
+    app.update(Action::Reload);
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.results.is_none(), "not executed");
+    assert_eq!(cards(), before);
+
+    // A reload that fails: the old plan can no longer be executed.
+    std::fs::rename(dir.path().join("outlook"), dir.path().join("outlook.moved")).unwrap();
+    press(&mut app, 'r');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.failure.is_some());
+    press(&mut app, 'x');
+    assert!(app.dialog.is_none(), "no execute question on a failed load");
+    let rows = rusqlite::Connection::open(dir.path().join("crm.sqlite"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))
+        .unwrap();
+    assert_eq!(rows, 30, "the CRM is untouched");
+
+    // Fixed on disk, r reads again.
+    std::fs::rename(dir.path().join("outlook.moved"), dir.path().join("outlook")).unwrap();
+    press(&mut app, 'r');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.failure.is_none());
+}
+
+#[test]
+fn quit_waits_for_a_save_in_progress() {
+    let dir = common::copy_samples();
+    let mut app = open(dir.path());
+    press(&mut app, '2');
+    app.update(Action::Top);
+    press(&mut app, 'd');
+    press(&mut app, 'w');
+    press(&mut app, 'q');
+    assert!(!app.quit, "q is refused while the config is written");
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    press(&mut app, 'q');
+    assert!(app.quit);
+    let text = std::fs::read_to_string(dir.path().join("abgleich.toml")).unwrap();
+    assert!(!text.contains("\"name.prefix\" = \"salutation\""), "saved");
+}

@@ -54,4 +54,11 @@ pub enum Action {
     QuitNow,
     /// The mapping editor wants this config text saved.
     SaveConfig(String),
+    /// Confirmed by hand: link these two records (left id, right id).
+    LinkPair(String, String),
+    /// Confirmed by hand: unlink / forget the link with this id.
+    UnlinkLink(i64),
+    ForgetLink(i64),
+    /// Close an information dialog; nothing else.
+    Dismiss,
 }

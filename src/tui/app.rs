@@ -44,6 +44,8 @@ pub struct Busy {
 /// The outcome of the last execution, shown in the queue until dismissed.
 pub struct Results {
     pub data: Arc<Data>,
+    /// The decisions it was executed with.
+    pub decisions: Vec<Decision>,
     pub outcomes: Vec<Outcome>,
     pub notes: Vec<String>,
 }
@@ -67,6 +69,9 @@ pub struct App {
     pub message: Option<(String, bool)>,
     pub results: Option<Results>,
     pub quit: bool,
+    /// Jobs sent to the worker and not finished, and how many of them write.
+    pending: usize,
+    pending_writes: usize,
     jobs: Option<Sender<Job>>,
     events: Receiver<Event>,
     worker: Option<std::thread::JoinHandle<()>>,
@@ -110,6 +115,9 @@ impl App {
             message: None,
             results: None,
             quit: false,
+            // The worker starts with a load of its own.
+            pending: 1,
+            pending_writes: 0,
             jobs: Some(jobs),
             events,
             worker,
@@ -139,19 +147,43 @@ impl App {
     }
 
     fn send(&mut self, job: Job, what: &str) {
+        let writes = job.writes();
+        if self.jobs.as_ref().is_none_or(|j| j.send(job).is_err()) {
+            self.message = Some((
+                "the background worker stopped; restart abgleich".into(),
+                true,
+            ));
+            return;
+        }
+        self.pending += 1;
+        self.pending_writes += usize::from(writes);
         self.busy = Some(Busy {
             what: what.into(),
             done: 0,
             total: 0,
             since: Instant::now(),
         });
-        if self.jobs.as_ref().is_none_or(|j| j.send(job).is_err()) {
-            self.busy = None;
-            self.message = Some((
-                "the background worker stopped; restart abgleich".into(),
-                true,
-            ));
-        }
+    }
+
+    /// No job is waiting or running: what is on screen is the latest plan.
+    pub fn is_idle(&self) -> bool {
+        self.pending == 0
+    }
+
+    /// Refuse an action that needs the worker idle and a readable plan;
+    /// says why in the status bar.
+    fn refuse_unless_ready(&mut self) -> bool {
+        let why = if !self.is_idle() {
+            "wait until the current work is done"
+        } else if self.failure.is_some() {
+            "the stores could not be read: nothing can be written"
+        } else if self.data.is_none() {
+            "nothing is loaded yet"
+        } else {
+            return false;
+        };
+        self.message = Some((why.into(), true));
+        true
     }
 
     /// Take what the worker reported; `wait` blocks up to that long for the
@@ -172,7 +204,7 @@ impl App {
     /// Pump until the worker is idle (tests and the end-to-end path).
     pub fn wait_idle(&mut self, limit: Duration) -> bool {
         let end = Instant::now() + limit;
-        while self.busy.is_some() {
+        while !self.is_idle() {
             if Instant::now() > end {
                 return false;
             }
@@ -196,8 +228,16 @@ impl App {
                     since,
                 });
             }
+            Event::Finished { wrote } => {
+                self.pending = self.pending.saturating_sub(1);
+                if wrote {
+                    self.pending_writes = self.pending_writes.saturating_sub(1);
+                }
+                if self.pending == 0 {
+                    self.busy = None;
+                }
+            }
             Event::Loaded(loaded) => {
-                self.busy = None;
                 self.failure = None;
                 let data = loaded.data;
                 let winner = match data.config.sync.conflicts {
@@ -230,8 +270,9 @@ impl App {
                     .collect();
                 self.defaults = defaults;
                 self.decisions = decisions;
-                self.contacts.reset(&data);
-                self.queue.reset(&data);
+                let old = self.data.as_deref();
+                self.contacts.reset(old, &data);
+                self.queue.reset(old, &data);
                 if self.mapping.as_ref().is_none_or(|m| !m.dirty()) {
                     self.mapping = Some(MappingView::new(
                         &data.config,
@@ -245,11 +286,11 @@ impl App {
                 self.data = Some(data);
             }
             Event::Failed(why) => {
-                self.busy = None;
                 self.failure = Some(why);
             }
             Event::Executed {
                 data,
+                decisions,
                 outcomes,
                 notes,
             } => {
@@ -264,6 +305,7 @@ impl App {
                 ));
                 self.results = Some(Results {
                     data,
+                    decisions,
                     outcomes,
                     notes,
                 });
@@ -272,13 +314,9 @@ impl App {
             }
             Event::Note(text) => {
                 let error = text.starts_with("not done") || text.starts_with("nothing written");
-                if error {
-                    self.busy = None;
-                }
                 self.message = Some((text, error));
             }
             Event::SaveFailed(why) => {
-                self.busy = None;
                 if let Some(m) = self.mapping.as_mut() {
                     m.save_failed(&why);
                 }
@@ -359,8 +397,11 @@ impl App {
         match action {
             Action::Show(view) => self.view = view,
             Action::Help => self.help = !self.help,
-            Action::Quit if self.busy.as_ref().is_some_and(|b| b.what == "writing") => {
-                self.message = Some(("writing to the stores; quit when it is done".into(), true));
+            Action::Quit | Action::QuitNow if self.pending_writes > 0 => {
+                self.message = Some((
+                    "writing (stores, state or config): quit when it is done".into(),
+                    true,
+                ));
             }
             Action::Quit => {
                 let changed = self.changed_decisions();
@@ -390,11 +431,23 @@ impl App {
             }
             Action::QuitNow => self.quit = true,
             Action::Reload => {
-                if self.busy.is_none() {
+                if self.is_idle() {
                     self.send(Job::Load, "reading the stores");
+                } else {
+                    self.message = Some(("wait until the current work is done".into(), true));
                 }
             }
-            Action::SaveConfig(text) => self.send(Job::SaveConfig(text), "saving the mapping"),
+            Action::SaveConfig(text) => {
+                if !self.is_idle() {
+                    if let Some(m) = self.mapping.as_mut() {
+                        m.save_failed("wait until the current work is done, then save again");
+                    }
+                    self.message = Some(("wait until the current work is done".into(), true));
+                } else {
+                    self.send(Job::SaveConfig(text), "saving the mapping");
+                }
+            }
+            Action::Dismiss => {}
             Action::Execute => self.ask_execute(),
             Action::Confirmed(inner) => self.confirmed(*inner),
             action => self.update_view(action),
@@ -405,6 +458,15 @@ impl App {
         let Some(data) = self.data.clone() else {
             return;
         };
+        // Manual links change the state: only on the plan on screen.
+        if matches!(action, Action::Link | Action::Unlink | Action::Forget)
+            && self.refuse_unless_ready()
+        {
+            return;
+        }
+        if self.failure.is_some() && self.view != View::Mapping {
+            return;
+        }
         match self.view {
             View::Contacts => {
                 if let Some(dialog) = self.contacts.update(&action, &data) {
@@ -415,7 +477,7 @@ impl App {
                 if self.results.is_some() {
                     if matches!(action, Action::Back | Action::Edit) {
                         self.results = None;
-                        self.queue.reset(&data);
+                        self.queue.reset(None, &data);
                     } else {
                         self.queue.update_results(&action, self.results.as_ref());
                     }
@@ -436,11 +498,17 @@ impl App {
     }
 
     fn ask_execute(&mut self) {
+        if self.refuse_unless_ready() {
+            return;
+        }
         let Some(data) = self.data.clone() else {
             return;
         };
-        if self.busy.is_some() {
-            self.message = Some(("wait until the current work is done".into(), true));
+        if self.results.is_some() {
+            self.message = Some((
+                "these are the results; Enter shows the new plan to execute".into(),
+                true,
+            ));
             return;
         }
         let names = data.store_names();
@@ -449,9 +517,9 @@ impl App {
             if !d.accept || !d.resolves(op) {
                 continue;
             }
-            let side = match op.target {
-                crate::sync::plan::Target::Left => format!("in {}", for_terminal(names.left)),
-                crate::sync::plan::Target::Right => format!("in {}", for_terminal(names.right)),
+            let side = match super::views::queue::writes_to(op, d) {
+                crate::sync::plan::Target::Left => format!("in {}", names.left),
+                crate::sync::plan::Target::Right => format!("in {}", names.right),
                 crate::sync::plan::Target::Both => "on both sides".to_string(),
             };
             *counts.entry((op.kind, side)).or_insert(0) += 1;
@@ -466,8 +534,8 @@ impl App {
             .collect();
         if !data.plan.refusals.is_empty() {
             lines.insert(0, "The plan is refused:".into());
-            for r in &data.plan.refusals {
-                lines.insert(1, format!("  {}", for_terminal(r)));
+            for (i, r) in data.plan.refusals.iter().enumerate() {
+                lines.insert(1 + i, format!("  {}", for_terminal(r)));
             }
             lines.push(String::new());
             lines.push(
@@ -476,7 +544,7 @@ impl App {
             self.dialog = Some(Dialog {
                 title: "Refused".into(),
                 lines,
-                on_yes: Action::Back,
+                on_yes: Action::Dismiss,
             });
             return;
         }
@@ -491,6 +559,10 @@ impl App {
     }
 
     fn confirmed(&mut self, action: Action) {
+        // Between the question and the answer nothing may have changed.
+        if self.refuse_unless_ready() {
+            return;
+        }
         let Some(data) = self.data.clone() else {
             return;
         };
@@ -499,22 +571,12 @@ impl App {
                 let decisions = self.decisions.clone();
                 self.send(Job::Execute { data, decisions }, "writing");
             }
-            Action::Link => {
-                if let Some((left, right)) = self.contacts.link_request(&data) {
-                    self.contacts.clear_mark();
-                    self.send(Job::Link { left, right }, "linking");
-                }
+            Action::LinkPair(left, right) => {
+                self.contacts.clear_mark();
+                self.send(Job::Link { left, right }, "linking");
             }
-            Action::Unlink => {
-                if let Some(link) = self.contacts.selected_link(&data) {
-                    self.send(Job::Unlink(link.clone()), "unlinking");
-                }
-            }
-            Action::Forget => {
-                if let Some(link) = self.contacts.selected_link(&data) {
-                    self.send(Job::Forget(link.link_id), "forgetting");
-                }
-            }
+            Action::UnlinkLink(id) => self.send(Job::Unlink(id), "unlinking"),
+            Action::ForgetLink(id) => self.send(Job::Forget(id), "forgetting"),
             _ => {}
         }
     }

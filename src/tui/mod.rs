@@ -44,9 +44,9 @@ pub fn run(config: Config) -> Result<(), String> {
     }));
     let result = event_loop(&mut terminal, &mut app);
     ratatui::restore();
-    // Writing is waited for (quit is refused meanwhile); a read in progress
-    // is simply abandoned with the process.
-    if app.busy.is_none() {
+    // Quit is refused while anything is written; a read in progress is
+    // simply abandoned with the process.
+    if app.is_idle() {
         app.shutdown();
     }
     result

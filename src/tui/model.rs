@@ -142,6 +142,9 @@ pub struct Data {
     pub warnings: usize,
     /// Messages from opening (an interrupted apply rolled back).
     pub notes: Vec<String>,
+    /// Which load of the worker made this (a plan from an older load is
+    /// never executed).
+    pub generation: u64,
 }
 
 impl Data {
@@ -182,6 +185,7 @@ impl Data {
             counts,
             warnings,
             notes: Vec::new(),
+            generation: 0,
         };
         data.build_search();
         data
@@ -199,8 +203,10 @@ impl Data {
         row.link.and_then(|l| self.links.get(l as usize))
     }
 
-    pub fn store_names(&self) -> PerSide<&str> {
-        PerSide::new(&self.config.left.name, &self.config.right.name)
+    /// The stores' configured names, safe to draw.
+    pub fn store_names(&self) -> PerSide<String> {
+        let name = |n: &str| crate::sanitize::for_terminal(n).into_owned();
+        PerSide::new(name(&self.config.left.name), name(&self.config.right.name))
     }
 
     fn build_search(&mut self) {

@@ -105,10 +105,10 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(
             format!(
                 " {} {} ⇄ {} {} · {} ops ",
-                for_terminal(names.left),
+                names.left,
                 data.snapshot.sides.left.records.len(),
                 data.snapshot.sides.right.records.len(),
-                for_terminal(names.right),
+                names.right,
                 data.plan.operations.len()
             ),
             style,

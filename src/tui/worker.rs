@@ -8,11 +8,11 @@ use std::sync::mpsc::{Receiver, Sender};
 
 use super::model::Data;
 use crate::config::Config;
+use crate::sanitize::for_terminal;
 use crate::store;
 use crate::sync::apply::{self, ApplyInput, Decision, Outcome};
 use crate::sync::session::Session;
 use crate::sync::snapshot::Snapshot;
-use crate::sync::state::Link;
 use crate::sync::{PerSide, Side};
 
 pub enum Job {
@@ -25,9 +25,17 @@ pub enum Job {
         left: String,
         right: String,
     },
-    Unlink(Link),
+    /// A link by its id, looked up afresh in the state.
+    Unlink(i64),
     Forget(i64),
     SaveConfig(String),
+}
+
+impl Job {
+    /// Whether the job writes (stores, state or config): quitting waits.
+    pub fn writes(&self) -> bool {
+        !matches!(self, Job::Load)
+    }
 }
 
 pub enum Event {
@@ -41,8 +49,13 @@ pub enum Event {
     Failed(String),
     Executed {
         data: Arc<Data>,
+        decisions: Vec<Decision>,
         outcomes: Vec<Outcome>,
         notes: Vec<String>,
+    },
+    /// One job is done (sent after every job, whatever its outcome).
+    Finished {
+        wrote: bool,
     },
     /// A manual link/unlink/forget or a save finished (a reload follows).
     Note(String),
@@ -62,14 +75,19 @@ pub struct Loaded {
 pub const THREAD: &str = "abgleich-worker";
 
 pub fn run(config: Config, jobs: Receiver<Job>, events: Sender<Event>) {
+    let config_text = std::fs::read_to_string(&config.file).unwrap_or_default();
     let mut worker = Worker {
         config,
+        config_text,
         session: None,
         events: events.clone(),
+        generation: 0,
     };
     let mut first = Some(Job::Load);
     while let Some(job) = first.take().or_else(|| jobs.recv().ok()) {
+        let wrote = job.writes();
         let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run(job)));
+        let _ = events.send(Event::Finished { wrote });
         if let Err(panic) = done {
             let what = panic
                 .downcast_ref::<&str>()
@@ -92,17 +110,23 @@ impl Worker {
         let worker = self;
         match job {
             Job::Load => worker.load(),
-            Job::Execute { data, decisions } => worker.execute(&data, &decisions),
+            Job::Execute { data, decisions } => worker.execute(&data, decisions),
             Job::Link { left, right } => {
                 let r = worker
                     .session()
                     .and_then(|s| s.link_pair(&left, &right).map_err(|e| e.to_string()));
                 worker.after(r, "linked; the plan compares them field by field");
             }
-            Job::Unlink(link) => {
-                let r = worker
-                    .session()
-                    .and_then(|s| s.unlink(&link).map_err(|e| e.to_string()));
+            Job::Unlink(id) => {
+                let r = worker.session().and_then(|s| {
+                    let link = s
+                        .links()
+                        .map_err(|e| e.to_string())?
+                        .into_iter()
+                        .find(|l| l.link_id == id)
+                        .ok_or("the link is gone meanwhile")?;
+                    s.unlink(&link).map_err(|e| e.to_string())
+                });
                 worker.after(
                     r,
                     "unlinked; both stay and are not linked again until forgotten",
@@ -121,8 +145,12 @@ impl Worker {
 
 struct Worker {
     config: Config,
+    /// The config file as last read, to notice when it changes.
+    config_text: String,
     session: Option<Session>,
     events: Sender<Event>,
+    /// Counts loads; a plan from an older load is never executed.
+    generation: u64,
 }
 
 impl Worker {
@@ -160,12 +188,33 @@ impl Worker {
     }
 
     fn load(&mut self) {
+        self.generation += 1;
+        if let Err(e) = self.reread_config() {
+            return self.send(Event::Failed(format!(
+                "The config cannot be used:\n{e}\n\nFix it, then press r to read again (q quits)."
+            )));
+        }
         match self.try_load() {
             Ok(loaded) => self.send(Event::Loaded(Box::new(loaded))),
             Err(e) => self.send(Event::Failed(format!(
                 "The stores could not be opened or read:\n{e}\n\nFix the config or the store, then press r to read again (q quits)."
             ))),
         }
+    }
+
+    /// Read the config file again; when it changed, the stores are opened
+    /// anew with it (after the old session lets go of the state lock).
+    fn reread_config(&mut self) -> Result<(), String> {
+        let file = self.config.file.clone();
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        if text != self.config_text {
+            let config = Config::parse(&text, &file).map_err(|e| e.to_string())?;
+            self.session = None;
+            self.config = config;
+            self.config_text = text;
+        }
+        Ok(())
     }
 
     fn try_load(&mut self) -> Result<Loaded, String> {
@@ -187,7 +236,7 @@ impl Worker {
         let notes = session.recovered.clone();
         let mut listings = Vec::new();
         for (i, side) in Side::BOTH.into_iter().enumerate() {
-            step(format!("reading {}", names.get(side)), i);
+            step(format!("reading {}", for_terminal(names.get(side))), i);
             let listing = session
                 .stores
                 .get(side)
@@ -207,21 +256,29 @@ impl Worker {
         self.progress("arranging the rows", 3, STEPS);
         let mut data = Data::new(config, snapshot, links, plan, fields, fingerprint);
         data.notes = notes;
-        let config_text = std::fs::read_to_string(&self.config.file)
-            .map_err(|e| format!("{}: {e}", self.config.file.display()))?;
+        data.generation = self.generation;
         Ok(Loaded {
             data: Arc::new(data),
-            config_text,
+            config_text: self.config_text.clone(),
             columns: columns(&self.config),
         })
     }
 
-    fn execute(&mut self, data: &Arc<Data>, decisions: &[Decision]) {
+    fn execute(&mut self, data: &Arc<Data>, decisions: Vec<Decision>) {
+        if data.generation != self.generation {
+            // Another job (a reload, a link) came in between: the operator
+            // has not seen the plan that would be executed.
+            self.send(Event::Note(
+                "nothing written: the plan changed since you reviewed it; review the new plan"
+                    .into(),
+            ));
+            return;
+        }
         let events = self.events.clone();
         let result = self.session().and_then(|session| {
             let input = ApplyInput {
                 plan: &data.plan,
-                decisions,
+                decisions: &decisions,
                 snapshot: &data.snapshot,
                 fields: &data.fields,
                 force: false,
@@ -252,6 +309,7 @@ impl Worker {
             Ok(report) => {
                 self.send(Event::Executed {
                     data: data.clone(),
+                    decisions,
                     outcomes: report.outcomes,
                     notes: report.notes,
                 });
@@ -282,7 +340,11 @@ impl Worker {
         // of the state lock first).
         self.session = None;
         self.config = config;
-        self.send(Event::Note(format!("saved {}", file.display())));
+        self.config_text = text;
+        self.send(Event::Note(format!(
+            "saved {}",
+            for_terminal(&file.display().to_string())
+        )));
         self.load();
     }
 }

@@ -36,16 +36,33 @@ pub struct ContactsView {
 }
 
 impl ContactsView {
-    pub fn reset(&mut self, data: &Data) {
-        let keep = self.selected_row(data).map(|r| (r.left, r.right));
-        self.refilter(data);
-        if let Some(keep) = keep
-            && let Some(p) = self
-                .visible
-                .iter()
-                .position(|&r| (data.rows[r as usize].left, data.rows[r as usize].right) == keep)
+    /// A new plan arrived: keep the filter (when it still matches) and the
+    /// selected contact (found by its records' ids in the old data).
+    pub fn reset(&mut self, old: Option<&Data>, data: &Data) {
+        let id =
+            |d: &Data, row: &Row, side: Side| d.record(side, row.index(side)).map(|r| r.id.clone());
+        let keep = old.and_then(|o| {
+            self.selected_row(o)
+                .map(|row| (id(o, row, Side::Left), id(o, row, Side::Right)))
+        });
+        if self
+            .filter
+            .is_some_and(|f| data.counts.get(&f).copied().unwrap_or(0) == 0)
         {
-            self.selected = p;
+            self.filter = None;
+        }
+        self.refilter(data);
+        if let Some((left, right)) = keep {
+            let found = self.visible.iter().position(|&r| {
+                let row = &data.rows[r as usize];
+                let same = |side: Side, want: &Option<String>| {
+                    want.is_some() && id(data, row, side) == *want
+                };
+                same(Side::Left, &left) || same(Side::Right, &right)
+            });
+            if let Some(p) = found {
+                self.selected = p;
+            }
         }
         self.marked = None;
     }
@@ -150,7 +167,9 @@ impl ContactsView {
                 }
             }
             Action::Back => {
-                if self.marked.is_some() {
+                if self.detail_focus {
+                    self.detail_focus = false;
+                } else if self.marked.is_some() {
                     self.marked = None;
                 } else if !self.query.is_empty() || self.filter.is_some() {
                     self.query.clear();
@@ -187,7 +206,7 @@ impl ContactsView {
                         String::new(),
                         format!("link #{}   y: unlink   n: back", link.link_id),
                     ],
-                    on_yes: Action::Confirmed(Box::new(Action::Unlink)),
+                    on_yes: Action::Confirmed(Box::new(Action::UnlinkLink(link.link_id))),
                 });
             }
             Action::Forget => {
@@ -207,7 +226,7 @@ impl ContactsView {
                         String::new(),
                         "y: forget   n: back".into(),
                     ],
-                    on_yes: Action::Confirmed(Box::new(Action::Forget)),
+                    on_yes: Action::Confirmed(Box::new(Action::ForgetLink(link.link_id))),
                 });
             }
             _ => {}
@@ -243,6 +262,10 @@ impl ContactsView {
                         .unwrap_or_default()
                 };
                 let names = data.store_names();
+                let ids = (
+                    data.record(Side::Left, Some(left))?.id.clone(),
+                    data.record(Side::Right, Some(right))?.id.clone(),
+                );
                 Some(Dialog {
                     title: "Link".into(),
                     lines: vec![
@@ -252,7 +275,7 @@ impl ContactsView {
                         String::new(),
                         "y: link   n: back".into(),
                     ],
-                    on_yes: Action::Confirmed(Box::new(Action::Link)),
+                    on_yes: Action::Confirmed(Box::new(Action::LinkPair(ids.0, ids.1))),
                 })
             }
             _ => {
@@ -260,22 +283,6 @@ impl ContactsView {
                 None
             }
         }
-    }
-
-    /// The ids to link: the marked contact and the selected one.
-    pub fn link_request(&self, data: &Data) -> Option<(String, String)> {
-        let (side, index) = self.marked?;
-        let row = self.selected_row(data)?;
-        let other = row.index(side.opposite())?;
-        let (l, r) = if side == Side::Left {
-            (index, other)
-        } else {
-            (other, index)
-        };
-        Some((
-            data.record(Side::Left, Some(l))?.id.clone(),
-            data.record(Side::Right, Some(r))?.id.clone(),
-        ))
     }
 
     pub fn clear_mark(&mut self) {
@@ -363,8 +370,8 @@ impl ContactsView {
         };
         let title = format!(
             " {} ⇄ {}  {}/{} ",
-            for_terminal(names.left),
-            for_terminal(names.right),
+            names.left,
+            names.right,
             if self.visible.is_empty() {
                 0
             } else {
@@ -536,7 +543,7 @@ impl ContactsView {
     }
 }
 
-fn ids_text(data: &Data, row: &Row, names: &PerSide<&str>) -> String {
+fn ids_text(data: &Data, row: &Row, names: &PerSide<String>) -> String {
     let id = |side: Side| {
         data.record(side, row.index(side))
             .map(|r| format!("{} {}", names.get(side), for_terminal(&r.id)))
@@ -559,6 +566,6 @@ fn info(title: &str, text: &str) -> Dialog {
     Dialog {
         title: title.into(),
         lines: vec![text.into(), String::new(), "any of y/n/esc closes".into()],
-        on_yes: Action::Back,
+        on_yes: Action::Dismiss,
     }
 }

@@ -32,6 +32,22 @@ pub struct QueueView {
     pub results: bool,
 }
 
+/// Where an operation writes, with the operator's decision (a conflict
+/// writes to the side that loses each field).
+pub fn writes_to(op: &Op, decision: &Decision) -> Target {
+    if op.kind != OpKind::Conflict {
+        return op.target;
+    }
+    let sides: Vec<Side> = op
+        .changes
+        .iter()
+        .filter_map(|c| {
+            c.to.or_else(|| decision.winner_for(c.field).map(Side::opposite))
+        })
+        .collect();
+    Target::of(&sides)
+}
+
 /// The direction of an operation, Unison-style.
 pub fn arrow(op: &Op, decision: &Decision) -> &'static str {
     if op.kind == OpKind::Conflict {
@@ -60,12 +76,20 @@ pub fn arrow(op: &Op, decision: &Decision) -> &'static str {
 }
 
 impl QueueView {
-    pub fn reset(&mut self, data: &Data) {
-        let keep = self
-            .visible
-            .get(self.selected)
-            .and_then(|&o| self.results_free_id(data, o));
+    /// A new plan arrived: keep the filter (when it still matches) and the
+    /// selected operation (by its stable id in the old plan).
+    pub fn reset(&mut self, old: Option<&Data>, data: &Data) {
+        let keep = old.and_then(|o| {
+            let i = *self.visible.get(self.selected)? as usize;
+            o.plan.operations.get(i).map(|op| op.id.clone())
+        });
         self.results = false;
+        if self
+            .filter
+            .is_some_and(|k| !data.plan.operations.iter().any(|op| op.kind == k))
+        {
+            self.filter = None;
+        }
         self.refilter(data);
         if let Some(id) = keep
             && let Some(p) = self
@@ -75,10 +99,6 @@ impl QueueView {
         {
             self.selected = p;
         }
-    }
-
-    fn results_free_id(&self, data: &Data, o: u32) -> Option<String> {
-        data.plan.operations.get(o as usize).map(|op| op.id.clone())
     }
 
     fn refilter(&mut self, data: &Data) {
@@ -156,7 +176,13 @@ impl QueueView {
                 self.detail_focus = !self.detail_focus;
                 self.field = 0;
             }
-            Action::Back => self.detail_focus = false,
+            Action::Back => {
+                if self.detail_focus {
+                    self.detail_focus = false;
+                } else if self.filter.take().is_some() {
+                    self.refilter(data);
+                }
+            }
             Action::Filter => {
                 let present: Vec<OpKind> = OpKind::ALL
                     .into_iter()
@@ -279,7 +305,16 @@ impl QueueView {
         frame.render_widget(block, list);
         if self.visible.is_empty() {
             frame.render_widget(
-                Paragraph::new("Nothing to do: both stores agree.").style(theme.style(Role::Muted)),
+                Paragraph::new(match self.filter {
+                    Some(k) if !data.plan.is_empty() => {
+                        format!(
+                            "No {} operations; f shows the next kind, Esc all.",
+                            k.as_str()
+                        )
+                    }
+                    _ => "Nothing to do: both stores agree.".to_string(),
+                })
+                .style(theme.style(Role::Muted)),
                 inner,
             );
         }
@@ -352,7 +387,8 @@ impl QueueView {
         let d = &decisions[o];
         let names = data.store_names();
         let mut lines = Vec::new();
-        let target = match op.target {
+        let target = match writes_to(op, d) {
+            _ if !d.resolves(op) => "(not decided yet)".to_string(),
             Target::Left => format!("in {}", names.left),
             Target::Right => format!("in {}", names.right),
             Target::Both => "on both sides".into(),
@@ -378,8 +414,8 @@ impl QueueView {
                 lines.push(Line::styled(
                     format!(
                         "deleted in {} since the last sync; accepting deletes the copy in {}",
-                        for_terminal(names.get(gone)),
-                        for_terminal(names.get(side))
+                        names.get(gone),
+                        names.get(side)
                     ),
                     theme.style(Role::Delete),
                 ));
@@ -429,8 +465,8 @@ impl QueueView {
             } else {
                 let c = &op.changes[i - 1];
                 let result = match c.to {
-                    Some(Side::Left) => format!("◀── {}", for_terminal(names.left)),
-                    Some(Side::Right) => format!("──▶ {}", for_terminal(names.right)),
+                    Some(Side::Left) => format!("◀── {}", names.left),
+                    Some(Side::Right) => format!("──▶ {}", names.right),
                     None => match d.winner_for(c.field) {
                         Some(Side::Left) => "take left".into(),
                         Some(Side::Right) => "take right".into(),
@@ -506,11 +542,7 @@ impl QueueView {
                 Span::styled(
                     format!(
                         "{} ",
-                        match op.target {
-                            Target::Right => "──▶",
-                            Target::Left => "◀──",
-                            Target::Both => "◀─▶",
-                        }
+                        results.decisions.get(i).map_or("   ", |d| arrow(op, d))
                     ),
                     base,
                 ),
@@ -524,9 +556,14 @@ impl QueueView {
             (ops.get(self.selected), results.outcomes.get(self.selected))
         {
             let names = results.data.store_names();
-            let target = match op.target {
-                Target::Left => format!("in {}", for_terminal(names.left)),
-                Target::Right => format!("in {}", for_terminal(names.right)),
+            let decided = results
+                .decisions
+                .get(self.selected)
+                .cloned()
+                .unwrap_or_default();
+            let target = match writes_to(op, &decided) {
+                Target::Left => format!("in {}", names.left),
+                Target::Right => format!("in {}", names.right),
                 Target::Both => "on both sides".into(),
             };
             let (text, role) = outcome_text(outcome);

@@ -55,7 +55,10 @@ impl MappingView {
             spans.push(Span::styled("  read-only", theme.style(Role::Muted)));
         } else {
             spans.push(Span::styled(
-                format!("  {} mappings", self.rows.len()),
+                match self.rows.len() {
+                    1 => "  1 mapping".to_string(),
+                    n => format!("  {n} mappings"),
+                },
                 theme.style(Role::Muted),
             ));
         }
