@@ -74,7 +74,7 @@ fn commands() -> Vec<(Command, &'static [&'static str])> {
         ("bottom", Action::Bottom, Everywhere, "last row", None, &["end", "G"]),
         ("reload", Action::Reload, Everywhere, "read both stores again", None, &["r"]),
         ("help", Action::Help, Everywhere, "this help", Some("help"), &["?"]),
-        ("quit", Action::Quit, Everywhere, "quit (asks if changes are lost)", Some("quit"), &["q"]),
+        ("quit", Action::Quit, Everywhere, "quit (asks if work is lost)", Some("quit"), &["q"]),
     ];
     table
         .into_iter()

@@ -27,11 +27,11 @@ pub fn entries(keymap: &Keymap, view: View, theme: &Theme) -> Vec<Entry> {
         .collect();
     let fixed: &[(&str, &str)] = match view {
         View::Contacts => &[
-            ("esc", "clear search, filter or link mark"),
+            ("esc", "end search, clear filter"),
             ("enter", "end typing the search"),
         ],
         View::Queue => &[
-            ("esc", "back to the list; after execute: the new plan"),
+            ("esc", "leave detail, filter, result"),
             ("enter", "after execute: the new plan"),
         ],
         View::Mapping => &[

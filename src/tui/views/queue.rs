@@ -586,7 +586,7 @@ impl QueueView {
         }
         if let Some(Outcome::ChangedSincePlan) = results.outcomes.get(self.selected) {
             about.push(Line::styled(
-                "changed since the plan was made: not written; it is in the new plan",
+                "changed since the plan was made: what was not written is in the new plan",
                 theme.style(Role::Warning),
             ));
         }
