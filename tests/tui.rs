@@ -23,6 +23,11 @@ fn open(dir: &std::path::Path) -> App {
     app
 }
 
+/// How many files the card folder holds.
+fn card_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir.join("outlook")).unwrap().count()
+}
+
 fn press(app: &mut App, c: char) {
     app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
 }
@@ -251,11 +256,7 @@ fn a_conflict_resolved_field_by_field_reaches_both_stores() {
 #[test]
 fn executing_everything_accepted_writes_the_stores_and_recomputes() {
     let dir = common::copy_samples();
-    let cards = || {
-        std::fs::read_dir(dir.path().join("outlook"))
-            .unwrap()
-            .count()
-    };
+    let cards = || card_files(dir.path());
     let before = cards();
     let mut app = open(dir.path());
     let data = app.data.clone().unwrap();
@@ -348,14 +349,6 @@ fn search_narrows_by_name_mail_phone_and_company() {
 fn link_unlink_and_forget_by_hand() {
     let dir = common::copy_samples();
     let mut app = open(dir.path());
-    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
-    let search = |app: &mut App, text: &str| {
-        press(app, '/');
-        for c in text.chars() {
-            press(app, c);
-        }
-        app.on_key(enter);
-    };
     // Mark a CRM-only contact, then pick an Outlook-only one: l asks, y links.
     search(&mut app, "köhler");
     press(&mut app, 'l');
@@ -611,11 +604,7 @@ fn unlink_acts_on_the_pair_the_question_named_even_after_the_list_moved() {
 #[test]
 fn nothing_is_written_from_a_plan_that_changed_or_failed_to_load() {
     let dir = common::copy_samples();
-    let cards = || {
-        std::fs::read_dir(dir.path().join("outlook"))
-            .unwrap()
-            .count()
-    };
+    let cards = || card_files(dir.path());
     let before = cards();
     let mut app = open(dir.path());
     app.update(Action::Show(View::Queue));
