@@ -15,7 +15,7 @@ use super::super::model::{Data, Row, Status};
 use super::super::theme::{Role, Theme};
 use super::{cell, detail_table, list_window, status_role};
 use crate::sanitize::for_terminal;
-use crate::sync::state::{BaseValue, Link};
+use crate::sync::state::BaseValue;
 use crate::sync::{PerSide, Side};
 
 #[derive(Default)]
@@ -87,10 +87,6 @@ impl ContactsView {
         self.visible
             .get(self.selected)
             .and_then(|&r| data.rows.get(r as usize))
-    }
-
-    pub fn selected_link<'d>(&self, data: &'d Data) -> Option<&'d Link> {
-        self.selected_row(data).and_then(|r| data.link(r))
     }
 
     pub fn is_capturing(&self) -> bool {
