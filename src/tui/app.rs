@@ -18,7 +18,7 @@ use super::render;
 use super::theme::Theme;
 use super::views::contacts::ContactsView;
 use super::views::mapping::MappingView;
-use super::views::queue::QueueView;
+use super::views::queue::{self, QueueView};
 use super::worker::{self, Event, Job};
 use crate::config::Config;
 use crate::sanitize::for_terminal;
@@ -517,11 +517,7 @@ impl App {
             if !d.accept || !d.resolves(op) {
                 continue;
             }
-            let side = match super::views::queue::writes_to(op, d) {
-                crate::sync::plan::Target::Left => format!("in {}", names.left),
-                crate::sync::plan::Target::Right => format!("in {}", names.right),
-                crate::sync::plan::Target::Both => "on both sides".to_string(),
-            };
+            let side = queue::target_text(queue::writes_to(op, d), &names);
             *counts.entry((op.kind, side)).or_insert(0) += 1;
         }
         if counts.is_empty() {

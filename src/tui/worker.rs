@@ -159,14 +159,6 @@ impl Worker {
         let _ = self.events.send(event);
     }
 
-    fn progress(&self, what: &str, done: usize, total: usize) {
-        self.send(Event::Progress {
-            what: what.to_string(),
-            done,
-            total,
-        });
-    }
-
     fn session(&mut self) -> Result<&mut Session, String> {
         if self.session.is_none() {
             let session = Session::open(self.config.clone(), "tui").map_err(|e| e.to_string())?;
@@ -219,7 +211,6 @@ impl Worker {
 
     fn try_load(&mut self) -> Result<Loaded, String> {
         const STEPS: usize = 4;
-        self.progress("opening the stores", 0, STEPS);
         let names = PerSide::new(
             self.config.left.name.clone(),
             self.config.right.name.clone(),
@@ -232,6 +223,7 @@ impl Worker {
                 total: STEPS,
             });
         };
+        step("opening the stores".into(), 0);
         let session = self.session()?;
         let notes = session.recovered.clone();
         let mut listings = Vec::new();
@@ -253,7 +245,7 @@ impl Worker {
         let fields = session.fields.clone();
         let fingerprint = session.fingerprint();
         let config = session.config.clone();
-        self.progress("arranging the rows", 3, STEPS);
+        step("arranging the rows".into(), 3);
         let mut data = Data::new(config, snapshot, links, plan, fields, fingerprint);
         data.notes = notes;
         data.generation = self.generation;

@@ -15,9 +15,9 @@ use super::super::model::Data;
 use super::super::theme::{Role, Theme};
 use super::{cell, detail_table, list_window};
 use crate::sanitize::for_terminal;
-use crate::sync::Side;
 use crate::sync::apply::{Decision, Outcome};
 use crate::sync::plan::{Op, OpKind, Target};
+use crate::sync::{PerSide, Side};
 
 #[derive(Default)]
 pub struct QueueView {
@@ -46,6 +46,15 @@ pub fn writes_to(op: &Op, decision: &Decision) -> Target {
         })
         .collect();
     Target::of(&sides)
+}
+
+/// Where a write goes, in words: `in Outlook`, `on both sides`.
+pub fn target_text(target: Target, names: &PerSide<String>) -> String {
+    match target {
+        Target::Left => format!("in {}", names.left),
+        Target::Right => format!("in {}", names.right),
+        Target::Both => "on both sides".into(),
+    }
 }
 
 /// The direction of an operation, Unison-style.
@@ -387,11 +396,10 @@ impl QueueView {
         let d = &decisions[o];
         let names = data.store_names();
         let mut lines = Vec::new();
-        let target = match writes_to(op, d) {
-            _ if !d.resolves(op) => "(not decided yet)".to_string(),
-            Target::Left => format!("in {}", names.left),
-            Target::Right => format!("in {}", names.right),
-            Target::Both => "on both sides".into(),
+        let target = if d.resolves(op) {
+            target_text(writes_to(op, d), &names)
+        } else {
+            "(not decided yet)".to_string()
         };
         let mut head = format!("{} {} {}", op.kind.as_str(), target, for_terminal(&op.name));
         if let Some(e) = op.evidence {
@@ -561,11 +569,7 @@ impl QueueView {
                 .get(self.selected)
                 .cloned()
                 .unwrap_or_default();
-            let target = match writes_to(op, &decided) {
-                Target::Left => format!("in {}", names.left),
-                Target::Right => format!("in {}", names.right),
-                Target::Both => "on both sides".into(),
-            };
+            let target = target_text(writes_to(op, &decided), &names);
             let (text, role) = outcome_text(outcome);
             about.push(Line::from(vec![
                 Span::styled(format!("{text}: "), theme.style(role)),
