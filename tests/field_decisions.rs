@@ -7,6 +7,8 @@
 //! `updated_at`), the card by rewriting lines of its file.
 
 mod common;
+#[path = "common/unfold.rs"]
+mod unfold;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -170,7 +172,7 @@ impl Sandbox {
             .files()
             .into_iter()
             .filter(|(_, bytes)| {
-                unfold(&String::from_utf8_lossy(bytes))
+                unfold::unfold(&String::from_utf8_lossy(bytes))
                     .iter()
                     .any(|l| l.eq_ignore_ascii_case(&want))
             })
@@ -183,7 +185,7 @@ impl Sandbox {
     /// The values of the card's properties called `name` (no parameters).
     fn card_values(&self, card: &Path, name: &str) -> Vec<String> {
         let text = std::fs::read_to_string(card).unwrap();
-        unfold(&text)
+        unfold::unfold(&text)
             .into_iter()
             .filter_map(|line| {
                 let (head, value) = line.split_once(':')?;
@@ -200,29 +202,12 @@ fn open(dir: &Path) -> Session {
     Session::open(config, "test").unwrap()
 }
 
-fn unfold(text: &str) -> Vec<String> {
-    let text = text.replace("\r\n", "\n");
-    let mut out: Vec<String> = Vec::new();
-    for line in text.split('\n') {
-        if let Some(rest) = line.strip_prefix([' ', '\t'])
-            && let Some(last) = out.last_mut()
-        {
-            last.push_str(rest);
-            continue;
-        }
-        if !line.is_empty() {
-            out.push(line.to_string());
-        }
-    }
-    out
-}
-
 /// A user's edit of a card: the one (unfolded) line whose property is
 /// `prop` becomes `line`; the file keeps its line ends.
 fn edit_card(card: &Path, prop: &str, line: &str) {
     let text = std::fs::read_to_string(card).unwrap();
     let crlf = text.contains("\r\n");
-    let mut lines = unfold(&text);
+    let mut lines = unfold::unfold(&text);
     let hits: Vec<usize> = lines
         .iter()
         .enumerate()

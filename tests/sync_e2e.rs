@@ -7,6 +7,8 @@
 //! cards by rewriting or deleting their files.
 
 mod common;
+#[path = "common/unfold.rs"]
+mod unfold;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -301,7 +303,7 @@ impl Sandbox {
         let path = self.card(file);
         let text = std::fs::read_to_string(&path).unwrap();
         let crlf = text.contains("\r\n");
-        let mut lines = unfold(&text);
+        let mut lines = unfold::unfold(&text);
         let hits: Vec<usize> = lines
             .iter()
             .enumerate()
@@ -322,7 +324,7 @@ impl Sandbox {
         let path = self.card(file);
         let text = std::fs::read_to_string(&path).unwrap();
         let crlf = text.contains("\r\n");
-        let mut lines = unfold(&text);
+        let mut lines = unfold::unfold(&text);
         let end = lines
             .iter()
             .position(|l| l.eq_ignore_ascii_case("END:VCARD"))
@@ -356,25 +358,8 @@ struct Prop {
     value: String,
 }
 
-fn unfold(text: &str) -> Vec<String> {
-    let text = text.replace("\r\n", "\n");
-    let mut out: Vec<String> = Vec::new();
-    for line in text.split('\n') {
-        if let Some(rest) = line.strip_prefix([' ', '\t'])
-            && let Some(last) = out.last_mut()
-        {
-            last.push_str(rest);
-            continue;
-        }
-        if !line.is_empty() {
-            out.push(line.to_string());
-        }
-    }
-    out
-}
-
 fn parse(text: &str) -> Vec<Prop> {
-    unfold(text)
+    unfold::unfold(text)
         .into_iter()
         .filter_map(|line| {
             let (head, value) = line.split_once(':')?;
