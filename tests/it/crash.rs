@@ -7,7 +7,7 @@
 //! no sample contact is lost. A crash followed by `status` (which recovers)
 //! leaves the stores exactly as they were before the crashed apply.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;

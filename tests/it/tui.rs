@@ -1,7 +1,7 @@
 //! The screen driven headless through its actions, on a copy of the
 //! samples: what the operator decides on screen is what reaches the stores.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! reports about the bundled samples, `demo`, `init`, and how config
 //! mistakes are named (file, line, key).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

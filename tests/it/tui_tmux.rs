@@ -7,7 +7,7 @@
 //! reach the terminal (no title change, no clear screen, no colour), and the
 //! 80x24 layout. Skipped (passing) when `tmux` is not installed.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

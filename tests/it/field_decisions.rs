@@ -6,9 +6,8 @@
 //! Edits are made the way a user would: the row with SQL (bumping
 //! `updated_at`), the card by rewriting lines of its file.
 
-mod common;
-#[path = "common/unfold.rs"]
-mod unfold;
+use crate::common;
+use crate::common::unfold;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

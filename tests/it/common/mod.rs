@@ -1,5 +1,7 @@
 //! What the tests that run the binary on the bundled samples share.
 
+pub mod unfold;
+
 use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;

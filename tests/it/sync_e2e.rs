@@ -6,9 +6,8 @@
 //! between runs the way a user would: rows with SQL (bumping `updated_at`),
 //! cards by rewriting or deleting their files.
 
-mod common;
-#[path = "common/unfold.rs"]
-mod unfold;
+use crate::common;
+use crate::common::unfold;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

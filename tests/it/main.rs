@@ -1,0 +1,19 @@
+//! The one integration-test crate: every test module links the library and
+//! SQLite once instead of once per file (STYLE 19), which is most of a
+//! debug test build's time on 2 cores.
+
+mod common;
+
+mod cli;
+mod codec_robustness;
+mod crash;
+mod field_decisions;
+mod fixtures;
+mod planner;
+mod samples;
+mod stores;
+mod sync_e2e;
+mod sync_props;
+mod tui;
+mod tui_snapshots;
+mod tui_tmux;
