@@ -13,8 +13,8 @@
 use std::time::Instant;
 
 use abgleich::config::Config;
-use abgleich::store::Record;
-use abgleich::sync::PerSide;
+use abgleich::model::PerSide;
+use abgleich::model::record::Record;
 use abgleich::sync::apply::{self, ApplyInput};
 use abgleich::sync::matcher::Matcher;
 use abgleich::sync::session::Session;

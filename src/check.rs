@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use crate::config::{Config, StoreConfig, StoreKind};
-use crate::store::{self, StoreError, Unreadable};
+use crate::model::record::Unreadable;
+use crate::store::{self, StoreError};
 
 /// What one side of the config holds.
 #[derive(Debug)]

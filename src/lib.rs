@@ -1,16 +1,23 @@
 //! abgleich: keeps a CRM's contacts and an address book in agreement.
 //!
-//! The library is the engine (contacts, codec, stores, config); it never
-//! draws and never prints. `src/main.rs` is a thin front end.
+//! The library is the engine and the screen; it never prints. Its layers,
+//! each using only those below it (README "Architecture"; checked by
+//! `tests/it/layers.rs`):
+//!
+//! ```text
+//! model ◀── vcard ◀── config ◀── store ◀── sync, check ◀── tui, samples (and the binary's cli)
+//! ```
+
+pub mod model;
+
+pub mod vcard;
+
+pub mod config;
+
+pub mod store;
 
 pub mod check;
-pub mod config;
-pub mod contact;
-pub mod mapping;
-pub mod normal;
-pub mod samples;
-pub mod sanitize;
-pub mod store;
 pub mod sync;
+
+pub mod samples;
 pub mod tui;
-pub mod vcard;

@@ -152,6 +152,9 @@ fn main() -> ExitCode {
 fn report(error: &color_eyre::eyre::Report) {
     let text = format!("{error:#}");
     for line in text.lines() {
-        eprintln!("abgleich: {}", abgleich::sanitize::for_terminal(line));
+        eprintln!(
+            "abgleich: {}",
+            abgleich::model::sanitize::for_terminal(line)
+        );
     }
 }

@@ -39,11 +39,11 @@ pub fn write_to(dir: &Path) -> Result<PathBuf, String> {
 /// that waits for review). Everything else stays as a first sync sees it.
 pub fn write_history(config_path: &Path) -> Result<(), String> {
     use crate::config::Config;
-    use crate::contact::FieldPath;
+    use crate::model::contact::FieldPath;
+    use crate::model::{PerSide, Side};
     use crate::sync::plan::settled_base;
     use crate::sync::session::Session;
     use crate::sync::state::{Base, BaseValue, Link};
-    use crate::sync::{PerSide, Side};
 
     let config = Config::load(config_path).map_err(|e| e.to_string())?;
     let mut session = Session::open(config, "demo").map_err(|e| e.to_string())?;

@@ -9,12 +9,12 @@ use std::process::ExitCode;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use abgleich::config::{Config, ConflictPolicy, Mode};
-use abgleich::sanitize::for_terminal;
+use abgleich::model::sanitize::for_terminal;
+use abgleich::model::{PerSide, Side};
 use abgleich::sync::apply::{self, ApplyInput, Decision, Outcome};
 use abgleich::sync::plan::{Op, OpKind, Plan, Target};
 use abgleich::sync::session::{Session, SessionError};
 use abgleich::sync::state::Link;
-use abgleich::sync::{PerSide, Side};
 
 /// Print a line to stdout; a closed pipe (`abgleich plan | head`) ends the
 /// program quietly instead of with a panic.

@@ -2,9 +2,10 @@
 
 use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue};
 
-use super::{Patch, Record};
+use super::interface::Patch;
 use crate::config::{Scope, StoreConfig};
-use crate::contact::{Contact, FieldClass, FieldPath};
+use crate::model::contact::{Contact, FieldClass, FieldPath};
+use crate::model::record::Record;
 use crate::vcard::{self, ParsedCard, map};
 
 /// Whether a contact is in a category scope.

@@ -10,10 +10,11 @@ use std::path::PathBuf;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types::ValueRef};
 
-use super::{Listing, Patch, Record, Store, StoreError};
+use super::interface::{Listing, Patch, Store, StoreError};
 use crate::config::{FieldMapping, Scope, StoreConfig, Transform};
-use crate::contact::{Contact, FieldPath};
-use crate::normal::Normalizer;
+use crate::model::contact::{Contact, FieldPath};
+use crate::model::normal::Normalizer;
+use crate::model::record::Record;
 
 pub struct SqliteStore {
     config: StoreConfig,
@@ -71,7 +72,7 @@ pub fn table_columns(config: &StoreConfig) -> Result<Vec<String>, StoreError> {
 fn connect(config: &StoreConfig, access: OpenFlags) -> Result<(Connection, PathBuf), StoreError> {
     let path: PathBuf = config.path.clone();
     if !path.is_file() {
-        return Err(super::missing_store(
+        return Err(super::files::missing_store(
             config,
             "database",
             "abgleich never creates or empties a CRM",
@@ -208,7 +209,7 @@ impl SqliteStore {
         if self.modified.is_some() {
             let text = text_of(row.get_ref(i)?);
             hash_value(&mut hasher, text.as_deref());
-            modified = text.as_deref().and_then(crate::normal::timestamp);
+            modified = text.as_deref().and_then(crate::model::normal::timestamp);
             i += 1;
         }
         let in_scope = match &self.scope {

@@ -9,10 +9,11 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use super::{
-    Listing, Patch, Record, Store, StoreError, Unreadable, cards, hash_revision, write_atomic,
-};
+use super::cards;
+use super::files::{self, write_atomic};
+use super::interface::{Listing, Patch, Store, StoreError};
 use crate::config::StoreConfig;
+use crate::model::record::{Record, Unreadable, hash_revision};
 use crate::vcard::{self, ParsedCard, decode};
 
 pub struct VcardFileStore {
@@ -30,7 +31,7 @@ struct Parsed {
 impl VcardFileStore {
     pub fn open(config: &StoreConfig) -> Result<Self, StoreError> {
         if !config.path.is_file() {
-            return Err(super::missing_store(
+            return Err(files::missing_store(
                 config,
                 "store's file",
                 "a missing file is never taken as an empty address book",
@@ -238,7 +239,7 @@ impl Store for VcardFileStore {
     }
 
     fn save_unit(&self, _unit: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        super::read_unit_file(&self.file)
+        files::read_unit_file(&self.file)
     }
 
     fn restore_unit(&mut self, _unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {

@@ -7,11 +7,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::{
-    CachedListing, FileStat, KnownRevision, Listing, Patch, Record, Store, StoreError, Unreadable,
-    cards, hash_revision, write_atomic,
-};
+use super::cards;
+use super::files::{self, write_atomic};
+use super::interface::{CachedListing, FileStat, KnownRevision, Listing, Patch, Store, StoreError};
 use crate::config::StoreConfig;
+use crate::model::record::{Record, Unreadable, hash_revision};
 use crate::vcard::{self, WriteVersion};
 
 pub struct VdirStore {
@@ -84,7 +84,7 @@ impl VdirStore {
     pub fn open(config: &StoreConfig) -> Result<Self, StoreError> {
         let dir = config.path.clone();
         if !dir.is_dir() {
-            return Err(super::missing_store(
+            return Err(files::missing_store(
                 config,
                 "store's folder",
                 "a missing folder is never taken as an empty address book",
@@ -148,7 +148,7 @@ impl VdirStore {
                 out.listing.records.push(Record {
                     id: name.clone(),
                     revision: k.revision.clone(),
-                    contact: crate::contact::Contact::default(),
+                    contact: crate::model::contact::Contact::default(),
                     in_scope: true,
                     stamp: None,
                     uid: None,
@@ -311,11 +311,11 @@ impl Store for VdirStore {
     }
 
     fn save_unit(&self, unit: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        super::read_unit_file(&self.path_of(unit)?)
+        files::read_unit_file(&self.path_of(unit)?)
     }
 
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
-        super::restore_unit_file(&self.path_of(unit)?, saved)
+        files::restore_unit_file(&self.path_of(unit)?, saved)
     }
 }
 

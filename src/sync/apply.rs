@@ -20,9 +20,10 @@ use super::plan::{
 };
 use super::snapshot::Snapshot;
 use super::state::{Base, BaseValue, Link, State, StateError};
-use super::{PerSide, Side};
-use crate::contact::{Contact, FieldPath};
-use crate::store::{Patch, Store, StoreError, hash_revision};
+use crate::model::contact::{Contact, FieldPath};
+use crate::model::record::hash_revision;
+use crate::model::{PerSide, Side};
+use crate::store::{Patch, Store, StoreError};
 
 /// What the operator decided for one operation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

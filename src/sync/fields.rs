@@ -7,9 +7,9 @@
 //! keeps out is reported as a warning, never dropped from the side that has it.
 
 use crate::config::{Config, Direction, Limits, PhoneFormat, StoreConfig, StoreKind, Transform};
-use crate::contact::{AdrPart, Contact, FieldClass, FieldPath, Kind};
+use crate::model::contact::{Contact, FieldClass, FieldPath, Kind, all_card_fields};
 
-use super::{PerSide, Side};
+use crate::model::{PerSide, Side};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncField {
@@ -27,37 +27,6 @@ pub struct FieldSet {
     /// Store names, for messages.
     pub names: PerSide<String>,
     pub limits: PerSide<Limits>,
-}
-
-pub fn all_card_fields() -> Vec<FieldPath> {
-    use FieldPath as F;
-    let mut out = vec![
-        F::NamePrefix,
-        F::NameGiven,
-        F::NameAdditional,
-        F::NameFamily,
-        F::NameSuffix,
-        F::NameFull,
-        F::Nickname,
-        F::OrgName,
-        F::OrgUnit,
-        F::Title,
-    ];
-    for kind in [Kind::Work, Kind::Home, Kind::Other] {
-        out.extend((0..3).map(|index| F::Email {
-            kind: Some(kind),
-            index,
-        }));
-    }
-    for kind in Kind::ALL {
-        out.extend((0..3).map(|index| F::Phone { kind, index }));
-    }
-    for kind in [Kind::Work, Kind::Home, Kind::Other] {
-        out.extend(AdrPart::ALL.into_iter().map(|part| F::Adr { kind, part }));
-    }
-    out.extend((0..3).map(|index| F::Url { index }));
-    out.extend([F::Bday, F::Note, F::Categories]);
-    out
 }
 
 /// Why `limits` cannot hold `path` at all, or `None` if they can.

@@ -13,10 +13,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{PerSide, Side, fold};
 use crate::config::MatchRule;
-use crate::normal::Normalizer;
-use crate::store::Record;
+use crate::model::normal::Normalizer;
+use crate::model::record::Record;
+use crate::model::{PerSide, Side, fold};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -336,7 +336,7 @@ fn lookalike_keys(record: &Record, normalizer: &Normalizer) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contact::{Contact, Typed};
+    use crate::model::contact::{Contact, Typed};
 
     fn record(id: &str, given: &str, family: &str, email: &str, phone: &str) -> Record {
         let mut contact = Contact {

@@ -14,11 +14,11 @@ use super::fields::{FieldSet, SyncField};
 use super::matcher::{Evidence, Lookalikes, Matcher};
 use super::snapshot::{SideSnapshot, Snapshot};
 use super::state::{Base, BaseValue, Link};
-use super::{PerSide, Side};
 use crate::config::{Config, ConflictPolicy, DeletePolicy, MatchRule, Mode, ScopeExit, StoreKind};
-use crate::contact::{Contact, FieldClass, FieldPath, Kind};
-use crate::normal::Normalizer;
-use crate::store::Record;
+use crate::model::contact::{Contact, FieldClass, FieldPath, Kind};
+use crate::model::normal::Normalizer;
+use crate::model::record::Record;
+use crate::model::{PerSide, Side};
 
 /// How a run decides; from `[sync]`, with `--mode` and `--conflicts` applied.
 #[derive(Debug, Clone)]
@@ -954,7 +954,7 @@ impl<'a> Planner<'a> {
         };
         let (given, family) = (was(FieldPath::NameGiven), was(FieldPath::NameFamily));
         let name = format!("{given} {family}").trim().to_string();
-        let fold = |t: &str| super::fold::german(t);
+        let fold = |t: &str| crate::model::fold::german(t);
         let parts = [(&given, &rec.contact.given), (&family, &rec.contact.family)];
         // Every name part the contact had is now different, and it has a
         // name (a new surname alone is the same person).

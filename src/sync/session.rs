@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use super::snapshot::{SideSnapshot, Snapshot};
 use super::state::{self, Link, State, StateError};
-use super::{PerSide, Side};
 use crate::config::Config;
+use crate::model::{PerSide, Side};
 use crate::store::{self, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -191,8 +191,8 @@ impl Session {
             {
                 return Err(SessionError::Refused(format!(
                     "{side} {} is already linked with {}; unlink it first",
-                    crate::sanitize::for_terminal(id),
-                    crate::sanitize::for_terminal(other.id(side.opposite()).unwrap_or("–")),
+                    crate::model::sanitize::for_terminal(id),
+                    crate::model::sanitize::for_terminal(other.id(side.opposite()).unwrap_or("–")),
                 )));
             }
         }

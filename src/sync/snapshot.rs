@@ -2,8 +2,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::PerSide;
-use crate::store::{Listing, Record, Unreadable};
+use crate::model::PerSide;
+use crate::model::record::{Record, Unreadable};
+use crate::store::Listing;
 
 /// One store's records, and what could not be read.
 #[derive(Debug, Default)]

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
-use super::{PerSide, Side};
-use crate::contact::FieldPath;
+use crate::model::contact::FieldPath;
+use crate::model::{PerSide, Side};
 use crate::store::{FileStat, KnownRevision};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! The one list of everything the operator can ask for. Keys map to these
 //! (see `keymap.rs`); views turn them into state changes.
 
-use crate::sync::Side;
+use crate::model::Side;
 
 /// A view of the screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -8,47 +8,22 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::{Action, View};
 use super::keymap::Keymap;
-use super::model::Data;
-use super::render;
+use super::model::{Data, Results};
 use super::theme::Theme;
 use super::views::contacts::ContactsView;
 use super::views::mapping::MappingView;
 use super::views::queue::{self, QueueView};
+use super::widgets::{Busy, Dialog};
 use super::worker::{self, Event, Job};
 use crate::config::Config;
-use crate::sanitize::for_terminal;
-use crate::sync::Side;
+use crate::model::Side;
+use crate::model::sanitize::for_terminal;
 use crate::sync::apply::{Decision, Outcome, default_decisions};
 use crate::sync::plan::OpKind;
-
-/// A question that needs `y` or `n`.
-pub struct Dialog {
-    pub title: String,
-    pub lines: Vec<String>,
-    pub on_yes: Action,
-}
-
-/// Work in progress in the background.
-pub struct Busy {
-    pub what: String,
-    pub done: usize,
-    pub total: usize,
-    pub since: Instant,
-}
-
-/// The outcome of the last execution, shown in the queue until dismissed.
-pub struct Results {
-    pub data: Arc<Data>,
-    /// The decisions it was executed with.
-    pub decisions: Vec<Decision>,
-    pub outcomes: Vec<Outcome>,
-    pub notes: Vec<String>,
-}
 
 pub struct App {
     pub view: View,
@@ -575,9 +550,5 @@ impl App {
             Action::ForgetLink(id) => self.send(Job::Forget(id), "forgetting"),
             _ => {}
         }
-    }
-
-    pub fn render(&self, frame: &mut Frame) {
-        render::draw(self, frame);
     }
 }

@@ -11,12 +11,12 @@
 
 pub mod action;
 pub mod app;
-pub mod config_edit;
 pub mod keymap;
 pub mod model;
 pub mod render;
 pub mod theme;
 pub mod views;
+pub mod widgets;
 pub mod worker;
 
 use std::time::Duration;

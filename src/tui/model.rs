@@ -3,15 +3,27 @@
 //! text per row. Everything here grows linearly with the number of contacts.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::config::Config;
-use crate::contact::Contact;
-use crate::store::Record;
+use crate::model::contact::Contact;
+use crate::model::record::Record;
+use crate::sync::apply::{Decision, Outcome};
 use crate::sync::fields::FieldSet;
 use crate::sync::plan::{OpKind, Plan, Target};
 use crate::sync::snapshot::Snapshot;
 use crate::sync::state::Link;
-use crate::sync::{PerSide, Side};
+
+/// The outcome of the last execution, shown in the queue until dismissed.
+pub struct Results {
+    pub data: Arc<Data>,
+    /// The decisions it was executed with.
+    pub decisions: Vec<Decision>,
+    pub outcomes: Vec<Outcome>,
+    pub notes: Vec<String>,
+}
+
+use crate::model::{PerSide, Side};
 
 /// A row's state, from the plan and the links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -205,7 +217,7 @@ impl Data {
 
     /// The stores' configured names, safe to draw.
     pub fn store_names(&self) -> PerSide<String> {
-        let name = |n: &str| crate::sanitize::for_terminal(n).into_owned();
+        let name = |n: &str| crate::model::sanitize::for_terminal(n).into_owned();
         PerSide::new(name(&self.config.left.name), name(&self.config.right.name))
     }
 
@@ -403,5 +415,5 @@ fn sort_key(c: &Contact) -> String {
     } else {
         format!("{family} {}", c.given.trim())
     };
-    crate::sync::fold::german(&text)
+    crate::model::fold::german(&text)
 }

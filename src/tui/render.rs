@@ -1,20 +1,27 @@
 //! The frame: header with the views, the current view, the status bar with
 //! key hints, and over it the help, a question or the progress of work.
 
-use std::time::Instant;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::action::View;
 use super::app::App;
 use super::theme::Role;
 use super::views;
-use crate::sanitize::for_terminal;
+use super::views::queue::QueueContext;
+use super::widgets;
+use crate::model::sanitize::for_terminal;
 
-pub fn draw(app: &App, frame: &mut Frame) {
+impl App {
+    /// Draw the whole screen from the state (no I/O).
+    pub fn render(&self, frame: &mut Frame) {
+        draw(self, frame);
+    }
+}
+
+fn draw(app: &App, frame: &mut Frame) {
     let [header, body, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -35,7 +42,15 @@ pub fn draw(app: &App, frame: &mut Frame) {
         }
         (Some(data), None) => match app.view {
             View::Contacts => app.contacts.render(frame, body, data, &app.theme),
-            View::Queue => app.queue.render(frame, body, data, app),
+            View::Queue => {
+                let context = QueueContext {
+                    decisions: &app.decisions,
+                    defaults: &app.defaults,
+                    theme: &app.theme,
+                    results: app.results.as_ref(),
+                };
+                app.queue.render(frame, body, data, &context)
+            }
             View::Mapping => {
                 if let Some(m) = &app.mapping {
                     m.render(frame, body, &app.theme);
@@ -46,38 +61,13 @@ pub fn draw(app: &App, frame: &mut Frame) {
     }
     draw_status(app, frame, status);
     if let Some(busy) = &app.busy {
-        draw_busy(app, busy, frame, body);
+        widgets::draw_busy(busy, &app.theme, frame, body);
     }
     if app.help {
         views::help::render(frame, body, &app.keymap, app.view, &app.theme);
     }
     if let Some(dialog) = &app.dialog {
-        let width = 70.min(body.width);
-        let height = (dialog.lines.len() as u16 + 2).min(body.height);
-        let area = centered(body, width, height);
-        frame.render_widget(Clear, area);
-        let lines: Vec<Line> = dialog.lines.iter().map(|l| Line::raw(l.clone())).collect();
-        frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(app.theme.style(Role::Focus))
-                    .title(Span::styled(
-                        format!(" {} ", dialog.title),
-                        app.theme.style(Role::Title),
-                    )),
-            ),
-            area,
-        );
-    }
-}
-
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    Rect {
-        x: area.x + area.width.saturating_sub(width) / 2,
-        y: area.y + area.height.saturating_sub(height) / 2,
-        width,
-        height,
+        widgets::draw_dialog(dialog, &app.theme, frame, body);
     }
 }
 
@@ -146,32 +136,4 @@ fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line).style(style), area);
-}
-
-fn draw_busy(app: &App, busy: &super::app::Busy, frame: &mut Frame, body: Rect) {
-    let area = centered(body, 60.min(body.width), 3);
-    frame.render_widget(Clear, area);
-    let secs = Instant::now().duration_since(busy.since).as_secs_f32();
-    let label = if busy.total > 0 {
-        format!("{} {}/{} · {secs:.0} s", busy.what, busy.done, busy.total)
-    } else {
-        format!("{} … {secs:.0} s", busy.what)
-    };
-    let ratio = if busy.total > 0 {
-        (busy.done as f64 / busy.total as f64).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    frame.render_widget(
-        Gauge::default()
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(app.theme.style(Role::Focus)),
-            )
-            .gauge_style(app.theme.style(Role::Accepted))
-            .ratio(ratio)
-            .label(label),
-        area,
-    );
 }

@@ -8,12 +8,12 @@ use std::sync::mpsc::{Receiver, Sender};
 
 use super::model::Data;
 use crate::config::Config;
-use crate::sanitize::for_terminal;
+use crate::model::sanitize::for_terminal;
+use crate::model::{PerSide, Side};
 use crate::store;
 use crate::sync::apply::{self, ApplyInput, Decision, Outcome};
 use crate::sync::session::Session;
 use crate::sync::snapshot::Snapshot;
-use crate::sync::{PerSide, Side};
 
 pub enum Job {
     Load,

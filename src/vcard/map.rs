@@ -11,8 +11,8 @@ use calcard::vcard::{
     VCardType, VCardValue,
 };
 
-use crate::contact::{Address, AdrPart, Contact, FieldPath, Kind, Typed};
-use crate::normal::iso_date;
+use crate::model::contact::{Address, AdrPart, Contact, FieldPath, Kind, Typed};
+use crate::model::normal::iso_date;
 
 /// Where each canonical value lives in the card (entry indexes).
 #[derive(Debug, Default)]

@@ -41,7 +41,7 @@ pub fn cards(bytes: &[u8]) -> impl Iterator<Item = Result<ParsedCard, CardError>
             .map(|card| ParsedCard {
                 line: raw.line,
                 card,
-                revision: crate::store::hash_revision(raw.text.as_bytes()),
+                revision: crate::model::record::hash_revision(raw.text.as_bytes()),
                 span: raw.span.clone(),
             })
             .map_err(|message| CardError {
@@ -87,7 +87,7 @@ pub fn property_time(card: &VCard, name: &str) -> Option<chrono::NaiveDateTime> 
         .iter()
         .find(|e| e.name.as_str().eq_ignore_ascii_case(name))?;
     match entry.values.first()? {
-        VCardValue::Text(t) => crate::normal::timestamp(t),
+        VCardValue::Text(t) => crate::model::normal::timestamp(t),
         VCardValue::PartialDateTime(d) => {
             let date = chrono::NaiveDate::from_ymd_opt(
                 i32::from(d.year?),

@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use abgleich::config::Config;
-use abgleich::store::{self, Record};
-use abgleich::sync::{PerSide, Side, fold};
+use abgleich::model::record::Record;
+use abgleich::model::{PerSide, Side, fold};
+use abgleich::store;
 use tempfile::TempDir;
 
 use common::{copy_samples, samples};

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use abgleich::config::Config;
-use abgleich::contact::FieldPath;
-use abgleich::sync::Side;
+use abgleich::model::Side;
+use abgleich::model::contact::FieldPath;
 use abgleich::sync::apply::{ApplyInput, Decision, Outcome, Report, apply, default_decisions};
 use abgleich::sync::plan::{Op, OpKind, Plan};
 use abgleich::sync::session::Session;

@@ -14,15 +14,16 @@
 use std::path::{Path, PathBuf};
 
 use abgleich::config::{Config, ConflictPolicy, DeletePolicy, Mode, ScopeExit};
-use abgleich::contact::{Contact, FieldPath};
-use abgleich::store::{Listing, Record, Unreadable};
+use abgleich::model::contact::{Contact, FieldPath};
+use abgleich::model::record::{Record, Unreadable};
+use abgleich::model::{PerSide, Side};
+use abgleich::store::Listing;
 use abgleich::sync::fields::FieldSet;
 use abgleich::sync::plan::{
     self, Inputs, LinkAfter, Op, OpKind, Plan, Policy, Refresh, StampWith, Target,
 };
 use abgleich::sync::snapshot::Snapshot;
 use abgleich::sync::state::{Base, BaseValue, Link};
-use abgleich::sync::{PerSide, Side};
 
 use ConflictPolicy as C;
 use DeletePolicy as D;
@@ -1774,7 +1775,7 @@ fn a_waiting_delete_whose_id_went_to_someone_new_still_waits() {
 /// the conflict waits for review.
 #[test]
 fn newest_resolves_a_conflict_by_the_stores_times() {
-    let at = |t: &str| abgleich::normal::timestamp(t);
+    let at = |t: &str| abgleich::model::normal::timestamp(t);
     let world = World::new().conflicts(ConflictPolicy::Newest);
     let pair = |lt: Option<&str>, rt: Option<&str>| {
         let mut l = rec("1", "r1", anna(&[("title", "Chefin")]));

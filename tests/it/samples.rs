@@ -5,7 +5,7 @@ use std::path::Path;
 use abgleich::samples;
 use abgleich::vcard::{read_cards, to_contact};
 
-fn sample_card(name: &str) -> abgleich::contact::Contact {
+fn sample_card(name: &str) -> abgleich::model::contact::Contact {
     let bytes = samples::OUTLOOK
         .iter()
         .find(|(n, _)| *n == name)

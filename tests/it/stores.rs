@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use abgleich::config::Config;
-use abgleich::contact::Contact;
-use abgleich::store::{self, Patch, Store, StoreError, hash_revision};
+use abgleich::model::contact::Contact;
+use abgleich::model::record::hash_revision;
+use abgleich::store::{self, Patch, Store, StoreError};
 use abgleich::vcard::{read_cards, to_contact};
 use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue};
 use rusqlite::Connection;

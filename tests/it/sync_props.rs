@@ -27,13 +27,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use abgleich::config::Config;
-use abgleich::contact::FieldPath;
-use abgleich::store::{self, Patch, Record, Store, StoreError};
+use abgleich::model::contact::FieldPath;
+use abgleich::model::record::Record;
+use abgleich::model::{PerSide, Side};
+use abgleich::store::{self, Patch, Store, StoreError};
 use abgleich::sync::apply::{self, ApplyInput, Outcome, Report};
 use abgleich::sync::plan::Plan;
 use abgleich::sync::session::Session;
 use abgleich::sync::state::{self, BaseValue, State};
-use abgleich::sync::{PerSide, Side};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::strategy::ValueTree;
@@ -759,7 +760,7 @@ fn run(id: &str, initial: Vec<(Side, [Spec; 5])>, steps: Vec<Step>) {
 ///
 /// `without_right`: a card about to be deleted, taken as gone.
 fn confusable(world: &World, without_right: Option<&str>) -> bool {
-    let fold = abgleich::sync::fold::german;
+    let fold = abgleich::model::fold::german;
     let links = world.links();
     let left = world.list(Side::Left);
     let right: Vec<Record> = world

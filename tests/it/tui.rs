@@ -8,8 +8,8 @@ use std::time::Duration;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use abgleich::config::Config;
-use abgleich::contact::FieldPath;
-use abgleich::sync::Side;
+use abgleich::model::Side;
+use abgleich::model::contact::FieldPath;
 use abgleich::sync::plan::OpKind;
 use abgleich::sync::session::Session;
 use abgleich::tui::App;
@@ -74,7 +74,10 @@ fn execute(app: &mut App) {
 fn read_pair(
     dir: &std::path::Path,
     family: &str,
-) -> (abgleich::contact::Contact, abgleich::contact::Contact) {
+) -> (
+    abgleich::model::contact::Contact,
+    abgleich::model::contact::Contact,
+) {
     let config = Config::load(&dir.join("abgleich.toml")).unwrap();
     let session = Session::open(config, "test").unwrap();
     let snapshot = session.read().unwrap();
@@ -190,15 +193,15 @@ fn a_conflict_resolved_field_by_field_reaches_both_stores() {
         vec![
             (
                 FieldPath::Adr {
-                    kind: abgleich::contact::Kind::Work,
-                    part: abgleich::contact::AdrPart::Code
+                    kind: abgleich::model::contact::Kind::Work,
+                    part: abgleich::model::contact::AdrPart::Code
                 },
                 Side::Left
             ),
             (
                 FieldPath::Adr {
-                    kind: abgleich::contact::Kind::Work,
-                    part: abgleich::contact::AdrPart::Street
+                    kind: abgleich::model::contact::Kind::Work,
+                    part: abgleich::model::contact::AdrPart::Street
                 },
                 Side::Right
             ),

@@ -10,13 +10,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::super::action::Action;
-use super::super::app::Dialog;
 use super::super::model::{Data, Row, Status};
 use super::super::theme::{Role, Theme};
+use super::super::widgets::Dialog;
 use super::{cell, detail_table, list_window, status_role};
-use crate::sanitize::for_terminal;
+use crate::model::sanitize::for_terminal;
+use crate::model::{PerSide, Side};
 use crate::sync::state::BaseValue;
-use crate::sync::{PerSide, Side};
 
 #[derive(Default)]
 pub struct ContactsView {

@@ -12,7 +12,7 @@ use unicode_width::UnicodeWidthChar;
 
 use super::model::Status;
 use super::theme::{Role, Theme};
-use crate::sanitize::for_terminal;
+use crate::model::sanitize::for_terminal;
 
 /// `text` sanitised for the terminal and cut or padded to exactly `width`
 /// columns (a cut ends in `…`).

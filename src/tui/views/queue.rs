@@ -10,14 +10,24 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::super::action::Action;
-use super::super::app::{App, Results};
 use super::super::model::Data;
+use super::super::model::Results;
 use super::super::theme::{Role, Theme};
 use super::{cell, detail_table, list_window};
-use crate::sanitize::for_terminal;
+use crate::model::sanitize::for_terminal;
+use crate::model::{PerSide, Side};
 use crate::sync::apply::{Decision, Outcome};
 use crate::sync::plan::{Op, OpKind, Target};
-use crate::sync::{PerSide, Side};
+
+/// What the queue draws besides its own state and the plan: the
+/// operator's decisions, the defaults they are compared with, the theme,
+/// and the results of the last execution.
+pub struct QueueContext<'a> {
+    pub decisions: &'a [Decision],
+    pub defaults: &'a [Decision],
+    pub theme: &'a Theme,
+    pub results: Option<&'a Results>,
+}
 
 #[derive(Default)]
 pub struct QueueView {
@@ -262,9 +272,9 @@ impl QueueView {
         None
     }
 
-    pub fn render(&self, frame: &mut Frame, area: Rect, data: &Data, app: &App) {
-        let (decisions, defaults, theme) = (&app.decisions[..], &app.defaults[..], &app.theme);
-        let results = app.results.as_ref();
+    pub fn render(&self, frame: &mut Frame, area: Rect, data: &Data, context: &QueueContext<'_>) {
+        let (decisions, defaults, theme) = (context.decisions, context.defaults, context.theme);
+        let results = context.results;
         let [head, list, detail] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Percentage(50),
@@ -414,7 +424,7 @@ impl QueueView {
         }
         if op.kind == OpKind::Delete {
             // What is deleted: the remaining copy, as it is now.
-            for side in crate::sync::Side::BOTH {
+            for side in crate::model::Side::BOTH {
                 if !op.target.includes(side) {
                     continue;
                 }

@@ -2,8 +2,8 @@
 //! the SQL column or the vCard property it corresponds to on each side, its
 //! direction and its transform. Edits happen in pickers (no free typing where
 //! a list exists) and are checked as they are made by the rules of
-//! [`crate::mapping`]; `Save` turns them into config text through
-//! [`config_edit`], so the operator's comments and layout stay.
+//! [`crate::config::mapping`]; `Save` turns them into config text through
+//! [`crate::config::edit`], so the operator's comments and layout stay.
 //!
 //! The view draws from its state only: the real columns of an SQL table are
 //! read by the app (`store::sqlite::table_columns`) and handed in.
@@ -18,32 +18,15 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use self::picker::{Choice, Outcome, Pick, Picker, Purpose};
+use self::picker::{COLUMNS, Choice, Column, Outcome, Pick, Picker, Purpose};
+use crate::config::edit;
+use crate::config::mapping::{self, Entry, Row, StoreInfo};
 use crate::config::{Config, Direction, Transform};
-use crate::contact::FieldPath;
-use crate::mapping::{self, Entry, Row, StoreInfo};
-use crate::sanitize::for_terminal;
-use crate::sync::fields::all_card_fields;
-use crate::sync::{PerSide, Side};
+use crate::model::contact::FieldPath;
+use crate::model::contact::all_card_fields;
+use crate::model::sanitize::for_terminal;
+use crate::model::{PerSide, Side};
 use crate::tui::action::Action;
-use crate::tui::config_edit;
-
-/// The selectable cells of a row, in `NextPane` order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Column {
-    Field,
-    Store(Side),
-    Direction,
-    Transform,
-}
-
-const COLUMNS: [Column; 5] = [
-    Column::Field,
-    Column::Store(Side::Left),
-    Column::Store(Side::Right),
-    Column::Direction,
-    Column::Transform,
-];
 
 const DIRECTIONS: [Direction; 4] = [
     Direction::Both,
@@ -559,10 +542,10 @@ impl MappingView {
                 .iter()
                 .filter(|b| !after.iter().any(|a| a.key == b.key))
             {
-                text = config_edit::remove_mapping(&text, side, &gone.key)?;
+                text = edit::remove_mapping(&text, side, &gone.key)?;
             }
             for entry in after.iter().filter(|a| !before.contains(a)) {
-                text = config_edit::set_mapping(
+                text = edit::set_mapping(
                     &text,
                     side,
                     &entry.key,

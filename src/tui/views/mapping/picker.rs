@@ -8,13 +8,29 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use super::Column;
 use crate::config::{Direction, Transform};
-use crate::contact::FieldPath;
-use crate::sanitize::for_terminal;
-use crate::sync::{PerSide, Side};
+use crate::model::contact::FieldPath;
+use crate::model::sanitize::for_terminal;
+use crate::model::{PerSide, Side};
 use crate::tui::action::Action;
 use crate::tui::theme::{Role, Theme};
+
+/// The selectable cells of a row, in `NextPane` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Column {
+    Field,
+    Store(Side),
+    Direction,
+    Transform,
+}
+
+pub(super) const COLUMNS: [Column; 5] = [
+    Column::Field,
+    Column::Store(Side::Left),
+    Column::Store(Side::Right),
+    Column::Direction,
+    Column::Transform,
+];
 
 /// A value a picker can choose.
 #[derive(Debug, Clone, PartialEq, Eq)]

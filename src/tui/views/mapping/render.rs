@@ -7,12 +7,13 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table};
 
-use super::{COLUMNS, Column, MappingView};
+use super::MappingView;
+use super::picker::{COLUMNS, Column};
 use crate::config::Direction;
-use crate::mapping::{Entry, Row, StoreInfo, card_property};
-use crate::sanitize::for_terminal;
-use crate::sync::Side;
-use crate::tui::config_edit;
+use crate::config::edit;
+use crate::config::mapping::{Entry, Row, StoreInfo, card_property};
+use crate::model::Side;
+use crate::model::sanitize::for_terminal;
 use crate::tui::theme::{Role, Theme};
 
 impl MappingView {
@@ -112,9 +113,7 @@ impl MappingView {
             Column::Direction if self.read_only => "both".to_string(),
             Column::Direction => sql_values(&|e| direction_label(e.direction).to_string()),
             Column::Transform if self.read_only => "none".to_string(),
-            Column::Transform => {
-                sql_values(&|e| config_edit::transform_name(e.transform).to_string())
-            }
+            Column::Transform => sql_values(&|e| edit::transform_name(e.transform).to_string()),
         }
     }
 

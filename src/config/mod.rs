@@ -1,14 +1,17 @@
 //! The TOML config (SPEC §4): typed, validated, and every error names the
 //! file, the line and the key, with what was expected.
 
+pub mod edit;
+pub mod mapping;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::contact::FieldPath;
-use crate::normal::Normalizer;
+use crate::model::contact::FieldPath;
+use crate::model::normal::Normalizer;
 use crate::vcard::WriteVersion;
 
 /// A config error: where it is and what was expected.
@@ -603,7 +606,7 @@ fn store(
         let path = [side, "fields", name.as_str()];
         let field: FieldPath = name
             .parse()
-            .map_err(|e: crate::contact::BadFieldPath| ctx.err(&path, e.to_string()))?;
+            .map_err(|e: crate::model::contact::BadFieldPath| ctx.err(&path, e.to_string()))?;
         if let Some(first) = fields.iter().find(|f: &&FieldMapping| f.field == field) {
             return Err(ctx.err(
                 &path,
@@ -861,7 +864,7 @@ pub const MODES: [(&str, Mode); 6] = [
 ];
 
 /// The commented config `abgleich init` writes.
-pub const INIT_TEMPLATE: &str = include_str!("../samples/abgleich.toml");
+pub const INIT_TEMPLATE: &str = include_str!("../../samples/abgleich.toml");
 
 #[cfg(test)]
 mod tests {

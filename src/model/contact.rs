@@ -2,7 +2,7 @@
 //!
 //! A [`Contact`] is what both stores are translated into before anything is
 //! compared. Values keep their original text (so a write-back does not
-//! reformat what the user typed); comparison uses [`crate::normal`].
+//! reformat what the user typed); comparison uses [`crate::model::normal`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -520,6 +520,39 @@ impl<'de> serde::Deserialize<'de> for FieldPath {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
     }
+}
+
+/// Every field a card can hold: what two card stores synchronise, and what
+/// the mapping editor offers (three of each repeated kind).
+pub fn all_card_fields() -> Vec<FieldPath> {
+    use FieldPath as F;
+    let mut out = vec![
+        F::NamePrefix,
+        F::NameGiven,
+        F::NameAdditional,
+        F::NameFamily,
+        F::NameSuffix,
+        F::NameFull,
+        F::Nickname,
+        F::OrgName,
+        F::OrgUnit,
+        F::Title,
+    ];
+    for kind in [Kind::Work, Kind::Home, Kind::Other] {
+        out.extend((0..3).map(|index| F::Email {
+            kind: Some(kind),
+            index,
+        }));
+    }
+    for kind in Kind::ALL {
+        out.extend((0..3).map(|index| F::Phone { kind, index }));
+    }
+    for kind in [Kind::Work, Kind::Home, Kind::Other] {
+        out.extend(AdrPart::ALL.into_iter().map(|part| F::Adr { kind, part }));
+    }
+    out.extend((0..3).map(|index| F::Url { index }));
+    out.extend([F::Bday, F::Note, F::Categories]);
+    out
 }
 
 #[cfg(test)]

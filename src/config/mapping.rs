@@ -5,10 +5,10 @@
 //! config and a table's columns; the TUI's mapping editor builds on it.
 
 use crate::config::{Config, Direction, Scope, StoreConfig, StoreKind, Transform};
-use crate::contact::{FieldClass, FieldPath, Kind};
-use crate::sanitize::for_terminal;
-use crate::sync::fields::all_card_fields;
-use crate::sync::{PerSide, Side};
+use crate::model::contact::all_card_fields;
+use crate::model::contact::{FieldClass, FieldPath, Kind};
+use crate::model::sanitize::for_terminal;
+use crate::model::{PerSide, Side};
 
 /// One `[<side>.fields]` entry of an SQL store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use phonenumber::country::Id as Region;
 
-use crate::contact::{FieldClass, FieldPath};
+use crate::model::contact::{FieldClass, FieldPath};
 
 /// Normalises values for comparison; holds the default phone region.
 #[derive(Debug, Clone)]

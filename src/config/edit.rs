@@ -6,7 +6,7 @@
 use toml_edit::{DocumentMut, InlineTable, Item, Key, RawString, TableLike, Value};
 
 use crate::config::{Direction, Transform};
-use crate::sync::Side;
+use crate::model::Side;
 
 /// The config name of a transform (`none` for the default).
 pub fn transform_name(transform: Transform) -> &'static str {

@@ -1,0 +1,50 @@
+//! A contact as a store holds it: its id, its revision and whether it is in
+//! scope; and a record that could not be read, which is never taken as
+//! deleted.
+
+use std::path::PathBuf;
+
+use super::contact::Contact;
+
+/// One contact as a store holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: String,
+    /// Changes whenever the stored record changes (content hash).
+    pub revision: String,
+    pub contact: Contact,
+    /// Whether the record is inside the configured sync scope.
+    pub in_scope: bool,
+    /// The stamp property's value (vCard stores with `stamp` set).
+    pub stamp: Option<String>,
+    /// The card's UID, if it has one.
+    pub uid: Option<String>,
+    /// When the record was last changed, as the store tells it (the
+    /// `modified` column, a card's `REV`), in UTC; for `conflicts = "newest"`.
+    pub modified: Option<chrono::NaiveDateTime>,
+}
+
+/// A record that could not be read: never taken as deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The record's id where one is known (file name, row id).
+    pub id: Option<String>,
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// A content hash as a revision string.
+pub fn hash_revision(bytes: &[u8]) -> String {
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
+}

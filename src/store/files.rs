@@ -1,0 +1,72 @@
+//! File handling the card stores share: atomic replacement, and the
+//! journal's exact copies of files.
+
+use std::path::Path;
+
+use super::interface::StoreError;
+use crate::config::StoreConfig;
+
+/// Read a file for the journal: its bytes, or `None` when it does not exist.
+pub fn read_unit_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io(path, e)),
+    }
+}
+
+/// Put a file back as the journal saved it (`None`: remove it).
+pub fn restore_unit_file(path: &Path, saved: Option<&[u8]>) -> Result<(), StoreError> {
+    match saved {
+        Some(bytes) => write_atomic(path, bytes, false),
+        None => match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(path, e)),
+        },
+    }
+}
+
+/// The error for a store whose `path` does not exist: named with its config
+/// key, and never read as an empty store.
+pub fn missing_store(config: &StoreConfig, what: &str, why: &str) -> StoreError {
+    StoreError::io(
+        &config.path,
+        format!(
+            "the {} {what} does not exist ({}); {why}",
+            config.name,
+            config.locate("path")
+        ),
+    )
+}
+
+/// Write `bytes` to `target` through a temporary file in the same folder,
+/// flushed and renamed into place, so a reader sees the old or the new file,
+/// never half of one.
+/// With `create_new`, an existing `target` is an error instead of replaced.
+pub fn write_atomic(target: &Path, bytes: &[u8], create_new: bool) -> Result<(), StoreError> {
+    use std::io::Write;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".abgleich-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| StoreError::io(dir, e))?;
+    if let Ok(meta) = std::fs::metadata(target) {
+        // Keep the permissions the user gave the file.
+        let _ = tmp.as_file().set_permissions(meta.permissions());
+    }
+    tmp.write_all(bytes)
+        .map_err(|e| StoreError::io(target, e))?;
+    tmp.as_file()
+        .sync_data()
+        .map_err(|e| StoreError::io(target, e))?;
+    if create_new {
+        tmp.persist_noclobber(target)
+            .map_err(|e| StoreError::io(target, e.error))?;
+    } else {
+        tmp.persist(target)
+            .map_err(|e| StoreError::io(target, e.error))?;
+    }
+    Ok(())
+}
