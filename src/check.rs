@@ -22,8 +22,8 @@ pub struct SideReport {
 
 /// Read one side completely.
 pub fn check_side(config: &Config, side: &StoreConfig) -> Result<SideReport, StoreError> {
-    let store = store::open(side, &config.normalizer)?;
-    let listing = store.list()?;
+    let store = store::open_read(side, &config.normalizer)?;
+    let listing = store.read_all()?;
     Ok(SideReport {
         side: side.side,
         name: side.name.clone(),

@@ -24,6 +24,22 @@ pub struct Record {
     pub modified: Option<chrono::NaiveDateTime>,
 }
 
+impl Record {
+    /// A record listed without its values: only its id and the revision
+    /// remembered for it (an unchanged card the plan need not parse).
+    pub fn unparsed(id: &str, revision: &str) -> Record {
+        Record {
+            id: id.to_string(),
+            revision: revision.to_string(),
+            contact: Contact::default(),
+            in_scope: true,
+            stamp: None,
+            uid: None,
+            modified: None,
+        }
+    }
+}
+
 /// A record that could not be read: never taken as deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreadable {

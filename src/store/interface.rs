@@ -1,6 +1,7 @@
 //! What a store offers the engine: the records it holds, and writes that
 //! are conditional on the revision the caller read.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::model::contact::FieldPath;
@@ -13,30 +14,61 @@ pub struct Listing {
     pub unreadable: Vec<Unreadable>,
 }
 
-/// A card file's size and modification time (nanoseconds since the epoch).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileStat {
-    pub size: u64,
-    pub mtime_ns: i64,
+/// A version token: what a cheap listing tells about a record, opaque to
+/// everyone but the store that made it (a card file's size and modification
+/// time; an ETag; a row's `xmin`). The same token means the same record; the
+/// engine only compares tokens and remembers them with the revision it read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Version(String);
+
+impl Version {
+    pub fn new(token: impl Into<String>) -> Self {
+        Version(token.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-/// A revision remembered for a file as it was at `stat`.
+/// One record as a listing names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnownRevision {
-    pub stat: FileStat,
+pub struct Listed {
+    pub id: String,
+    /// `None`: the store cannot vouch for a version now (a file written
+    /// moments ago may change again within the clock's resolution): read
+    /// it, and do not remember it.
+    pub version: Option<Version>,
+}
+
+/// What [`ReadStore::list`] returns: every record's id and version, in the
+/// store's order.
+#[derive(Debug, Default)]
+pub struct Versions {
+    pub items: Vec<Listed>,
+    /// Records the store had to read in full to list them (an SQL table, a
+    /// one-file book), and what it could not read on the way: the engine
+    /// does not ask for these again.
+    pub read: Listing,
+}
+
+/// A revision remembered with the version it was read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    pub version: Version,
     pub revision: String,
 }
 
-/// A listing that reused remembered revisions.
+/// A read that reused remembered revisions (see [`read_changed`]).
 #[derive(Debug, Default)]
-pub struct CachedListing {
+pub struct ChangedListing {
     pub listing: Listing,
-    /// Records returned without parsing (their file is unchanged): their
-    /// revision is the remembered one and their contact is empty; read
-    /// them with [`Store::read`] when their values are needed.
+    /// Records returned without their values (their version is the one
+    /// remembered): their revision is the remembered one and their contact
+    /// is empty; read them with [`ReadStore::read`] when the values are needed.
     pub unparsed: Vec<String>,
-    /// Per file read now: its stat and revision, to remember.
-    pub stats: Vec<(String, KnownRevision)>,
+    /// Records read now whose version can be remembered.
+    pub versions: Vec<(String, Known)>,
 }
 
 /// Field values to write. `None` clears a field.
@@ -83,27 +115,31 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// The narrow interface every store kind implements.
-pub trait Store {
+/// Reading: all that `check` and `plan` need. A server answers `list` and
+/// `read_many` in one request each (vstorage's `list_items`, `get_many_items`).
+pub trait ReadStore {
     /// The configured display name.
     fn name(&self) -> &str;
-    /// Every record, and every record that could not be read.
-    fn list(&self) -> Result<Listing, StoreError>;
-    /// Like [`Store::list`], but a record in `known` whose file still has
-    /// the remembered size and modification time is not read again (card
-    /// folders). Other stores list everything.
-    fn list_cached(
-        &self,
-        known: &std::collections::HashMap<String, KnownRevision>,
-    ) -> Result<CachedListing, StoreError> {
-        let _ = known;
-        Ok(CachedListing {
-            listing: self.list()?,
-            ..CachedListing::default()
-        })
-    }
+    /// Every record's id and version token, as cheaply as the store can tell
+    /// them (a card folder: one `stat` per file).
+    fn list(&self) -> Result<Versions, StoreError>;
+    /// The full records of `ids`, in one batch. An id that no longer exists
+    /// is left out; one that cannot be read is in `unreadable`.
+    fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError>;
     /// One record by id.
     fn read(&self, id: &str) -> Result<Record, StoreError>;
+    /// Every record with its values, and every record that could not be read.
+    fn read_all(&self) -> Result<Listing, StoreError> {
+        Ok(read_changed(self, &HashMap::new())?.listing)
+    }
+    /// The store's real columns (an SQL table), for the mapping editor.
+    fn columns(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Writing, each write conditional on the revision the caller read.
+pub trait WriteStore: ReadStore {
     /// Create a record from `patch`; returns its id and revision. The store
     /// chooses the id.
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError>;
@@ -111,9 +147,24 @@ pub trait Store {
     fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError>;
     /// Delete the record if its revision is still `expected`.
     fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError>;
+    /// Start one transaction for the writes that follow (SQL stores).
+    fn begin(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Make the writes since [`WriteStore::begin`] permanent.
+    fn commit(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Drop the writes since [`WriteStore::begin`] (SQL stores; file writes
+    /// are undone from the journal instead).
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
 
-    // ---- what the journal needs to undo a write exactly ----
-
+/// What the journal needs to undo a write exactly: the before-image of the
+/// unit a write replaces, and putting it back.
+pub trait JournalStore {
     /// The unit a write to record `id` replaces, and that the journal saves
     /// before the write: the record itself, or for a one-file store the file.
     fn unit_of(&self, id: &str) -> String {
@@ -121,25 +172,83 @@ pub trait Store {
     }
     /// The unit `create(patch)` will write, when it is known beforehand
     /// (a card file named after the patch's UID). `None`: the id is known only
-    /// after the create, which then happens inside [`Store::begin`]'s transaction.
+    /// after the create, which then happens inside [`WriteStore::begin`]'s
+    /// transaction.
     fn create_unit(&self, patch: &Patch) -> Option<String>;
     /// The exact stored form of a unit (file bytes, a row with all its
     /// columns), or `None` when it does not exist.
     fn save_unit(&self, unit: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Put a unit back exactly as [`Store::save_unit`] returned it; `None`
-    /// removes it.
+    /// Put a unit back exactly as [`JournalStore::save_unit`] returned it;
+    /// `None` removes it.
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError>;
-    /// Start one transaction for the writes that follow (SQL stores).
-    fn begin(&mut self) -> Result<(), StoreError> {
-        Ok(())
+}
+
+/// A store that can be read, written and journalled: what `apply` needs.
+pub trait Store: WriteStore + JournalStore {}
+
+impl<T: WriteStore + JournalStore + ?Sized> Store for T {}
+
+/// Read a store: list it, reuse what `known` remembers for records whose
+/// version is unchanged (returned unparsed), and read the rest in one batch.
+/// Records keep the listing's order; what could not be read is sorted by file.
+pub fn read_changed<S: ReadStore + ?Sized>(
+    store: &S,
+    known: &HashMap<String, Known>,
+) -> Result<ChangedListing, StoreError> {
+    let Versions { items, read } = store.list()?;
+    let mut have: HashMap<String, Record> = read
+        .records
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let mut unreadable = read.unreadable;
+    let mut unparsed = Vec::new();
+    let mut wanted: Vec<&str> = Vec::new();
+    for item in &items {
+        if have.contains_key(&item.id) {
+            continue;
+        }
+        let remembered = known
+            .get(&item.id)
+            .filter(|k| item.version.as_ref() == Some(&k.version));
+        match remembered {
+            Some(k) => {
+                have.insert(item.id.clone(), Record::unparsed(&item.id, &k.revision));
+                unparsed.push(item.id.clone());
+            }
+            None => wanted.push(&item.id),
+        }
     }
-    /// Make the writes since [`Store::begin`] permanent.
-    fn commit(&mut self) -> Result<(), StoreError> {
-        Ok(())
+    let fetched = if wanted.is_empty() {
+        Listing::default()
+    } else {
+        store.read_many(&wanted)?
+    };
+    unreadable.extend(fetched.unreadable);
+    let mut versions = Vec::new();
+    let listed: HashMap<&str, &Listed> = items.iter().map(|i| (i.id.as_str(), i)).collect();
+    for record in fetched.records {
+        if let Some(version) = listed
+            .get(record.id.as_str())
+            .and_then(|i| i.version.clone())
+        {
+            let revision = record.revision.clone();
+            versions.push((record.id.clone(), Known { version, revision }));
+        }
+        have.insert(record.id.clone(), record);
     }
-    /// Drop the writes since [`Store::begin`] (SQL stores; file writes are
-    /// undone from the journal instead).
-    fn rollback(&mut self) -> Result<(), StoreError> {
-        Ok(())
-    }
+    let mut records: Vec<Record> = items.iter().filter_map(|i| have.remove(&i.id)).collect();
+    // A record the store returned under an id it did not list is kept too.
+    let mut rest: Vec<Record> = have.into_values().collect();
+    rest.sort_by(|a, b| a.id.cmp(&b.id));
+    records.extend(rest);
+    unreadable.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(ChangedListing {
+        listing: Listing {
+            records,
+            unreadable,
+        },
+        unparsed,
+        versions,
+    })
 }

@@ -16,7 +16,19 @@ use crate::config::{StoreConfig, StoreKind};
 use crate::model::normal::Normalizer;
 
 pub use files::write_atomic;
-pub use interface::{CachedListing, FileStat, KnownRevision, Listing, Patch, Store, StoreError};
+pub use interface::{
+    ChangedListing, JournalStore, Known, Listed, Listing, Patch, ReadStore, Store, StoreError,
+    Version, Versions, WriteStore, read_changed,
+};
+
+/// Open a store for reading only (`check`, a plan): the same checks as
+/// [`open`], with only the reading part of the interface.
+pub fn open_read(
+    config: &StoreConfig,
+    normalizer: &Normalizer,
+) -> Result<Box<dyn ReadStore>, StoreError> {
+    Ok(open(config, normalizer)?)
+}
 
 /// Open the store a config side describes. A missing store is an error,
 /// never an empty store.

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types::ValueRef};
 
-use super::interface::{Listing, Patch, Store, StoreError};
+use super::interface::{
+    JournalStore, Listed, Listing, Patch, ReadStore, StoreError, Version, Versions, WriteStore,
+};
 use crate::config::{FieldMapping, Scope, StoreConfig, Transform};
 use crate::model::contact::{Contact, FieldPath};
 use crate::model::normal::Normalizer;
@@ -328,21 +330,49 @@ fn hash_value(hasher: &mut xxhash_rust::xxh3::Xxh3, value: Option<&str>) {
     }
 }
 
-impl Store for SqliteStore {
+impl ReadStore for SqliteStore {
     fn name(&self) -> &str {
         &self.config.name
     }
 
-    fn list(&self) -> Result<Listing, StoreError> {
+    /// A row's version is its revision: telling it means reading the row,
+    /// so the listing holds every record in full.
+    fn list(&self) -> Result<Versions, StoreError> {
         let sql = self.select_sql(&format!("ORDER BY {}", self.id));
         let mut stmt = self.conn.prepare(&sql)?;
         let records = stmt
             .query_map([], |row| self.row_to_record(row))?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Listing {
-            records,
-            unreadable: Vec::new(),
+        let items = records
+            .iter()
+            .map(|r| Listed {
+                id: r.id.clone(),
+                version: Some(Version::new(r.revision.clone())),
+            })
+            .collect();
+        Ok(Versions {
+            items,
+            read: Listing {
+                records,
+                unreadable: Vec::new(),
+            },
         })
+    }
+
+    fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError> {
+        let mut listing = Listing::default();
+        for id in ids {
+            match self.read(id) {
+                Ok(record) => listing.records.push(record),
+                Err(StoreError::Missing { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(listing)
+    }
+
+    fn columns(&self) -> Result<Vec<String>, StoreError> {
+        table_columns(&self.config)
     }
 
     fn read(&self, id: &str) -> Result<Record, StoreError> {
@@ -352,7 +382,9 @@ impl Store for SqliteStore {
             .optional()?
             .ok_or_else(|| StoreError::Missing { id: id.to_string() })
     }
+}
 
+impl WriteStore for SqliteStore {
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         let mut cols = Vec::new();
         let mut values: Vec<Option<String>> = Vec::new();
@@ -447,6 +479,27 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn begin(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
+    }
+}
+
+impl JournalStore for SqliteStore {
     fn create_unit(&self, _patch: &Patch) -> Option<String> {
         None
     }
@@ -494,25 +547,6 @@ impl Store for SqliteStore {
         }
         if let Some(tx) = tx {
             tx.commit()?;
-        }
-        Ok(())
-    }
-
-    fn begin(&mut self) -> Result<(), StoreError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(())
-    }
-
-    fn commit(&mut self) -> Result<(), StoreError> {
-        if !self.conn.is_autocommit() {
-            self.conn.execute_batch("COMMIT")?;
-        }
-        Ok(())
-    }
-
-    fn rollback(&mut self) -> Result<(), StoreError> {
-        if !self.conn.is_autocommit() {
-            self.conn.execute_batch("ROLLBACK")?;
         }
         Ok(())
     }

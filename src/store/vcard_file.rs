@@ -11,7 +11,9 @@ use std::path::PathBuf;
 
 use super::cards;
 use super::files::{self, write_atomic};
-use super::interface::{Listing, Patch, Store, StoreError};
+use super::interface::{
+    JournalStore, Listed, Listing, Patch, ReadStore, StoreError, Version, Versions, WriteStore,
+};
 use crate::config::StoreConfig;
 use crate::model::record::{Record, Unreadable, hash_revision};
 use crate::vcard::{self, ParsedCard, decode};
@@ -170,15 +172,41 @@ impl VcardFileStore {
     }
 }
 
-impl Store for VcardFileStore {
+impl ReadStore for VcardFileStore {
     fn name(&self) -> &str {
         &self.config.name
     }
 
-    fn list(&self) -> Result<Listing, StoreError> {
+    /// Listing one file means reading it: the listing holds every card in
+    /// full, each card's revision as its version.
+    fn list(&self) -> Result<Versions, StoreError> {
         let mut records = Vec::new();
         let (_, unreadable) = self.each_card(|id, card| {
             records.push(cards::record(&self.config, id, card.revision, &card.card));
+        })?;
+        let items = records
+            .iter()
+            .map(|r| Listed {
+                id: r.id.clone(),
+                version: Some(Version::new(r.revision.clone())),
+            })
+            .collect();
+        Ok(Versions {
+            items,
+            read: Listing {
+                records,
+                unreadable,
+            },
+        })
+    }
+
+    fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError> {
+        let wanted: HashSet<&str> = ids.iter().copied().collect();
+        let mut records = Vec::new();
+        let (_, unreadable) = self.each_card(|id, card| {
+            if wanted.contains(id.as_str()) {
+                records.push(cards::record(&self.config, id, card.revision, &card.card));
+            }
         })?;
         Ok(Listing {
             records,
@@ -195,7 +223,9 @@ impl Store for VcardFileStore {
             .map(|(id, card)| cards::record(&self.config, id, card.revision.clone(), &card.card))
             .ok_or_else(|| StoreError::Missing { id: id.to_string() })
     }
+}
 
+impl WriteStore for VcardFileStore {
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         let parsed = self.writable()?;
         let mut uid = patch
@@ -228,8 +258,10 @@ impl Store for VcardFileStore {
         let index = self.find(&parsed, id, expected)?;
         self.rewrite(&parsed, Some((index, String::new())), None)
     }
+}
 
-    /// Every write rewrites the one file, so the journal saves the file.
+/// Every write rewrites the one file, so the journal saves the file.
+impl JournalStore for VcardFileStore {
     fn unit_of(&self, _id: &str) -> String {
         String::new()
     }

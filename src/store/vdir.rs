@@ -4,12 +4,13 @@
 //! get a name derived from a fresh (or carried) UID, made safe so that no
 //! UID can name a path outside the folder.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::cards;
 use super::files::{self, write_atomic};
-use super::interface::{CachedListing, FileStat, KnownRevision, Listing, Patch, Store, StoreError};
+use super::interface::{
+    JournalStore, Listed, Listing, Patch, ReadStore, StoreError, Version, Versions, WriteStore,
+};
 use crate::config::StoreConfig;
 use crate::model::record::{Record, Unreadable, hash_revision};
 use crate::vcard::{self, WriteVersion};
@@ -33,6 +34,15 @@ pub fn check_id(id: &str) -> Result<(), StoreError> {
             "{id:?} is not a file name inside the address-book folder"
         )))
     }
+}
+
+/// Whether `name` can only name a file directly inside the folder (what
+/// reading needs; [`check_id`] is stricter, for the names abgleich writes).
+fn names_a_file_inside(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains(['/', '\0'])
+        && !matches!(name, "." | "..")
+        && Path::new(name).components().count() == 1
 }
 
 /// A file name for a card with `uid`: letters, digits and `-_.@+` kept,
@@ -118,48 +128,14 @@ impl VdirStore {
         self.config.write_version
     }
 
-    /// Read and parse the card files `names` (one worker's share of `list`),
-    /// except those `known` says are unchanged.
-    fn read_files(
-        &self,
-        names: &[String],
-        known: &HashMap<String, KnownRevision>,
-    ) -> CachedListing {
-        let mut out = CachedListing::default();
-        let now_ns = mtime_ns(std::time::SystemTime::now());
-        for name in names {
+    /// Read and parse the card files `names` (one worker's share of
+    /// `read_many`).
+    fn read_files(&self, names: &[&str]) -> Listing {
+        let mut listing = Listing::default();
+        for &name in names {
             let path = self.dir.join(name);
-            let Ok(meta) = std::fs::metadata(&path) else {
-                continue;
-            };
-            if !meta.is_file() {
-                continue;
-            }
-            let stat = meta.modified().ok().map(|m| FileStat {
-                size: meta.len(),
-                mtime_ns: mtime_ns(m),
-            });
-            // A file changed in the last two seconds may change again within
-            // the clock's resolution: read it, and do not remember it.
-            let settled = stat.filter(|s| now_ns - s.mtime_ns > 2_000_000_000);
-            if let (Some(stat), Some(k)) = (settled, known.get(name))
-                && k.stat == stat
-            {
-                out.listing.records.push(Record {
-                    id: name.clone(),
-                    revision: k.revision.clone(),
-                    contact: crate::model::contact::Contact::default(),
-                    in_scope: true,
-                    stamp: None,
-                    uid: None,
-                    modified: None,
-                });
-                out.unparsed.push(name.clone());
-                continue;
-            }
-            let listing = &mut out.listing;
             let unreadable = |line, message| Unreadable {
-                id: Some(name.clone()),
+                id: Some(name.to_string()),
                 file: path.clone(),
                 line,
                 message,
@@ -174,70 +150,82 @@ impl VdirStore {
                 }
             };
             match cards::single(vcard::read_cards(&bytes)) {
-                Ok(card) => {
-                    let revision = hash_revision(&bytes);
-                    if let Some(stat) = settled {
-                        out.stats.push((
-                            name.clone(),
-                            KnownRevision {
-                                stat,
-                                revision: revision.clone(),
-                            },
-                        ));
-                    }
-                    listing.records.push(cards::record(
-                        &self.config,
-                        name.clone(),
-                        revision,
-                        &card.card,
-                    ));
-                }
+                Ok(card) => listing.records.push(cards::record(
+                    &self.config,
+                    name.to_string(),
+                    hash_revision(&bytes),
+                    &card.card,
+                )),
                 Err((line, message)) => listing.unreadable.push(unreadable(line, message)),
             }
         }
-        out
+        listing
     }
 }
 
-impl Store for VdirStore {
+impl ReadStore for VdirStore {
     fn name(&self) -> &str {
         &self.config.name
     }
 
-    fn list(&self) -> Result<Listing, StoreError> {
-        Ok(self.list_cached(&HashMap::new())?.listing)
-    }
-
-    fn list_cached(
-        &self,
-        known: &HashMap<String, KnownRevision>,
-    ) -> Result<CachedListing, StoreError> {
-        let mut out = CachedListing::default();
-        let listing = &mut out.listing;
-        let mut names = Vec::new();
+    /// The card files with their size and modification time as version;
+    /// a file changed in the last two seconds may change again within the
+    /// clock's resolution, so it gets no version (it is read, and not
+    /// remembered). What is not a plain file is passed over.
+    fn list(&self) -> Result<Versions, StoreError> {
+        let mut out = Versions::default();
+        let now_ns = mtime_ns(std::time::SystemTime::now());
         let entries = std::fs::read_dir(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| StoreError::io(&self.dir, e))?;
-            match entry.file_name().to_str() {
-                Some(name) if is_card_file(name) => names.push(name.to_string()),
-                Some(_) => {}
-                None => listing.unreadable.push(Unreadable {
-                    id: None,
-                    file: entry.path(),
-                    line: None,
-                    message: "file name is not UTF-8".to_string(),
-                }),
+            let name = match entry.file_name().to_str() {
+                Some(name) if is_card_file(name) => name.to_string(),
+                Some(_) => continue,
+                None => {
+                    out.read.unreadable.push(Unreadable {
+                        id: None,
+                        file: entry.path(),
+                        line: None,
+                        message: "file name is not UTF-8".to_string(),
+                    });
+                    continue;
+                }
+            };
+            let Ok(meta) = std::fs::metadata(entry.path()) else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
             }
+            let version = meta
+                .modified()
+                .ok()
+                .map(mtime_ns)
+                .filter(|&ns| now_ns - ns > 2_000_000_000)
+                .map(|ns| Version::new(format!("{}:{ns}", meta.len())));
+            out.items.push(Listed { id: name, version });
+        }
+        out.items.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError> {
+        // A listed name is a plain file name; anything else never reaches
+        // the file system.
+        if let Some(id) = ids.iter().find(|id| !names_a_file_inside(id)) {
+            return Err(StoreError::BadId(format!(
+                "{id:?} is not a file name inside the address-book folder"
+            )));
         }
         // Reading and parsing dominate: share the files among the cores.
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(8);
-        let chunk = names.len().div_ceil(workers).max(1);
-        let parts: Vec<CachedListing> = std::thread::scope(|scope| {
-            let handles: Vec<_> = names
+        let chunk = ids.len().div_ceil(workers).max(1);
+        let parts: Vec<Listing> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ids
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || self.read_files(part, known)))
+                .map(|part| scope.spawn(move || self.read_files(part)))
                 .collect();
             handles
                 .into_iter()
@@ -247,15 +235,14 @@ impl Store for VdirStore {
                 })
                 .collect()
         });
+        let mut listing = Listing::default();
         for part in parts {
-            listing.records.extend(part.listing.records);
-            listing.unreadable.extend(part.listing.unreadable);
-            out.unparsed.extend(part.unparsed);
-            out.stats.extend(part.stats);
+            listing.records.extend(part.records);
+            listing.unreadable.extend(part.unreadable);
         }
         listing.records.sort_by(|a, b| a.id.cmp(&b.id));
         listing.unreadable.sort_by(|a, b| a.file.cmp(&b.file));
-        Ok(out)
+        Ok(listing)
     }
 
     fn read(&self, id: &str) -> Result<Record, StoreError> {
@@ -268,7 +255,9 @@ impl Store for VdirStore {
             &card.card,
         ))
     }
+}
 
+impl WriteStore for VdirStore {
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         let uid = patch
             .uid
@@ -304,7 +293,9 @@ impl Store for VdirStore {
         }
         std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))
     }
+}
 
+impl JournalStore for VdirStore {
     fn create_unit(&self, patch: &Patch) -> Option<String> {
         let name = file_name_for_uid(patch.uid.as_deref()?);
         (!self.dir.join(&name).exists()).then_some(name)

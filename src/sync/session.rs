@@ -5,12 +5,13 @@ use super::apply::{self, ApplyError};
 use super::fields::FieldSet;
 use super::plan::{self, Inputs, Plan, Policy};
 use std::collections::HashMap;
+use std::path::Path;
 
 use super::snapshot::{SideSnapshot, Snapshot};
 use super::state::{self, Link, State, StateError};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::model::{PerSide, Side};
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, ReadStore, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -27,6 +28,41 @@ pub enum SessionError {
     /// A request that would break a rule (linking a contact that is linked).
     #[error("{0}")]
     Refused(String),
+}
+
+/// How much of each record a read needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Values only where the plan compares them: a card unchanged since the
+    /// last sync (same version token as remembered, the revision its link
+    /// holds) whose partner is unchanged too comes back without its values.
+    Plan,
+    /// Every record with its values (the screen shows them all).
+    Full,
+}
+
+/// Why a new config was not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A store the new config names cannot be opened.
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Write(StoreError),
+}
+
+/// Save a new config text in place of `file` (atomically, keeping the
+/// file's permissions), after checking it as `apply` would use it: it
+/// parses, and both stores open. Returns the new config.
+pub fn save_config(file: &Path, text: &str) -> Result<Config, SaveError> {
+    let config = Config::parse(text, file)?;
+    for side in [&config.left, &config.right] {
+        store::open_read(side, &config.normalizer).map_err(SaveError::Store)?;
+    }
+    store::write_atomic(file, text.as_bytes(), false).map_err(SaveError::Write)?;
+    Ok(config)
 }
 
 pub struct Session {
@@ -73,13 +109,12 @@ impl Session {
 
     /// Read both stores completely: every record with its values.
     pub fn read(&self) -> Result<Snapshot, SessionError> {
-        let list = |side: Side| {
-            self.stores
-                .get(side)
-                .list()
-                .map_err(|error| self.store_error(side, error))
-        };
-        Ok(Snapshot::new(list(Side::Left)?, list(Side::Right)?))
+        self.snapshot(Depth::Full, &[], &mut |_| {})
+    }
+
+    /// Read both stores for planning (see [`Depth::Plan`]).
+    pub fn read_for_plan(&self, links: &[Link]) -> Result<Snapshot, SessionError> {
+        self.snapshot(Depth::Plan, links, &mut |_| {})
     }
 
     fn store_error(&self, side: Side, error: StoreError) -> SessionError {
@@ -90,33 +125,39 @@ impl Session {
         }
     }
 
-    /// Read both stores for planning: a card file unchanged since the last
-    /// sync (same size and modification time as remembered, and the
-    /// revision its link holds) is not parsed again, unless its partner
-    /// changed. The snapshot holds values for every record the plan compares.
-    pub fn read_for_plan(&self, links: &[Link]) -> Result<Snapshot, SessionError> {
-        let trust = self.trusts_revisions()?;
+    /// Read both stores into a snapshot, telling `progress` which side is
+    /// read next. The one way the command line and the screen read.
+    pub fn snapshot(
+        &self,
+        depth: Depth,
+        links: &[Link],
+        progress: &mut dyn FnMut(Side),
+    ) -> Result<Snapshot, SessionError> {
+        let trust = depth == Depth::Plan && self.trusts_revisions()?;
         let mut sides: Vec<SideSnapshot> = Vec::new();
         for side in Side::BOTH {
+            progress(side);
+            let store: &dyn ReadStore = self.stores.get(side).as_ref();
+            if depth == Depth::Full {
+                let listing = store.read_all().map_err(|e| self.store_error(side, e))?;
+                sides.push(SideSnapshot::new(listing));
+                continue;
+            }
             let mut known = HashMap::new();
             if trust {
-                let cache = self.state.revcache(side)?;
+                let remembered = self.state.versions(side)?;
                 for link in links.iter().filter(|l| l.tombstone.is_none()) {
                     if let (Some(id), Some(rev)) = (link.id(side), link.revs.get(side))
-                        && let Some(k) = cache.get(id)
+                        && let Some(k) = remembered.get(id)
                         && &k.revision == rev
                     {
                         known.insert(id.to_string(), k.clone());
                     }
                 }
             }
-            let listed = self
-                .stores
-                .get(side)
-                .list_cached(&known)
-                .map_err(|e| self.store_error(side, e))?;
-            self.state.put_revcache(side, &listed.stats)?;
-            sides.push(SideSnapshot::with_unparsed(listed.listing, listed.unparsed));
+            let read = store::read_changed(store, &known).map_err(|e| self.store_error(side, e))?;
+            self.state.put_versions(side, &read.versions)?;
+            sides.push(SideSnapshot::with_unparsed(read.listing, read.unparsed));
         }
         let right = sides.pop().unwrap_or_default();
         let left = sides.pop().unwrap_or_default();
@@ -149,6 +190,13 @@ impl Session {
             }
         }
         Ok(snapshot)
+    }
+
+    /// Each store's real columns (an SQL table's; none for card stores),
+    /// for the mapping editor.
+    pub fn columns(&self) -> PerSide<Vec<String>> {
+        let of = |side: Side| self.stores.get(side).columns().unwrap_or_default();
+        PerSide::new(of(Side::Left), of(Side::Right))
     }
 
     /// Whether the links' revisions were taken under this field set and mode.

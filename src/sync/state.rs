@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::model::contact::FieldPath;
 use crate::model::{PerSide, Side};
-use crate::store::{FileStat, KnownRevision};
+use crate::store::{Known, Version};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -188,11 +188,13 @@ CREATE TABLE IF NOT EXISTS journal (
     after_hash TEXT,
     PRIMARY KEY (apply_id, seq)
 );
-CREATE TABLE IF NOT EXISTS revcache (
+-- The revision read at each remembered version token (a cache: losing it
+-- costs a re-read). `revcache` held file stats before tokens were opaque.
+DROP TABLE IF EXISTS revcache;
+CREATE TABLE IF NOT EXISTS versions (
     side TEXT NOT NULL,
     id TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
+    token TEXT NOT NULL,
     rev TEXT NOT NULL,
     PRIMARY KEY (side, id)
 );
@@ -328,23 +330,21 @@ impl State {
             .optional()?)
     }
 
-    // ---- remembered file revisions (card folders) ---------------------------
+    // ---- remembered versions ---------------------------------------------
 
-    /// What was remembered of each card file of `side`.
-    pub fn revcache(&self, side: Side) -> Result<HashMap<String, KnownRevision>, StateError> {
+    /// The revision remembered for each record of `side` with the version
+    /// token it was read at.
+    pub fn versions(&self, side: Side) -> Result<HashMap<String, Known>, StateError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, size, mtime_ns, rev FROM revcache WHERE side = ?1")?;
+            .prepare("SELECT id, token, rev FROM versions WHERE side = ?1")?;
         let rows = stmt
             .query_map([side.as_str()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
-                    KnownRevision {
-                        stat: FileStat {
-                            size: r.get::<_, i64>(1)? as u64,
-                            mtime_ns: r.get(2)?,
-                        },
-                        revision: r.get(3)?,
+                    Known {
+                        version: Version::new(r.get::<_, String>(1)?),
+                        revision: r.get(2)?,
                     },
                 ))
             })?
@@ -352,28 +352,18 @@ impl State {
         Ok(rows)
     }
 
-    /// Remember files' revisions (one transaction).
-    pub fn put_revcache(
-        &self,
-        side: Side,
-        entries: &[(String, KnownRevision)],
-    ) -> Result<(), StateError> {
+    /// Remember records' versions and revisions (one transaction).
+    pub fn put_versions(&self, side: Side, entries: &[(String, Known)]) -> Result<(), StateError> {
         if entries.is_empty() {
             return Ok(());
         }
         let tx = self.conn.unchecked_transaction()?;
         {
             let mut stmt = tx.prepare(
-                "INSERT OR REPLACE INTO revcache (side, id, size, mtime_ns, rev) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO versions (side, id, token, rev) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for (id, k) in entries {
-                stmt.execute(params![
-                    side.as_str(),
-                    id,
-                    k.stat.size as i64,
-                    k.stat.mtime_ns,
-                    k.revision
-                ])?;
+                stmt.execute(params![side.as_str(), id, k.version.as_str(), k.revision])?;
             }
         }
         tx.commit()?;

@@ -10,10 +10,8 @@ use super::model::Data;
 use crate::config::Config;
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
-use crate::store;
 use crate::sync::apply::{self, ApplyInput, Decision, Outcome};
-use crate::sync::session::Session;
-use crate::sync::snapshot::Snapshot;
+use crate::sync::session::{self, Depth, Session};
 
 pub enum Job {
     Load,
@@ -226,25 +224,20 @@ impl Worker {
         step("opening the stores".into(), 0);
         let session = self.session()?;
         let notes = session.recovered.clone();
-        let mut listings = Vec::new();
-        for (i, side) in Side::BOTH.into_iter().enumerate() {
-            step(format!("reading {}", for_terminal(names.get(side))), i);
-            let listing = session
-                .stores
-                .get(side)
-                .list()
-                .map_err(|e| format!("{} store {}: {e}", side, names.get(side)))?;
-            listings.push(listing);
-        }
-        let right = listings.pop().unwrap_or_default();
-        let left = listings.pop().unwrap_or_default();
-        let snapshot = Snapshot::new(left, right);
-        step("matching and planning".into(), 2);
         let links = session.links().map_err(|e| e.to_string())?;
+        let mut reading = |side: Side| {
+            let i = Side::BOTH.iter().position(|&s| s == side).unwrap_or(0);
+            step(format!("reading {}", for_terminal(names.get(side))), i);
+        };
+        let snapshot = session
+            .snapshot(Depth::Full, &links, &mut reading)
+            .map_err(|e| e.to_string())?;
+        step("matching and planning".into(), 2);
         let plan = session.plan(&snapshot, &links).map_err(|e| e.to_string())?;
         let fields = session.fields.clone();
         let fingerprint = session.fingerprint();
         let config = session.config.clone();
+        let columns = session.columns();
         step("arranging the rows".into(), 3);
         let mut data = Data::new(config, snapshot, links, plan, fields, fingerprint);
         data.notes = notes;
@@ -252,7 +245,7 @@ impl Worker {
         Ok(Loaded {
             data: Arc::new(data),
             config_text: self.config_text.clone(),
-            columns: columns(&self.config),
+            columns,
         })
     }
 
@@ -313,21 +306,10 @@ impl Worker {
 
     fn save_config(&mut self, text: String) {
         let file: PathBuf = self.config.file.clone();
-        let checked = Config::parse(&text, &file)
-            .map_err(|e| e.to_string())
-            .and_then(|config| {
-                for side in [&config.left, &config.right] {
-                    store::open(side, &config.normalizer).map_err(|e| e.to_string())?;
-                }
-                Ok(config)
-            });
-        let config = match checked {
-            Ok(c) => c,
-            Err(e) => return self.send(Event::SaveFailed(e)),
+        let config = match session::save_config(&file, &text) {
+            Ok(config) => config,
+            Err(e) => return self.send(Event::SaveFailed(e.to_string())),
         };
-        if let Err(e) = store::write_atomic(&file, text.as_bytes(), false) {
-            return self.send(Event::SaveFailed(e.to_string()));
-        }
         // The new mapping: reopen the session with it (the old one lets go
         // of the state lock first).
         self.session = None;
@@ -339,15 +321,4 @@ impl Worker {
         )));
         self.load();
     }
-}
-
-fn columns(config: &Config) -> PerSide<Vec<String>> {
-    let of = |side: &crate::config::StoreConfig| {
-        if side.kind == crate::config::StoreKind::Sqlite {
-            store::sqlite::table_columns(side).unwrap_or_default()
-        } else {
-            Vec::new()
-        }
-    };
-    PerSide::new(of(&config.left), of(&config.right))
 }

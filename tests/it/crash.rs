@@ -150,7 +150,7 @@ fn contacts(copy: &Copy) -> Contacts {
     let list = |sc| {
         store::open(sc, &config.normalizer)
             .unwrap_or_else(|e| panic!("{}: {e}", copy.path().display()))
-            .list()
+            .read_all()
             .unwrap_or_else(|e| panic!("{}: {e}", copy.path().display()))
     };
     let left = list(&config.left);

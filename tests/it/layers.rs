@@ -56,6 +56,47 @@ fn no_module_uses_a_layer_above_it() {
     );
 }
 
+/// (from, to, why): module prefixes that may not use each other although
+/// the layers would allow it.
+const FORBIDDEN: &[(&str, &str, &str)] = &[
+    (
+        "crate::tui",
+        "crate::store",
+        "the screen reaches the stores only through the engine (sync::session)",
+    ),
+    (
+        "bin",
+        "crate::store",
+        "the command line reaches the stores only through the engine (sync::session, check)",
+    ),
+];
+
+#[test]
+fn front_ends_reach_stores_only_through_the_engine() {
+    let edges = edges(&project_sources());
+    let problems = edges
+        .iter()
+        .flat_map(|e| {
+            FORBIDDEN
+                .iter()
+                .filter(|(from, to, _)| within(&e.from_module, from) && within(&e.to_module, to))
+                .map(move |(_, _, why)| {
+                    format!("{}:{} uses {}: {why}", e.from, e.line, e.to_module)
+                })
+        })
+        .collect();
+    fail_if_any(
+        problems,
+        "Forbidden references",
+        "Offer what the front end needs through the engine instead.",
+    );
+}
+
+/// Whether `module` is `prefix` or inside it.
+fn within(module: &str, prefix: &str) -> bool {
+    module == prefix || module.starts_with(&format!("{prefix}::"))
+}
+
 #[test]
 fn no_import_cycle_between_files() {
     fail_if_any(

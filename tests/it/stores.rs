@@ -2,7 +2,7 @@
 //! touch, and what a write keeps. Every store is opened the way the program
 //! opens it, from config text (`Config::parse` + `store::open`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use abgleich::config::Config;
@@ -262,7 +262,7 @@ fn sqlite_refuses_table_and_column_names_not_in_the_schema() {
 
     // The same database with correct names opens and reads all rows.
     let config = parse_config(dir.path(), &sqlite_toml("customers", "id", "first_name"));
-    let listing = open_left(&config).list().unwrap();
+    let listing = open_left(&config).read_all().unwrap();
     assert_eq!(listing.records.len(), 3);
     assert_eq!(listing.records[2].contact.family, "Ørsted");
 }
@@ -286,7 +286,7 @@ fn sqlite_names_with_quotes_are_quoted_not_executed() {
         &sqlite_toml(r#"odd "table"; x"#, "id", r#"first";name"#),
     );
     let mut store = open_left(&config);
-    let listing = store.list().unwrap();
+    let listing = store.read_all().unwrap();
     assert_eq!(listing.records.len(), 1);
     assert_eq!(listing.records[0].contact.given, "Ilse");
     let record = &listing.records[0];
@@ -373,7 +373,7 @@ fn vdir_create_with_a_path_like_uid_stays_in_the_folder() {
     assert_eq!(record.uid.as_deref(), Some("../../x"));
     assert_eq!(record.revision, revision);
     assert_eq!(record.contact.family, "Traversal");
-    let listing = store.list().unwrap();
+    let listing = store.read_all().unwrap();
     assert_eq!(listing.records.len(), 1);
     assert_eq!(listing.records[0].id, id);
 }
@@ -424,7 +424,7 @@ fn vdir_update_and_delete_refuse_ids_outside_the_folder() {
         assert_eq!(tree(root.path()), before, "files changed after {id:?}");
     }
     // The card the store does own is still writable.
-    let listing = store.list().unwrap();
+    let listing = store.read_all().unwrap();
     assert_eq!(listing.records.len(), 1);
     let r = &listing.records[0];
     store.update(&r.id, &r.revision, &title("Neu")).unwrap();
@@ -609,7 +609,7 @@ fn title_update_keeps_the_rest(
 
     let config = parse_config(dir.path(), &vdir_toml("book", version));
     let mut store = open_left(&config);
-    let listing = store.list().unwrap();
+    let listing = store.read_all().unwrap();
     assert!(listing.unreadable.is_empty(), "{:?}", listing.unreadable);
     let record = &listing.records[0];
     let new_revision = store
@@ -770,7 +770,7 @@ fn vdir_refuses_stale_writes_and_keeps_the_hand_edit() {
     .unwrap();
     let config = parse_config(dir.path(), &vdir_toml("book", "3.0"));
     let mut store = open_left(&config);
-    let record = store.list().unwrap().records.remove(0);
+    let record = store.read_all().unwrap().records.remove(0);
 
     // The user edits the card after abgleich read it.
     let edited = b"BEGIN:VCARD\nVERSION:3.0\nUID:hans\nFN:Hans Wurst\nN:Wurst;Hans;;;\nTITLE:Chefkoch\nNOTE:von Hand\nEND:VCARD\n";
@@ -801,7 +801,7 @@ fn sqlite_refuses_stale_writes_and_keeps_the_other_connections_change() {
     let db = make_crm(dir.path());
     let config = parse_config(dir.path(), &sqlite_toml("customers", "id", "first_name"));
     let mut store = open_left(&config);
-    let listing = store.list().unwrap();
+    let listing = store.read_all().unwrap();
     let anna = listing
         .records
         .iter()
@@ -867,7 +867,7 @@ fn vcard_file_refuses_stale_writes_and_keeps_the_hand_edit() {
     .unwrap();
     let config = parse_config(dir.path(), &vcard_toml("book.vcf"));
     let mut store = open_left(&config);
-    let listing = store.list().unwrap();
+    let listing = store.read_all().unwrap();
     let b = listing
         .records
         .iter()
@@ -949,7 +949,7 @@ fn vcard_file_update_keeps_the_other_cards_byte_for_byte() {
     std::fs::write(&file, &original).unwrap();
     let config = parse_config(dir.path(), &vcard_toml("book.vcf"));
     let mut store = open_left(&config);
-    let listing = store.list().unwrap();
+    let listing = store.read_all().unwrap();
     assert!(listing.unreadable.is_empty(), "{:?}", listing.unreadable);
     let ids: Vec<&str> = listing.records.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["legacy-21", "b-uid", "c-uid"]);
@@ -978,7 +978,7 @@ fn vcard_file_update_keeps_the_other_cards_byte_for_byte() {
         "privat".to_string()
     )));
 
-    let after = store.list().unwrap();
+    let after = store.read_all().unwrap();
     assert_eq!(after.records.len(), 3);
     assert_eq!(after.records[0].contact.family, "Müller");
     assert_eq!(after.records[0].contact.given, "Jürgen");
@@ -1000,7 +1000,7 @@ fn vcard_file_with_an_unreadable_card_is_not_rewritten() {
     std::fs::write(&file, &original).unwrap();
     let config = parse_config(dir.path(), &vcard_toml("book.vcf"));
     let mut store = open_left(&config);
-    let listing = store.list().unwrap();
+    let listing = store.read_all().unwrap();
     assert_eq!(listing.unreadable.len(), 1, "{:?}", listing.unreadable);
     assert_eq!(listing.unreadable[0].line, Some(13));
     assert_eq!(listing.records.len(), 2);
@@ -1145,4 +1145,127 @@ fn name_of(db: &Path, id: &str) -> Option<String> {
         .unwrap()
         .query_row("SELECT name FROM people WHERE id = ?1", [id], |r| r.get(0))
         .unwrap()
+}
+
+#[test]
+fn table_columns_reads_the_real_columns_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::load(&abgleich::samples::write_to(dir.path()).unwrap()).unwrap();
+    let columns = store::sqlite::table_columns(&config.left).unwrap();
+    assert!(columns.windows(2).all(|w| w[0] <= w[1]), "{columns:?}");
+    for c in ["customer_no", "first_name", "updated_at"] {
+        assert!(columns.iter().any(|x| x == c), "{c}: {columns:?}");
+    }
+    let mut missing = config.left.clone();
+    missing.table = Some("nope".into());
+    let e = store::sqlite::table_columns(&missing)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"nope\" is not a table"), "{e}");
+}
+
+// ---- listing with version tokens, then reading in one batch ----------------
+
+/// A card folder as `read_changed` sees it over three runs: everything read
+/// and remembered; nothing read when nothing changed; only the changed card
+/// read, and a card written moments ago read but not remembered.
+#[test]
+fn vdir_reads_only_cards_whose_version_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("book");
+    std::fs::create_dir(&book).unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let write = |name: &str, bytes: &[u8], mtime: std::time::SystemTime| {
+        let path = book.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+    };
+    write("b.vcf", CARD_B, hour_ago);
+    write("c.vcf", CARD_C, hour_ago);
+    write("j.vcf", CARD_21, hour_ago);
+    let config = parse_config(dir.path(), &vdir_toml("book", "4.0"));
+    let store = open_left(&config);
+
+    let first = store::read_changed(store.as_ref(), &HashMap::new()).unwrap();
+    let ids: Vec<&str> = first
+        .listing
+        .records
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(ids, ["b.vcf", "c.vcf", "j.vcf"]);
+    assert!(first.unparsed.is_empty());
+    assert_eq!(first.versions.len(), 3, "{:?}", first.versions);
+    let known: HashMap<String, store::Known> = first.versions.into_iter().collect();
+
+    let again = store::read_changed(store.as_ref(), &known).unwrap();
+    assert_eq!(again.unparsed, ["b.vcf", "c.vcf", "j.vcf"]);
+    assert!(again.versions.is_empty());
+    for record in &again.listing.records {
+        assert_eq!(record.revision, known[&record.id].revision);
+        assert_eq!(
+            record.contact,
+            Contact::default(),
+            "{} was parsed",
+            record.id
+        );
+    }
+
+    let edited = String::from_utf8_lossy(CARD_B).replace("Meister", "Obermeister");
+    write(
+        "b.vcf",
+        edited.as_bytes(),
+        hour_ago + std::time::Duration::from_secs(60),
+    );
+    std::fs::write(book.join("c.vcf"), CARD_C).unwrap();
+    let third = store::read_changed(store.as_ref(), &known).unwrap();
+    assert_eq!(third.unparsed, ["j.vcf"]);
+    let b = &third.listing.records[0];
+    assert_eq!(b.contact.title, "Obermeister");
+    assert_eq!(b.revision, hash_revision(edited.as_bytes()));
+    let remembered: Vec<&str> = third.versions.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        remembered,
+        ["b.vcf"],
+        "a card written just now is not remembered"
+    );
+}
+
+/// An SQL table lists its rows in full: nothing is read twice, nothing is
+/// remembered, and the rows keep the table's order (numeric ids).
+#[test]
+fn sqlite_lists_rows_in_full_in_id_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Connection::open(make_crm(dir.path())).unwrap();
+    for id in [10, 3] {
+        db.execute(
+            "INSERT INTO customers (id, first_name, last_name) VALUES (?1, 'X', 'Y')",
+            [id],
+        )
+        .unwrap();
+    }
+    let config = parse_config(dir.path(), &sqlite_toml("customers", "id", "first_name"));
+    let store = open_left(&config);
+    let listed = store.list().unwrap();
+    assert_eq!(listed.items.len(), listed.read.records.len());
+    let read = store::read_changed(store.as_ref(), &HashMap::new()).unwrap();
+    let ids: Vec<i64> = read
+        .listing
+        .records
+        .iter()
+        .map(|r| r.id.parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert!(ids.contains(&3) && ids.contains(&10));
+    assert!(read.unparsed.is_empty() && read.versions.is_empty());
+    assert_eq!(
+        read.listing.records,
+        store.read_all().unwrap().records,
+        "read_all is read_changed without remembered versions"
+    );
 }

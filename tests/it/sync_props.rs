@@ -30,7 +30,7 @@ use abgleich::config::Config;
 use abgleich::model::contact::FieldPath;
 use abgleich::model::record::Record;
 use abgleich::model::{PerSide, Side};
-use abgleich::store::{self, Patch, Store, StoreError};
+use abgleich::store::{self, JournalStore, Patch, ReadStore, Store, StoreError, WriteStore};
 use abgleich::sync::apply::{self, ApplyInput, Outcome, Report};
 use abgleich::sync::plan::Plan;
 use abgleich::sync::session::Session;
@@ -242,16 +242,22 @@ impl Faulty {
     }
 }
 
-impl Store for Faulty {
+impl ReadStore for Faulty {
     fn name(&self) -> &str {
         self.inner.name()
     }
-    fn list(&self) -> Result<store::Listing, StoreError> {
+    fn list(&self) -> Result<store::Versions, StoreError> {
         self.inner.list()
+    }
+    fn read_many(&self, ids: &[&str]) -> Result<store::Listing, StoreError> {
+        self.inner.read_many(ids)
     }
     fn read(&self, id: &str) -> Result<Record, StoreError> {
         self.inner.read(id)
     }
+}
+
+impl WriteStore for Faulty {
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         self.fails()?;
         self.inner.create(patch)
@@ -264,6 +270,18 @@ impl Store for Faulty {
         self.fails()?;
         self.inner.delete(id, expected)
     }
+    fn begin(&mut self) -> Result<(), StoreError> {
+        self.inner.begin()
+    }
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.inner.commit()
+    }
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        self.inner.rollback()
+    }
+}
+
+impl JournalStore for Faulty {
     fn unit_of(&self, id: &str) -> String {
         self.inner.unit_of(id)
     }
@@ -275,15 +293,6 @@ impl Store for Faulty {
     }
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
         self.inner.restore_unit(unit, saved)
-    }
-    fn begin(&mut self) -> Result<(), StoreError> {
-        self.inner.begin()
-    }
-    fn commit(&mut self) -> Result<(), StoreError> {
-        self.inner.commit()
-    }
-    fn rollback(&mut self) -> Result<(), StoreError> {
-        self.inner.rollback()
     }
 }
 
@@ -353,7 +362,7 @@ impl World {
 
     /// Every record of one side; nothing may be unreadable.
     fn list(&self, side: Side) -> Vec<Record> {
-        let listing = self.store(side).list().unwrap();
+        let listing = self.store(side).read_all().unwrap();
         assert!(
             listing.unreadable.is_empty(),
             "{side}: unreadable records {:?}",

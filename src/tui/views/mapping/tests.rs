@@ -506,23 +506,6 @@ fn store_text_is_neutralised_on_screen() {
     assert!(all.contains("C␛]2;x␇RM"), "{all}");
 }
 
-#[test]
-fn table_columns_reads_the_real_columns_sorted() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = parse_at(&samples::write_to(dir.path()).unwrap());
-    let columns = crate::store::sqlite::table_columns(&config.left).unwrap();
-    assert!(columns.windows(2).all(|w| w[0] <= w[1]), "{columns:?}");
-    for c in ["customer_no", "first_name", "updated_at"] {
-        assert!(columns.iter().any(|x| x == c), "{c}: {columns:?}");
-    }
-    let mut missing = config.left.clone();
-    missing.table = Some("nope".into());
-    let e = crate::store::sqlite::table_columns(&missing)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("\"nope\" is not a table"), "{e}");
-}
-
 fn parse_at(path: &Path) -> Config {
     Config::load(path).unwrap()
 }
