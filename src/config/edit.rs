@@ -17,16 +17,6 @@ pub fn transform_name(transform: Transform) -> &'static str {
     }
 }
 
-/// The config name of a direction (`both` for the default).
-pub fn direction_name(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Both => "both",
-        Direction::LeftToRight => "left-to-right",
-        Direction::RightToLeft => "right-to-left",
-        Direction::None => "none",
-    }
-}
-
 fn parse(text: &str) -> Result<DocumentMut, String> {
     text.parse::<DocumentMut>()
         .map_err(|e| format!("the config is not valid TOML: {}", e.message().trim()))
@@ -65,7 +55,7 @@ fn entry_value(column: Option<&str>, transform: Transform, direction: Direction)
         table.insert("transform", Value::from(transform_name(transform)));
     }
     if direction != Direction::Both {
-        table.insert("direction", Value::from(direction_name(direction)));
+        table.insert("direction", Value::from(direction.as_str()));
     }
     table.fmt();
     Value::InlineTable(table)

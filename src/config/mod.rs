@@ -3,16 +3,21 @@
 
 pub mod edit;
 pub mod mapping;
+pub mod policy;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use serde::Deserialize;
 
 use crate::model::contact::FieldPath;
 use crate::model::normal::Normalizer;
 use crate::vcard::WriteVersion;
+use policy::{UnknownName, named, or_list};
+
+pub use policy::{ConflictPolicy, DeletePolicy, MatchRule, Mode, PhoneFormat, ScopeExit};
 
 /// A config error: where it is and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,31 +42,26 @@ impl fmt::Display for ConfigError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreKind {
-    Sqlite,
-    Vdir,
-    Vcard,
-}
-
-impl StoreKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::Sqlite => "sqlite",
-            StoreKind::Vdir => "vdir",
-            StoreKind::Vcard => "vcard",
-        }
+named! {
+    /// A store's `kind`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum StoreKind {
+        Sqlite => "sqlite",
+        Vdir => "vdir",
+        Vcard => "vcard",
     }
 }
 
-/// How values of one mapped field travel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Direction {
-    #[default]
-    Both,
-    LeftToRight,
-    RightToLeft,
-    None,
+named! {
+    /// How values of one mapped field travel.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Direction {
+        #[default]
+        Both => "both",
+        LeftToRight => "left-to-right",
+        RightToLeft => "right-to-left",
+        None => "none",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,13 +94,6 @@ pub enum Scope {
     Column { column: String, equals: String },
     /// vCard: cards that carry this category.
     Category(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PhoneFormat {
-    #[default]
-    Any,
-    E164,
 }
 
 /// What a target store can hold (an Exchange book: 3 e-mails, 2 phones per kind…).
@@ -146,45 +139,6 @@ pub struct StoreConfig {
     /// Line of each key of this store (`table`, `fields."name.given"`, …),
     /// for errors found when the store opens.
     pub key_lines: BTreeMap<String, usize>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Sync,
-    LeftWins,
-    RightWins,
-    Import,
-    Export,
-    None,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConflictPolicy {
-    Ask,
-    Left,
-    Right,
-    Newest,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeletePolicy {
-    Propagate,
-    Keep,
-    Ask,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScopeExit {
-    Unlink,
-    DeleteIfCreated,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MatchRule {
-    Stamp,
-    Email,
-    Phone,
-    Name,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -386,26 +340,21 @@ impl Ctx<'_> {
         }
     }
 
-    fn choice<T: Copy>(
-        &self,
-        path: &[&str],
-        value: &str,
-        options: &[(&str, T)],
-    ) -> Result<T, ConfigError> {
-        options
-            .iter()
-            .find(|(name, _)| *name == value)
-            .map(|(_, v)| *v)
-            .ok_or_else(|| {
-                let names: Vec<String> = options.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-                self.err(
-                    path,
-                    format!(
-                        "\"{value}\" is not allowed; expected one of {}",
-                        names.join(", ")
-                    ),
-                )
-            })
+    /// `value` as one of the names of `T`, or an error listing them.
+    fn choice<T>(&self, path: &[&str], value: &str) -> Result<T, ConfigError>
+    where
+        T: FromStr<Err = UnknownName>,
+    {
+        value.parse().map_err(|e: UnknownName| {
+            let names: Vec<String> = e.expected.iter().map(|n| format!("\"{n}\"")).collect();
+            self.err(
+                path,
+                format!(
+                    "\"{value}\" is not allowed; expected one of {}",
+                    names.join(", ")
+                ),
+            )
+        })
     }
 }
 
@@ -491,15 +440,7 @@ fn store(
     raw: RawStore,
     base: &Path,
 ) -> Result<StoreConfig, ConfigError> {
-    let kind = ctx.choice(
-        &[side, "kind"],
-        &raw.kind,
-        &[
-            ("sqlite", StoreKind::Sqlite),
-            ("vdir", StoreKind::Vdir),
-            ("vcard", StoreKind::Vcard),
-        ],
-    )?;
+    let kind: StoreKind = ctx.choice(&[side, "kind"], &raw.kind)?;
     if raw.path.trim().is_empty() {
         return Err(ctx.err(
             &[side, "path"],
@@ -653,16 +594,7 @@ fn store(
         };
         let direction = match direction.as_deref() {
             None => Direction::Both,
-            Some(d) => ctx.choice(
-                &path,
-                d,
-                &[
-                    ("both", Direction::Both),
-                    ("left-to-right", Direction::LeftToRight),
-                    ("right-to-left", Direction::RightToLeft),
-                    ("none", Direction::None),
-                ],
-            )?,
+            Some(d) => ctx.choice(&path, d)?,
         };
         if let Some(line) = ctx.loc.line(&path) {
             key_lines.insert(format!("fields.\"{name}\""), line);
@@ -693,14 +625,17 @@ fn store(
             urls: l.urls,
             notes: l.notes.unwrap_or(true),
             phone_format: match l.phone_format.as_deref() {
-                None | Some("any") => PhoneFormat::Any,
-                Some("e164") => PhoneFormat::E164,
-                Some(other) => {
-                    return Err(ctx.err(
+                None => PhoneFormat::Any,
+                Some(name) => name.parse().map_err(|_| {
+                    let names: Vec<String> = PhoneFormat::NAMES
+                        .iter()
+                        .map(|n| format!("\"{n}\""))
+                        .collect();
+                    ctx.err(
                         &[side, "limits", "phone_format"],
-                        format!("\"{other}\" is not allowed; expected \"e164\" or \"any\""),
-                    ));
-                }
+                        format!("\"{name}\" is not allowed; expected {}", or_list(&names)),
+                    )
+                })?,
             },
         },
     };
@@ -764,49 +699,26 @@ pub fn check_identifier(name: &str) -> Result<(), String> {
 fn sync(ctx: &Ctx<'_>, raw: RawSync) -> Result<SyncConfig, ConfigError> {
     let mode = match raw.mode.as_deref() {
         None => Mode::Sync,
-        Some(m) => ctx.choice(&["sync", "mode"], m, &MODES)?,
+        Some(m) => ctx.choice(&["sync", "mode"], m)?,
     };
     let conflicts = match raw.conflicts.as_deref() {
         None => ConflictPolicy::Ask,
-        Some(c) => ctx.choice(
-            &["sync", "conflicts"],
-            c,
-            &[
-                ("ask", ConflictPolicy::Ask),
-                ("left", ConflictPolicy::Left),
-                ("right", ConflictPolicy::Right),
-                ("newest", ConflictPolicy::Newest),
-            ],
-        )?,
+        Some(c) => ctx.choice(&["sync", "conflicts"], c)?,
     };
-    let delete_options = [
-        ("propagate", DeletePolicy::Propagate),
-        ("keep", DeletePolicy::Keep),
-        ("ask", DeletePolicy::Ask),
-    ];
+    let delete_policy = |key: &str, value: Option<&str>| match value {
+        None => Ok(DeletePolicy::Ask),
+        Some(v) => ctx.choice(&["sync", "deletes", key], v),
+    };
     let (l2r, r2l) = match &raw.deletes {
         None => (DeletePolicy::Ask, DeletePolicy::Ask),
         Some(d) => (
-            match d.left_to_right.as_deref() {
-                None => DeletePolicy::Ask,
-                Some(v) => ctx.choice(&["sync", "deletes", "left_to_right"], v, &delete_options)?,
-            },
-            match d.right_to_left.as_deref() {
-                None => DeletePolicy::Ask,
-                Some(v) => ctx.choice(&["sync", "deletes", "right_to_left"], v, &delete_options)?,
-            },
+            delete_policy("left_to_right", d.left_to_right.as_deref())?,
+            delete_policy("right_to_left", d.right_to_left.as_deref())?,
         ),
     };
     let scope_exit = match raw.scope_exit.as_deref() {
         None => ScopeExit::Unlink,
-        Some(s) => ctx.choice(
-            &["sync", "scope_exit"],
-            s,
-            &[
-                ("unlink", ScopeExit::Unlink),
-                ("delete-if-created", ScopeExit::DeleteIfCreated),
-            ],
-        )?,
+        Some(s) => ctx.choice(&["sync", "scope_exit"], s)?,
     };
     let match_rules = match raw.match_rules {
         None => vec![
@@ -817,18 +729,7 @@ fn sync(ctx: &Ctx<'_>, raw: RawSync) -> Result<SyncConfig, ConfigError> {
         ],
         Some(list) => list
             .iter()
-            .map(|m| {
-                ctx.choice(
-                    &["sync", "match"],
-                    m,
-                    &[
-                        ("stamp", MatchRule::Stamp),
-                        ("email", MatchRule::Email),
-                        ("phone", MatchRule::Phone),
-                        ("name", MatchRule::Name),
-                    ],
-                )
-            })
+            .map(|m| ctx.choice(&["sync", "match"], m))
             .collect::<Result<_, _>>()?,
     };
     let max_delete_percent = match raw.max_delete_percent {
@@ -852,16 +753,6 @@ fn sync(ctx: &Ctx<'_>, raw: RawSync) -> Result<SyncConfig, ConfigError> {
         max_delete_percent,
     })
 }
-
-/// The `--mode` / `sync.mode` names.
-pub const MODES: [(&str, Mode); 6] = [
-    ("sync", Mode::Sync),
-    ("left-wins", Mode::LeftWins),
-    ("right-wins", Mode::RightWins),
-    ("import", Mode::Import),
-    ("export", Mode::Export),
-    ("none", Mode::None),
-];
 
 /// The commented config `abgleich init` writes.
 pub const INIT_TEMPLATE: &str = include_str!("../../samples/abgleich.toml");
