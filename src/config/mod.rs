@@ -4,6 +4,7 @@
 pub mod edit;
 pub mod mapping;
 pub mod policy;
+pub mod transform;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,6 +19,7 @@ use crate::vcard::WriteVersion;
 use policy::{UnknownName, named, or_list};
 
 pub use policy::{ConflictPolicy, DeletePolicy, MatchRule, Mode, PhoneFormat, ScopeExit};
+pub use transform::Transform;
 
 /// A config error: where it is and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,17 +64,6 @@ named! {
         RightToLeft => "right-to-left",
         None => "none",
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Transform {
-    #[default]
-    None,
-    /// Phone numbers written as E.164 (`+4930123456`) with the default region.
-    E164,
-    /// On `name.full`: one column holds "given family"; it is split into
-    /// `name.given` and `name.family` when read, and joined when written.
-    Name,
 }
 
 /// One canonical field of a store, and for an SQL store its column.
@@ -574,24 +565,24 @@ fn store(
             check_identifier(c).map_err(|m| ctx.err(&path, m))?;
         }
         let transform = match transform.as_deref() {
-            None | Some("none") => Transform::None,
-            Some("e164") => Transform::E164,
-            Some("name") if field == FieldPath::NameFull && kind == StoreKind::Sqlite => {
-                Transform::Name
-            }
-            Some("name") => {
-                return Err(ctx.err(
+            None => Transform::None,
+            Some(name) => name.parse().map_err(|_| {
+                let names: Vec<String> = Transform::NAMES
+                    .iter()
+                    .map(|n| format!("\"{n}\""))
+                    .collect();
+                ctx.err(
                     &path,
-                    "transform \"name\" splits a CRM column into given and family name; it belongs on \"name.full\" of an sqlite store",
-                ));
-            }
-            Some(other) => {
-                return Err(ctx.err(
-                    &path,
-                    format!("transform \"{other}\" is not known; expected \"e164\", \"name\" or \"none\""),
-                ));
-            }
+                    format!(
+                        "transform \"{name}\" is not known; expected {}",
+                        or_list(&names)
+                    ),
+                )
+            })?,
         };
+        if let Some(reason) = transform::refused(&field, transform, kind == StoreKind::Sqlite) {
+            return Err(ctx.err(&path, reason));
+        }
         let direction = match direction.as_deref() {
             None => Direction::Both,
             Some(d) => ctx.choice(&path, d)?,
