@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use abgleich::config::policy::UnknownName;
 use abgleich::config::{ConflictPolicy, Mode};
 
 /// Keeps a CRM's contacts and an Outlook/Exchange-style address book in agreement.
@@ -79,14 +80,14 @@ enum Command {
     Forget { id: String },
 }
 
+/// `--mode`; an unknown name shows as "expected sync, left-wins, … or none".
 fn parse_mode(text: &str) -> Result<Mode, String> {
-    abgleich::sync::plan::parse_mode(text)
-        .ok_or_else(|| "expected sync, left-wins, right-wins, import, export or none".to_string())
+    text.parse().map_err(|e: UnknownName| e.to_string())
 }
 
+/// `--conflicts`; an unknown name shows as "expected ask, left, right or newest".
 fn parse_conflicts(text: &str) -> Result<ConflictPolicy, String> {
-    abgleich::sync::plan::parse_conflicts(text)
-        .ok_or_else(|| "expected ask, left, right or newest".to_string())
+    text.parse().map_err(|e: UnknownName| e.to_string())
 }
 
 fn main() -> ExitCode {

@@ -8,25 +8,6 @@ use toml_edit::{DocumentMut, InlineTable, Item, Key, RawString, TableLike, Value
 use crate::config::{Direction, Transform};
 use crate::model::Side;
 
-/// The config name of a transform (`none` for the default).
-pub fn transform_name(transform: Transform) -> &'static str {
-    match transform {
-        Transform::None => "none",
-        Transform::E164 => "e164",
-        Transform::Name => "name",
-    }
-}
-
-/// The config name of a direction (`both` for the default).
-pub fn direction_name(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Both => "both",
-        Direction::LeftToRight => "left-to-right",
-        Direction::RightToLeft => "right-to-left",
-        Direction::None => "none",
-    }
-}
-
 fn parse(text: &str) -> Result<DocumentMut, String> {
     text.parse::<DocumentMut>()
         .map_err(|e| format!("the config is not valid TOML: {}", e.message().trim()))
@@ -62,10 +43,10 @@ fn entry_value(column: Option<&str>, transform: Transform, direction: Direction)
         table.insert("column", Value::from(column));
     }
     if transform != Transform::None {
-        table.insert("transform", Value::from(transform_name(transform)));
+        table.insert("transform", Value::from(transform.as_str()));
     }
     if direction != Direction::Both {
-        table.insert("direction", Value::from(direction_name(direction)));
+        table.insert("direction", Value::from(direction.as_str()));
     }
     table.fmt();
     Value::InlineTable(table)

@@ -4,9 +4,10 @@
 //! field, and the rules a set of SQL mappings must keep. Pure logic over the
 //! config and a table's columns; the TUI's mapping editor builds on it.
 
+use crate::config::transform;
 use crate::config::{Config, Direction, Scope, StoreConfig, StoreKind, Transform};
 use crate::model::contact::all_card_fields;
-use crate::model::contact::{FieldClass, FieldPath, Kind};
+use crate::model::contact::{FieldPath, Kind};
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
 
@@ -223,7 +224,7 @@ pub fn check(stores: &PerSide<StoreInfo>, rows: &[Row]) -> Result<(), String> {
             let Some(entry) = row.entries.get(side) else {
                 continue;
             };
-            if let Some(reason) = transform_refused(&row.field, entry.transform, true) {
+            if let Some(reason) = transform::refused(&row.field, entry.transform, true) {
                 return Err(reason);
             }
             if let Some((_, why)) = store.reserved.iter().find(|(c, _)| *c == entry.column) {
@@ -306,27 +307,16 @@ pub fn field_order(field: &FieldPath) -> (usize, FieldPath) {
     (at, *field)
 }
 
-/// Why `transform` cannot go on `field` (of an SQL store when `sql`).
-pub fn transform_refused(field: &FieldPath, transform: Transform, sql: bool) -> Option<String> {
-    match transform {
-        Transform::None => None,
-        Transform::E164 if field.class() == FieldClass::Phone => None,
-        Transform::E164 => Some(format!(
-            "transform \"e164\" formats phone numbers; {field} is not a phone field"
-        )),
-        Transform::Name if *field == FieldPath::NameFull && sql => None,
-        Transform::Name => Some(format!(
-            "transform \"name\" splits a CRM column into given and family name; it belongs on name.full, not {field}"
-        )),
-    }
-}
-
 /// The transforms an SQL store's `field` can take, `none` first.
 pub fn fitting_transforms(field: &FieldPath) -> Vec<Transform> {
-    [Transform::None, Transform::E164, Transform::Name]
-        .into_iter()
-        .filter(|t| transform_refused(field, *t, true).is_none())
-        .collect()
+    let mut fitting: Vec<Transform> = Transform::ALL
+        .iter()
+        .copied()
+        .filter(|t| transform::refused(field, *t, true).is_none())
+        .collect();
+    // Stable: the others keep the order of `Transform::ALL`.
+    fitting.sort_by_key(|t| *t != Transform::None);
+    fitting
 }
 
 /// The vCard property a canonical field corresponds to, as shown in the
@@ -392,5 +382,71 @@ mod tests {
         for (field, property) in cases {
             assert_eq!(card_property(&field.parse().unwrap()), property, "{field}");
         }
+    }
+
+    /// A config whose `side` store maps `field` with `transform`; the other
+    /// store is the left CRM table or the right card folder.
+    fn config_with(side: Side, field: FieldPath, transform: Transform) -> Result<Config, String> {
+        let entry = match side {
+            Side::Left => format!("{{ column = \"c\", transform = \"{transform}\" }}"),
+            Side::Right => format!("{{ transform = \"{transform}\" }}"),
+        };
+        let (left_field, right_fields) = match side {
+            Side::Left => (format!("\"{field}\" = {entry}"), String::new()),
+            Side::Right => (
+                "\"note\" = \"c\"".to_string(),
+                format!("[right.fields]\n\"{field}\" = {entry}\n"),
+            ),
+        };
+        let text = format!(
+            "[left]\nkind = \"sqlite\"\npath = \"crm.sqlite\"\ntable = \"t\"\nid = \"id\"\n\
+             [left.fields]\n{left_field}\n\
+             [right]\nkind = \"vdir\"\npath = \"cards\"\n{right_fields}"
+        );
+        Config::parse(&text, std::path::Path::new("/x/abgleich.toml")).map_err(|e| e.message)
+    }
+
+    /// What the mapping editor says when a row of the CRM table maps
+    /// `field` with `transform`.
+    fn editor_verdict(field: FieldPath, transform: Transform) -> Result<(), String> {
+        let Ok(config) = config_with(Side::Left, FieldPath::Note, Transform::None) else {
+            panic!("the base config parses");
+        };
+        let stores = PerSide::new(
+            StoreInfo::new(&config.left, vec!["c".to_string(), "id".to_string()]),
+            StoreInfo::new(&config.right, Vec::new()),
+        );
+        let mut entry = Entry::new(field, "c");
+        entry.transform = transform;
+        let rows = [Row {
+            field,
+            entries: PerSide::new(Some(entry), None),
+        }];
+        check(&stores, &rows)
+    }
+
+    #[test]
+    fn the_parser_and_the_editor_refuse_the_same_transforms_alike() {
+        let mut refused = 0;
+        for field in canonical_fields() {
+            for transform in Transform::ALL.iter().copied() {
+                let parsed = config_with(Side::Left, field, transform).map(|_| ());
+                let edited = editor_verdict(field, transform);
+                assert_eq!(parsed, edited, "{transform} on {field} of the CRM table");
+                let offered = fitting_transforms(&field).contains(&transform);
+                assert_eq!(offered, parsed.is_ok(), "{transform} offered for {field}");
+                // The editor does not edit a card store's entries; the
+                // parser still keeps the same rule for them.
+                let parsed = config_with(Side::Right, field, transform).map(|_| ());
+                let rule = transform::refused(&field, transform, false);
+                assert_eq!(
+                    parsed.err(),
+                    rule,
+                    "{transform} on {field} of the card folder"
+                );
+                refused += usize::from(rule.is_some());
+            }
+        }
+        assert!(refused > 0, "some combinations are refused");
     }
 }

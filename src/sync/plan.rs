@@ -60,39 +60,6 @@ impl Policy {
     }
 }
 
-pub fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Sync => "sync",
-        Mode::LeftWins => "left-wins",
-        Mode::RightWins => "right-wins",
-        Mode::Import => "import",
-        Mode::Export => "export",
-        Mode::None => "none",
-    }
-}
-
-pub fn parse_mode(text: &str) -> Option<Mode> {
-    Some(match text {
-        "sync" => Mode::Sync,
-        "left-wins" => Mode::LeftWins,
-        "right-wins" => Mode::RightWins,
-        "import" => Mode::Import,
-        "export" => Mode::Export,
-        "none" => Mode::None,
-        _ => return None,
-    })
-}
-
-pub fn parse_conflicts(text: &str) -> Option<ConflictPolicy> {
-    Some(match text {
-        "ask" => ConflictPolicy::Ask,
-        "left" => ConflictPolicy::Left,
-        "right" => ConflictPolicy::Right,
-        "newest" => ConflictPolicy::Newest,
-        _ => return None,
-    })
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpKind {
@@ -1324,7 +1291,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
         refusals: Vec::new(),
         refreshes,
         unreadable: Vec::new(),
-        mode: mode_name(inp.policy.mode).to_string(),
+        mode: inp.policy.mode.to_string(),
     };
     plan.summarise();
     plan.refusals = refusals(inp, &plan);
@@ -1384,7 +1351,7 @@ pub fn fingerprint(fields: &FieldSet, policy: &Policy) -> String {
         "{:?}|{:?}|{:?}",
         fields.fields,
         fields.limits,
-        mode_name(policy.mode)
+        policy.mode.as_str()
     );
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
 }

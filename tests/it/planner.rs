@@ -1061,7 +1061,7 @@ fn every_mode() {
     for (mode, want) in cases {
         let (left, right, links) = world();
         let plan = World::new().mode(mode).plan(left, right, &links);
-        failures.check(plan::mode_name(mode), rendered(&plan), sorted(want));
+        failures.check(mode.as_str(), rendered(&plan), sorted(want));
         if mode == Mode::None && !plan.refreshes.is_empty() {
             failures.fail("none", format!("refreshes: {:?}", plan.refreshes));
         }

@@ -10,7 +10,6 @@ use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table};
 use super::MappingView;
 use super::picker::{COLUMNS, Column};
 use crate::config::Direction;
-use crate::config::edit;
 use crate::config::mapping::{Entry, Row, StoreInfo, card_property};
 use crate::model::Side;
 use crate::model::sanitize::for_terminal;
@@ -113,7 +112,7 @@ impl MappingView {
             Column::Direction if self.read_only => "both".to_string(),
             Column::Direction => sql_values(&|e| direction_label(e.direction).to_string()),
             Column::Transform if self.read_only => "none".to_string(),
-            Column::Transform => sql_values(&|e| edit::transform_name(e.transform).to_string()),
+            Column::Transform => sql_values(&|e| e.transform.to_string()),
         }
     }
 

@@ -1,0 +1,165 @@
+//! The typed config, as the rest of the crate sees it (`crate::config`
+//! re-exports all of it). It lives apart from `config/mod.rs` because the
+//! validation in `validate.rs` builds these types and `mod.rs` calls that
+//! validation: with the types in `mod.rs` the two files would need each other.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use super::policy::{ConflictPolicy, DeletePolicy, MatchRule, Mode, PhoneFormat, ScopeExit, named};
+use super::transform::Transform;
+use crate::model::contact::FieldPath;
+use crate::model::normal::Normalizer;
+use crate::vcard::WriteVersion;
+
+/// A config error: where it is and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    /// Dotted key path, e.g. `left.fields."name.given"`.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+named! {
+    /// A store's `kind`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum StoreKind {
+        Sqlite => "sqlite",
+        Vdir => "vdir",
+        Vcard => "vcard",
+    }
+}
+
+named! {
+    /// How values of one mapped field travel.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Direction {
+        #[default]
+        Both => "both",
+        LeftToRight => "left-to-right",
+        RightToLeft => "right-to-left",
+        None => "none",
+    }
+}
+
+/// One canonical field of a store, and for an SQL store its column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMapping {
+    pub field: FieldPath,
+    /// The key as written in the config (`"email[1]"`), for messages.
+    pub key: String,
+    pub column: Option<String>,
+    pub transform: Transform,
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Scope {
+    #[default]
+    All,
+    /// SQL: rows whose column holds this value.
+    Column { column: String, equals: String },
+    /// vCard: cards that carry this category.
+    Category(String),
+}
+
+/// What a target store can hold (an Exchange book: 3 e-mails, 2 phones per kind…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub emails: Option<usize>,
+    pub phones_per_kind: Option<usize>,
+    pub urls: Option<usize>,
+    pub notes: bool,
+    pub phone_format: PhoneFormat,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            emails: None,
+            phones_per_kind: None,
+            urls: None,
+            notes: true,
+            phone_format: PhoneFormat::Any,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// `left` or `right`: the table the store came from.
+    pub side: &'static str,
+    pub name: String,
+    pub kind: StoreKind,
+    /// Resolved against the config file's folder.
+    pub path: PathBuf,
+    pub table: Option<String>,
+    pub id: Option<String>,
+    pub modified: Option<String>,
+    pub scope: Scope,
+    pub fields: Vec<FieldMapping>,
+    pub write_version: WriteVersion,
+    pub limits: Limits,
+    pub stamp: Option<String>,
+    /// The config file, for errors found when the store opens.
+    pub config_file: PathBuf,
+    /// Line of each key of this store (`table`, `fields."name.given"`, …),
+    /// for errors found when the store opens.
+    pub key_lines: BTreeMap<String, usize>,
+}
+
+impl StoreConfig {
+    /// `file:line: key `side.key`` for a message about one of this store's keys.
+    pub fn locate(&self, key: &str) -> String {
+        let place = match self.key_lines.get(key) {
+            Some(line) => format!("{}:{line}", self.config_file.display()),
+            None => self.config_file.display().to_string(),
+        };
+        format!("{place}: key `{}.{key}`", self.side)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    pub mode: Mode,
+    pub conflicts: ConflictPolicy,
+    pub deletes_left_to_right: DeletePolicy,
+    pub deletes_right_to_left: DeletePolicy,
+    pub scope_exit: ScopeExit,
+    pub match_rules: Vec<MatchRule>,
+    pub default_region: String,
+    pub max_delete_percent: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiConfig {
+    pub theme: String,
+    /// `[keys]`: action name → the keys that trigger it.
+    pub keys: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub left: StoreConfig,
+    pub right: StoreConfig,
+    pub sync: SyncConfig,
+    pub ui: UiConfig,
+    pub normalizer: Normalizer,
+}

@@ -1,0 +1,387 @@
+//! Validation of the raw TOML shape into the typed config: one store side
+//! ([`store`], key by key) and `[sync]` ([`sync`]). Each check names the key
+//! it refuses; the first refusal wins, in the order of the checks below.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::policy::{
+    ConflictPolicy, DeletePolicy, MatchRule, Mode, PhoneFormat, ScopeExit, or_list,
+};
+use super::raw::{Ctx, RawField, RawLimits, RawScope, RawStore, RawSync};
+use super::transform::{self, Transform};
+use super::types::{
+    ConfigError, Direction, FieldMapping, Limits, Scope, StoreConfig, StoreKind, SyncConfig,
+};
+use crate::model::contact::{BadFieldPath, FieldPath};
+use crate::vcard::WriteVersion;
+
+/// An SQL identifier from config: any printable name, but no NUL or control
+/// character. It is checked against the real schema and quoted before use.
+pub fn check_identifier(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty; expected a table or column name".to_string());
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Err(format!(
+            "{name:?} contains a control character; expected a table or column name"
+        ));
+    }
+    Ok(())
+}
+
+/// One store side (`left` or `right`); relative paths are taken from `base`.
+pub(super) fn store(
+    ctx: &Ctx<'_>,
+    side: &'static str,
+    raw: RawStore,
+    base: &Path,
+) -> Result<StoreConfig, ConfigError> {
+    let kind: StoreKind = ctx.choice(&[side, "kind"], &raw.kind)?;
+    if raw.path.trim().is_empty() {
+        return Err(ctx.err(
+            &[side, "path"],
+            "must not be empty; expected a file or folder path",
+        ));
+    }
+    let path = base.join(&raw.path);
+    sql_keys(ctx, side, kind, &raw)?;
+    let scope = scope(ctx, side, kind, raw.scope)?;
+    let mut key_lines = store_key_lines(ctx, side);
+    let fields = fields(ctx, side, kind, raw.fields, &mut key_lines)?;
+    let write_version = match raw.write_version.as_deref() {
+        None => WriteVersion::V4,
+        Some(v) => WriteVersion::parse(v).ok_or_else(|| {
+            ctx.err(
+                &[side, "write_version"],
+                format!("\"{v}\" is not allowed; expected \"3.0\" or \"4.0\""),
+            )
+        })?,
+    };
+    let limits = match raw.limits {
+        None => Limits::default(),
+        Some(l) => limits(ctx, side, l)?,
+    };
+    if let Some(stamp) = &raw.stamp {
+        check_stamp(ctx, side, kind, stamp)?;
+    }
+    Ok(StoreConfig {
+        side,
+        name: raw.name.unwrap_or_else(|| side.to_string()),
+        kind,
+        path,
+        table: raw.table,
+        id: raw.id,
+        modified: raw.modified,
+        scope,
+        fields,
+        write_version,
+        limits,
+        stamp: raw.stamp,
+        key_lines,
+        config_file: ctx.file.to_path_buf(),
+    })
+}
+
+/// `table`, `id` and `modified`: an sqlite store needs the first two, no
+/// other store may have any of them, and each names an identifier.
+fn sql_keys(ctx: &Ctx<'_>, side: &str, kind: StoreKind, raw: &RawStore) -> Result<(), ConfigError> {
+    let keys = [
+        ("table", &raw.table),
+        ("id", &raw.id),
+        ("modified", &raw.modified),
+    ];
+    if kind == StoreKind::Sqlite {
+        if raw.table.is_none() {
+            return Err(ctx.err(
+                &[side, "table"],
+                "missing: an sqlite store needs the name of its table",
+            ));
+        }
+        if raw.id.is_none() {
+            return Err(ctx.err(
+                &[side, "id"],
+                "missing: an sqlite store needs the name of its id column",
+            ));
+        }
+    } else if let Some((key, _)) = keys.iter().find(|(_, value)| value.is_some()) {
+        return Err(ctx.err(
+            &[side, *key],
+            format!(
+                "only an sqlite store has `{key}`; this store is kind \"{}\"",
+                kind.as_str()
+            ),
+        ));
+    }
+    for (key, value) in keys {
+        if let Some(v) = value {
+            check_identifier(v).map_err(|m| ctx.err(&[side, key], m))?;
+        }
+    }
+    Ok(())
+}
+
+/// `scope`: a column and its value for an sqlite store, a category for a
+/// vCard store.
+fn scope(
+    ctx: &Ctx<'_>,
+    side: &str,
+    kind: StoreKind,
+    raw: Option<RawScope>,
+) -> Result<Scope, ConfigError> {
+    let sql = kind == StoreKind::Sqlite;
+    match raw {
+        None => Ok(Scope::All),
+        Some(RawScope {
+            column: Some(column),
+            equals: Some(equals),
+            category: None,
+        }) if sql => {
+            check_identifier(&column).map_err(|m| ctx.err(&[side, "scope", "column"], m))?;
+            let equals = match equals {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => if b { "1" } else { "0" }.to_string(),
+                _ => {
+                    return Err(ctx.err(
+                        &[side, "scope", "equals"],
+                        "expected a string or an integer",
+                    ));
+                }
+            };
+            Ok(Scope::Column { column, equals })
+        }
+        Some(RawScope {
+            column: None,
+            equals: None,
+            category: Some(category),
+        }) if !sql => Ok(Scope::Category(category)),
+        Some(_) if sql => Err(ctx.err(
+            &[side, "scope"],
+            "expected { column = \"…\", equals = \"…\" } for an sqlite store",
+        )),
+        Some(_) => Err(ctx.err(
+            &[side, "scope"],
+            "expected { category = \"…\" } for a vCard store",
+        )),
+    }
+}
+
+/// Lines of the store's own keys, for errors found when the store opens.
+fn store_key_lines(ctx: &Ctx<'_>, side: &str) -> BTreeMap<String, usize> {
+    let mut key_lines = BTreeMap::new();
+    for key in [
+        &["path"][..],
+        &["table"],
+        &["id"],
+        &["modified"],
+        &["scope", "column"],
+    ] {
+        let path: Vec<&str> = std::iter::once(side).chain(key.iter().copied()).collect();
+        if let Some(line) = ctx.loc.line(&path) {
+            key_lines.insert(key.join("."), line);
+        }
+    }
+    key_lines
+}
+
+/// `[<side>.fields]`, each canonical field at most once; adds the line of
+/// each entry to `key_lines`.
+fn fields(
+    ctx: &Ctx<'_>,
+    side: &str,
+    kind: StoreKind,
+    raw: BTreeMap<String, RawField>,
+    key_lines: &mut BTreeMap<String, usize>,
+) -> Result<Vec<FieldMapping>, ConfigError> {
+    let mut fields: Vec<FieldMapping> = Vec::new();
+    for (name, raw_field) in raw {
+        let path = [side, "fields", name.as_str()];
+        let field: FieldPath = name
+            .parse()
+            .map_err(|e: BadFieldPath| ctx.err(&path, e.to_string()))?;
+        if let Some(first) = fields.iter().find(|f| f.field == field) {
+            return Err(ctx.err(
+                &path,
+                format!(
+                    "names the same field as \"{}\"; map each canonical field once",
+                    first.key
+                ),
+            ));
+        }
+        let mapping = field_mapping(ctx, &path, field, kind, raw_field)?;
+        if let Some(line) = ctx.loc.line(&path) {
+            key_lines.insert(format!("fields.\"{name}\""), line);
+        }
+        fields.push(mapping);
+    }
+    Ok(fields)
+}
+
+/// The entry for `field` at `path` (`[side, "fields", key]`): its column,
+/// transform and direction.
+fn field_mapping(
+    ctx: &Ctx<'_>,
+    path: &[&str; 3],
+    field: FieldPath,
+    kind: StoreKind,
+    raw: RawField,
+) -> Result<FieldMapping, ConfigError> {
+    let (column, transform, direction) = match raw {
+        RawField::Column(c) => (Some(c), None, None),
+        RawField::Full(t) => (t.column, t.transform, t.direction),
+    };
+    let sql = kind == StoreKind::Sqlite;
+    if sql && column.is_none() {
+        return Err(ctx.err(
+            path,
+            "expected a column name, or { column = \"…\", transform = \"e164\" }",
+        ));
+    }
+    if let Some(c) = &column {
+        if !sql {
+            return Err(ctx.err(
+                path,
+                "a vCard store has no columns; list the field with { direction = \"…\" } or leave it out",
+            ));
+        }
+        check_identifier(c).map_err(|m| ctx.err(path, m))?;
+    }
+    let transform = match transform.as_deref() {
+        None => Transform::None,
+        Some(name) => name.parse().map_err(|_| {
+            let names: Vec<String> = Transform::NAMES
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect();
+            ctx.err(
+                path,
+                format!(
+                    "transform \"{name}\" is not known; expected {}",
+                    or_list(&names)
+                ),
+            )
+        })?,
+    };
+    if let Some(reason) = transform::refused(&field, transform, sql) {
+        return Err(ctx.err(path, reason));
+    }
+    let direction = match direction.as_deref() {
+        None => Direction::Both,
+        Some(d) => ctx.choice(path, d)?,
+    };
+    Ok(FieldMapping {
+        field,
+        key: path[2].to_string(),
+        column,
+        transform,
+        direction,
+    })
+}
+
+/// `limits`: what the store can hold.
+fn limits(ctx: &Ctx<'_>, side: &str, raw: RawLimits) -> Result<Limits, ConfigError> {
+    let phone_format = match raw.phone_format.as_deref() {
+        None => PhoneFormat::Any,
+        Some(name) => name.parse().map_err(|_| {
+            let names: Vec<String> = PhoneFormat::NAMES
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect();
+            ctx.err(
+                &[side, "limits", "phone_format"],
+                format!("\"{name}\" is not allowed; expected {}", or_list(&names)),
+            )
+        })?,
+    };
+    Ok(Limits {
+        emails: raw.emails,
+        phones_per_kind: raw.phones_per_kind,
+        urls: raw.urls,
+        notes: raw.notes.unwrap_or(true),
+        phone_format,
+    })
+}
+
+/// `stamp`: a column for an sqlite store, an `X-` property for a vCard store.
+fn check_stamp(ctx: &Ctx<'_>, side: &str, kind: StoreKind, stamp: &str) -> Result<(), ConfigError> {
+    if kind == StoreKind::Sqlite {
+        // A column that keeps the card's UID; checked against the table
+        // when the store opens.
+        return check_identifier(stamp).map_err(|m| ctx.err(&[side, "stamp"], m));
+    }
+    let valid = stamp.len() > 2
+        && stamp.as_bytes()[..2].eq_ignore_ascii_case(b"X-")
+        && stamp
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ctx.err(
+            &[side, "stamp"],
+            format!(
+                "\"{stamp}\" is not an extension property name; expected a name like \"X-CRM-CUSTOMER-NO\""
+            ),
+        ))
+    }
+}
+
+/// `[sync]`, each key with its default.
+pub(super) fn sync(ctx: &Ctx<'_>, raw: RawSync) -> Result<SyncConfig, ConfigError> {
+    let mode = match raw.mode.as_deref() {
+        None => Mode::Sync,
+        Some(m) => ctx.choice(&["sync", "mode"], m)?,
+    };
+    let conflicts = match raw.conflicts.as_deref() {
+        None => ConflictPolicy::Ask,
+        Some(c) => ctx.choice(&["sync", "conflicts"], c)?,
+    };
+    let delete_policy = |key: &str, value: Option<&str>| match value {
+        None => Ok(DeletePolicy::Ask),
+        Some(v) => ctx.choice(&["sync", "deletes", key], v),
+    };
+    let (l2r, r2l) = match &raw.deletes {
+        None => (DeletePolicy::Ask, DeletePolicy::Ask),
+        Some(d) => (
+            delete_policy("left_to_right", d.left_to_right.as_deref())?,
+            delete_policy("right_to_left", d.right_to_left.as_deref())?,
+        ),
+    };
+    let scope_exit = match raw.scope_exit.as_deref() {
+        None => ScopeExit::Unlink,
+        Some(s) => ctx.choice(&["sync", "scope_exit"], s)?,
+    };
+    let match_rules = match raw.match_rules {
+        None => vec![
+            MatchRule::Stamp,
+            MatchRule::Email,
+            MatchRule::Phone,
+            MatchRule::Name,
+        ],
+        Some(list) => list
+            .iter()
+            .map(|m| ctx.choice(&["sync", "match"], m))
+            .collect::<Result<_, _>>()?,
+    };
+    let max_delete_percent = match raw.max_delete_percent {
+        None => 20,
+        Some(p @ 0..=100) => p as u8,
+        Some(p) => {
+            return Err(ctx.err(
+                &["sync", "max_delete_percent"],
+                format!("{p} is out of range; expected a percentage from 0 to 100"),
+            ));
+        }
+    };
+    Ok(SyncConfig {
+        mode,
+        conflicts,
+        deletes_left_to_right: l2r,
+        deletes_right_to_left: r2l,
+        scope_exit,
+        match_rules,
+        default_region: raw.default_region.unwrap_or_else(|| "DE".to_string()),
+        max_delete_percent,
+    })
+}
