@@ -151,7 +151,7 @@ fn main() -> ExitCode {
 /// An error on stderr, each line with control characters neutralised: a
 /// value quoted from a config or a store must not move the terminal.
 fn report(error: &color_eyre::eyre::Report) {
-    let text = format!("{error:#}");
+    let text = abgleich::model::error::describe_chain(error.chain());
     for line in text.lines() {
         eprintln!(
             "abgleich: {}",

@@ -25,7 +25,7 @@ pub fn run() -> Result<ExitCode> {
         samples::OUTLOOK.len()
     );
     println!();
-    let config = Config::load(&config_path).map_err(|e| eyre!("{e}"))?;
+    let config = Config::load(&config_path)?;
     if super::screen::is_terminal() {
         super::screen::run(config)?;
         println!("demo folder: {}", dir.display());

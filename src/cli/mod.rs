@@ -44,5 +44,5 @@ fn xdg_config_file() -> Option<PathBuf> {
 
 pub fn load_config(given: Option<PathBuf>) -> Result<Config> {
     let path = config_path(given)?;
-    Config::load(&path).map_err(|e| eyre!("{e}"))
+    Ok(Config::load(&path)?)
 }

@@ -41,7 +41,7 @@ fn progress(text: &str) {
 }
 
 fn open(config: Config, command: &str) -> Result<Session> {
-    let session = Session::open(config, command).map_err(|e| eyre!("{e}"))?;
+    let session = Session::open(config, command)?;
     for note in &session.recovered {
         eprintln!("abgleich: {note}");
     }
@@ -67,10 +67,10 @@ fn read_and_plan(session: &Session) -> Result<(abgleich::sync::snapshot::Snapsho
         "reading {} and {} …",
         session.config.left.name, session.config.right.name
     ));
-    let links = session.links().map_err(|e| eyre!("{e}"))?;
-    let snapshot = session.read_for_plan(&links).map_err(|e| eyre!("{e}"))?;
+    let links = session.links()?;
+    let snapshot = session.read_for_plan(&links)?;
     progress("planning …");
-    let plan = session.plan(&snapshot, &links).map_err(|e| eyre!("{e}"))?;
+    let plan = session.plan(&snapshot, &links)?;
     Ok((snapshot, plan))
 }
 
@@ -346,7 +346,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         fingerprint: &fingerprint,
     };
     if accepted == 0 {
-        apply::apply(&input, &mut session.stores, &mut session.state).map_err(|e| eyre!("{e}"))?;
+        apply::apply(&input, &mut session.stores, &mut session.state)?;
         say!("nothing to apply");
         print_waiting(&waiting);
         return Ok(ExitCode::SUCCESS);
@@ -387,7 +387,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
     if printed {
         eprintln!();
     }
-    let report = report.map_err(|e| eyre!("{e}"))?;
+    let report = report?;
     let mut failed = 0;
     for (op, outcome) in plan.operations.iter().zip(&report.outcomes) {
         match outcome {
@@ -455,7 +455,7 @@ fn print_waiting(waiting: &[&Op]) {
 
 pub fn status(config: Config) -> Result<ExitCode> {
     let session = open(config, "status")?;
-    let links = session.links().map_err(|e| eyre!("{e}"))?;
+    let links = session.links()?;
     let live = links.iter().filter(|l| l.tombstone.is_none()).count();
     say!("state: {}", session.state.path().display());
     say!("links: {live}, tombstones: {}", links.len() - live);
@@ -467,7 +467,7 @@ pub fn status(config: Config) -> Result<ExitCode> {
             for_terminal(t.tombstone.as_deref().unwrap_or(""))
         );
     }
-    let applies = session.state.applies().map_err(|e| eyre!("{e}"))?;
+    let applies = session.state.applies()?;
     match applies.last() {
         Some(a) => say!(
             "last apply: #{} {} ({}): {}",
@@ -492,7 +492,7 @@ pub fn status(config: Config) -> Result<ExitCode> {
 
 pub fn undo(config: Config) -> Result<ExitCode> {
     let mut session = open(config, "undo")?;
-    let report = apply::undo(&mut session.state, &mut session.stores).map_err(|e| eyre!("{e}"))?;
+    let report = apply::undo(&mut session.state, &mut session.stores)?;
     for note in &report.notes {
         say!("{}", for_terminal(note));
     }
@@ -504,11 +504,7 @@ pub fn undo(config: Config) -> Result<ExitCode> {
 /// The link or tombstone holding `id` on either side.
 fn find_link(session: &Session, id: &str) -> Result<Link> {
     for side in Side::BOTH {
-        if let Some(link) = session
-            .state
-            .link_by_id(side, id)
-            .map_err(|e| eyre!("{e}"))?
-        {
+        if let Some(link) = session.state.link_by_id(side, id)? {
             return Ok(link);
         }
     }
@@ -522,7 +518,7 @@ pub fn link(config: Config, left: String, right: String) -> Result<ExitCode> {
     let mut session = open(config, "link")?;
     session.link_pair(&left, &right).map_err(|e| match e {
         SessionError::Refused(why) => eyre!("{why} (`abgleich unlink`)"),
-        e => eyre!("{e}"),
+        e => e.into(),
     })?;
     say!(
         "linked {} with {}; the next plan compares them field by field",
@@ -542,7 +538,7 @@ pub fn unlink(config: Config, id: String) -> Result<ExitCode> {
             for_terminal(&id)
         ));
     }
-    session.unlink(&link).map_err(|e| eyre!("{e}"))?;
+    session.unlink(&link)?;
     say!(
         "unlinked {} | {}; both stay as they are and are not linked or created again until `abgleich forget {}`",
         for_terminal(link.ids.left.as_deref().unwrap_or("–")),
@@ -555,7 +551,7 @@ pub fn unlink(config: Config, id: String) -> Result<ExitCode> {
 pub fn forget(config: Config, id: String) -> Result<ExitCode> {
     let mut session = open(config, "forget")?;
     let link = find_link(&session, &id)?;
-    session.forget(link.link_id).map_err(|e| eyre!("{e}"))?;
+    session.forget(link.link_id)?;
     say!(
         "forgot {} | {}; the next plan treats {} as new",
         for_terminal(link.ids.left.as_deref().unwrap_or("–")),

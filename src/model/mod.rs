@@ -4,6 +4,7 @@
 //! codec, no config, no store and no engine.
 
 pub mod contact;
+pub mod error;
 pub mod fold;
 pub mod normal;
 pub mod record;

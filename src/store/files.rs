@@ -30,14 +30,14 @@ pub fn restore_unit_file(path: &Path, saved: Option<&[u8]>) -> Result<(), StoreE
 /// The error for a store whose `path` does not exist: named with its config
 /// key, and never read as an empty store.
 pub fn missing_store(config: &StoreConfig, what: &str, why: &str) -> StoreError {
-    StoreError::io(
-        &config.path,
-        format!(
+    StoreError::NotFound {
+        path: config.path.clone(),
+        message: format!(
             "the {} {what} does not exist ({}); {why}",
             config.name,
             config.locate("path")
         ),
-    )
+    }
 }
 
 /// Write `bytes` to `target` through a temporary file in the same folder,

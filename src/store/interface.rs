@@ -82,36 +82,68 @@ pub struct Patch {
     pub uid: Option<String>,
 }
 
+/// Why a store could not do what was asked. Each kind keeps its cause
+/// (`source()`); the message names the file or the config key.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{0}")]
-    Config(String),
-    #[error("{path}: {message}")]
-    Io { path: PathBuf, message: String },
-    #[error("{0}")]
-    Sql(String),
+    /// What the config names does not fit the store (a column the table
+    /// lacks); `place` is the config file, line and key.
+    #[error("{place}: {message}")]
+    Config { place: String, message: String },
+    /// The store's file or folder does not exist: never read as empty.
+    #[error("{}: {message}", path.display())]
+    NotFound { path: PathBuf, message: String },
+    /// A file or folder could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database could not be opened at `path`.
+    #[error("{}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
     #[error("record {id} changed since it was read")]
     Changed { id: String },
     #[error("record {id} does not exist")]
     Missing { id: String },
-    #[error("{0}")]
-    BadId(String),
-    #[error("{0}")]
-    Unreadable(String),
+    /// An id that would name something outside the store (`../x`).
+    #[error("{id:?} is not a file name inside the address-book folder")]
+    BadId { id: String },
+    /// The card to read or write cannot be read.
+    #[error("{}:{line}: {message}", path.display())]
+    BadCard {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// A one-file book with a card abgleich cannot read is never rewritten:
+    /// that card would be lost.
+    #[error(
+        "{0}; abgleich does not rewrite a file with a card it cannot read (it would be lost): fix or remove that card first"
+    )]
+    WouldLoseCard(Unreadable),
+    /// The journal's copy of a row cannot be read back.
+    #[error("a saved row of {unit} is damaged: {source}")]
+    DamagedSavedRow {
+        unit: String,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl StoreError {
-    pub fn io(path: &Path, e: impl std::fmt::Display) -> Self {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
         StoreError::Io {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            source,
         }
-    }
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Sql(e.to_string())
     }
 }
 

@@ -55,15 +55,17 @@ pub fn table_columns(config: &StoreConfig) -> Result<Vec<String>, StoreError> {
     let table_name = config.table.clone().unwrap_or_default();
     let mut columns: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info(?1)")
-        .map_err(|e| StoreError::io(&path, e))?
+        .map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?
         .query_map([&table_name], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     if columns.is_empty() {
-        return Err(StoreError::Config(format!(
-            "{}: {table_name:?} is not a table in {}",
-            config.locate("table"),
-            path.display()
-        )));
+        return Err(StoreError::Config {
+            place: config.locate("table"),
+            message: format!("{table_name:?} is not a table in {}", path.display()),
+        });
     }
     columns.sort();
     Ok(columns)
@@ -81,7 +83,10 @@ fn connect(config: &StoreConfig, access: OpenFlags) -> Result<(Connection, PathB
         ));
     }
     let conn = Connection::open_with_flags(&path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| StoreError::io(&path, e))?;
+        .map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok((conn, path))
 }
@@ -89,8 +94,9 @@ fn connect(config: &StoreConfig, access: OpenFlags) -> Result<(Connection, PathB
 impl SqliteStore {
     pub fn open(config: &StoreConfig, normalizer: Normalizer) -> Result<Self, StoreError> {
         let (conn, path) = connect(config, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        let config_err = |key: String, message: String| {
-            StoreError::Config(format!("{}: {message}", config.locate(&key)))
+        let config_err = |key: String, message: String| StoreError::Config {
+            place: config.locate(&key),
+            message,
         };
         let table_name = config.table.clone().unwrap_or_default();
         let exists: Option<String> = conn
@@ -100,7 +106,10 @@ impl SqliteStore {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| StoreError::io(&path, e))?;
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
         if exists.is_none() {
             let tables: Vec<String> = conn
                 .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
@@ -531,8 +540,11 @@ impl JournalStore for SqliteStore {
         let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
         self.conn.execute(&sql, [unit])?;
         if let Some(bytes) = saved {
-            let row: SavedRow = serde_json::from_slice(bytes)
-                .map_err(|e| StoreError::Sql(format!("a saved row of {unit} is damaged: {e}")))?;
+            let row: SavedRow =
+                serde_json::from_slice(bytes).map_err(|source| StoreError::DamagedSavedRow {
+                    unit: unit.to_string(),
+                    source,
+                })?;
             let columns: Vec<String> = row.columns.iter().map(|c| quote_identifier(c)).collect();
             let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
             let sql = format!(

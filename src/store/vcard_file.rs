@@ -97,9 +97,7 @@ impl VcardFileStore {
     fn writable(&self) -> Result<Parsed, StoreError> {
         let parsed = self.parse()?;
         if let Some(u) = parsed.unreadable.first() {
-            return Err(StoreError::Unreadable(format!(
-                "{u}; abgleich does not rewrite a file with a card it cannot read (it would be lost): fix or remove that card first"
-            )));
+            return Err(StoreError::WouldLoseCard(u.clone()));
         }
         Ok(parsed)
     }

@@ -30,9 +30,7 @@ pub fn check_id(id: &str) -> Result<(), StoreError> {
     if plain {
         Ok(())
     } else {
-        Err(StoreError::BadId(format!(
-            "{id:?} is not a file name inside the address-book folder"
-        )))
+        Err(StoreError::BadId { id: id.to_string() })
     }
 }
 
@@ -71,8 +69,10 @@ pub fn file_name_for_uid(uid: &str) -> String {
 
 /// The one card of a file that is about to be read or written.
 fn single_card(bytes: &[u8], path: &Path) -> Result<vcard::ParsedCard, StoreError> {
-    cards::single(vcard::read_cards(bytes)).map_err(|(line, m)| {
-        StoreError::Unreadable(format!("{}:{}: {m}", path.display(), line.unwrap_or(1)))
+    cards::single(vcard::read_cards(bytes)).map_err(|(line, m)| StoreError::BadCard {
+        path: path.to_path_buf(),
+        line: line.unwrap_or(1),
+        message: m,
     })
 }
 
@@ -213,9 +213,7 @@ impl ReadStore for VdirStore {
         // A listed name is a plain file name; anything else never reaches
         // the file system.
         if let Some(id) = ids.iter().find(|id| !names_a_file_inside(id)) {
-            return Err(StoreError::BadId(format!(
-                "{id:?} is not a file name inside the address-book folder"
-            )));
+            return Err(StoreError::BadId { id: id.to_string() });
         }
         // Reading and parsing dominate: share the files among the cores.
         let workers = std::thread::available_parallelism()

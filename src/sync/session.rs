@@ -15,15 +15,16 @@ use crate::store::{self, ReadStore, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("{0}")]
+    #[error(transparent)]
     State(#[from] StateError),
     #[error("{side} store {name}: {error}")]
     Store {
         side: Side,
         name: String,
+        #[source]
         error: StoreError,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Apply(#[from] ApplyError),
     /// A request that would break a rule (linking a contact that is linked).
     #[error("{0}")]

@@ -23,8 +23,12 @@ use crate::store::{Known, Version};
 pub enum StateError {
     #[error("the state {path} is in use by another abgleich ({holder}); wait for it to finish")]
     Locked { path: PathBuf, holder: String },
-    #[error("state {path}: {message}")]
-    Io { path: PathBuf, message: String },
+    #[error("state {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("state database: {0}")]
     Sql(#[from] rusqlite::Error),
 }
@@ -142,9 +146,9 @@ pub fn path_for(config_file: &Path) -> PathBuf {
 
 /// Create `path` if needed with owner-only permissions.
 fn create_private(path: &Path) -> Result<File, StateError> {
-    let io = |e: std::io::Error| StateError::Io {
+    let io = |source: std::io::Error| StateError::Io {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     };
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
@@ -267,7 +271,7 @@ impl State {
             Err(std::fs::TryLockError::Error(e)) => {
                 return Err(StateError::Io {
                     path: lock_path,
-                    message: e.to_string(),
+                    source: e,
                 });
             }
         }

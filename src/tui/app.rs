@@ -17,7 +17,7 @@ use super::theme::Theme;
 use super::views::contacts::ContactsView;
 use super::views::mapping::MappingView;
 use super::views::queue::{self, QueueView};
-use super::widgets::{Busy, Dialog};
+use super::widgets::{Busy, Dialog, Message};
 use super::worker::{self, Event, Job};
 use crate::config::Config;
 use crate::model::Side;
@@ -41,7 +41,7 @@ pub struct App {
     pub help: bool,
     pub dialog: Option<Dialog>,
     /// The last message for the status bar, and whether it is an error.
-    pub message: Option<(String, bool)>,
+    pub message: Option<Message>,
     pub results: Option<Results>,
     pub quit: bool,
     /// Jobs sent to the worker and not finished, and how many of them write.
@@ -124,9 +124,8 @@ impl App {
     fn send(&mut self, job: Job, what: &str) {
         let writes = job.writes();
         if self.jobs.as_ref().is_none_or(|j| j.send(job).is_err()) {
-            self.message = Some((
-                "the background worker stopped; restart abgleich".into(),
-                true,
+            self.message = Some(Message::error(
+                "the background worker stopped; restart abgleich",
             ));
             return;
         }
@@ -157,7 +156,7 @@ impl App {
         } else {
             return false;
         };
-        self.message = Some((why.into(), true));
+        self.message = Some(Message::error(why));
         true
     }
 
@@ -256,7 +255,7 @@ impl App {
                     ));
                 }
                 for note in &data.notes {
-                    self.message = Some((note.clone(), false));
+                    self.message = Some(Message::info(note.clone()));
                 }
                 self.data = Some(data);
             }
@@ -274,10 +273,13 @@ impl App {
                     .iter()
                     .filter(|o| matches!(o, Outcome::Failed(_) | Outcome::ChangedSincePlan))
                     .count();
-                self.message = Some((
-                    format!("executed: {done} done, {failed} not done; the plan is recomputed"),
-                    failed > 0,
-                ));
+                let text =
+                    format!("executed: {done} done, {failed} not done; the plan is recomputed");
+                self.message = Some(if failed > 0 {
+                    Message::error(text)
+                } else {
+                    Message::info(text)
+                });
                 self.results = Some(Results {
                     data,
                     decisions,
@@ -287,15 +289,12 @@ impl App {
                 self.view = View::Queue;
                 self.queue.show_results();
             }
-            Event::Note(text) => {
-                let error = text.starts_with("not done") || text.starts_with("nothing written");
-                self.message = Some((text, error));
-            }
+            Event::Note(message) => self.message = Some(message),
             Event::SaveFailed(why) => {
                 if let Some(m) = self.mapping.as_mut() {
                     m.save_failed(&why);
                 }
-                self.message = Some((format!("mapping not saved: {why}"), true));
+                self.message = Some(Message::error(format!("mapping not saved: {why}")));
             }
         }
     }
@@ -373,9 +372,8 @@ impl App {
             Action::Show(view) => self.view = view,
             Action::Help => self.help = !self.help,
             Action::Quit | Action::QuitNow if self.pending_writes > 0 => {
-                self.message = Some((
-                    "writing (stores, state or config): quit when it is done".into(),
-                    true,
+                self.message = Some(Message::error(
+                    "writing (stores, state or config): quit when it is done",
                 ));
             }
             Action::Quit => {
@@ -409,7 +407,7 @@ impl App {
                 if self.is_idle() {
                     self.send(Job::Load, "reading the stores");
                 } else {
-                    self.message = Some(("wait until the current work is done".into(), true));
+                    self.message = Some(Message::error("wait until the current work is done"));
                 }
             }
             Action::SaveConfig(text) => {
@@ -417,7 +415,7 @@ impl App {
                     if let Some(m) = self.mapping.as_mut() {
                         m.save_failed("wait until the current work is done, then save again");
                     }
-                    self.message = Some(("wait until the current work is done".into(), true));
+                    self.message = Some(Message::error("wait until the current work is done"));
                 } else {
                     self.send(Job::SaveConfig(text), "saving the mapping");
                 }
@@ -459,7 +457,7 @@ impl App {
                     return;
                 }
                 if let Some(note) = self.queue.update(&action, &data, &mut self.decisions) {
-                    self.message = Some((note, false));
+                    self.message = Some(Message::info(note));
                 }
             }
             View::Mapping => {
@@ -480,9 +478,8 @@ impl App {
             return;
         };
         if self.results.is_some() {
-            self.message = Some((
-                "these are the results; Enter shows the new plan to execute".into(),
-                true,
+            self.message = Some(Message::error(
+                "these are the results; Enter shows the new plan to execute",
             ));
             return;
         }
@@ -496,7 +493,9 @@ impl App {
             *counts.entry((op.kind, side)).or_insert(0) += 1;
         }
         if counts.is_empty() {
-            self.message = Some(("no operation is accepted: nothing to execute".into(), true));
+            self.message = Some(Message::error(
+                "no operation is accepted: nothing to execute",
+            ));
             return;
         }
         let mut lines: Vec<String> = counts

@@ -114,8 +114,9 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
 
 fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
     let style = app.theme.style(Role::StatusBar);
-    let line = if let Some((text, error)) = &app.message {
-        let role = if *error {
+    let line = if let Some(message) = &app.message {
+        let text = &message.text;
+        let role = if message.is_error() {
             Role::Failed
         } else {
             Role::StatusBar

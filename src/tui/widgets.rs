@@ -11,6 +11,41 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 use super::action::Action;
 use super::theme::{Role, Theme};
 
+/// How a status-bar message is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    /// Something was not done, or cannot be: shown as an error.
+    Error,
+}
+
+/// A line for the status bar, with its severity as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub severity: Severity,
+}
+
+impl Message {
+    pub fn info(text: impl Into<String>) -> Self {
+        Message {
+            text: text.into(),
+            severity: Severity::Info,
+        }
+    }
+
+    pub fn error(text: impl Into<String>) -> Self {
+        Message {
+            text: text.into(),
+            severity: Severity::Error,
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
 /// A question that needs `y` or `n`.
 pub struct Dialog {
     pub title: String,

@@ -7,11 +7,38 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 
 use super::model::Data;
-use crate::config::Config;
+use super::widgets::Message;
+use crate::config::{Config, ConfigError};
+use crate::model::error::describe;
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
-use crate::sync::apply::{self, ApplyInput, Decision, Outcome};
-use crate::sync::session::{self, Depth, Session};
+use crate::sync::apply::{self, ApplyError, ApplyInput, Decision, Outcome};
+use crate::sync::session::{self, Depth, Session, SessionError};
+use crate::sync::state::StateError;
+
+/// Why a job did not get done; turned into words only when it reaches
+/// the screen.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{}: {source}", path.display())]
+    ConfigFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the link is gone meanwhile")]
+    LinkGone,
+    #[error("the stores are not open")]
+    NotOpen,
+}
 
 pub enum Job {
     Load,
@@ -56,7 +83,7 @@ pub enum Event {
         wrote: bool,
     },
     /// A manual link/unlink/forget or a save finished (a reload follows).
-    Note(String),
+    Note(Message),
     SaveFailed(String),
 }
 
@@ -112,18 +139,17 @@ impl Worker {
             Job::Link { left, right } => {
                 let r = worker
                     .session()
-                    .and_then(|s| s.link_pair(&left, &right).map_err(|e| e.to_string()));
+                    .and_then(|s| Ok(s.link_pair(&left, &right)?));
                 worker.after(r, "linked; the plan compares them field by field");
             }
             Job::Unlink(id) => {
                 let r = worker.session().and_then(|s| {
                     let link = s
-                        .links()
-                        .map_err(|e| e.to_string())?
+                        .links()?
                         .into_iter()
                         .find(|l| l.link_id == id)
-                        .ok_or("the link is gone meanwhile")?;
-                    s.unlink(&link).map_err(|e| e.to_string())
+                        .ok_or(JobError::LinkGone)?;
+                    Ok(s.unlink(&link)?)
                 });
                 worker.after(
                     r,
@@ -131,9 +157,7 @@ impl Worker {
                 );
             }
             Job::Forget(id) => {
-                let r = worker
-                    .session()
-                    .and_then(|s| s.forget(id).map_err(|e| e.to_string()));
+                let r = worker.session().and_then(|s| Ok(s.forget(id)?));
                 worker.after(r, "forgotten; the plan treats the contact as new");
             }
             Job::SaveConfig(text) => worker.save_config(text),
@@ -157,23 +181,24 @@ impl Worker {
         let _ = self.events.send(event);
     }
 
-    fn session(&mut self) -> Result<&mut Session, String> {
+    fn session(&mut self) -> Result<&mut Session, JobError> {
         if self.session.is_none() {
-            let session = Session::open(self.config.clone(), "tui").map_err(|e| e.to_string())?;
+            let session = Session::open(self.config.clone(), "tui")?;
             self.session = Some(session);
         }
-        self.session
-            .as_mut()
-            .ok_or_else(|| "the stores are not open".to_string())
+        self.session.as_mut().ok_or(JobError::NotOpen)
     }
 
-    fn after(&mut self, result: Result<(), String>, done: &str) {
+    fn after(&mut self, result: Result<(), JobError>, done: &str) {
         match result {
             Ok(()) => {
-                self.send(Event::Note(done.to_string()));
+                self.send(Event::Note(Message::info(done)));
                 self.load();
             }
-            Err(e) => self.send(Event::Note(format!("not done: {e}"))),
+            Err(e) => self.send(Event::Note(Message::error(format!(
+                "not done: {}",
+                describe(&e)
+            )))),
         }
     }
 
@@ -181,25 +206,29 @@ impl Worker {
         self.generation += 1;
         if let Err(e) = self.reread_config() {
             return self.send(Event::Failed(format!(
-                "The config cannot be used:\n{e}\n\nFix it, then press r to read again (q quits)."
+                "The config cannot be used:\n{}\n\nFix it, then press r to read again (q quits).",
+                describe(&e)
             )));
         }
         match self.try_load() {
             Ok(loaded) => self.send(Event::Loaded(Box::new(loaded))),
             Err(e) => self.send(Event::Failed(format!(
-                "The stores could not be opened or read:\n{e}\n\nFix the config or the store, then press r to read again (q quits)."
+                "The stores could not be opened or read:\n{}\n\nFix the config or the store, then press r to read again (q quits).",
+                describe(&e)
             ))),
         }
     }
 
     /// Read the config file again; when it changed, the stores are opened
     /// anew with it (after the old session lets go of the state lock).
-    fn reread_config(&mut self) -> Result<(), String> {
+    fn reread_config(&mut self) -> Result<(), JobError> {
         let file = self.config.file.clone();
-        let text =
-            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let text = std::fs::read_to_string(&file).map_err(|source| JobError::ConfigFile {
+            path: file.clone(),
+            source,
+        })?;
         if text != self.config_text {
-            let config = Config::parse(&text, &file).map_err(|e| e.to_string())?;
+            let config = Config::parse(&text, &file)?;
             self.session = None;
             self.config = config;
             self.config_text = text;
@@ -207,7 +236,7 @@ impl Worker {
         Ok(())
     }
 
-    fn try_load(&mut self) -> Result<Loaded, String> {
+    fn try_load(&mut self) -> Result<Loaded, JobError> {
         const STEPS: usize = 4;
         let names = PerSide::new(
             self.config.left.name.clone(),
@@ -224,16 +253,14 @@ impl Worker {
         step("opening the stores".into(), 0);
         let session = self.session()?;
         let notes = session.recovered.clone();
-        let links = session.links().map_err(|e| e.to_string())?;
+        let links = session.links()?;
         let mut reading = |side: Side| {
             let i = Side::BOTH.iter().position(|&s| s == side).unwrap_or(0);
             step(format!("reading {}", for_terminal(names.get(side))), i);
         };
-        let snapshot = session
-            .snapshot(Depth::Full, &links, &mut reading)
-            .map_err(|e| e.to_string())?;
+        let snapshot = session.snapshot(Depth::Full, &links, &mut reading)?;
         step("matching and planning".into(), 2);
-        let plan = session.plan(&snapshot, &links).map_err(|e| e.to_string())?;
+        let plan = session.plan(&snapshot, &links)?;
         let fields = session.fields.clone();
         let fingerprint = session.fingerprint();
         let config = session.config.clone();
@@ -253,10 +280,9 @@ impl Worker {
         if data.generation != self.generation {
             // Another job (a reload, a link) came in between: the operator
             // has not seen the plan that would be executed.
-            self.send(Event::Note(
-                "nothing written: the plan changed since you reviewed it; review the new plan"
-                    .into(),
-            ));
+            self.send(Event::Note(Message::error(
+                "nothing written: the plan changed since you reviewed it; review the new plan",
+            )));
             return;
         }
         let events = self.events.clone();
@@ -282,13 +308,12 @@ impl Worker {
                     });
                 }
             };
-            apply::apply_with_progress(
+            Ok(apply::apply_with_progress(
                 &input,
                 &mut session.stores,
                 &mut session.state,
                 &mut progress,
-            )
-            .map_err(|e| e.to_string())
+            )?)
         });
         match result {
             Ok(report) => {
@@ -299,7 +324,10 @@ impl Worker {
                     notes: report.notes,
                 });
             }
-            Err(e) => self.send(Event::Note(format!("nothing written: {e}"))),
+            Err(e) => self.send(Event::Note(Message::error(format!(
+                "nothing written: {}",
+                describe(&e)
+            )))),
         }
         self.load();
     }
@@ -308,17 +336,17 @@ impl Worker {
         let file: PathBuf = self.config.file.clone();
         let config = match session::save_config(&file, &text) {
             Ok(config) => config,
-            Err(e) => return self.send(Event::SaveFailed(e.to_string())),
+            Err(e) => return self.send(Event::SaveFailed(describe(&e))),
         };
         // The new mapping: reopen the session with it (the old one lets go
         // of the state lock first).
         self.session = None;
         self.config = config;
         self.config_text = text;
-        self.send(Event::Note(format!(
+        self.send(Event::Note(Message::info(format!(
             "saved {}",
             for_terminal(&file.display().to_string())
-        )));
+        ))));
         self.load();
     }
 }

@@ -235,7 +235,7 @@ impl Faulty {
             self.failed += 1;
             return Err(StoreError::Io {
                 path: PathBuf::from("injected"),
-                message: format!("injected failure of write {}", self.writes),
+                source: std::io::Error::other(format!("injected failure of write {}", self.writes)),
             });
         }
         Ok(())
