@@ -110,8 +110,8 @@ impl Status {
 /// contact on one side only. Indexes point into the snapshot's records.
 #[derive(Debug, Clone)]
 pub struct Row {
-    pub left: Option<u32>,
-    pub right: Option<u32>,
+    /// Per side: the record's index in the snapshot, if the row has one.
+    pub records: PerSide<Option<u32>>,
     pub status: Status,
     pub warning: bool,
     /// The operations of this pair, in plan order.
@@ -122,10 +122,7 @@ pub struct Row {
 
 impl Row {
     pub fn index(&self, side: Side) -> Option<u32> {
-        match side {
-            Side::Left => self.left,
-            Side::Right => self.right,
-        }
+        *self.records.get(side)
     }
 }
 
@@ -325,56 +322,55 @@ fn build_rows(snapshot: &Snapshot, links: &[Link], plan: &Plan) -> Vec<Row> {
     fn place(
         rows: &mut Vec<Row>,
         placed: &mut PerSide<Vec<Option<u32>>>,
-        left: Option<u32>,
-        right: Option<u32>,
+        records: PerSide<Option<u32>>,
     ) -> u32 {
         // A record already on a row keeps it.
-        for (side, i) in [(Side::Left, left), (Side::Right, right)] {
-            if let Some(i) = i
+        for side in Side::BOTH {
+            if let Some(i) = *records.get(side)
                 && let Some(r) = placed.get(side)[i as usize]
             {
                 return r;
             }
         }
         let r = rows.len() as u32;
+        for side in Side::BOTH {
+            if let Some(i) = *records.get(side) {
+                placed.get_mut(side)[i as usize] = Some(r);
+            }
+        }
         rows.push(Row {
-            left,
-            right,
+            records,
             status: Status::Idle,
             warning: false,
             ops: Vec::new(),
             link: None,
         });
-        for (side, i) in [(Side::Left, left), (Side::Right, right)] {
-            if let Some(i) = i {
-                placed.get_mut(side)[i as usize] = Some(r);
-            }
-        }
         r
     }
     for (l, link) in links.iter().enumerate() {
-        let (left, right) = (
+        let records = PerSide::new(
             find(Side::Left, link.id(Side::Left)),
             find(Side::Right, link.id(Side::Right)),
         );
-        if left.is_none() && right.is_none() {
+        if records.left.is_none() && records.right.is_none() {
             continue;
         }
-        let r = place(&mut rows, &mut placed, left, right) as usize;
+        let both = records.left.is_some() && records.right.is_some();
+        let r = place(&mut rows, &mut placed, records) as usize;
         rows[r].link = Some(l as u32);
-        if link.tombstone.is_none() && left.is_some() && right.is_some() {
+        if link.tombstone.is_none() && both {
             rows[r].status = Status::Same;
         }
     }
     for (o, op) in plan.operations.iter().enumerate() {
-        let (left, right) = (
+        let records = PerSide::new(
             find(Side::Left, op.left_id.as_deref()),
             find(Side::Right, op.right_id.as_deref()),
         );
-        if left.is_none() && right.is_none() {
+        if records.left.is_none() && records.right.is_none() {
             continue;
         }
-        let r = place(&mut rows, &mut placed, left, right) as usize;
+        let r = place(&mut rows, &mut placed, records) as usize;
         let row = &mut rows[r];
         row.ops.push(o as u32);
         row.warning |= !op.warnings.is_empty();
@@ -386,20 +382,18 @@ fn build_rows(snapshot: &Snapshot, links: &[Link], plan: &Plan) -> Vec<Row> {
     for side in Side::BOTH {
         for i in 0..snapshot.sides.get(side).records.len() {
             if placed.get(side)[i].is_none() {
-                let (l, r) = match side {
-                    Side::Left => (Some(i as u32), None),
-                    Side::Right => (None, Some(i as u32)),
-                };
-                place(&mut rows, &mut placed, l, r);
+                let mut records = PerSide::default();
+                *records.get_mut(side) = Some(i as u32);
+                place(&mut rows, &mut placed, records);
             }
         }
     }
     // Alphabetical by name, as an address book is read.
     let name = |row: &Row| -> String {
-        let record = row
-            .left
-            .map(|i| &snapshot.sides.left.records[i as usize])
-            .or(row.right.map(|i| &snapshot.sides.right.records[i as usize]));
+        let record = Side::BOTH.into_iter().find_map(|side| {
+            row.index(side)
+                .map(|i| &snapshot.sides.get(side).records[i as usize])
+        });
         record.map(|r| sort_key(&r.contact)).unwrap_or_default()
     };
     let mut keyed: Vec<(String, Row)> = rows.into_iter().map(|r| (name(&r), r)).collect();

@@ -234,7 +234,7 @@ impl ContactsView {
     /// contact of the other side, asks to link the two.
     fn link(&mut self, data: &Data) -> Option<Dialog> {
         let row = self.selected_row(data)?;
-        let one_side = match (row.left, row.right, data.link(row)) {
+        let one_side = match (row.records.left, row.records.right, data.link(row)) {
             (Some(l), None, None) => (Side::Left, l),
             (None, Some(r), None) => (Side::Right, r),
             _ => {
