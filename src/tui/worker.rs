@@ -21,13 +21,13 @@ use crate::sync::state::StateError;
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error(transparent)]
-    Session(#[from] SessionError),
+    Session(Box<SessionError>),
     #[error(transparent)]
-    State(#[from] StateError),
+    State(Box<StateError>),
     #[error(transparent)]
-    Apply(#[from] ApplyError),
+    Apply(Box<ApplyError>),
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(Box<ConfigError>),
     #[error("{}: {source}", path.display())]
     ConfigFile {
         path: PathBuf,
@@ -39,6 +39,23 @@ pub enum JobError {
     #[error("the stores are not open")]
     NotOpen,
 }
+
+macro_rules! boxed_from {
+    ($($kind:ident($error:ty)),*) => {$(
+        impl From<$error> for JobError {
+            fn from(e: $error) -> Self {
+                JobError::$kind(Box::new(e))
+            }
+        }
+    )*};
+}
+
+boxed_from!(
+    Session(SessionError),
+    State(StateError),
+    Apply(ApplyError),
+    Config(ConfigError)
+);
 
 pub enum Job {
     Load,
