@@ -12,7 +12,6 @@
 //! unit nobody changed since.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::fields::FieldSet;
 use super::plan::{
@@ -115,11 +114,13 @@ pub enum ApplyError {
 
 // ---- the fault hook the crash tests use -------------------------------------
 
-static WRITES: AtomicUsize = AtomicUsize::new(0);
-
 /// With `ABGLEICH_ABORT_AFTER_WRITES=k`, the process aborts right after the
-/// k-th store write, as a kill -9 would (crash tests).
+/// k-th store write, as a kill -9 would (crash tests). Only in builds with the
+/// `crash-points` feature (test builds; see Cargo.toml).
+#[cfg(feature = "crash-points")]
 fn count_write() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
     let n = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
     if let Ok(k) = std::env::var("ABGLEICH_ABORT_AFTER_WRITES")
         && k.trim().parse::<usize>().ok() == Some(n)
@@ -127,6 +128,9 @@ fn count_write() {
         std::process::abort();
     }
 }
+
+#[cfg(not(feature = "crash-points"))]
+fn count_write() {}
 
 // ---- intents ----------------------------------------------------------------
 
