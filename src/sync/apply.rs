@@ -18,7 +18,7 @@ use super::plan::{
     LinkAfter, Op, OpKind, Plan, Refresh, StampWith, Target, identity, settled_base,
 };
 use super::snapshot::Snapshot;
-use super::state::{Base, BaseValue, Link, State, StateError};
+use super::state::{ApplyStatus, Base, BaseValue, Link, State, StateError};
 use crate::model::contact::{Contact, FieldPath};
 use crate::model::record::hash_revision;
 use crate::model::{PerSide, Side};
@@ -524,7 +524,7 @@ pub fn apply_with_progress(
         }
         put_refreshes(&tx, Some(apply_id), &plan.refreshes)?;
         tx.set_meta("fingerprint", fingerprint)?;
-        tx.finish_apply(apply_id, "done")?;
+        tx.finish_apply(apply_id, ApplyStatus::Done)?;
         tx.commit()?;
         Ok(())
     })();
@@ -738,7 +738,7 @@ pub fn recover(
 ) -> Result<Vec<String>, ApplyError> {
     let mut notes = Vec::new();
     for apply in state.applies()? {
-        if apply.status != "running" && apply.status != "undoing" {
+        if !matches!(apply.status, ApplyStatus::Running | ApplyStatus::Undoing) {
             continue;
         }
         let entries = state.journal(apply.apply_id)?;
@@ -751,13 +751,13 @@ pub fn recover(
         }
         let undo_rows = link_undo_rev(state, apply.apply_id)?;
         let tx = state.transaction()?;
-        if apply.status == "undoing" {
+        if apply.status == ApplyStatus::Undoing {
             for (link_id, old) in undo_rows {
                 tx.restore_link(link_id, old.as_ref())?;
             }
-            tx.finish_apply(apply.apply_id, "undone")?;
+            tx.finish_apply(apply.apply_id, ApplyStatus::Undone)?;
         } else {
-            tx.finish_apply(apply.apply_id, "rolled back")?;
+            tx.finish_apply(apply.apply_id, ApplyStatus::RolledBack)?;
         }
         tx.commit()?;
         notes.push(format!(
@@ -783,7 +783,7 @@ pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<R
         .applies()?
         .into_iter()
         .rev()
-        .find(|a| a.status == "done")
+        .find(|a| a.status == ApplyStatus::Done)
     else {
         return Err(ApplyError::NothingToUndo);
     };
@@ -793,7 +793,7 @@ pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<R
     };
     {
         let tx = state.transaction()?;
-        tx.finish_apply(apply.apply_id, "undoing")?;
+        tx.finish_apply(apply.apply_id, ApplyStatus::Undoing)?;
         tx.commit()?;
     }
     let entries = state.journal(apply.apply_id)?;
@@ -816,7 +816,7 @@ pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<R
     for (link_id, old) in undo_rows {
         tx.restore_link(link_id, old.as_ref())?;
     }
-    tx.finish_apply(apply.apply_id, "undone")?;
+    tx.finish_apply(apply.apply_id, ApplyStatus::Undone)?;
     tx.set_meta("fingerprint", "")?;
     tx.commit()?;
     report.notes.insert(
