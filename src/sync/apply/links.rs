@@ -1,6 +1,10 @@
 //! What becomes of the links after the writes: per group, the link row its
 //! writes leave (the ids, the revisions, the base of what both sides hold
 //! now), and the link changes the plan found without a write.
+//!
+//! A group's link change is a [`Refresh`], the type of the plan's changes
+//! without a write: the same two changes to one link row (`Put` it, a new
+//! one when its `link_id` is 0, or `Drop` it), recorded the same way.
 
 use std::collections::HashMap;
 
@@ -26,19 +30,14 @@ pub(super) fn put_refreshes(
     Ok(())
 }
 
-fn put(tx: &StateTx<'_>, apply_id: Option<i64>, refresh: &Refresh) -> Result<(), StateError> {
-    match refresh {
+fn put(tx: &StateTx<'_>, apply_id: Option<i64>, change: &Refresh) -> Result<(), StateError> {
+    match change {
         Refresh::Put(link) => {
             tx.put_link(apply_id, link)?;
         }
         Refresh::Drop(id) => tx.drop_link(apply_id, *id)?,
     }
     Ok(())
-}
-
-enum LinkChange {
-    Put(Link),
-    Drop(i64),
 }
 
 /// Record each group's link after its writes, group by group.
@@ -65,13 +64,8 @@ pub(super) fn put_links(
             .filter(|i| !group.ops.contains(i))
             .map(|&i| &plan.operations[i])
             .collect();
-        if let Some(link) = link_after(&ops, &held, w, snapshot, fields) {
-            match link {
-                LinkChange::Put(link) => {
-                    tx.put_link(Some(apply_id), &link)?;
-                }
-                LinkChange::Drop(id) => tx.drop_link(Some(apply_id), id)?,
-            }
+        if let Some(change) = link_after(&ops, &held, w, snapshot, fields) {
+            put(tx, Some(apply_id), &change)?;
         }
     }
     Ok(())
@@ -84,7 +78,7 @@ fn link_after(
     w: &Written,
     snapshot: &Snapshot,
     fields: &FieldSet,
-) -> Option<LinkChange> {
+) -> Option<Refresh> {
     let first = ops[0];
     let old = first.link.clone();
     let main = ops
@@ -97,7 +91,7 @@ fn link_after(
             if w.failed.is_some() {
                 return None;
             }
-            old.map(|l| LinkChange::Drop(l.link_id))
+            old.map(|l| Refresh::Drop(l.link_id))
         }
         LinkAfter::Tombstone { gone, reason } => {
             let old = old?;
@@ -105,14 +99,14 @@ fn link_after(
             if let Some(gone) = gone {
                 *ids.get_mut(*gone) = None;
             }
-            Some(LinkChange::Put(Link {
+            Some(Refresh::Put(Link {
                 ids,
                 revs: PerSide::default(),
                 tombstone: Some(reason.clone()),
                 ..old
             }))
         }
-        LinkAfter::Linked => linked(ops, held, w, old, snapshot, fields).map(LinkChange::Put),
+        LinkAfter::Linked => linked(ops, held, w, old, snapshot, fields).map(Refresh::Put),
     }
 }
 
