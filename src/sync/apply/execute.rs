@@ -3,6 +3,8 @@
 //! outcome (the group's other writes are skipped) and the run goes on; only
 //! a store that cannot begin its transaction stops it here.
 
+use std::sync::Arc;
+
 use super::intents::{Action, Intent};
 use super::types::Outcome;
 use crate::model::contact::FieldPath;
@@ -62,7 +64,7 @@ pub(super) fn write_all(
 fn failure(e: StoreError) -> Outcome {
     match e {
         StoreError::Changed { .. } | StoreError::Missing { .. } => Outcome::ChangedSincePlan,
-        e => Outcome::Failed(e.to_string()),
+        e => Outcome::Failed(Arc::new(e)),
     }
 }
 

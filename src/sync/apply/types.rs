@@ -2,6 +2,8 @@
 //! operation's outcome, the report, and the errors that stop it. Shared by
 //! the apply's files and the journal, so none of them needs another's.
 
+use std::sync::Arc;
+
 use crate::model::Side;
 use crate::model::contact::FieldPath;
 use crate::store::StoreError;
@@ -45,13 +47,33 @@ impl Decision {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What became of one operation. Front ends put it into words.
+#[derive(Debug, Clone)]
 pub enum Outcome {
     Done,
+    /// Not accepted (or not resolved), so not written.
     Skipped,
+    /// A record was changed or gone since the plan read it: the write was
+    /// refused, and what was not written is in the next plan.
     ChangedSincePlan,
-    Failed(String),
+    /// A write failed with this error; the run went on. The operations of
+    /// one pair share the failure of its first failed write (hence the
+    /// `Arc`: a store error keeps its cause and cannot be cloned).
+    Failed(Arc<StoreError>),
 }
+
+/// Two failures are equal when they are the same failure (one write's,
+/// shared by its pair's operations); errors are never compared by text.
+impl PartialEq for Outcome {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Outcome::Failed(a), Outcome::Failed(b)) => Arc::ptr_eq(a, b),
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+
+impl Eq for Outcome {}
 
 /// What happened to each operation, in plan order.
 #[derive(Debug, Default)]
@@ -78,4 +100,20 @@ pub enum ApplyError {
     Store(#[from] StoreError),
     #[error("nothing to undo: no finished apply in the journal")]
     NothingToUndo,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_equals_only_itself() {
+        let error = || Arc::new(StoreError::Changed { id: "7".into() });
+        let shared = Outcome::Failed(error());
+        assert_eq!(shared, shared.clone());
+        assert_ne!(shared, Outcome::Failed(error()));
+        assert_ne!(shared, Outcome::Done);
+        assert_eq!(Outcome::Done, Outcome::Done);
+        assert_ne!(Outcome::Skipped, Outcome::ChangedSincePlan);
+    }
 }
