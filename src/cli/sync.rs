@@ -397,7 +397,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
                     "failed: {} {}: {}",
                     op.kind.as_str(),
                     for_terminal(&op.name),
-                    for_terminal(why)
+                    for_terminal(&why.to_string())
                 );
             }
             Outcome::ChangedSincePlan => say!(

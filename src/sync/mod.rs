@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod fields;
+pub mod journal;
 pub mod matcher;
 pub mod plan;
 pub mod session;

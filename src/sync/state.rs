@@ -12,7 +12,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use serde_json::{Map, Value};
 
 use crate::model::contact::FieldPath;
@@ -227,8 +228,78 @@ pub struct ApplyRow {
     pub apply_id: i64,
     pub started: String,
     pub finished: Option<String>,
-    pub status: String,
+    pub status: ApplyStatus,
     pub summary: String,
+}
+
+/// Where an apply stands; the `applies` table stores [`ApplyStatus::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyStatus {
+    /// Journaled and writing; found so by a later run, it is rolled back.
+    Running,
+    /// Written and its links recorded: what `undo` reverts.
+    Done,
+    /// `undo` is putting it back; found so by a later run, that is finished.
+    Undoing,
+    Undone,
+    /// Found `Running` after a crash and put back.
+    RolledBack,
+}
+
+impl ApplyStatus {
+    /// The text in the state database (and in `status`): it must never
+    /// change, or existing state files no longer read.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplyStatus::Running => "running",
+            ApplyStatus::Done => "done",
+            ApplyStatus::Undoing => "undoing",
+            ApplyStatus::Undone => "undone",
+            ApplyStatus::RolledBack => "rolled back",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown apply status {0:?} in the state database")]
+pub struct UnknownApplyStatus(pub String);
+
+impl std::str::FromStr for ApplyStatus {
+    type Err = UnknownApplyStatus;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            ApplyStatus::Running,
+            ApplyStatus::Done,
+            ApplyStatus::Undoing,
+            ApplyStatus::Undone,
+            ApplyStatus::RolledBack,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or_else(|| UnknownApplyStatus(text.to_string()))
+    }
+}
+
+impl std::fmt::Display for ApplyStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ToSql for ApplyStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for ApplyStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        value
+            .as_str()?
+            .parse()
+            .map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
 }
 
 fn now() -> String {
@@ -477,13 +548,13 @@ impl StateTx<'_> {
 
     pub fn begin_apply(&self, summary: &str) -> Result<i64, StateError> {
         self.tx.execute(
-            "INSERT INTO applies (started, status, summary) VALUES (?1, 'running', ?2)",
-            params![now(), summary],
+            "INSERT INTO applies (started, status, summary) VALUES (?1, ?2, ?3)",
+            params![now(), ApplyStatus::Running, summary],
         )?;
         Ok(self.tx.last_insert_rowid())
     }
 
-    pub fn finish_apply(&self, apply_id: i64, status: &str) -> Result<(), StateError> {
+    pub fn finish_apply(&self, apply_id: i64, status: ApplyStatus) -> Result<(), StateError> {
         self.tx.execute(
             "UPDATE applies SET finished = ?1, status = ?2 WHERE apply_id = ?3",
             params![now(), status, apply_id],
@@ -690,5 +761,48 @@ mod tests {
         }
         drop(state);
         State::open(&path, "apply").unwrap();
+    }
+
+    #[test]
+    fn apply_statuses_read_and_write_the_text_state_files_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("abgleich.state"), "apply").unwrap();
+        // As earlier versions wrote them.
+        let stored = ["running", "done", "undoing", "undone", "rolled back"];
+        for text in stored {
+            state
+                .conn
+                .execute(
+                    "INSERT INTO applies (started, status) VALUES ('then', ?1)",
+                    [text],
+                )
+                .unwrap();
+        }
+        let read: Vec<ApplyStatus> = state.applies().unwrap().iter().map(|a| a.status).collect();
+        use ApplyStatus::*;
+        assert_eq!(read, [Running, Done, Undoing, Undone, RolledBack]);
+        let tx = state.transaction().unwrap();
+        let id = tx.begin_apply("").unwrap();
+        tx.commit().unwrap();
+        let text = |state: &State| -> String {
+            state
+                .conn
+                .query_row(
+                    "SELECT status FROM applies WHERE apply_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(text(&state), "running");
+        for status in read {
+            let tx = state.transaction().unwrap();
+            tx.finish_apply(id, status).unwrap();
+            tx.commit().unwrap();
+            assert_eq!(text(&state), status.as_str());
+            assert_eq!(status.as_str().parse::<ApplyStatus>().unwrap(), status);
+            assert_eq!(status.to_string(), status.as_str());
+        }
+        assert!("finished".parse::<ApplyStatus>().is_err());
     }
 }

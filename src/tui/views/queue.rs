@@ -594,7 +594,7 @@ impl QueueView {
         }
         if let Some(Outcome::Failed(why)) = results.outcomes.get(self.selected) {
             about.push(Line::styled(
-                format!("failed: {}", for_terminal(why)),
+                format!("failed: {}", for_terminal(&why.to_string())),
                 theme.style(Role::Failed),
             ));
         }

@@ -1,0 +1,145 @@
+//! Executing the intents, one store write at a time: each conditional on
+//! the revision the plan read. A failed write is collected as its group's
+//! outcome (the group's other writes are skipped) and the run goes on; only
+//! a store that cannot begin its transaction stops it here.
+
+use std::sync::Arc;
+
+use super::intents::{Action, Intent};
+use super::types::Outcome;
+use crate::model::contact::FieldPath;
+use crate::model::{PerSide, Side};
+use crate::store::{Patch, Store, StoreError};
+use crate::sync::journal::Journaled;
+use crate::sync::plan::identity;
+
+/// The result of one group's writes.
+#[derive(Default)]
+pub(super) struct Written {
+    /// The ids of the records created, per side.
+    pub ids: PerSide<Option<String>>,
+    /// The revisions the writes left, per side.
+    pub revs: PerSide<Option<String>>,
+    /// Fields written per side.
+    pub fields: PerSide<Vec<FieldPath>>,
+    /// The first write that failed; the group's later writes were skipped.
+    pub failed: Option<Outcome>,
+    pub wrote: bool,
+}
+
+/// Run every write in order (inside each store's transaction, which the
+/// caller commits), telling `progress(writes done, writes in all)` before
+/// each; units that creates made are added to `journal`. Returns one
+/// [`Written`] per group.
+pub(super) fn write_all(
+    stores: &mut PerSide<Box<dyn Store>>,
+    intents: Vec<Intent>,
+    groups: usize,
+    journal: &mut Journaled,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Written>, StoreError> {
+    for side in Side::BOTH {
+        stores.get_mut(side).begin()?;
+    }
+    let mut written: Vec<Written> = (0..groups).map(|_| Written::default()).collect();
+    let total = intents.len();
+    for (n, intent) in intents.into_iter().enumerate() {
+        progress(n, total);
+        let w = &mut written[intent.group];
+        if w.failed.is_some() {
+            continue;
+        }
+        let result = write(stores, intent, w, journal);
+        count_write();
+        match result {
+            Ok(()) => w.wrote = true,
+            Err(e) => w.failed = Some(failure(e)),
+        }
+    }
+    Ok(written)
+}
+
+/// What a failed write means for its operations: a record changed or gone
+/// since the plan read it is left for the next plan; anything else failed.
+fn failure(e: StoreError) -> Outcome {
+    match e {
+        StoreError::Changed { .. } | StoreError::Missing { .. } => Outcome::ChangedSincePlan,
+        e => Outcome::Failed(Arc::new(e)),
+    }
+}
+
+/// One write, and what it leaves in its group's `w`.
+fn write(
+    stores: &mut PerSide<Box<dyn Store>>,
+    intent: Intent,
+    w: &mut Written,
+    journal: &mut Journaled,
+) -> Result<(), StoreError> {
+    let side = intent.side;
+    let created_identity = match &intent.action {
+        Action::StampAfterCreate { .. } => created_identity(stores, side.opposite(), w),
+        _ => None,
+    };
+    let store = stores.get_mut(side);
+    match intent.action {
+        Action::Create(patch) => {
+            let (id, rev) = store.create(&patch)?;
+            if intent.unit.is_none() {
+                journal.created(side, store.unit_of(&id));
+            }
+            *w.ids.get_mut(side) = Some(id);
+            *w.revs.get_mut(side) = Some(rev);
+            w.fields.get_mut(side).extend(intent.fields);
+        }
+        Action::Update { id, rev, patch } => {
+            let rev = store.update(&id, &rev, &patch)?;
+            *w.revs.get_mut(side) = Some(rev);
+            w.fields.get_mut(side).extend(intent.fields);
+        }
+        Action::Delete { id, rev } => {
+            store.delete(&id, &rev)?;
+            *w.revs.get_mut(side) = None;
+        }
+        Action::StampAfterCreate { id, rev } => {
+            let patch = Patch {
+                stamp: created_identity,
+                ..Patch::default()
+            };
+            let rev = store.update(&id, &rev, &patch)?;
+            *w.revs.get_mut(side) = Some(rev);
+        }
+    }
+    Ok(())
+}
+
+/// What the record the group created on `side` is known by (its card's UID,
+/// else its id), for the stamp into the record it was created from.
+fn created_identity(stores: &PerSide<Box<dyn Store>>, side: Side, w: &Written) -> Option<String> {
+    let id = w.ids.get(side).as_deref()?;
+    Some(
+        stores
+            .get(side)
+            .read(id)
+            .map_or_else(|_| id.to_string(), |r| identity(&r)),
+    )
+}
+
+// ---- the fault hook the crash tests use -------------------------------------
+
+/// With `ABGLEICH_ABORT_AFTER_WRITES=k`, the process aborts right after the
+/// k-th store write, as a kill -9 would (crash tests). Only in builds with the
+/// `crash-points` feature (test builds; see Cargo.toml).
+#[cfg(feature = "crash-points")]
+fn count_write() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let n = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Ok(k) = std::env::var("ABGLEICH_ABORT_AFTER_WRITES")
+        && k.trim().parse::<usize>().ok() == Some(n)
+    {
+        std::process::abort();
+    }
+}
+
+#[cfg(not(feature = "crash-points"))]
+fn count_write() {}

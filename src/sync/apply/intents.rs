@@ -1,0 +1,292 @@
+//! What to write where: the accepted operations grouped per pair, and for
+//! each group the store writes (intents) it needs, in the order they run.
+
+use std::collections::BTreeMap;
+
+use super::types::Decision;
+use crate::model::contact::FieldPath;
+use crate::model::{PerSide, Side};
+use crate::store::{Patch, Store};
+use crate::sync::plan::{Op, OpKind, Plan, StampWith, Target};
+
+pub(super) enum Action {
+    Create(Patch),
+    Update {
+        id: String,
+        rev: String,
+        patch: Patch,
+    },
+    Delete {
+        id: String,
+        rev: String,
+    },
+    /// Write the other side's new id into the card created from (stamp).
+    StampAfterCreate {
+        id: String,
+        rev: String,
+    },
+}
+
+/// One store write.
+pub(super) struct Intent {
+    /// Index of its group.
+    pub group: usize,
+    pub side: Side,
+    pub action: Action,
+    /// The journaled unit, when known before the write.
+    pub unit: Option<String>,
+    /// The fields this write carries.
+    pub fields: Vec<FieldPath>,
+}
+
+impl Intent {
+    /// The unit the journal saves before this write, when known beforehand.
+    pub fn journaled(&self) -> Option<(Side, &str)> {
+        Some((self.side, self.unit.as_deref()?))
+    }
+}
+
+/// One pair's accepted operations.
+pub(super) struct Group<'p> {
+    /// Indexes into the plan's operations.
+    pub ops: Vec<usize>,
+    pub first: &'p Op,
+}
+
+fn accepted(op: &Op, decision: Option<&Decision>) -> bool {
+    decision.is_some_and(|d| d.accept && d.resolves(op))
+}
+
+/// The accepted operations, grouped by pair, groups in plan order.
+pub(super) fn groups<'p>(plan: &'p Plan, decisions: &[Decision]) -> Vec<Group<'p>> {
+    let mut by_pair: BTreeMap<(Option<String>, Option<String>), usize> = BTreeMap::new();
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for (i, op) in plan.operations.iter().enumerate() {
+        if !accepted(op, decisions.get(i)) {
+            continue;
+        }
+        let g = *by_pair.entry(op.pair_key()).or_insert_with(|| {
+            groups.push(Group {
+                ops: Vec::new(),
+                first: op,
+            });
+            groups.len() - 1
+        });
+        groups[g].ops.push(i);
+    }
+    groups
+}
+
+/// "2 create, 5 update": what the journal says an apply did.
+pub(super) fn summary_text(plan: &Plan, decisions: &[Decision]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (op, d) in plan.operations.iter().zip(decisions) {
+        if accepted(op, Some(d)) {
+            *counts.entry(op.kind.as_str()).or_default() += 1;
+        }
+    }
+    counts
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every group's writes, group after group.
+pub(super) fn intents(
+    plan: &Plan,
+    decisions: &[Decision],
+    groups: &[Group<'_>],
+    stores: &PerSide<Box<dyn Store>>,
+) -> Vec<Intent> {
+    let mut intents = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        group_intents(g, group, plan, decisions, stores, &mut intents);
+    }
+    intents
+}
+
+/// A record to create, from a Create operation.
+struct Create {
+    to: Side,
+    patch: Patch,
+    /// Whether the record it is created from gets the new one's identity
+    /// stamped into it afterwards.
+    stamp_source: bool,
+}
+
+/// One group's writes: its deletes in operation order, then the create (and
+/// the stamp into its source), then one update per side with every field
+/// the group changes there.
+fn group_intents(
+    g: usize,
+    group: &Group<'_>,
+    plan: &Plan,
+    decisions: &[Decision],
+    stores: &PerSide<Box<dyn Store>>,
+    out: &mut Vec<Intent>,
+) {
+    let mut patches: PerSide<Patch> = PerSide::default();
+    let mut touched: PerSide<Vec<FieldPath>> = PerSide::default();
+    let mut create: Option<Create> = None;
+    for &i in &group.ops {
+        let op = &plan.operations[i];
+        match op.kind {
+            OpKind::Create => create = Some(create_of(op)),
+            OpKind::Delete => out.extend(delete_intents(g, op, stores)),
+            OpKind::Unlink => {}
+            OpKind::Update | OpKind::Link | OpKind::Conflict => {
+                add_changes(op, &decisions[i], &mut patches, &mut touched)
+            }
+        }
+    }
+    if let Some(create) = create {
+        out.extend(create_intents(g, group.first, create, stores));
+    }
+    out.extend(update_intents(g, group.first, patches, touched, stores));
+}
+
+fn create_of(op: &Op) -> Create {
+    let to = if op.target == Target::Left {
+        Side::Left
+    } else {
+        Side::Right
+    };
+    let mut patch = Patch::default();
+    for c in &op.changes {
+        patch
+            .fields
+            .push((c.field, c.value_for(to).map(str::to_string)));
+    }
+    if let Some(StampWith::Id(v)) = op.stamp.get(to) {
+        patch.stamp = Some(v.clone());
+    }
+    let stamp_source = *op.stamp.get(to.opposite()) == Some(StampWith::Created);
+    Create {
+        to,
+        patch,
+        stamp_source,
+    }
+}
+
+fn delete_intents(g: usize, op: &Op, stores: &PerSide<Box<dyn Store>>) -> Vec<Intent> {
+    let mut out = Vec::new();
+    for side in Side::BOTH {
+        if op.target.includes(side)
+            && let (Some(id), Some(rev)) = (op.id_on(side), op.revs.get(side))
+        {
+            out.push(Intent {
+                group: g,
+                side,
+                action: Action::Delete {
+                    id: id.to_string(),
+                    rev: rev.clone(),
+                },
+                unit: Some(stores.get(side).unit_of(id)),
+                fields: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// Add an operation's changes to the side each goes to (a conflicting
+/// field's to the loser of the operator's decision; undecided ones stay).
+fn add_changes(
+    op: &Op,
+    decision: &Decision,
+    patches: &mut PerSide<Patch>,
+    touched: &mut PerSide<Vec<FieldPath>>,
+) {
+    for c in &op.changes {
+        let to = match c.to {
+            Some(to) => to,
+            None => match decision.winner_for(c.field) {
+                Some(w) => w.opposite(),
+                None => continue,
+            },
+        };
+        patches
+            .get_mut(to)
+            .fields
+            .push((c.field, c.value_for(to).map(str::to_string)));
+        touched.get_mut(to).push(c.field);
+    }
+    for s in Side::BOTH {
+        if let Some(StampWith::Id(v)) = op.stamp.get(s) {
+            patches.get_mut(s).stamp = Some(v.clone());
+        }
+    }
+}
+
+fn create_intents(
+    g: usize,
+    first: &Op,
+    create: Create,
+    stores: &PerSide<Box<dyn Store>>,
+) -> Vec<Intent> {
+    let Create {
+        to,
+        mut patch,
+        stamp_source,
+    } = create;
+    patch.uid = Some(card_uid());
+    let unit = stores.get(to).create_unit(&patch);
+    let fields = patch.fields.iter().map(|(f, _)| *f).collect();
+    let mut out = vec![Intent {
+        group: g,
+        side: to,
+        action: Action::Create(patch),
+        unit,
+        fields,
+    }];
+    let from = to.opposite();
+    if stamp_source && let (Some(id), Some(rev)) = (first.id_on(from), first.revs.get(from)) {
+        out.push(Intent {
+            group: g,
+            side: from,
+            action: Action::StampAfterCreate {
+                id: id.to_string(),
+                rev: rev.clone(),
+            },
+            unit: Some(stores.get(from).unit_of(id)),
+            fields: Vec::new(),
+        });
+    }
+    out
+}
+
+fn update_intents(
+    g: usize,
+    first: &Op,
+    mut patches: PerSide<Patch>,
+    mut touched: PerSide<Vec<FieldPath>>,
+    stores: &PerSide<Box<dyn Store>>,
+) -> Vec<Intent> {
+    let mut out = Vec::new();
+    for side in Side::BOTH {
+        let patch = std::mem::take(patches.get_mut(side));
+        if patch.fields.is_empty() && patch.stamp.is_none() {
+            continue;
+        }
+        let (Some(id), Some(rev)) = (first.id_on(side), first.revs.get(side)) else {
+            continue;
+        };
+        out.push(Intent {
+            group: g,
+            side,
+            action: Action::Update {
+                id: id.to_string(),
+                rev: rev.clone(),
+                patch,
+            },
+            unit: Some(stores.get(side).unit_of(id)),
+            fields: std::mem::take(touched.get_mut(side)),
+        });
+    }
+    out
+}
+
+fn card_uid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,234 @@
+//! What becomes of the links after the writes: per group, the link row its
+//! writes leave (the ids, the revisions, the base of what both sides hold
+//! now), and the link changes the plan found without a write.
+//!
+//! A group's link change is a [`Refresh`], the type of the plan's changes
+//! without a write: the same two changes to one link row (`Put` it, a new
+//! one when its `link_id` is 0, or `Drop` it), recorded the same way.
+
+use std::collections::HashMap;
+
+use super::execute::Written;
+use super::intents::Group;
+use crate::model::contact::{Contact, FieldPath};
+use crate::model::{PerSide, Side};
+use crate::sync::fields::FieldSet;
+use crate::sync::plan::{LinkAfter, Op, OpKind, Plan, Refresh, settled_base};
+use crate::sync::snapshot::Snapshot;
+use crate::sync::state::{Base, BaseValue, Link, StateError, StateTx};
+
+/// Record the plan's refreshes (what the state learned without a store
+/// write), as part of apply `apply_id` when there is one.
+pub(super) fn put_refreshes(
+    tx: &StateTx<'_>,
+    apply_id: Option<i64>,
+    refreshes: &[Refresh],
+) -> Result<(), StateError> {
+    for refresh in refreshes {
+        put(tx, apply_id, refresh)?;
+    }
+    Ok(())
+}
+
+fn put(tx: &StateTx<'_>, apply_id: Option<i64>, change: &Refresh) -> Result<(), StateError> {
+    match change {
+        Refresh::Put(link) => {
+            tx.put_link(apply_id, link)?;
+        }
+        Refresh::Drop(id) => tx.drop_link(apply_id, *id)?,
+    }
+    Ok(())
+}
+
+/// Record each group's link after its writes, group by group.
+pub(super) fn put_links(
+    tx: &StateTx<'_>,
+    apply_id: i64,
+    plan: &Plan,
+    groups: &[Group<'_>],
+    written: &[Written],
+    snapshot: &Snapshot,
+    fields: &FieldSet,
+) -> Result<(), StateError> {
+    let mut all_of_pair: HashMap<(Option<String>, Option<String>), Vec<usize>> = HashMap::new();
+    for (i, op) in plan.operations.iter().enumerate() {
+        all_of_pair.entry(op.pair_key()).or_default().push(i);
+    }
+    for (group, w) in groups.iter().zip(written) {
+        let ops: Vec<&Op> = group.ops.iter().map(|&i| &plan.operations[i]).collect();
+        // The pair's operations not accepted: their fields stay to do.
+        let held: Vec<&Op> = all_of_pair
+            .get(&group.first.pair_key())
+            .into_iter()
+            .flatten()
+            .filter(|i| !group.ops.contains(i))
+            .map(|&i| &plan.operations[i])
+            .collect();
+        if let Some(change) = link_after(&ops, &held, w, snapshot, fields) {
+            put(tx, Some(apply_id), &change)?;
+        }
+    }
+    Ok(())
+}
+
+/// The change to a group's link after its writes, if any.
+fn link_after(
+    ops: &[&Op],
+    held: &[&Op],
+    w: &Written,
+    snapshot: &Snapshot,
+    fields: &FieldSet,
+) -> Option<Refresh> {
+    let first = ops[0];
+    let old = first.link.clone();
+    let main = ops
+        .iter()
+        .find(|o| o.kind != OpKind::Conflict)
+        .copied()
+        .unwrap_or(first);
+    match &main.after {
+        LinkAfter::Drop => {
+            if w.failed.is_some() {
+                return None;
+            }
+            old.map(|l| Refresh::Drop(l.link_id))
+        }
+        LinkAfter::Tombstone { gone, reason } => {
+            let old = old?;
+            let mut ids = old.ids.clone();
+            if let Some(gone) = gone {
+                *ids.get_mut(*gone) = None;
+            }
+            Some(Refresh::Put(Link {
+                ids,
+                revs: PerSide::default(),
+                tombstone: Some(reason.clone()),
+                ..old
+            }))
+        }
+        LinkAfter::Linked => linked(ops, held, w, old, snapshot, fields).map(Refresh::Put),
+    }
+}
+
+/// The link of a pair that stays linked; none when a create failed and
+/// so left nothing to link.
+fn linked(
+    ops: &[&Op],
+    held: &[&Op],
+    w: &Written,
+    old: Option<Link>,
+    snapshot: &Snapshot,
+    fields: &FieldSet,
+) -> Option<Link> {
+    let first = ops[0];
+    let mut ids = PerSide::new(first.left_id.clone(), first.right_id.clone());
+    let mut created_on = old.as_ref().and_then(|l| l.created_on);
+    for side in Side::BOTH {
+        if let Some(id) = w.ids.get(side) {
+            *ids.get_mut(side) = Some(id.clone());
+            created_on = Some(side);
+        }
+    }
+    if ids.left.is_none() || ids.right.is_none() {
+        return None;
+    }
+    if !w.wrote && w.failed.is_some() && old.is_none() {
+        return None;
+    }
+    let now = values_now(ops, w, &ids, snapshot);
+    let pending = pending_fields(ops, held, w);
+    let base = base_after(old.as_ref(), &now, &pending, fields);
+    let revs = if pending.is_empty() && w.failed.is_none() {
+        PerSide::new(
+            w.revs.left.clone().or_else(|| first.revs.left.clone()),
+            w.revs.right.clone().or_else(|| first.revs.right.clone()),
+        )
+    } else {
+        PerSide::default()
+    };
+    Some(Link {
+        link_id: old.as_ref().map_or(0, |l| l.link_id),
+        ids,
+        revs,
+        base,
+        created_on,
+        tombstone: None,
+    })
+}
+
+/// The values each side holds now: what the snapshot read (nothing, for a
+/// record just created) with the fields written over it.
+fn values_now(
+    ops: &[&Op],
+    w: &Written,
+    ids: &PerSide<Option<String>>,
+    snapshot: &Snapshot,
+) -> PerSide<Contact> {
+    let mut now: PerSide<Contact> = PerSide::default();
+    for side in Side::BOTH {
+        let id = ids.get(side).as_deref().unwrap_or("");
+        let mut c = if w.ids.get(side).is_some() {
+            Contact::default()
+        } else {
+            snapshot
+                .sides
+                .get(side)
+                .get(id)
+                .map(|r| r.contact.clone())
+                .unwrap_or_default()
+        };
+        for op in ops {
+            for ch in &op.changes {
+                if w.fields.get(side).contains(&ch.field) {
+                    c.set(&ch.field, ch.value_for(side));
+                }
+            }
+        }
+        *now.get_mut(side) = c;
+    }
+    now
+}
+
+/// Fields held back or not written stay to do: their base stays.
+fn pending_fields(ops: &[&Op], held: &[&Op], w: &Written) -> Vec<FieldPath> {
+    let mut pending: Vec<FieldPath> = Vec::new();
+    for op in held {
+        pending.extend(op.pending.iter().copied());
+        pending.extend(op.changes.iter().map(|c| c.field));
+    }
+    for op in ops {
+        pending.extend(op.pending.iter().copied());
+        for ch in &op.changes {
+            let written = Side::BOTH
+                .into_iter()
+                .any(|s| w.fields.get(s).contains(&ch.field));
+            if !written {
+                pending.push(ch.field);
+            }
+        }
+    }
+    pending
+}
+
+fn base_after(
+    old: Option<&Link>,
+    now: &PerSide<Contact>,
+    pending: &[FieldPath],
+    fields: &FieldSet,
+) -> Base {
+    let now = PerSide::new(&now.left, &now.right);
+    match old {
+        None if !pending.is_empty() => {
+            // A new link: a field not agreed on has no base yet.
+            let mut b = settled_base(fields, &Base::default(), now, &[]);
+            for p in pending {
+                b.set(*p, BaseValue::Unknown);
+            }
+            b
+        }
+        _ => {
+            let old_base = old.map(|l| l.base.clone()).unwrap_or_default();
+            settled_base(fields, &old_base, now, pending)
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Apply: execute the accepted operations of a plan, with a journal.
+//!
+//! Order of work, so that a crash at any point can be rolled back:
+//! 1. one state transaction journals every unit (card file, row) a write
+//!    will replace, with its exact bytes, and marks the apply `running`
+//!    (`crate::sync::journal`);
+//! 2. the stores are written (each write conditional on the revision the
+//!    plan read; SQL stores inside one transaction), a record's failure
+//!    collected for the report (`execute.rs`);
+//! 3. one state transaction records the new links and marks the apply `done`
+//!    (`links.rs`).
+//!
+//! A failure after the writes (of the state, or of a store's commit) puts
+//! every journaled unit back. A run that finds an apply still `running` does
+//! the same
+//! ([`crate::sync::journal::recover`]); `undo` does it for the last `done`
+//! apply, for every unit nobody changed since.
+//!
+//! What to write where comes first: the plan and the decisions become
+//! intents, grouped per pair (`intents.rs`).
+
+mod execute;
+mod intents;
+mod links;
+pub(in crate::sync) mod types;
+
+pub use types::{ApplyError, Decision, Outcome, Report};
+// Recovery and undo live with the journal; their callers know them here.
+pub use super::journal::{recover, undo};
+
+use self::execute::Written;
+use self::intents::Group;
+use super::fields::FieldSet;
+use super::journal::Journaled;
+use super::plan::{OpKind, Plan};
+use super::snapshot::Snapshot;
+use super::state::{ApplyStatus, State, StateError};
+use crate::model::{PerSide, Side};
+use crate::store::Store;
+
+/// The default decisions: every operation that needs no review; with
+/// `accept_review`, the waiting ones too; conflicts resolved by `winner`.
+pub fn default_decisions(plan: &Plan, accept_review: bool, winner: Option<Side>) -> Vec<Decision> {
+    plan.operations
+        .iter()
+        .map(|op| {
+            let resolved = op.kind != OpKind::Conflict || winner.is_some();
+            Decision {
+                accept: resolved && (!op.review || accept_review),
+                winner,
+                fields: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// What an apply executes.
+pub struct ApplyInput<'a> {
+    pub plan: &'a Plan,
+    /// One per operation of `plan`.
+    pub decisions: &'a [Decision],
+    /// What the plan was made from (for the new bases).
+    pub snapshot: &'a Snapshot,
+    pub fields: &'a FieldSet,
+    /// Apply despite the plan's refusals.
+    pub force: bool,
+    /// The plan's [`super::plan::fingerprint`], stored with the links.
+    pub fingerprint: &'a str,
+}
+
+/// Execute the accepted operations of a plan.
+pub fn apply(
+    input: &ApplyInput<'_>,
+    stores: &mut PerSide<Box<dyn Store>>,
+    state: &mut State,
+) -> Result<Report, ApplyError> {
+    apply_with_progress(input, stores, state, &mut |_, _| {})
+}
+
+/// [`apply`], telling `progress(writes done, writes in all)` after each
+/// store write.
+pub fn apply_with_progress(
+    input: &ApplyInput<'_>,
+    stores: &mut PerSide<Box<dyn Store>>,
+    state: &mut State,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Report, ApplyError> {
+    let ApplyInput {
+        plan, decisions, ..
+    } = *input;
+    if !input.force && !plan.refusals.is_empty() {
+        return Err(ApplyError::Refused(plan.refusals.clone()));
+    }
+    let groups = intents::groups(plan, decisions);
+    if groups.is_empty() {
+        record_without_writes(state, input)?;
+        return Ok(Report {
+            apply_id: None,
+            outcomes: vec![Outcome::Skipped; plan.operations.len()],
+            notes: Vec::new(),
+        });
+    }
+    let intents = intents::intents(plan, decisions, &groups, stores);
+    // 1. Journal what every write will replace.
+    let summary = intents::summary_text(plan, decisions);
+    let units = intents.iter().filter_map(intents::Intent::journaled);
+    let mut journal = Journaled::begin(state, stores, &summary, units)?;
+    // 2. Write.
+    let written = execute::write_all(stores, intents, groups.len(), &mut journal, progress)?;
+    // 3. Commit the writes, then the new links and the apply marked done;
+    // when the state fails, the stores are put back.
+    let recorded = commit_writes(state, stores, &journal)
+        .and_then(|()| record_links(state, stores, input, &groups, &written, &journal));
+    if let Err(e) = recorded {
+        journal.rollback(stores);
+        return Err(e);
+    }
+    Ok(Report {
+        apply_id: Some(journal.apply_id),
+        outcomes: outcomes(plan, &groups, written),
+        notes: Vec::new(),
+    })
+}
+
+/// Nothing to write: only what the state learned (no journal entry, so
+/// `undo` still reverts the last real apply).
+fn record_without_writes(state: &mut State, input: &ApplyInput<'_>) -> Result<(), StateError> {
+    let tx = state.transaction()?;
+    links::put_refreshes(&tx, None, &input.plan.refreshes)?;
+    tx.set_meta("fingerprint", input.fingerprint)?;
+    tx.commit()
+}
+
+/// Make the writes permanent: first journal the units known only after
+/// them (rows the CRM numbered), then commit each store's transaction.
+fn commit_writes(
+    state: &mut State,
+    stores: &mut PerSide<Box<dyn Store>>,
+    journal: &Journaled,
+) -> Result<(), ApplyError> {
+    journal.journal_created(state)?;
+    for side in Side::BOTH {
+        stores.get_mut(side).commit()?;
+    }
+    Ok(())
+}
+
+/// In one state transaction: each journaled unit's hash after the writes,
+/// the links the writes leave, the plan's refreshes, the fingerprint, and
+/// the apply marked done.
+fn record_links(
+    state: &mut State,
+    stores: &PerSide<Box<dyn Store>>,
+    input: &ApplyInput<'_>,
+    groups: &[Group<'_>],
+    written: &[Written],
+    journal: &Journaled,
+) -> Result<(), ApplyError> {
+    let apply_id = journal.apply_id;
+    let tx = state.transaction()?;
+    journal.record_after(&tx, stores)?;
+    let ApplyInput {
+        plan,
+        snapshot,
+        fields,
+        ..
+    } = *input;
+    links::put_links(&tx, apply_id, plan, groups, written, snapshot, fields)?;
+    links::put_refreshes(&tx, Some(apply_id), &plan.refreshes)?;
+    tx.set_meta("fingerprint", input.fingerprint)?;
+    tx.finish_apply(apply_id, ApplyStatus::Done)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Each operation's outcome, in plan order: an accepted one shares its
+/// group's (done, or its first failure); the others were skipped.
+fn outcomes(plan: &Plan, groups: &[Group<'_>], written: Vec<Written>) -> Vec<Outcome> {
+    let mut outcomes = vec![Outcome::Skipped; plan.operations.len()];
+    for (group, w) in groups.iter().zip(written) {
+        for &i in &group.ops {
+            outcomes[i] = w.failed.clone().unwrap_or(Outcome::Done);
+        }
+    }
+    outcomes
+}

@@ -1,0 +1,119 @@
+//! What an apply is given and gives back: the operator's decisions, each
+//! operation's outcome, the report, and the errors that stop it. Shared by
+//! the apply's files and the journal, so none of them needs another's.
+
+use std::sync::Arc;
+
+use crate::model::Side;
+use crate::model::contact::FieldPath;
+use crate::store::StoreError;
+use crate::sync::plan::{Op, OpKind};
+use crate::sync::state::StateError;
+
+/// What the operator decided for one operation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Decision {
+    pub accept: bool,
+    /// For a conflict: the side whose values win (for every conflicting
+    /// field without a pick in `fields`).
+    pub winner: Option<Side>,
+    /// For a conflict: per field, the side whose value wins for that field;
+    /// overrides `winner` for that field.
+    pub fields: Vec<(FieldPath, Side)>,
+}
+
+impl Decision {
+    /// The side whose value wins for `field`: its own pick (the last one,
+    /// if picked twice), else `winner`.
+    pub fn winner_for(&self, field: FieldPath) -> Option<Side> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(f, _)| *f == field)
+            .map(|(_, side)| *side)
+            .or(self.winner)
+    }
+
+    /// Whether this decision resolves `op`: true for an operation that is
+    /// not a conflict, or when every conflicting field (`to: None`) has a
+    /// winner.
+    pub fn resolves(&self, op: &Op) -> bool {
+        op.kind != OpKind::Conflict
+            || op
+                .changes
+                .iter()
+                .filter(|c| c.to.is_none())
+                .all(|c| self.winner_for(c.field).is_some())
+    }
+}
+
+/// What became of one operation. Front ends put it into words.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Done,
+    /// Not accepted (or not resolved), so not written.
+    Skipped,
+    /// A record was changed or gone since the plan read it: the write was
+    /// refused, and what was not written is in the next plan.
+    ChangedSincePlan,
+    /// A write failed with this error; the run went on. The operations of
+    /// one pair share the failure of its first failed write (hence the
+    /// `Arc`: a store error keeps its cause and cannot be cloned).
+    Failed(Arc<StoreError>),
+}
+
+/// Two failures are equal when they are the same failure (one write's,
+/// shared by its pair's operations); errors are never compared by text.
+impl PartialEq for Outcome {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Outcome::Failed(a), Outcome::Failed(b)) => Arc::ptr_eq(a, b),
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+
+impl Eq for Outcome {}
+
+/// What happened to each operation, in plan order.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub apply_id: Option<i64>,
+    pub outcomes: Vec<Outcome>,
+    /// Journaled units that could not be put back (undo, recovery).
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn count(&self, want: fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|o| want(o)).count()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("refusing to apply:\n  {}\n(run with --force if this is really what you want)", .0.join("\n  "))]
+    Refused(Vec<String>),
+    #[error("{0} (nothing was changed: the stores were put back as they were)")]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("nothing to undo: no finished apply in the journal")]
+    NothingToUndo,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_equals_only_itself() {
+        let error = || Arc::new(StoreError::Changed { id: "7".into() });
+        let shared = Outcome::Failed(error());
+        assert_eq!(shared, shared.clone());
+        assert_ne!(shared, Outcome::Failed(error()));
+        assert_ne!(shared, Outcome::Done);
+        assert_eq!(Outcome::Done, Outcome::Done);
+        assert_ne!(Outcome::Skipped, Outcome::ChangedSincePlan);
+    }
+}
