@@ -505,7 +505,3 @@ fn store_text_is_neutralised_on_screen() {
     let all = screen(&view, 120, 10).join("\n");
     assert!(all.contains("C␛]2;x␇RM"), "{all}");
 }
-
-fn parse_at(path: &Path) -> Config {
-    Config::load(path).unwrap()
-}
