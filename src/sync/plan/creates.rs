@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use super::planner::{Planner, value};
 use super::types::{Change, LinkAfter, Op, OpKind, StampWith, Target, identity};
-use crate::config::Mode;
 use crate::model::record::Record;
 use crate::model::{PerSide, Side};
 use crate::sync::matcher::{Lookalikes, Matcher};
@@ -35,13 +34,7 @@ impl<'a> Planner<'a> {
             self.plan_pair(None, l, r, Some((m.evidence, m.review)));
         }
         for from in Side::BOTH {
-            let allowed = match self.inp.policy.mode {
-                Mode::Sync => true,
-                Mode::LeftWins | Mode::Export => from == Side::Left,
-                Mode::RightWins | Mode::Import => from == Side::Right,
-                Mode::None => false,
-            };
-            if !allowed {
+            if !self.inp.policy.mode.writes_to(from.opposite()) {
                 continue;
             }
             for (i, rec) in free.get(from).iter().enumerate() {

@@ -80,24 +80,14 @@ impl Planner<'_> {
             self.push(op);
             return;
         }
-        // Deleted on `gone`.
-        match mode {
-            Mode::Sync => {}
-            // One-way modes never delete; the winner puts a lost copy back.
-            Mode::LeftWins | Mode::RightWins => {
-                let winner = if mode == Mode::LeftWins {
-                    Side::Left
-                } else {
-                    Side::Right
-                };
-                if kept_side == winner {
-                    // Re-create on the loser and link anew.
-                    self.refreshes.push(Refresh::Drop(link.link_id));
-                    self.create(winner, kept);
-                }
-                return;
+        // Deleted on `gone`. One-way modes never delete; the winner puts a lost copy back.
+        if mode != Mode::Sync {
+            if mode.winner() == Some(kept_side) {
+                // Re-create on the loser and link anew.
+                self.refreshes.push(Refresh::Drop(link.link_id));
+                self.create(kept_side, kept);
             }
-            Mode::Import | Mode::Export | Mode::None => return,
+            return;
         }
         let policy = *self.inp.policy.deletes.get(gone);
         let changed_since = link.revs.get(kept_side).as_deref() != Some(kept.revision.as_str())

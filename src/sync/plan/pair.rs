@@ -5,7 +5,7 @@
 
 use super::planner::{Planner, value};
 use super::types::{Change, LinkAfter, Op, OpKind, Refresh, StampWith, Target, identity};
-use crate::config::{ConflictPolicy, Mode};
+use crate::config::ConflictPolicy;
 use crate::model::contact::{Contact, FieldClass, FieldPath};
 use crate::model::record::Record;
 use crate::model::{PerSide, Side};
@@ -67,12 +67,7 @@ impl Planner<'_> {
         let vals = PerSide::new(l, r);
         let write_to = |to: Side| Outcome::Write(to, vals.get(to.opposite()).map(str::to_string));
         let mode = self.inp.policy.mode;
-        let winner = match mode {
-            Mode::LeftWins => Some(Side::Left),
-            Mode::RightWins => Some(Side::Right),
-            _ => None,
-        };
-        if let Some(w) = winner {
+        if let Some(w) = mode.winner() {
             return if *field.writable.get(w.opposite()) {
                 write_to(w.opposite())
             } else {
@@ -103,10 +98,12 @@ impl Planner<'_> {
                 (false, false) => return Outcome::Settled,
                 (true, false) => Side::Left,
                 (false, true) => Side::Right,
-                (true, true) => match mode {
-                    Mode::Import => Side::Left,
-                    Mode::Export => Side::Right,
-                    _ => match self.inp.policy.conflicts {
+                // A one-way mode takes the value the way it writes. The
+                // `*-wins` modes returned above; `none` plans nothing.
+                (true, true) => match (mode.writes_to(Side::Left), mode.writes_to(Side::Right)) {
+                    (true, false) => Side::Left,
+                    (false, true) => Side::Right,
+                    (true, true) | (false, false) => match self.inp.policy.conflicts {
                         ConflictPolicy::Left => Side::Right,
                         ConflictPolicy::Right => Side::Left,
                         ConflictPolicy::Newest if newest.is_some() => {
@@ -119,14 +116,9 @@ impl Planner<'_> {
                 },
             },
         };
-        // One-way modes hold the other direction back.
-        let allowed = match mode {
-            Mode::Import => to == Side::Left,
-            Mode::Export => to == Side::Right,
-            Mode::None => false,
-            _ => true,
-        };
-        if !allowed {
+        // One-way modes hold the other direction back. (What `writes_to`
+        // says for the `*-wins` modes does not matter: they returned above.)
+        if !mode.writes_to(to) {
             return Outcome::Pending;
         }
         write_to(to)
@@ -191,13 +183,7 @@ impl Planner<'_> {
 
     /// Whether `side` keeps a stamp and the mode lets anything be written there.
     pub(super) fn stamps(&self, side: Side) -> bool {
-        let allowed = match self.inp.policy.mode {
-            Mode::Import | Mode::RightWins => side == Side::Left,
-            Mode::Export | Mode::LeftWins => side == Side::Right,
-            Mode::Sync => true,
-            Mode::None => false,
-        };
-        allowed && *self.inp.policy.stamps.get(side)
+        self.inp.policy.mode.writes_to(side) && *self.inp.policy.stamps.get(side)
     }
 
     /// The stamps a linked pair lacks.
