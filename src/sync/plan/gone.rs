@@ -135,6 +135,18 @@ impl Planner<'_> {
         self.push(op);
     }
 
+    /// Who `rec`, the record `link` finds on `side`, holds now, if it is in
+    /// scope and someone else than the contact the link was made for.
+    pub(super) fn someone_new(
+        &self,
+        link: &Link,
+        side: Side,
+        rec: Option<&Record>,
+    ) -> Option<Replaced> {
+        rec.filter(|r| r.in_scope)
+            .and_then(|r| self.identity_changed(link, side, r))
+    }
+
     /// Whether `rec`, linked on `side`, is now someone else than the contact
     /// the link was made for (a store that gave a deleted record's id to a
     /// new one, as SQLite does): the name it had at the last sync, and why.

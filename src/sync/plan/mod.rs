@@ -7,10 +7,12 @@
 //! conflict on that field only, and a formatting difference is no change.
 //!
 //! The files follow the planner's seams: `types` holds the plain data,
-//! `planner` walks the links, `pair` compares a linked pair, `gone` handles
-//! a pair with a side gone or out of scope, `creates` matches and creates
-//! what no link holds, and `refusals` says what makes a plan unsafe.
+//! `planner` walks the links, `action` says what becomes of each one,
+//! `pair` compares a linked pair, `gone` handles a pair with a side gone or
+//! out of scope, `creates` matches and creates what no link holds, and
+//! `refusals` says what makes a plan unsafe.
 
+mod action;
 mod creates;
 mod gone;
 mod pair;

@@ -203,7 +203,8 @@ impl Planner<'_> {
         out
     }
 
-    /// A linked pair (both present, both in scope) compared field by field.
+    /// A linked pair (both present, both in scope) compared field by field;
+    /// a pair of unchanged revisions never gets here (`LinkAction::NothingChanged`).
     pub(super) fn plan_pair(
         &mut self,
         link: Option<&Link>,
@@ -212,12 +213,6 @@ impl Planner<'_> {
         evidence: Option<(Evidence, bool)>,
     ) {
         let revs = PerSide::new(Some(l.revision.clone()), Some(r.revision.clone()));
-        if let Some(link) = link
-            && self.inp.trust_revisions
-            && link.revs == revs
-        {
-            return;
-        }
         // Values are needed now; a record listed without them is never
         // compared (it would look emptied).
         if self.side(Side::Left).is_unparsed(&l.id) || self.side(Side::Right).is_unparsed(&r.id) {

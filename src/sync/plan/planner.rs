@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::action::{Found, LinkAction};
 use super::types::{Inputs, Op, Refresh, op_id};
 use crate::config::Mode;
 use crate::model::contact::{Contact, FieldPath};
@@ -11,6 +12,7 @@ use crate::model::record::Record;
 use crate::model::{PerSide, Side};
 use crate::sync::matcher::Lookalikes;
 use crate::sync::snapshot::SideSnapshot;
+use crate::sync::state::Link;
 
 /// The planner while it runs: what it reads, what it builds on first use,
 /// and what it has planned so far.
@@ -68,6 +70,29 @@ impl<'a> Planner<'a> {
         self.inp.snapshot.sides.get(side)
     }
 
+    /// What `link` finds on `side`: `rec`, the record with its id there;
+    /// `someone_new`, whether that record holds someone else now.
+    fn found(&self, link: &Link, side: Side, rec: Option<&Record>, someone_new: bool) -> Found {
+        let Some(rec) = rec else {
+            let unreadable = link
+                .id(side)
+                .is_some_and(|id| self.side(side).may_exist(id));
+            return if unreadable {
+                Found::Unreadable
+            } else {
+                Found::Absent
+            };
+        };
+        let unchanged = self.inp.trust_revisions
+            && link.revs.get(side).as_deref() == Some(rec.revision.as_str());
+        match (rec.in_scope, someone_new, unchanged) {
+            (false, _, _) => Found::OutOfScope,
+            (true, true, _) => Found::SomeoneNew,
+            (true, false, true) => Found::Unchanged,
+            (true, false, false) => Found::InScope,
+        }
+    }
+
     pub(super) fn run(mut self) -> (Vec<Op>, Vec<Refresh>) {
         let mode = self.inp.policy.mode;
         if mode == Mode::None {
@@ -81,98 +106,70 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        // Records a link held that are someone new now: matched or created
+        // like any record no link holds.
         let mut freed: PerSide<Vec<&str>> = PerSide::default();
         for link in self.inp.links {
             let recs = PerSide::new(
                 self.record(Side::Left, link.id(Side::Left)),
                 self.record(Side::Right, link.id(Side::Right)),
             );
-            if link.tombstone.is_some() {
-                // Kept until `forget`; forgotten when nothing is left of it.
-                let any = Side::BOTH.into_iter().any(|s| {
-                    recs.get(s).is_some() || link.id(s).is_some_and(|id| self.side(s).may_exist(id))
-                });
-                if !any {
-                    self.refreshes.push(Refresh::Drop(link.link_id));
-                }
-                continue;
-            }
-            // A record that could not be read is never taken as deleted.
-            let unsure = Side::BOTH.into_iter().any(|s| {
-                recs.get(s).is_none() && link.id(s).is_some_and(|id| self.side(s).may_exist(id))
-            });
-            if unsure {
-                continue;
-            }
-            // A record in scope that now holds someone else: the linked
-            // contact is gone on that side, and the record is a new contact.
-            let replaced = |side: Side| {
+            let replaced = PerSide::new(
+                self.someone_new(link, Side::Left, recs.left),
+                self.someone_new(link, Side::Right, recs.right),
+            );
+            let found = PerSide::new(
+                self.found(link, Side::Left, recs.left, replaced.left.is_some()),
+                self.found(link, Side::Right, recs.right, replaced.right.is_some()),
+            );
+            let rec = |side: Side| -> &'a Record {
                 recs.get(side)
-                    .filter(|r| r.in_scope)
-                    .and_then(|r| self.identity_changed(link, side, r).map(|w| (side, r, w)))
+                    .expect("an action names only sides where the link found a record")
             };
-            match (recs.left, recs.right) {
-                (Some(l), Some(r)) => match (l.in_scope, r.in_scope) {
-                    (true, true) => match (replaced(Side::Left), replaced(Side::Right)) {
-                        (None, None) => self.plan_pair(Some(link), l, r, None),
-                        // One-way modes never delete: the pair is compared
-                        // and the update waits for review.
-                        _ if mode != Mode::Sync => self.plan_pair(Some(link), l, r, None),
-                        (Some((side, rec, was)), None) | (None, Some((side, rec, was))) => {
-                            let why = self.replaced_text(
-                                side,
-                                rec,
-                                &was,
-                                "taken as deleted there and as a new contact",
-                            );
-                            self.waiting.get_mut(side).insert(
-                                rec.id.clone(),
-                                format!("{why}; waits for review with the delete of the old contact's other copy"),
-                            );
-                            let kept = if side == Side::Left { r } else { l };
-                            self.one_sided(link, side, kept, false, Some(why));
-                            freed.get_mut(side).push(rec.id.as_str());
-                        }
-                        // Someone new on both sides: the linked contact is
-                        // gone everywhere.
-                        (Some(_), Some(_)) => {
-                            self.refreshes.push(Refresh::Drop(link.link_id));
-                            freed.left.push(l.id.as_str());
-                            freed.right.push(r.id.as_str());
-                        }
-                    },
-                    (false, false) => self.refreshes.push(Refresh::Drop(link.link_id)),
-                    (false, true) | (true, false) => {
-                        let (out, kept) = if l.in_scope {
-                            (Side::Right, l)
-                        } else {
-                            (Side::Left, r)
-                        };
-                        if replaced(out.opposite()).is_some() {
-                            // Gone on one side, out of the scope on the other.
-                            self.refreshes.push(Refresh::Drop(link.link_id));
-                            freed.get_mut(out.opposite()).push(kept.id.as_str());
-                        } else if mode == Mode::Sync {
-                            self.one_sided(link, out, kept, true, None)
-                        }
-                    }
-                },
-                (None, Some(r)) | (Some(r), None) if r.in_scope => {
-                    let gone = if recs.left.is_none() {
-                        Side::Left
-                    } else {
-                        Side::Right
-                    };
-                    if replaced(gone.opposite()).is_some() {
-                        // Deleted on one side, someone else on the other:
-                        // nothing of the linked contact is left.
-                        self.refreshes.push(Refresh::Drop(link.link_id));
-                        freed.get_mut(gone.opposite()).push(r.id.as_str());
-                    } else {
-                        self.one_sided(link, gone, r, false, None)
+            match LinkAction::for_link(link.tombstone.is_some(), &found, mode) {
+                LinkAction::Forget => self.refreshes.push(Refresh::Drop(link.link_id)),
+                LinkAction::KeepTombstone
+                | LinkAction::Wait
+                | LinkAction::NothingChanged
+                | LinkAction::HoldScopeExit => {}
+                LinkAction::Compare => {
+                    self.plan_pair(Some(link), rec(Side::Left), rec(Side::Right), None)
+                }
+                LinkAction::Gone(side) => {
+                    self.one_sided(link, side, rec(side.opposite()), false, None)
+                }
+                LinkAction::LeftScope(side) => {
+                    self.one_sided(link, side, rec(side.opposite()), true, None)
+                }
+                LinkAction::Replaced(side) => {
+                    let (new, kept) = (rec(side), rec(side.opposite()));
+                    let was = replaced
+                        .get(side)
+                        .as_ref()
+                        .expect("someone new, so identity_changed said who");
+                    let why = self.replaced_text(
+                        side,
+                        new,
+                        was,
+                        "taken as deleted there and as a new contact",
+                    );
+                    self.waiting.get_mut(side).insert(
+                        new.id.clone(),
+                        format!("{why}; waits for review with the delete of the old contact's other copy"),
+                    );
+                    self.one_sided(link, side, kept, false, Some(why));
+                    freed.get_mut(side).push(new.id.as_str());
+                }
+                LinkAction::ForgetAsNew(side) => {
+                    self.refreshes.push(Refresh::Drop(link.link_id));
+                    freed.get_mut(side).push(rec(side).id.as_str());
+                }
+                LinkAction::ForgetBothAsNew => {
+                    self.refreshes.push(Refresh::Drop(link.link_id));
+                    for side in Side::BOTH {
+                        freed.get_mut(side).push(rec(side).id.as_str());
                     }
                 }
-                _ => self.refreshes.push(Refresh::Drop(link.link_id)),
             }
         }
         for side in Side::BOTH {
