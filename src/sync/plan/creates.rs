@@ -1,0 +1,142 @@
+//! Creates and link suggestions: what no link holds is matched with the
+//! other side's unlinked records, and what finds no match is created there
+//! (waiting for review when it looks like someone already there).
+
+use std::collections::HashSet;
+
+use super::planner::{Planner, value};
+use super::types::{Change, LinkAfter, Op, OpKind, StampWith, Target, identity};
+use crate::model::record::Record;
+use crate::model::{PerSide, Side};
+use crate::sync::matcher::{Lookalikes, Matcher};
+use crate::sync::snapshot::SideSnapshot;
+
+impl<'a> Planner<'a> {
+    /// Records in scope that no link holds (`linked`: the ids links hold,
+    /// per side): pairs the matcher finds are linked, the rest created on
+    /// the other side where the mode writes there.
+    pub(super) fn match_and_create(&mut self, linked: &PerSide<HashSet<&str>>) {
+        let free: PerSide<Vec<&Record>> = PerSide::new(
+            free_records(self.side(Side::Left), &linked.left),
+            free_records(self.side(Side::Right), &linked.right),
+        );
+        let matcher = Matcher {
+            rules: &self.inp.policy.match_rules,
+            stamps: self.inp.policy.stamps.clone(),
+            normalizer: self.inp.normalizer,
+        };
+        let found = matcher.find(PerSide::new(&free.left[..], &free.right[..]));
+        let mut matched = PerSide::new(vec![false; free.left.len()], vec![false; free.right.len()]);
+        for m in &found {
+            matched.left[m.left] = true;
+            matched.right[m.right] = true;
+            let (l, r) = (free.left[m.left], free.right[m.right]);
+            self.plan_pair(None, l, r, Some((m.evidence, m.review)));
+        }
+        for from in Side::BOTH {
+            if !self.inp.policy.mode.writes_to(from.opposite()) {
+                continue;
+            }
+            for (i, rec) in free.get(from).iter().enumerate() {
+                if !matched.get(from)[i] {
+                    self.create(from, rec);
+                }
+            }
+        }
+    }
+
+    /// A create on the other side for `rec`, which no link holds and no
+    /// match found.
+    pub(super) fn create(&mut self, from: Side, rec: &Record) {
+        let to = from.opposite();
+        let mut changes = Vec::new();
+        let mut warnings = Vec::new();
+        for field in &self.inp.fields.fields {
+            if !*field.writable.get(to) {
+                continue;
+            }
+            let Some(v) = value(&rec.contact, &field.path) else {
+                continue;
+            };
+            match self.convert(field, Some(&v), to) {
+                Ok(w) => {
+                    let mut change = Change {
+                        field: field.path,
+                        left: None,
+                        right: None,
+                        base: None,
+                        to: Some(to),
+                        write: PerSide::default(),
+                    };
+                    *change.write.get_mut(to) = w;
+                    match from {
+                        Side::Left => change.left = Some(v),
+                        Side::Right => change.right = Some(v),
+                    }
+                    changes.push(change);
+                }
+                Err(w) => warnings.push(w),
+            }
+        }
+        warnings.extend(self.inp.fields.uncarried(&rec.contact, from, to));
+        // A second copy of a person is worse than a create that waits.
+        let alike = self
+            .lookalikes
+            .get(to)
+            .get_or_init(|| Lookalikes::new(&self.side(to).records, self.inp.normalizer))
+            .of(rec);
+        let mut review = !alike.is_empty();
+        if let Some(why) = self.waiting.get(from).get(&rec.id) {
+            review = true;
+            warnings.push(why.clone());
+        }
+        if !alike.is_empty() {
+            let names: Vec<String> = alike
+                .iter()
+                .take(3)
+                .map(|r| format!("{} ({})", r.contact.display_name(), r.id))
+                .collect();
+            warnings.push(format!(
+                "may be the same person as {}{} in {}: link by hand (`abgleich link`) or accept to create",
+                names.join(", "),
+                if alike.len() > 3 { ", …" } else { "" },
+                self.inp.fields.names.get(to)
+            ));
+        }
+        let mut ids = PerSide::new(None, None);
+        *ids.get_mut(from) = Some(rec.id.clone());
+        let mut revs = PerSide::new(None, None);
+        *revs.get_mut(from) = Some(rec.revision.clone());
+        let mut stamp = PerSide::default();
+        if self.stamps(to) {
+            *stamp.get_mut(to) = Some(StampWith::Id(identity(rec)));
+        }
+        if self.stamps(from) {
+            *stamp.get_mut(from) = Some(StampWith::Created);
+        }
+        self.push(Op {
+            id: String::new(),
+            kind: OpKind::Create,
+            target: Target::of(&[to]),
+            left_id: ids.left,
+            right_id: ids.right,
+            review,
+            evidence: None,
+            changes,
+            warnings,
+            name: rec.contact.display_name(),
+            revs,
+            link: None,
+            after: LinkAfter::Linked,
+            pending: Vec::new(),
+            stamp,
+        });
+    }
+}
+
+fn free_records<'a>(side: &'a SideSnapshot, linked: &HashSet<&str>) -> Vec<&'a Record> {
+    side.records
+        .iter()
+        .filter(|r| r.in_scope && !linked.contains(r.id.as_str()))
+        .collect()
+}

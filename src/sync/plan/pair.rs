@@ -1,0 +1,379 @@
+//! A linked pair compared field by field: per field, the left value, the
+//! right value and the base decide what is copied where, what conflicts and
+//! what the mode holds back; the stamps a pair lacks; the base both sides
+//! reached on their own.
+
+use super::planner::{Planner, value};
+use super::types::{Change, LinkAfter, Op, OpKind, Refresh, StampWith, Target, identity};
+use crate::config::ConflictPolicy;
+use crate::model::contact::{Contact, FieldClass, FieldPath};
+use crate::model::record::Record;
+use crate::model::{PerSide, Side};
+use crate::sync::fields::{FieldSet, SyncField};
+use crate::sync::matcher::Evidence;
+use crate::sync::state::{Base, BaseValue, Link};
+
+/// What to do with one field of a pair.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    /// Equal, or apart by design (a limit, a one-way field): nothing to do.
+    Settled,
+    /// Write the value to one side.
+    Write(Side, Option<String>),
+    /// Changed on both sides to different values.
+    Conflict,
+    /// Held back by the mode: stays to do.
+    Pending,
+}
+
+impl Planner<'_> {
+    /// The value as side `to` should hold it (phone numbers in E.164 where
+    /// its limits ask for it); `Err` with a warning when it cannot be converted.
+    pub(super) fn convert(
+        &self,
+        field: &SyncField,
+        v: Option<&str>,
+        to: Side,
+    ) -> Result<Option<String>, String> {
+        let Some(v) = v else { return Ok(None) };
+        if field.path.class() == FieldClass::Phone && self.inp.fields.wants_e164(to) {
+            return match self.inp.normalizer.phone(v) {
+                Some(e164) => Ok(Some(e164)),
+                None => Err(format!(
+                    "{}: \"{v}\" is not a phone number {} can take in international format; it stays only in {}",
+                    field.path,
+                    self.inp.fields.names.get(to),
+                    self.inp.fields.names.get(to.opposite())
+                )),
+            };
+        }
+        Ok(Some(v.to_string()))
+    }
+
+    /// Decide one field. `base` is `None` for a pair not linked yet.
+    /// `newest`: the side changed last, where both stores tell.
+    fn decide(
+        &self,
+        field: &SyncField,
+        l: Option<&str>,
+        r: Option<&str>,
+        base: &BaseValue,
+        newest: Option<Side>,
+    ) -> Outcome {
+        let path = &field.path;
+        if self.same(path, l, r) {
+            return Outcome::Settled;
+        }
+        let vals = PerSide::new(l, r);
+        let write_to = |to: Side| Outcome::Write(to, vals.get(to.opposite()).map(str::to_string));
+        let mode = self.inp.policy.mode;
+        if let Some(w) = mode.winner() {
+            return if *field.writable.get(w.opposite()) {
+                write_to(w.opposite())
+            } else {
+                Outcome::Settled
+            };
+        }
+        // Which side changed since the base.
+        let changed = match base {
+            BaseValue::Known(b) => PerSide::new(
+                !self.same(path, l, b.left.as_deref()),
+                !self.same(path, r, b.right.as_deref()),
+            ),
+            // Never agreed: an empty side takes the other's value.
+            BaseValue::Unknown => PerSide::new(l.is_some(), r.is_some()),
+        };
+        let wanted: Option<Side> = match (changed.left, changed.right) {
+            (false, false) => return Outcome::Settled,
+            (true, false) => Some(Side::Right),
+            (false, true) => Some(Side::Left),
+            (true, true) => None,
+        };
+        // Where the value may go: the field's direction and the side's limits.
+        let writable = &field.writable;
+        let to = match wanted {
+            Some(to) if *writable.get(to) => to,
+            Some(_) => return Outcome::Settled,
+            None => match (writable.left, writable.right) {
+                (false, false) => return Outcome::Settled,
+                (true, false) => Side::Left,
+                (false, true) => Side::Right,
+                // A one-way mode takes the value the way it writes. The
+                // `*-wins` modes returned above; `none` plans nothing.
+                (true, true) => match (mode.writes_to(Side::Left), mode.writes_to(Side::Right)) {
+                    (true, false) => Side::Left,
+                    (false, true) => Side::Right,
+                    (true, true) | (false, false) => match self.inp.policy.conflicts {
+                        ConflictPolicy::Left => Side::Right,
+                        ConflictPolicy::Right => Side::Left,
+                        ConflictPolicy::Newest if newest.is_some() => {
+                            newest.map_or(Side::Left, Side::opposite)
+                        }
+                        ConflictPolicy::Ask | ConflictPolicy::Newest => {
+                            return Outcome::Conflict;
+                        }
+                    },
+                },
+            },
+        };
+        // One-way modes hold the other direction back. (What `writes_to`
+        // says for the `*-wins` modes does not matter: they returned above.)
+        if !mode.writes_to(to) {
+            return Outcome::Pending;
+        }
+        write_to(to)
+    }
+
+    /// Compare a pair field by field: the changes, the conflicts, the fields
+    /// held back, and warnings.
+    fn compare(&self, l: &Record, r: &Record, base: Option<&Base>) -> Compared {
+        let mut out = Compared::default();
+        let newest = match (l.modified, r.modified) {
+            (Some(a), Some(b)) if a > b => Some(Side::Left),
+            (Some(a), Some(b)) if b > a => Some(Side::Right),
+            _ => None,
+        };
+        for field in &self.inp.fields.fields {
+            let path = &field.path;
+            let lv = value(&l.contact, path);
+            let rv = value(&r.contact, path);
+            let bv = base.map_or(BaseValue::Unknown, |b| b.get(path));
+            let outcome = self.decide(field, lv.as_deref(), rv.as_deref(), &bv, newest);
+            let mut change = Change {
+                field: *path,
+                left: lv.clone(),
+                right: rv.clone(),
+                base: match &bv {
+                    BaseValue::Known(b) => b.left.clone().or_else(|| b.right.clone()),
+                    BaseValue::Unknown => None,
+                },
+                to: None,
+                write: PerSide::default(),
+            };
+            match outcome {
+                Outcome::Settled => {}
+                Outcome::Pending => out.pending.push(*path),
+                Outcome::Conflict => {
+                    for side in Side::BOTH {
+                        match self.convert(field, change_value(&change, side.opposite()), side) {
+                            Ok(v) => *change.write.get_mut(side) = v,
+                            Err(w) => out.warnings.push(w),
+                        }
+                    }
+                    out.conflicts.push(change);
+                }
+                Outcome::Write(to, v) => match self.convert(field, v.as_deref(), to) {
+                    Ok(v) => {
+                        // Converting may make the two equal after all.
+                        if self.same(path, v.as_deref(), change_value(&change, to))
+                            && v.as_deref() == change_value(&change, to)
+                        {
+                            continue;
+                        }
+                        change.to = Some(to);
+                        *change.write.get_mut(to) = v;
+                        out.changes.push(change);
+                    }
+                    Err(w) => out.warnings.push(w),
+                },
+            }
+        }
+        out
+    }
+
+    /// Whether `side` keeps a stamp and the mode lets anything be written there.
+    pub(super) fn stamps(&self, side: Side) -> bool {
+        self.inp.policy.mode.writes_to(side) && *self.inp.policy.stamps.get(side)
+    }
+
+    /// The stamps a linked pair lacks.
+    fn stamp_needed(&self, l: &Record, r: &Record) -> PerSide<Option<StampWith>> {
+        let recs = PerSide::new(l, r);
+        let mut out = PerSide::default();
+        for side in Side::BOTH {
+            let (own, other) = (*recs.get(side), *recs.get(side.opposite()));
+            let known = own
+                .stamp
+                .as_deref()
+                .is_some_and(|s| s == other.id || other.uid.as_deref() == Some(s));
+            if self.stamps(side) && !known {
+                *out.get_mut(side) = Some(StampWith::Id(identity(other)));
+            }
+        }
+        out
+    }
+
+    /// A linked pair (both present, both in scope) compared field by field;
+    /// a pair of unchanged revisions never gets here (`LinkAction::NothingChanged`).
+    pub(super) fn plan_pair(
+        &mut self,
+        link: Option<&Link>,
+        l: &Record,
+        r: &Record,
+        evidence: Option<(Evidence, bool)>,
+    ) {
+        let revs = PerSide::new(Some(l.revision.clone()), Some(r.revision.clone()));
+        // Values are needed now; a record listed without them is never
+        // compared (it would look emptied).
+        if self.side(Side::Left).is_unparsed(&l.id) || self.side(Side::Right).is_unparsed(&r.id) {
+            return;
+        }
+        let c = self.compare(l, r, link.map(|k| &k.base));
+        let name = display(l, r);
+        // A missing stamp is written with a link or an update, never on its
+        // own (it is no change to the contact).
+        let stamp = self.stamp_needed(l, r);
+        let base_op = |kind: OpKind, changes: Vec<Change>, target: Target| Op {
+            id: String::new(),
+            kind,
+            target,
+            left_id: Some(l.id.clone()),
+            right_id: Some(r.id.clone()),
+            review: false,
+            evidence: None,
+            changes,
+            warnings: Vec::new(),
+            name: name.clone(),
+            revs: revs.clone(),
+            link: link.cloned(),
+            after: LinkAfter::Linked,
+            pending: c.pending.clone(),
+            stamp: PerSide::default(),
+        };
+        let targets: Vec<Side> = c.changes.iter().filter_map(|ch| ch.to).collect();
+        let mut warnings = c.warnings.clone();
+        if !c.changes.is_empty() || evidence.is_some() {
+            for to in Side::BOTH {
+                if targets.contains(&to) || evidence.is_some() {
+                    let from = if to == Side::Left { r } else { l };
+                    warnings.extend(self.inp.fields.uncarried(&from.contact, to.opposite(), to));
+                }
+            }
+        }
+        // A row id reused by the CRM for a new person must not turn the old
+        // person's card into the new one without a look.
+        let mut replaced = Vec::new();
+        if let Some(link) = link {
+            for (side, rec) in [(Side::Left, l), (Side::Right, r)] {
+                if let Some(was) = self.identity_changed(link, side, rec) {
+                    replaced.push(self.replaced_text(
+                        side,
+                        rec,
+                        &was,
+                        "was it deleted and its id given to someone new?",
+                    ));
+                }
+            }
+        }
+        warnings.extend(replaced.iter().cloned());
+        let has_conflicts = !c.conflicts.is_empty();
+        if let Some((evidence, review)) = evidence {
+            let mut op = base_op(OpKind::Link, c.changes, Target::of(&targets));
+            op.evidence = Some(evidence);
+            op.review = review;
+            for (side, rec) in [(Side::Left, l), (Side::Right, r)] {
+                if let Some(why) = self.waiting.get(side).get(&rec.id) {
+                    op.review = true;
+                    warnings.push(why.clone());
+                }
+            }
+            op.warnings = warnings;
+            op.stamp = stamp;
+            self.push(op);
+        } else if !c.changes.is_empty() {
+            let mut op = base_op(OpKind::Update, c.changes, Target::of(&targets));
+            op.warnings = warnings;
+            op.review = !replaced.is_empty();
+            op.stamp = stamp;
+            self.push(op);
+        } else if !has_conflicts {
+            // Nothing to write: only the state learns the new base.
+            if let Some(link) = link {
+                self.refresh(link, l, r, &c.pending);
+            }
+            return;
+        }
+        if has_conflicts {
+            let review = matches!(
+                self.inp.policy.conflicts,
+                ConflictPolicy::Ask | ConflictPolicy::Newest
+            );
+            let mut op = base_op(OpKind::Conflict, c.conflicts, Target::Both);
+            op.review = review;
+            if self.inp.policy.conflicts == ConflictPolicy::Newest {
+                op.warnings
+                    .push("conflicts = \"newest\": not both stores tell when this contact changed (a `modified` column, a card's REV), or both at the same time; decide by hand".into());
+            }
+            self.push(op);
+        }
+    }
+
+    fn refresh(&mut self, link: &Link, l: &Record, r: &Record, pending: &[FieldPath]) {
+        let base = settled_base(
+            self.inp.fields,
+            &link.base,
+            PerSide::new(&l.contact, &r.contact),
+            pending,
+        );
+        let revs = if pending.is_empty() {
+            PerSide::new(Some(l.revision.clone()), Some(r.revision.clone()))
+        } else {
+            PerSide::default()
+        };
+        if base != link.base || revs != link.revs {
+            self.refreshes.push(Refresh::Put(Link {
+                base,
+                revs,
+                ..link.clone()
+            }));
+        }
+    }
+}
+
+fn change_value(change: &Change, side: Side) -> Option<&str> {
+    match side {
+        Side::Left => change.left.as_deref(),
+        Side::Right => change.right.as_deref(),
+    }
+}
+
+#[derive(Default)]
+struct Compared {
+    changes: Vec<Change>,
+    conflicts: Vec<Change>,
+    pending: Vec<FieldPath>,
+    warnings: Vec<String>,
+}
+
+fn display(l: &Record, r: &Record) -> String {
+    let name = l.contact.display_name();
+    if name.is_empty() {
+        r.contact.display_name()
+    } else {
+        name
+    }
+}
+
+/// The base after a pair agrees: every field's current values, except the
+/// fields held back, which keep their old base.
+pub fn settled_base(
+    fields: &FieldSet,
+    old: &Base,
+    contacts: PerSide<&Contact>,
+    pending: &[FieldPath],
+) -> Base {
+    let mut base = Base::default();
+    for field in &fields.fields {
+        let path = &field.path;
+        let v = if pending.contains(path) {
+            old.get(path)
+        } else {
+            BaseValue::Known(PerSide::new(
+                value(contacts.left, path),
+                value(contacts.right, path),
+            ))
+        };
+        base.set(*path, v);
+    }
+    base
+}

@@ -1,0 +1,183 @@
+//! The planner's state while it walks the links, and the walk itself:
+//! each link's pair is compared, or handled as gone on a side, then what no
+//! link holds is matched or created.
+
+use std::collections::{HashMap, HashSet};
+
+use super::action::{Found, LinkAction};
+use super::types::{Inputs, Op, Refresh, op_id};
+use crate::config::Mode;
+use crate::model::contact::{Contact, FieldPath};
+use crate::model::record::Record;
+use crate::model::{PerSide, Side};
+use crate::sync::matcher::Lookalikes;
+use crate::sync::snapshot::SideSnapshot;
+use crate::sync::state::Link;
+
+/// The planner while it runs: what it reads, what it builds on first use,
+/// and what it has planned so far.
+pub(super) struct Planner<'a> {
+    pub(super) inp: &'a Inputs<'a>,
+    /// Per side: its records by e-mail, phone and name (creates that may
+    /// duplicate someone wait for review).
+    /// Built on the first create only.
+    pub(super) lookalikes: PerSide<std::cell::OnceCell<Lookalikes<'a>>>,
+    /// Per side: the e-mail and phone keys of the records no link holds.
+    /// Built on first use only.
+    pub(super) free_keys: PerSide<std::cell::OnceCell<HashSet<String>>>,
+    /// Per side: records taken for someone new while the delete of the old
+    /// contact's other copy waits for review; their create or link waits
+    /// too (the reason), so a wrong guess duplicates no one.
+    pub(super) waiting: PerSide<HashMap<String, String>>,
+    pub(super) ops: Vec<Op>,
+    pub(super) refreshes: Vec<Refresh>,
+}
+
+/// A field's value as the planner compares it: trimmed, `None` when empty.
+pub(super) fn value(contact: &Contact, path: &FieldPath) -> Option<String> {
+    contact
+        .get(path)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+impl<'a> Planner<'a> {
+    pub(super) fn new(inp: &'a Inputs<'a>) -> Self {
+        Planner {
+            inp,
+            lookalikes: PerSide::default(),
+            free_keys: PerSide::default(),
+            waiting: PerSide::default(),
+            ops: Vec::new(),
+            refreshes: Vec::new(),
+        }
+    }
+
+    pub(super) fn same(&self, path: &FieldPath, a: Option<&str>, b: Option<&str>) -> bool {
+        self.inp.normalizer.same(path, a, b)
+    }
+
+    pub(super) fn push(&mut self, mut op: Op) {
+        op.id = op_id(&op);
+        self.ops.push(op);
+    }
+
+    pub(super) fn record(&self, side: Side, id: Option<&str>) -> Option<&'a Record> {
+        self.inp.snapshot.sides.get(side).get(id?)
+    }
+
+    pub(super) fn side(&self, side: Side) -> &'a SideSnapshot {
+        self.inp.snapshot.sides.get(side)
+    }
+
+    /// What `link` finds on `side`: `rec`, the record with its id there;
+    /// `someone_new`, whether that record holds someone else now.
+    fn found(&self, link: &Link, side: Side, rec: Option<&Record>, someone_new: bool) -> Found {
+        let Some(rec) = rec else {
+            let unreadable = link
+                .id(side)
+                .is_some_and(|id| self.side(side).may_exist(id));
+            return if unreadable {
+                Found::Unreadable
+            } else {
+                Found::Absent
+            };
+        };
+        let unchanged = self.inp.trust_revisions
+            && link.revs.get(side).as_deref() == Some(rec.revision.as_str());
+        match (rec.in_scope, someone_new, unchanged) {
+            (false, _, _) => Found::OutOfScope,
+            (true, true, _) => Found::SomeoneNew,
+            (true, false, true) => Found::Unchanged,
+            (true, false, false) => Found::InScope,
+        }
+    }
+
+    pub(super) fn run(mut self) -> (Vec<Op>, Vec<Refresh>) {
+        let mode = self.inp.policy.mode;
+        if mode == Mode::None {
+            return (self.ops, self.refreshes);
+        }
+        let mut linked: PerSide<HashSet<&str>> = PerSide::default();
+        for link in self.inp.links {
+            for side in Side::BOTH {
+                if let Some(id) = link.id(side) {
+                    linked.get_mut(side).insert(id);
+                }
+            }
+        }
+        // Records a link held that are someone new now: matched or created
+        // like any record no link holds.
+        let mut freed: PerSide<Vec<&str>> = PerSide::default();
+        for link in self.inp.links {
+            let recs = PerSide::new(
+                self.record(Side::Left, link.id(Side::Left)),
+                self.record(Side::Right, link.id(Side::Right)),
+            );
+            let replaced = PerSide::new(
+                self.someone_new(link, Side::Left, recs.left),
+                self.someone_new(link, Side::Right, recs.right),
+            );
+            let found = PerSide::new(
+                self.found(link, Side::Left, recs.left, replaced.left.is_some()),
+                self.found(link, Side::Right, recs.right, replaced.right.is_some()),
+            );
+            let rec = |side: Side| -> &'a Record {
+                recs.get(side)
+                    .expect("an action names only sides where the link found a record")
+            };
+            match LinkAction::for_link(link.tombstone.is_some(), &found, mode) {
+                LinkAction::Forget => self.refreshes.push(Refresh::Drop(link.link_id)),
+                LinkAction::KeepTombstone
+                | LinkAction::Wait
+                | LinkAction::NothingChanged
+                | LinkAction::HoldScopeExit => {}
+                LinkAction::Compare => {
+                    self.plan_pair(Some(link), rec(Side::Left), rec(Side::Right), None)
+                }
+                LinkAction::Gone(side) => {
+                    self.one_sided(link, side, rec(side.opposite()), false, None)
+                }
+                LinkAction::LeftScope(side) => {
+                    self.one_sided(link, side, rec(side.opposite()), true, None)
+                }
+                LinkAction::Replaced(side) => {
+                    let (new, kept) = (rec(side), rec(side.opposite()));
+                    let was = replaced
+                        .get(side)
+                        .as_ref()
+                        .expect("someone new, so identity_changed said who");
+                    let why = self.replaced_text(
+                        side,
+                        new,
+                        was,
+                        "taken as deleted there and as a new contact",
+                    );
+                    self.waiting.get_mut(side).insert(
+                        new.id.clone(),
+                        format!("{why}; waits for review with the delete of the old contact's other copy"),
+                    );
+                    self.one_sided(link, side, kept, false, Some(why));
+                    freed.get_mut(side).push(new.id.as_str());
+                }
+                LinkAction::ForgetAsNew(side) => {
+                    self.refreshes.push(Refresh::Drop(link.link_id));
+                    freed.get_mut(side).push(rec(side).id.as_str());
+                }
+                LinkAction::ForgetBothAsNew => {
+                    self.refreshes.push(Refresh::Drop(link.link_id));
+                    for side in Side::BOTH {
+                        freed.get_mut(side).push(rec(side).id.as_str());
+                    }
+                }
+            }
+        }
+        for side in Side::BOTH {
+            for id in freed.get(side) {
+                linked.get_mut(side).remove(id);
+            }
+        }
+        self.match_and_create(&linked);
+        (self.ops, self.refreshes)
+    }
+}

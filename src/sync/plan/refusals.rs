@@ -1,0 +1,48 @@
+//! The safety refusals: a plan that looks like a wrong store or a mass
+//! delete is not applied unless forced.
+
+use std::collections::HashMap;
+
+use super::types::{Inputs, OpKind, Plan};
+use crate::model::{PerSide, Side};
+
+/// What makes a plan unsafe to apply without `--force`.
+pub(super) fn refusals(inp: &Inputs<'_>, plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut linked: PerSide<usize> = PerSide::default();
+    for link in inp.links.iter().filter(|l| l.tombstone.is_none()) {
+        for side in Side::BOTH {
+            if link.id(side).is_some() {
+                *linked.get_mut(side) += 1;
+            }
+        }
+    }
+    let mut deletes: HashMap<Side, usize> = HashMap::new();
+    for op in plan.operations.iter().filter(|o| o.kind == OpKind::Delete) {
+        for side in Side::BOTH {
+            if op.target.includes(side) {
+                *deletes.entry(side).or_default() += 1;
+            }
+        }
+    }
+    for side in Side::BOTH {
+        let snap = inp.snapshot.sides.get(side);
+        let name = inp.fields.names.get(side);
+        if *linked.get(side) > 0 && snap.records.is_empty() {
+            out.push(format!(
+                "{name} reads as empty, but {} of its contacts were linked at the last sync; is it the right store?",
+                linked.get(side)
+            ));
+        }
+        let n = deletes.get(&side).copied().unwrap_or(0);
+        let total = snap.records.len().max(1);
+        if n > 0 && n * 100 > total * inp.policy.max_delete_percent as usize {
+            out.push(format!(
+                "the plan deletes {n} of {} contacts in {name}, more than max_delete_percent = {}",
+                snap.records.len(),
+                inp.policy.max_delete_percent
+            ));
+        }
+    }
+    out
+}
