@@ -12,7 +12,7 @@ use abgleich::config::{Config, ConflictPolicy, Mode};
 use abgleich::model::sanitize::for_terminal;
 use abgleich::model::{PerSide, Side};
 use abgleich::sync::apply::{self, ApplyInput, Decision, Outcome};
-use abgleich::sync::plan::{Op, OpKind, Plan, Target};
+use abgleich::sync::plan::{Op, OpKind, Plan, Target, refusals};
 use abgleich::sync::session::{Session, SessionError};
 use abgleich::sync::state::Link;
 
@@ -304,10 +304,10 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
                 .collect()
         }
     };
-    if !args.force && !plan.refusals.is_empty() {
+    if let Err(refused) = refusals::check(&plan, args.force) {
         return Err(eyre!(
             "refusing to apply, nothing was written:\n  {}\n(run with --force if this is really what you want)",
-            plan.refusals.join("\n  ")
+            refused.reasons.join("\n  ")
         ));
     }
     let accepted = decisions.iter().filter(|d| d.accept).count();

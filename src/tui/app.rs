@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::model::Side;
 use crate::model::sanitize::for_terminal;
 use crate::sync::apply::{Decision, Outcome, default_decisions};
-use crate::sync::plan::OpKind;
+use crate::sync::plan::{OpKind, refusals};
 
 pub struct App {
     pub view: View,
@@ -502,9 +502,11 @@ impl App {
             .iter()
             .map(|((kind, side), n)| format!("  {n:>6} × {:<8} {side}", kind.as_str()))
             .collect();
-        if !data.plan.refusals.is_empty() {
+        // The screen never forces: `apply --force` is a decision for the
+        // command line.
+        if let Err(refused) = refusals::check(&data.plan, false) {
             lines.insert(0, "The plan is refused:".into());
-            for (i, r) in data.plan.refusals.iter().enumerate() {
+            for (i, r) in refused.reasons.iter().enumerate() {
                 lines.insert(1 + i, format!("  {}", for_terminal(r)));
             }
             lines.push(String::new());

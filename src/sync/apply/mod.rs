@@ -32,7 +32,7 @@ use self::execute::Written;
 use self::intents::Group;
 use super::fields::FieldSet;
 use super::journal::Journaled;
-use super::plan::{OpKind, Plan};
+use super::plan::{OpKind, Plan, refusals};
 use super::snapshot::Snapshot;
 use super::state::{ApplyStatus, State, StateError};
 use crate::model::{PerSide, Side};
@@ -88,8 +88,8 @@ pub fn apply_with_progress(
     let ApplyInput {
         plan, decisions, ..
     } = *input;
-    if !input.force && !plan.refusals.is_empty() {
-        return Err(ApplyError::Refused(plan.refusals.clone()));
+    if let Err(refused) = refusals::check(plan, input.force) {
+        return Err(ApplyError::Refused(refused.reasons.to_vec()));
     }
     let groups = intents::groups(plan, decisions);
     if groups.is_empty() {

@@ -17,7 +17,7 @@ mod creates;
 mod gone;
 mod pair;
 mod planner;
-mod refusals;
+pub mod refusals;
 mod types;
 
 pub use pair::settled_base;

@@ -46,3 +46,36 @@ pub(super) fn refusals(inp: &Inputs<'_>, plan: &Plan) -> Vec<String> {
     }
     out
 }
+
+/// A plan that may not be applied: its refusals, and no `--force`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused<'a> {
+    pub reasons: &'a [String],
+}
+
+/// The one check every front end and `apply` make before writing: whether
+/// the plan's refusals stop it (they do unless `force`).
+pub fn check(plan: &Plan, force: bool) -> Result<(), Refused<'_>> {
+    if force || plan.refusals.is_empty() {
+        Ok(())
+    } else {
+        Err(Refused {
+            reasons: &plan.refusals,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_plan_is_stopped_unless_forced() {
+        let mut plan = Plan::default();
+        assert_eq!(check(&plan, false), Ok(()));
+        plan.refusals.push("the plan deletes 9 of 10 contacts in CRM".into());
+        let refused = check(&plan, false).unwrap_err();
+        assert_eq!(refused.reasons, &plan.refusals[..]);
+        assert_eq!(check(&plan, true), Ok(()));
+    }
+}
