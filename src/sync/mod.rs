@@ -7,12 +7,20 @@
 //!                   state db ◀──────────────────┴───── journal ◀────┘
 //! ```
 
-pub mod apply;
-pub mod fields;
-pub mod journal;
-pub mod matcher;
-pub mod plan;
+// In the data's order: a session reads the stores into a snapshot, the
+// fields and the matcher feed the plan, decisions pick from it, apply
+// executes them with the journal, and the state keeps what was agreed.
 pub mod session;
 
 pub mod snapshot;
+
+pub mod fields;
+pub mod matcher;
+pub mod plan;
+
+pub mod decisions;
+
+pub mod apply;
+pub mod journal;
+
 pub mod state;

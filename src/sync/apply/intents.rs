@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::types::Decision;
 use crate::model::contact::FieldPath;
 use crate::model::{PerSide, Side};
 use crate::store::{Patch, Store};
+use crate::sync::decisions::Decision;
 use crate::sync::plan::{Op, OpKind, Plan, StampWith, Target};
 
 pub(super) enum Action {

@@ -24,7 +24,8 @@ mod intents;
 mod links;
 pub(in crate::sync) mod types;
 
-pub use types::{ApplyError, Decision, Outcome, Report};
+pub use super::decisions::{Decision, default_decisions};
+pub use types::{ApplyError, Outcome, Report};
 // Recovery and undo live with the journal; their callers know them here.
 pub use super::journal::{recover, undo};
 
@@ -32,27 +33,11 @@ use self::execute::Written;
 use self::intents::Group;
 use super::fields::FieldSet;
 use super::journal::Journaled;
-use super::plan::{OpKind, Plan, refusals};
+use super::plan::{Plan, refusals};
 use super::snapshot::Snapshot;
 use super::state::{ApplyStatus, State, StateError};
 use crate::model::{PerSide, Side};
 use crate::store::Store;
-
-/// The default decisions: every operation that needs no review; with
-/// `accept_review`, the waiting ones too; conflicts resolved by `winner`.
-pub fn default_decisions(plan: &Plan, accept_review: bool, winner: Option<Side>) -> Vec<Decision> {
-    plan.operations
-        .iter()
-        .map(|op| {
-            let resolved = op.kind != OpKind::Conflict || winner.is_some();
-            Decision {
-                accept: resolved && (!op.review || accept_review),
-                winner,
-                fields: Vec::new(),
-            }
-        })
-        .collect()
-}
 
 /// What an apply executes.
 pub struct ApplyInput<'a> {

@@ -4,48 +4,8 @@
 
 use std::sync::Arc;
 
-use crate::model::Side;
-use crate::model::contact::FieldPath;
 use crate::store::StoreError;
-use crate::sync::plan::{Op, OpKind};
 use crate::sync::state::StateError;
-
-/// What the operator decided for one operation.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Decision {
-    pub accept: bool,
-    /// For a conflict: the side whose values win (for every conflicting
-    /// field without a pick in `fields`).
-    pub winner: Option<Side>,
-    /// For a conflict: per field, the side whose value wins for that field;
-    /// overrides `winner` for that field.
-    pub fields: Vec<(FieldPath, Side)>,
-}
-
-impl Decision {
-    /// The side whose value wins for `field`: its own pick (the last one,
-    /// if picked twice), else `winner`.
-    pub fn winner_for(&self, field: FieldPath) -> Option<Side> {
-        self.fields
-            .iter()
-            .rev()
-            .find(|(f, _)| *f == field)
-            .map(|(_, side)| *side)
-            .or(self.winner)
-    }
-
-    /// Whether this decision resolves `op`: true for an operation that is
-    /// not a conflict, or when every conflicting field (`to: None`) has a
-    /// winner.
-    pub fn resolves(&self, op: &Op) -> bool {
-        op.kind != OpKind::Conflict
-            || op
-                .changes
-                .iter()
-                .filter(|c| c.to.is_none())
-                .all(|c| self.winner_for(c.field).is_some())
-    }
-}
 
 /// What became of one operation. Front ends put it into words.
 #[derive(Debug, Clone)]

@@ -73,7 +73,8 @@ mod tests {
     fn a_refused_plan_is_stopped_unless_forced() {
         let mut plan = Plan::default();
         assert_eq!(check(&plan, false), Ok(()));
-        plan.refusals.push("the plan deletes 9 of 10 contacts in CRM".into());
+        plan.refusals
+            .push("the plan deletes 9 of 10 contacts in CRM".into());
         let refused = check(&plan, false).unwrap_err();
         assert_eq!(refused.reasons, &plan.refusals[..]);
         assert_eq!(check(&plan, true), Ok(()));
