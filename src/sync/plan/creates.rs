@@ -62,17 +62,13 @@ impl<'a> Planner<'a> {
                 Ok(w) => {
                     let mut change = Change {
                         field: field.path,
-                        left: None,
-                        right: None,
+                        values: PerSide::default(),
                         base: None,
                         to: Some(to),
                         write: PerSide::default(),
                     };
                     *change.write.get_mut(to) = w;
-                    match from {
-                        Side::Left => change.left = Some(v),
-                        Side::Right => change.right = Some(v),
-                    }
+                    *change.values.get_mut(from) = Some(v);
                     changes.push(change);
                 }
                 Err(w) => warnings.push(w),
@@ -118,8 +114,7 @@ impl<'a> Planner<'a> {
             id: String::new(),
             kind: OpKind::Create,
             target: Target::of(&[to]),
-            left_id: ids.left,
-            right_id: ids.right,
+            ids,
             review,
             evidence: None,
             changes,

@@ -141,8 +141,7 @@ impl Planner<'_> {
             let outcome = self.decide(field, lv.as_deref(), rv.as_deref(), &bv, newest);
             let mut change = Change {
                 field: *path,
-                left: lv.clone(),
-                right: rv.clone(),
+                values: PerSide::new(lv.clone(), rv.clone()),
                 base: match &bv {
                     BaseValue::Known(b) => b.left.clone().or_else(|| b.right.clone()),
                     BaseValue::Unknown => None,
@@ -155,7 +154,11 @@ impl Planner<'_> {
                 Outcome::Pending => out.pending.push(*path),
                 Outcome::Conflict => {
                     for side in Side::BOTH {
-                        match self.convert(field, change_value(&change, side.opposite()), side) {
+                        match self.convert(
+                            field,
+                            change.values.get(side.opposite()).as_deref(),
+                            side,
+                        ) {
                             Ok(v) => *change.write.get_mut(side) = v,
                             Err(w) => out.warnings.push(w),
                         }
@@ -165,8 +168,8 @@ impl Planner<'_> {
                 Outcome::Write(to, v) => match self.convert(field, v.as_deref(), to) {
                     Ok(v) => {
                         // Converting may make the two equal after all.
-                        if self.same(path, v.as_deref(), change_value(&change, to))
-                            && v.as_deref() == change_value(&change, to)
+                        if self.same(path, v.as_deref(), change.values.get(to).as_deref())
+                            && v.as_deref() == change.values.get(to).as_deref()
                         {
                             continue;
                         }
@@ -227,8 +230,7 @@ impl Planner<'_> {
             id: String::new(),
             kind,
             target,
-            left_id: Some(l.id.clone()),
-            right_id: Some(r.id.clone()),
+            ids: PerSide::new(Some(l.id.clone()), Some(r.id.clone())),
             review: false,
             evidence: None,
             changes,
@@ -327,13 +329,6 @@ impl Planner<'_> {
                 ..link.clone()
             }));
         }
-    }
-}
-
-fn change_value(change: &Change, side: Side) -> Option<&str> {
-    match side {
-        Side::Left => change.left.as_deref(),
-        Side::Right => change.right.as_deref(),
     }
 }
 

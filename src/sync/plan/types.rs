@@ -118,8 +118,9 @@ impl Target {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub field: FieldPath,
-    pub left: Option<String>,
-    pub right: Option<String>,
+    /// The value read on each side (`"left"`, `"right"` in JSON).
+    #[serde(flatten)]
+    pub values: PerSide<Option<String>>,
     pub base: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub to: Option<Side>,
@@ -153,8 +154,9 @@ pub struct Op {
     pub id: String,
     pub kind: OpKind,
     pub target: Target,
-    pub left_id: Option<String>,
-    pub right_id: Option<String>,
+    /// The record on each side (`"left_id"`, `"right_id"` in JSON).
+    #[serde(flatten, serialize_with = "ids_json")]
+    pub ids: PerSide<Option<String>>,
     pub review: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
@@ -192,17 +194,32 @@ pub fn identity(record: &Record) -> String {
     record.uid.clone().unwrap_or_else(|| record.id.clone())
 }
 
+/// An op's ids as the plan's JSON has always named them; flattened into
+/// the op, so the two keys keep their place.
+fn ids_json<S: serde::Serializer>(
+    ids: &PerSide<Option<String>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Ids<'a> {
+        left_id: &'a Option<String>,
+        right_id: &'a Option<String>,
+    }
+    Ids {
+        left_id: &ids.left,
+        right_id: &ids.right,
+    }
+    .serialize(serializer)
+}
+
 impl Op {
     pub fn id_on(&self, side: Side) -> Option<&str> {
-        match side {
-            Side::Left => self.left_id.as_deref(),
-            Side::Right => self.right_id.as_deref(),
-        }
+        self.ids.get(side).as_deref()
     }
 
     /// The ops of one pair are applied together; this is the pair's key.
-    pub fn pair_key(&self) -> (Option<String>, Option<String>) {
-        (self.left_id.clone(), self.right_id.clone())
+    pub fn pair_key(&self) -> PerSide<Option<String>> {
+        self.ids.clone()
     }
 }
 
@@ -268,8 +285,8 @@ pub(super) fn op_id(op: &Op) -> String {
     let mut text = format!(
         "{}|{:?}|{:?}|{:?}|{:?}|{:?}",
         op.kind.as_str(),
-        op.left_id,
-        op.right_id,
+        op.ids.left,
+        op.ids.right,
         op.revs.left,
         op.revs.right,
         op.target
@@ -277,7 +294,7 @@ pub(super) fn op_id(op: &Op) -> String {
     for c in &op.changes {
         text.push_str(&format!(
             "|{}={:?}/{:?}/{:?}",
-            c.field, c.left, c.right, c.to
+            c.field, c.values.left, c.values.right, c.to
         ));
     }
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
