@@ -311,3 +311,64 @@ pub struct Inputs<'a> {
     /// under (otherwise every pair is compared field by field).
     pub trust_revisions: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(field: &str, left: &str, right: &str, to: Option<Side>) -> Change {
+        Change {
+            field: field.parse().expect("field path"),
+            values: PerSide::new(Some(left.into()), Some(right.into())),
+            base: None,
+            to,
+            write: PerSide::default(),
+        }
+    }
+
+    /// `plan --json` is read by scripts: the ids and values per side keep
+    /// the keys and the order they had as hand-written pairs.
+    #[test]
+    fn op_json_keeps_its_keys_and_order() {
+        let op = Op {
+            id: "00000000000000ab".into(),
+            kind: OpKind::Update,
+            target: Target::Right,
+            ids: PerSide::new(Some("7".into()), None),
+            review: true,
+            evidence: Some(Evidence::Email),
+            changes: vec![
+                change("email.work", "a@firma.de", "b@firma.de", Some(Side::Right)),
+                change("title", "Dr.", "Prof.", None),
+            ],
+            warnings: Vec::new(),
+            name: "Anna Roth".into(),
+            revs: PerSide::new(Some("r1".into()), Some("r2".into())),
+            link: None,
+            after: LinkAfter::Linked,
+            pending: Vec::new(),
+            stamp: PerSide::default(),
+        };
+        assert_eq!(
+            serde_json::to_string(&op).unwrap(),
+            concat!(
+                r#"{"id":"00000000000000ab","kind":"update","target":"right","#,
+                r#""left_id":"7","right_id":null,"review":true,"evidence":"email","#,
+                r#""changes":[{"field":"email.work","left":"a@firma.de","right":"b@firma.de","#,
+                r#""base":null,"to":"right"},"#,
+                r#"{"field":"title","left":"Dr.","right":"Prof.","base":null}],"#,
+                r#""warnings":[],"name":"Anna Roth"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn change_reads_back_from_json() {
+        let text = r#"{"field":"title","left":"Dr.","right":null,"base":"Dr.","to":"left"}"#;
+        let read: Change = serde_json::from_str(text).unwrap();
+        assert_eq!(read.values, PerSide::new(Some("Dr.".into()), None));
+        assert_eq!(read.base.as_deref(), Some("Dr."));
+        assert_eq!(read.to, Some(Side::Left));
+        assert_eq!(serde_json::to_string(&read).unwrap(), text);
+    }
+}
