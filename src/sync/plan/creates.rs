@@ -28,9 +28,10 @@ impl<'a> Planner<'a> {
         let found = matcher.find(PerSide::new(&free.left[..], &free.right[..]));
         let mut matched = PerSide::new(vec![false; free.left.len()], vec![false; free.right.len()]);
         for m in &found {
-            matched.left[m.left] = true;
-            matched.right[m.right] = true;
-            let (l, r) = (free.left[m.left], free.right[m.right]);
+            for side in Side::BOTH {
+                matched.get_mut(side)[*m.index.get(side)] = true;
+            }
+            let (l, r) = (free.left[m.index.left], free.right[m.index.right]);
             self.plan_pair(None, l, r, Some((m.evidence, m.review)));
         }
         for from in Side::BOTH {
