@@ -151,8 +151,8 @@ fn print_plan(plan: &Plan, config: &Config) {
         for op in ops {
             let ids = format!(
                 "{} | {}",
-                op.left_id.as_deref().unwrap_or("–"),
-                op.right_id.as_deref().unwrap_or("–")
+                op.ids.left.as_deref().unwrap_or("–"),
+                op.ids.right.as_deref().unwrap_or("–")
             );
             let mut line = format!(
                 "  {} {:<28} {}",
@@ -177,21 +177,25 @@ fn print_plan(plan: &Plan, config: &Config) {
                     (OpKind::Create, _) => say!(
                         "      {:<20} {}",
                         c.field.to_string(),
-                        show(if c.left.is_some() { &c.left } else { &c.right })
+                        show(if c.values.left.is_some() {
+                            &c.values.left
+                        } else {
+                            &c.values.right
+                        })
                     ),
                     (_, Some(to)) => say!(
                         "      {:<20} {} → {}",
                         c.field.to_string(),
-                        show(if to == Side::Right { &c.right } else { &c.left }),
-                        show(if to == Side::Right { &c.left } else { &c.right }),
+                        show(c.values.get(to)),
+                        show(c.values.get(to.opposite())),
                     ),
                     (_, None) => say!(
                         "      {:<20} {}: {} | {}: {} (base {})",
                         c.field.to_string(),
                         names.left,
-                        show(&c.left),
+                        show(&c.values.left),
                         names.right,
-                        show(&c.right),
+                        show(&c.values.right),
                         show(&c.base)
                     ),
                 }
@@ -445,8 +449,8 @@ fn print_waiting(waiting: &[&Op]) {
             "  {} {} ({} | {})",
             op.kind.as_str(),
             for_terminal(&op.name),
-            for_terminal(op.left_id.as_deref().unwrap_or("–")),
-            for_terminal(op.right_id.as_deref().unwrap_or("–"))
+            for_terminal(op.ids.left.as_deref().unwrap_or("–")),
+            for_terminal(op.ids.right.as_deref().unwrap_or("–"))
         );
     }
 }

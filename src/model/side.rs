@@ -43,8 +43,9 @@ impl std::fmt::Display for Side {
     }
 }
 
-/// A value per side.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A value per side. Serializes as `{"left": …, "right": …}`; flattened
+/// into a struct, those two keys sit where the field is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PerSide<T> {
     pub left: T,
     pub right: T,

@@ -41,8 +41,8 @@ impl Evidence {
 /// Two records (indexes into the candidate lists' records) found to be one contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
-    pub left: usize,
-    pub right: usize,
+    /// Per side: the record's index in that side's candidates.
+    pub index: PerSide<usize>,
     pub evidence: Evidence,
     pub review: bool,
 }
@@ -243,8 +243,7 @@ impl Matcher<'_> {
                 taken.left[li] = true;
                 taken.right[ri] = true;
                 found.push(Match {
-                    left: li,
-                    right: ri,
+                    index: PerSide::new(li, ri),
                     evidence: match rule {
                         MatchRule::Stamp => Evidence::Stamp,
                         MatchRule::Email => Evidence::Email,
@@ -387,8 +386,8 @@ mod tests {
             .into_iter()
             .map(|m| {
                 (
-                    left[m.left].id.clone(),
-                    right[m.right].id.clone(),
+                    left[m.index.left].id.clone(),
+                    right[m.index.right].id.clone(),
                     m.evidence,
                     m.review,
                 )

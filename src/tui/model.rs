@@ -364,8 +364,8 @@ fn build_rows(snapshot: &Snapshot, links: &[Link], plan: &Plan) -> Vec<Row> {
     }
     for (o, op) in plan.operations.iter().enumerate() {
         let records = PerSide::new(
-            find(Side::Left, op.left_id.as_deref()),
-            find(Side::Right, op.right_id.as_deref()),
+            find(Side::Left, op.ids.left.as_deref()),
+            find(Side::Right, op.ids.right.as_deref()),
         );
         if records.left.is_none() && records.right.is_none() {
             continue;

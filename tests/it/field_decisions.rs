@@ -251,7 +251,7 @@ fn the_conflict(plan: &Plan) -> (usize, &Op) {
     assert_eq!(plan.operations.len(), 1, "{plan:#?}");
     let op = &plan.operations[0];
     assert_eq!(op.kind, OpKind::Conflict, "{op:#?}");
-    assert_eq!(op.left_id.as_deref(), Some("1"), "{op:#?}");
+    assert_eq!(op.ids.left.as_deref(), Some("1"), "{op:#?}");
     let mut open: Vec<FieldPath> = op
         .changes
         .iter()
@@ -265,8 +265,14 @@ fn the_conflict(plan: &Plan) -> (usize, &Op) {
         "two conflicting fields\n{op:#?}"
     );
     let title = op.changes.iter().find(|c| c.field == FieldPath::Title);
-    assert_eq!(title.and_then(|c| c.left.as_deref()), Some(CRM_TITLE));
-    assert_eq!(title.and_then(|c| c.right.as_deref()), Some(CARD_TITLE));
+    assert_eq!(
+        title.and_then(|c| c.values.left.as_deref()),
+        Some(CRM_TITLE)
+    );
+    assert_eq!(
+        title.and_then(|c| c.values.right.as_deref()),
+        Some(CARD_TITLE)
+    );
     (0, op)
 }
 
@@ -304,8 +310,8 @@ fn assert_agreed(sb: &mut Sandbox, card: &Path, title: &str, url: &str) {
         !plan
             .operations
             .iter()
-            .any(|op| op.left_id.as_deref() == Some("1")
-                || op.right_id.as_deref() == Some(&right_id)),
+            .any(|op| op.ids.left.as_deref() == Some("1")
+                || op.ids.right.as_deref() == Some(&right_id)),
         "nothing left to do for Anna\n{plan:#?}"
     );
     assert!(plan.is_empty(), "{plan:#?}");

@@ -217,8 +217,8 @@ fn render(op: &Op) -> String {
         "{} {} {}/{}",
         op.kind.as_str(),
         target(op.target),
-        op.left_id.as_deref().unwrap_or("-"),
-        op.right_id.as_deref().unwrap_or("-")
+        op.ids.left.as_deref().unwrap_or("-"),
+        op.ids.right.as_deref().unwrap_or("-")
     );
     if op.review {
         line.push_str(" review");
@@ -235,8 +235,8 @@ fn render(op: &Op) -> String {
             None => format!(
                 "{}?{}|{}",
                 c.field,
-                c.left.as_deref().unwrap_or("-"),
-                c.right.as_deref().unwrap_or("-")
+                c.values.left.as_deref().unwrap_or("-"),
+                c.values.right.as_deref().unwrap_or("-")
             ),
         })
         .collect();
@@ -935,7 +935,7 @@ fn ambiguous_candidates_are_not_created_without_review() {
     let tom = plan
         .operations
         .iter()
-        .find(|o| o.left_id.as_deref() == Some("3"))
+        .find(|o| o.ids.left.as_deref() == Some("3"))
         .unwrap();
     assert_eq!((tom.kind, tom.review), (OpKind::Create, false));
 }
@@ -1460,7 +1460,7 @@ fn limits_on_create() {
         .iter()
         .find(|c| c.field == path("phone.cell"))
         .expect("phone change");
-    assert_eq!(phone.left.as_deref(), Some("0171 2345678"));
+    assert_eq!(phone.values.left.as_deref(), Some("0171 2345678"));
     assert_eq!(phone.value_for(Side::Right), Some("+491712345678"));
     assert_eq!(phone.to, Some(Side::Right));
 
@@ -1766,7 +1766,7 @@ fn a_waiting_delete_whose_id_went_to_someone_new_still_waits() {
         .iter()
         .find(|o| o.kind == OpKind::Delete)
         .unwrap_or_else(|| panic!("no delete: {:#?}", rendered(&plan)));
-    assert_eq!(delete.right_id.as_deref(), Some("a"));
+    assert_eq!(delete.ids.right.as_deref(), Some("a"));
     assert!(delete.review, "{}", render(delete));
 }
 

@@ -579,8 +579,8 @@ fn plan_text(plan: &Plan) -> String {
             "  {} {:?} {} | {} {:?}{}{}\n",
             op.kind.as_str(),
             op.target,
-            op.left_id.as_deref().unwrap_or("-"),
-            op.right_id.as_deref().unwrap_or("-"),
+            op.ids.left.as_deref().unwrap_or("-"),
+            op.ids.right.as_deref().unwrap_or("-"),
             op.name,
             if op.review { " [review]" } else { "" },
             op.evidence
@@ -590,7 +590,7 @@ fn plan_text(plan: &Plan) -> String {
         for c in &op.changes {
             out.push_str(&format!(
                 "      {} left {:?} right {:?} base {:?} to {:?}\n",
-                c.field, c.left, c.right, c.base, c.to
+                c.field, c.values.left, c.values.right, c.base, c.to
             ));
         }
     }

@@ -59,7 +59,7 @@ fn accepted(op: &Op, decision: Option<&Decision>) -> bool {
 
 /// The accepted operations, grouped by pair, groups in plan order.
 pub(super) fn groups<'p>(plan: &'p Plan, decisions: &[Decision]) -> Vec<Group<'p>> {
-    let mut by_pair: BTreeMap<(Option<String>, Option<String>), usize> = BTreeMap::new();
+    let mut by_pair: BTreeMap<PerSide<Option<String>>, usize> = BTreeMap::new();
     let mut groups: Vec<Group<'_>> = Vec::new();
     for (i, op) in plan.operations.iter().enumerate() {
         if !accepted(op, decisions.get(i)) {

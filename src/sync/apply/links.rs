@@ -50,7 +50,7 @@ pub(super) fn put_links(
     snapshot: &Snapshot,
     fields: &FieldSet,
 ) -> Result<(), StateError> {
-    let mut all_of_pair: HashMap<(Option<String>, Option<String>), Vec<usize>> = HashMap::new();
+    let mut all_of_pair: HashMap<PerSide<Option<String>>, Vec<usize>> = HashMap::new();
     for (i, op) in plan.operations.iter().enumerate() {
         all_of_pair.entry(op.pair_key()).or_default().push(i);
     }
@@ -121,7 +121,7 @@ fn linked(
     fields: &FieldSet,
 ) -> Option<Link> {
     let first = ops[0];
-    let mut ids = PerSide::new(first.left_id.clone(), first.right_id.clone());
+    let mut ids = first.ids.clone();
     let mut created_on = old.as_ref().and_then(|l| l.created_on);
     for side in Side::BOTH {
         if let Some(id) = w.ids.get(side) {

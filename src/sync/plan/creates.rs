@@ -28,9 +28,10 @@ impl<'a> Planner<'a> {
         let found = matcher.find(PerSide::new(&free.left[..], &free.right[..]));
         let mut matched = PerSide::new(vec![false; free.left.len()], vec![false; free.right.len()]);
         for m in &found {
-            matched.left[m.left] = true;
-            matched.right[m.right] = true;
-            let (l, r) = (free.left[m.left], free.right[m.right]);
+            for side in Side::BOTH {
+                matched.get_mut(side)[*m.index.get(side)] = true;
+            }
+            let (l, r) = (free.left[m.index.left], free.right[m.index.right]);
             self.plan_pair(None, l, r, Some((m.evidence, m.review)));
         }
         for from in Side::BOTH {
@@ -62,17 +63,13 @@ impl<'a> Planner<'a> {
                 Ok(w) => {
                     let mut change = Change {
                         field: field.path,
-                        left: None,
-                        right: None,
+                        values: PerSide::default(),
                         base: None,
                         to: Some(to),
                         write: PerSide::default(),
                     };
                     *change.write.get_mut(to) = w;
-                    match from {
-                        Side::Left => change.left = Some(v),
-                        Side::Right => change.right = Some(v),
-                    }
+                    *change.values.get_mut(from) = Some(v);
                     changes.push(change);
                 }
                 Err(w) => warnings.push(w),
@@ -118,8 +115,7 @@ impl<'a> Planner<'a> {
             id: String::new(),
             kind: OpKind::Create,
             target: Target::of(&[to]),
-            left_id: ids.left,
-            right_id: ids.right,
+            ids,
             review,
             evidence: None,
             changes,

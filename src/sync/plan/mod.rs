@@ -32,9 +32,7 @@ use crate::sync::fields::FieldSet;
 /// Compute the plan. Pure: reads its inputs, writes nothing.
 pub fn plan(inp: &Inputs<'_>) -> Plan {
     let (mut operations, refreshes) = planner::Planner::new(inp).run();
-    operations.sort_by(|a, b| {
-        (a.kind, &a.name, &a.left_id, &a.right_id).cmp(&(b.kind, &b.name, &b.left_id, &b.right_id))
-    });
+    operations.sort_by(|a, b| (a.kind, &a.name, &a.ids).cmp(&(b.kind, &b.name, &b.ids)));
     let mut plan = Plan {
         summary: Summary::default(),
         operations,

@@ -55,16 +55,14 @@ impl Planner<'_> {
     fn decide(
         &self,
         field: &SyncField,
-        l: Option<&str>,
-        r: Option<&str>,
+        vals: PerSide<Option<&str>>,
         base: &BaseValue,
         newest: Option<Side>,
     ) -> Outcome {
         let path = &field.path;
-        if self.same(path, l, r) {
+        if self.same(path, vals.left, vals.right) {
             return Outcome::Settled;
         }
-        let vals = PerSide::new(l, r);
         let write_to = |to: Side| Outcome::Write(to, vals.get(to.opposite()).map(str::to_string));
         let mode = self.inp.policy.mode;
         if let Some(w) = mode.winner() {
@@ -77,11 +75,11 @@ impl Planner<'_> {
         // Which side changed since the base.
         let changed = match base {
             BaseValue::Known(b) => PerSide::new(
-                !self.same(path, l, b.left.as_deref()),
-                !self.same(path, r, b.right.as_deref()),
+                !self.same(path, vals.left, b.left.as_deref()),
+                !self.same(path, vals.right, b.right.as_deref()),
             ),
             // Never agreed: an empty side takes the other's value.
-            BaseValue::Unknown => PerSide::new(l.is_some(), r.is_some()),
+            BaseValue::Unknown => PerSide::new(vals.left.is_some(), vals.right.is_some()),
         };
         let wanted: Option<Side> = match (changed.left, changed.right) {
             (false, false) => return Outcome::Settled,
@@ -135,14 +133,13 @@ impl Planner<'_> {
         };
         for field in &self.inp.fields.fields {
             let path = &field.path;
-            let lv = value(&l.contact, path);
-            let rv = value(&r.contact, path);
+            let values = PerSide::new(value(&l.contact, path), value(&r.contact, path));
             let bv = base.map_or(BaseValue::Unknown, |b| b.get(path));
-            let outcome = self.decide(field, lv.as_deref(), rv.as_deref(), &bv, newest);
+            let read = PerSide::new(values.left.as_deref(), values.right.as_deref());
+            let outcome = self.decide(field, read, &bv, newest);
             let mut change = Change {
                 field: *path,
-                left: lv.clone(),
-                right: rv.clone(),
+                values,
                 base: match &bv {
                     BaseValue::Known(b) => b.left.clone().or_else(|| b.right.clone()),
                     BaseValue::Unknown => None,
@@ -155,7 +152,11 @@ impl Planner<'_> {
                 Outcome::Pending => out.pending.push(*path),
                 Outcome::Conflict => {
                     for side in Side::BOTH {
-                        match self.convert(field, change_value(&change, side.opposite()), side) {
+                        match self.convert(
+                            field,
+                            change.values.get(side.opposite()).as_deref(),
+                            side,
+                        ) {
                             Ok(v) => *change.write.get_mut(side) = v,
                             Err(w) => out.warnings.push(w),
                         }
@@ -165,8 +166,8 @@ impl Planner<'_> {
                 Outcome::Write(to, v) => match self.convert(field, v.as_deref(), to) {
                     Ok(v) => {
                         // Converting may make the two equal after all.
-                        if self.same(path, v.as_deref(), change_value(&change, to))
-                            && v.as_deref() == change_value(&change, to)
+                        if self.same(path, v.as_deref(), change.values.get(to).as_deref())
+                            && v.as_deref() == change.values.get(to).as_deref()
                         {
                             continue;
                         }
@@ -227,8 +228,7 @@ impl Planner<'_> {
             id: String::new(),
             kind,
             target,
-            left_id: Some(l.id.clone()),
-            right_id: Some(r.id.clone()),
+            ids: PerSide::new(Some(l.id.clone()), Some(r.id.clone())),
             review: false,
             evidence: None,
             changes,
@@ -327,13 +327,6 @@ impl Planner<'_> {
                 ..link.clone()
             }));
         }
-    }
-}
-
-fn change_value(change: &Change, side: Side) -> Option<&str> {
-    match side {
-        Side::Left => change.left.as_deref(),
-        Side::Right => change.right.as_deref(),
     }
 }
 

@@ -118,8 +118,9 @@ impl Target {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub field: FieldPath,
-    pub left: Option<String>,
-    pub right: Option<String>,
+    /// The value read on each side (`"left"`, `"right"` in JSON).
+    #[serde(flatten)]
+    pub values: PerSide<Option<String>>,
     pub base: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub to: Option<Side>,
@@ -153,8 +154,9 @@ pub struct Op {
     pub id: String,
     pub kind: OpKind,
     pub target: Target,
-    pub left_id: Option<String>,
-    pub right_id: Option<String>,
+    /// The record on each side (`"left_id"`, `"right_id"` in JSON).
+    #[serde(flatten, serialize_with = "ids_json")]
+    pub ids: PerSide<Option<String>>,
     pub review: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
@@ -192,17 +194,32 @@ pub fn identity(record: &Record) -> String {
     record.uid.clone().unwrap_or_else(|| record.id.clone())
 }
 
+/// An op's ids as the plan's JSON has always named them; flattened into
+/// the op, so the two keys keep their place.
+fn ids_json<S: serde::Serializer>(
+    ids: &PerSide<Option<String>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Ids<'a> {
+        left_id: &'a Option<String>,
+        right_id: &'a Option<String>,
+    }
+    Ids {
+        left_id: &ids.left,
+        right_id: &ids.right,
+    }
+    .serialize(serializer)
+}
+
 impl Op {
     pub fn id_on(&self, side: Side) -> Option<&str> {
-        match side {
-            Side::Left => self.left_id.as_deref(),
-            Side::Right => self.right_id.as_deref(),
-        }
+        self.ids.get(side).as_deref()
     }
 
     /// The ops of one pair are applied together; this is the pair's key.
-    pub fn pair_key(&self) -> (Option<String>, Option<String>) {
-        (self.left_id.clone(), self.right_id.clone())
+    pub fn pair_key(&self) -> PerSide<Option<String>> {
+        self.ids.clone()
     }
 }
 
@@ -268,8 +285,8 @@ pub(super) fn op_id(op: &Op) -> String {
     let mut text = format!(
         "{}|{:?}|{:?}|{:?}|{:?}|{:?}",
         op.kind.as_str(),
-        op.left_id,
-        op.right_id,
+        op.ids.left,
+        op.ids.right,
         op.revs.left,
         op.revs.right,
         op.target
@@ -277,7 +294,7 @@ pub(super) fn op_id(op: &Op) -> String {
     for c in &op.changes {
         text.push_str(&format!(
             "|{}={:?}/{:?}/{:?}",
-            c.field, c.left, c.right, c.to
+            c.field, c.values.left, c.values.right, c.to
         ));
     }
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
@@ -293,4 +310,65 @@ pub struct Inputs<'a> {
     /// Whether the field set is the one the links' revisions were taken
     /// under (otherwise every pair is compared field by field).
     pub trust_revisions: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(field: &str, left: &str, right: &str, to: Option<Side>) -> Change {
+        Change {
+            field: field.parse().expect("field path"),
+            values: PerSide::new(Some(left.into()), Some(right.into())),
+            base: None,
+            to,
+            write: PerSide::default(),
+        }
+    }
+
+    /// `plan --json` is read by scripts: the ids and values per side keep
+    /// the keys and the order they had as hand-written pairs.
+    #[test]
+    fn op_json_keeps_its_keys_and_order() {
+        let op = Op {
+            id: "00000000000000ab".into(),
+            kind: OpKind::Update,
+            target: Target::Right,
+            ids: PerSide::new(Some("7".into()), None),
+            review: true,
+            evidence: Some(Evidence::Email),
+            changes: vec![
+                change("email.work", "a@firma.de", "b@firma.de", Some(Side::Right)),
+                change("title", "Dr.", "Prof.", None),
+            ],
+            warnings: Vec::new(),
+            name: "Anna Roth".into(),
+            revs: PerSide::new(Some("r1".into()), Some("r2".into())),
+            link: None,
+            after: LinkAfter::Linked,
+            pending: Vec::new(),
+            stamp: PerSide::default(),
+        };
+        assert_eq!(
+            serde_json::to_string(&op).unwrap(),
+            concat!(
+                r#"{"id":"00000000000000ab","kind":"update","target":"right","#,
+                r#""left_id":"7","right_id":null,"review":true,"evidence":"email","#,
+                r#""changes":[{"field":"email.work","left":"a@firma.de","right":"b@firma.de","#,
+                r#""base":null,"to":"right"},"#,
+                r#"{"field":"title","left":"Dr.","right":"Prof.","base":null}],"#,
+                r#""warnings":[],"name":"Anna Roth"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn change_reads_back_from_json() {
+        let text = r#"{"field":"title","left":"Dr.","right":null,"base":"Dr.","to":"left"}"#;
+        let read: Change = serde_json::from_str(text).unwrap();
+        assert_eq!(read.values, PerSide::new(Some("Dr.".into()), None));
+        assert_eq!(read.base.as_deref(), Some("Dr."));
+        assert_eq!(read.to, Some(Side::Left));
+        assert_eq!(serde_json::to_string(&read).unwrap(), text);
+    }
 }

@@ -628,9 +628,9 @@ fn change_rows(op: &Op) -> Vec<super::DetailRow> {
             let conflict = c.to.is_none();
             (
                 c.field.to_string(),
-                c.left.clone(),
+                c.values.left.clone(),
                 c.base.clone(),
-                c.right.clone(),
+                c.values.right.clone(),
                 conflict,
             )
         })
