@@ -361,6 +361,33 @@ mod tests {
     }
 
     #[test]
+    fn a_record_holding_someone_new_reads_as_before() {
+        let who = |clue| Replacement {
+            store: "CRM".into(),
+            id: "7".into(),
+            was: "Anna Berg".into(),
+            now: "Bernd Roth".into(),
+            clue,
+        };
+        let texts = [
+            Warning::SomeoneNew(who(Clue::Name)).to_string(),
+            Warning::TakenAsDeleted(who(Clue::NoAddressLeft)).to_string(),
+            Warning::WaitsWithDelete(who(Clue::UnlinkedElsewhere {
+                store: "Outlook".into(),
+            }))
+            .to_string(),
+        ];
+        assert_eq!(
+            texts,
+            [
+                "CRM 7 was Anna Berg at the last sync and now holds Bernd Roth: was it deleted and its id given to someone new?",
+                "CRM 7 was Anna Berg at the last sync and now holds Bernd Roth and none of its e-mail addresses and phone numbers: taken as deleted there and as a new contact",
+                "CRM 7 was Anna Berg at the last sync and now holds Bernd Roth, whose e-mail address or phone number is an unlinked contact's in Outlook: taken as deleted there and as a new contact; waits for review with the delete of the old contact's other copy",
+            ]
+        );
+    }
+
+    #[test]
     fn serializes_as_its_sentence() {
         let w = Warning::ChangedSinceSync {
             store: "CRM".into(),
