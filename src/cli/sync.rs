@@ -201,7 +201,7 @@ fn print_plan(plan: &Plan, config: &Config) {
                 }
             }
             for w in &op.warnings {
-                say!("      ⚠ {}", for_terminal(w));
+                say!("      ⚠ {}", for_terminal(&w.to_string()));
             }
         }
     }

@@ -10,6 +10,7 @@ use crate::config::{Config, Direction, Limits, PhoneFormat, StoreConfig, StoreKi
 use crate::model::contact::{Contact, FieldClass, FieldPath, Kind, all_card_fields};
 
 use crate::model::{PerSide, Side};
+use crate::sync::plan::warning::{Limit, Warning};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncField {
@@ -17,7 +18,7 @@ pub struct SyncField {
     /// Whether values may be written to each side.
     pub writable: PerSide<bool>,
     /// Why a side's limits keep this field out, for warnings.
-    pub blocked: PerSide<Option<String>>,
+    pub blocked: PerSide<Option<Limit>>,
 }
 
 /// The synchronised fields, and per side what it can hold.
@@ -30,26 +31,18 @@ pub struct FieldSet {
 }
 
 /// Why `limits` cannot hold `path` at all, or `None` if they can.
-fn limit_block(path: &FieldPath, limits: &Limits, name: &str) -> Option<String> {
+fn limit_block(path: &FieldPath, limits: &Limits) -> Option<Limit> {
     match *path {
         FieldPath::Email { index, .. } if limits.emails.is_some_and(|n| index >= n) => {
-            Some(format!(
-                "{name} takes at most {} e-mail addresses",
-                limits.emails.unwrap_or(0)
-            ))
+            Some(Limit::Emails(limits.emails.unwrap_or(0)))
         }
         FieldPath::Phone { kind, index } if limits.phones_per_kind.is_some_and(|n| index >= n) => {
-            Some(format!(
-                "{name} takes at most {} {} phone numbers",
-                limits.phones_per_kind.unwrap_or(0),
-                kind.as_str()
-            ))
+            Some(Limit::Phones(kind, limits.phones_per_kind.unwrap_or(0)))
         }
-        FieldPath::Url { index } if limits.urls.is_some_and(|n| index >= n) => Some(format!(
-            "{name} takes at most {} web pages",
-            limits.urls.unwrap_or(0)
-        )),
-        FieldPath::Note if !limits.notes => Some(format!("{name} has no notes field")),
+        FieldPath::Url { index } if limits.urls.is_some_and(|n| index >= n) => {
+            Some(Limit::Urls(limits.urls.unwrap_or(0)))
+        }
+        FieldPath::Note if !limits.notes => Some(Limit::NoNotes),
         _ => None,
     }
 }
@@ -110,10 +103,7 @@ impl FieldSet {
         let fields = mapped
             .into_iter()
             .map(|(path, direction)| {
-                let blocked = |side: Side| {
-                    let store = stores.get(side);
-                    limit_block(&path, &store.limits, &store.name)
-                };
+                let blocked = |side: Side| limit_block(&path, &stores.get(side).limits);
                 let blocked = PerSide::new(blocked(Side::Left), blocked(Side::Right));
                 let writable = PerSide::new(
                     allows(direction, Side::Left) && blocked.left.is_none(),
@@ -141,7 +131,7 @@ impl FieldSet {
     /// Values of `contact` (held on side `from`) that side `to` cannot take:
     /// more e-mail addresses, phone numbers of a kind or web pages than the
     /// synchronised fields (and limits) carry, and fields a limit keeps out.
-    pub fn uncarried(&self, contact: &Contact, from: Side, to: Side) -> Vec<String> {
+    pub fn uncarried(&self, contact: &Contact, from: Side, to: Side) -> Vec<Warning> {
         let mut warnings = Vec::new();
         let from_name = self.names.get(from);
         let to_name = self.names.get(to);
@@ -163,15 +153,16 @@ impl FieldSet {
         if positional_emails {
             let n = carried(FieldClass::Email, None);
             if contact.emails.len() > n {
-                let extra: Vec<&str> = contact.emails[n..]
-                    .iter()
-                    .map(|e| e.value.as_str())
-                    .collect();
-                warnings.push(format!(
-                    "{} e-mail addresses, {to_name} takes {n}: {} stays only in {from_name}",
-                    contact.emails.len(),
-                    extra.join(", ")
-                ));
+                warnings.push(Warning::TooManyEmails {
+                    count: contact.emails.len(),
+                    to: to_name.clone(),
+                    takes: n,
+                    extra: contact.emails[n..]
+                        .iter()
+                        .map(|e| e.value.clone())
+                        .collect(),
+                    stays_in: from_name.clone(),
+                });
             }
         }
         let url_fields = carried(FieldClass::Url, None);
@@ -181,11 +172,13 @@ impl FieldSet {
                 .iter()
                 .any(|f| f.path.class() == FieldClass::Url)
         {
-            warnings.push(format!(
-                "{} web pages, {to_name} takes {url_fields}: {} stays only in {from_name}",
-                contact.urls.len(),
-                contact.urls[url_fields..].join(", ")
-            ));
+            warnings.push(Warning::TooManyUrls {
+                count: contact.urls.len(),
+                to: to_name.clone(),
+                takes: url_fields,
+                extra: contact.urls[url_fields..].to_vec(),
+                stays_in: from_name.clone(),
+            });
         }
         for kind in Kind::ALL {
             let mapped = self
@@ -203,25 +196,29 @@ impl FieldSet {
                 .map(|p| p.value.as_str())
                 .collect();
             if of_kind.len() > n {
-                warnings.push(format!(
-                    "{} {} phone numbers, {to_name} takes {n}: {} stays only in {from_name}",
-                    of_kind.len(),
-                    kind.as_str(),
-                    of_kind[n..].join(", ")
-                ));
+                warnings.push(Warning::TooManyPhones {
+                    kind,
+                    count: of_kind.len(),
+                    to: to_name.clone(),
+                    takes: n,
+                    extra: of_kind[n..].iter().map(|v| v.to_string()).collect(),
+                    stays_in: from_name.clone(),
+                });
             }
         }
         for field in &self.fields {
-            if let Some(why) = field.blocked.get(to)
+            if let Some(limit) = *field.blocked.get(to)
                 && field.path.class() != FieldClass::Email
                 && field.path.class() != FieldClass::Url
                 && field.path.class() != FieldClass::Phone
                 && contact.get(&field.path).is_some()
             {
-                warnings.push(format!(
-                    "{}: {why}; the value stays only in {from_name}",
-                    field.path
-                ));
+                warnings.push(Warning::Blocked {
+                    field: field.path,
+                    to: to_name.clone(),
+                    limit,
+                    stays_in: from_name.clone(),
+                });
             }
         }
         warnings

@@ -11,6 +11,7 @@
 //! `field>side=value` is a write (`-`: the field is cleared), `field?l|r` a
 //! conflict, `-` an id that does not exist yet.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use abgleich::config::{Config, ConflictPolicy, DeletePolicy, Mode, ScopeExit};
@@ -20,7 +21,7 @@ use abgleich::model::{PerSide, Side};
 use abgleich::store::Listing;
 use abgleich::sync::fields::FieldSet;
 use abgleich::sync::plan::{
-    self, Inputs, LinkAfter, Op, OpKind, Plan, Policy, Refresh, StampWith, Target,
+    self, Inputs, LinkAfter, Op, OpKind, Plan, Policy, Refresh, StampWith, Target, WarningKind,
 };
 use abgleich::sync::snapshot::Snapshot;
 use abgleich::sync::state::{Base, BaseValue, Link};
@@ -912,9 +913,9 @@ fn ambiguous_candidates_are_not_created_without_review() {
             "a possible duplicate is created without review: {op:?}"
         );
         assert!(
-            op.warnings
-                .iter()
-                .any(|w| w.contains("same person") && w.contains("Ina Wolf")),
+            op.warnings.iter().any(
+                |w| w.to_string().contains("same person") && w.to_string().contains("Ina Wolf")
+            ),
             "{:?}",
             op.warnings
         );
@@ -1444,7 +1445,12 @@ fn limits_on_create() {
         ])
     );
     let op = &plan.operations[0];
-    let warnings = op.warnings.join("\n");
+    let warnings = op
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(
         warnings.contains("anna.privat@y.de"),
         "the second e-mail is not reported: {warnings}"
@@ -1547,6 +1553,51 @@ fn limits_on_linked_pairs() {
     failures.finish();
 }
 
+/// Warnings are data: a front end counts them by kind, and each still
+/// reads as the sentence plans have always printed.
+#[test]
+fn limit_warnings_count_by_kind_and_read_as_before() {
+    let w = World::limited();
+    let plan = w.plan(
+        vec![rec(
+            "1",
+            "1",
+            anna(&[
+                ("email[1]", "anna@x.de"),
+                ("email[2]", "anna.privat@y.de"),
+                ("note", "VIP, calls before noon"),
+                ("phone.work", "ask reception"),
+            ]),
+        )],
+        vec![],
+        &[],
+    );
+    let warnings = &plan.operations[0].warnings;
+    let mut by_kind: BTreeMap<WarningKind, usize> = BTreeMap::new();
+    for w in warnings {
+        *by_kind.entry(w.kind()).or_default() += 1;
+    }
+    assert_eq!(
+        by_kind,
+        BTreeMap::from([
+            (WarningKind::NotE164, 1),
+            (WarningKind::TooManyEmails, 1),
+            (WarningKind::Blocked, 1),
+        ])
+    );
+    let texts: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        texts,
+        [
+            "phone.work: \"ask reception\" is not a phone number Outlook can take in international format; it stays only in CRM",
+            "2 e-mail addresses, Outlook takes 1: anna.privat@y.de stays only in CRM",
+            "note: Outlook has no notes field; the value stays only in CRM",
+        ]
+    );
+    let json = serde_json::to_value(&plan.operations[0]).unwrap();
+    assert_eq!(json["warnings"], serde_json::json!(texts));
+}
+
 #[test]
 fn a_phone_that_is_no_number_is_reported_not_written() {
     let w = World::limited();
@@ -1563,7 +1614,7 @@ fn a_phone_that_is_no_number_is_reported_not_written() {
         plan.operations[0]
             .warnings
             .iter()
-            .any(|w| w.contains("ask reception")),
+            .any(|w| w.to_string().contains("ask reception")),
         "{:?}",
         plan.operations[0].warnings
     );

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use super::planner::{Planner, value};
 use super::types::{Change, LinkAfter, Op, OpKind, StampWith, Target, identity};
+use super::warning::{Someone, Warning};
 use crate::model::record::Record;
 use crate::model::{PerSide, Side};
 use crate::sync::matcher::{Lookalikes, Matcher};
@@ -88,17 +89,18 @@ impl<'a> Planner<'a> {
             warnings.push(why.clone());
         }
         if !alike.is_empty() {
-            let names: Vec<String> = alike
-                .iter()
-                .take(3)
-                .map(|r| format!("{} ({})", r.contact.display_name(), r.id))
-                .collect();
-            warnings.push(format!(
-                "may be the same person as {}{} in {}: link by hand (`abgleich link`) or accept to create",
-                names.join(", "),
-                if alike.len() > 3 { ", …" } else { "" },
-                self.inp.fields.names.get(to)
-            ));
+            warnings.push(Warning::MaybeSamePerson {
+                alike: alike
+                    .iter()
+                    .take(3)
+                    .map(|r| Someone {
+                        name: r.contact.display_name(),
+                        id: r.id.clone(),
+                    })
+                    .collect(),
+                more: alike.len() > 3,
+                store: self.inp.fields.names.get(to).clone(),
+            });
         }
         let mut ids = PerSide::new(None, None);
         *ids.get_mut(from) = Some(rec.id.clone());

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use super::planner::{Planner, value};
 use super::types::{LinkAfter, Op, OpKind, Refresh, Target};
+use super::warning::{Clue, Replacement, Warning};
 use crate::config::{DeletePolicy, MatchRule, Mode, ScopeExit};
 use crate::model::contact::{FieldClass, FieldPath, Kind};
 use crate::model::record::Record;
@@ -17,8 +18,8 @@ use crate::sync::state::{BaseValue, Link};
 pub(super) struct Replaced {
     /// The name it had at the last sync.
     was: String,
-    /// What tells the two apart, besides the name (text for a warning).
-    how: String,
+    /// What tells the two apart, besides the name.
+    how: Clue,
 }
 
 impl Planner<'_> {
@@ -29,7 +30,7 @@ impl Planner<'_> {
         gone: Side,
         kept: &Record,
         scope_exit: bool,
-        replaced: Option<String>,
+        replaced: Option<Warning>,
     ) {
         if self.side(gone.opposite()).is_unparsed(&kept.id) {
             return;
@@ -67,9 +68,9 @@ impl Planner<'_> {
             {
                 op.kind = OpKind::Delete;
                 op.after = LinkAfter::Drop;
-                op.warnings.push(format!(
-                    "left the sync scope in {gone_name}; the sync created this copy"
-                ));
+                op.warnings.push(Warning::LeftScopeCreatedHere {
+                    store: gone_name.clone(),
+                });
             } else {
                 op.after = LinkAfter::Tombstone {
                     gone: None,
@@ -100,10 +101,10 @@ impl Planner<'_> {
                         link.id(gone).unwrap_or("?")
                     ),
                 };
-                op.warnings.push(format!(
-                    "deleted in {gone_name}; kept in {} and not created again until `abgleich forget`",
-                    self.inp.fields.names.get(kept_side)
-                ));
+                op.warnings.push(Warning::DeletedKept {
+                    deleted_in: gone_name.clone(),
+                    kept_in: self.inp.fields.names.get(kept_side).clone(),
+                });
             }
             DeletePolicy::Propagate | DeletePolicy::Ask => {
                 op.kind = OpKind::Delete;
@@ -113,10 +114,9 @@ impl Planner<'_> {
                 }
                 if changed_since {
                     op.review = true;
-                    op.warnings.push(format!(
-                        "changed in {} since the last sync",
-                        self.inp.fields.names.get(kept_side)
-                    ));
+                    op.warnings.push(Warning::ChangedSinceSync {
+                        store: self.inp.fields.names.get(kept_side).clone(),
+                    });
                 }
             }
         }
@@ -127,9 +127,7 @@ impl Planner<'_> {
             // The id went to a new contact in an earlier apply while this
             // delete waited: it still waits.
             op.review = true;
-            op.warnings.push(format!(
-                "its id in {gone_name} was given to a new contact; the old one is taken as deleted there"
-            ));
+            op.warnings.push(Warning::IdGivenAway { store: gone_name });
         }
         self.push(op);
     }
@@ -188,7 +186,7 @@ impl Planner<'_> {
         if named && !had.is_empty() && had.iter().all(|(old, new)| fold(old) != fold(new)) {
             return Some(Replaced {
                 was: name,
-                how: String::new(),
+                how: Clue::Name,
             });
         }
         // A new family name under the same given name, in a store that
@@ -243,7 +241,7 @@ impl Planner<'_> {
             }
             return Some(Replaced {
                 was: name,
-                how: " and none of its e-mail addresses and phone numbers".into(),
+                how: Clue::NoAddressLeft,
             });
         }
         let other = side.opposite();
@@ -261,10 +259,9 @@ impl Planner<'_> {
             .any(|k| free.contains(k))
             .then(|| Replaced {
                 was: name,
-                how: format!(
-                    ", whose e-mail address or phone number is an unlinked contact's in {}",
-                    self.inp.fields.names.get(other)
-                ),
+                how: Clue::UnlinkedElsewhere {
+                    store: self.inp.fields.names.get(other).clone(),
+                },
             })
     }
 
@@ -295,22 +292,16 @@ impl Planner<'_> {
         keys
     }
 
-    /// The reason for an operation on a pair whose `side` holds someone else.
-    pub(super) fn replaced_text(
-        &self,
-        side: Side,
-        rec: &Record,
-        r: &Replaced,
-        tail: &str,
-    ) -> String {
-        format!(
-            "{} {} was {} at the last sync and now holds {}{}: {tail}",
-            self.inp.fields.names.get(side),
-            rec.id,
-            r.was,
-            rec.contact.display_name(),
-            r.how
-        )
+    /// Who `rec`, on `side`, was and is, for the warnings of a pair whose
+    /// `side` holds someone else.
+    pub(super) fn replacement(&self, side: Side, rec: &Record, r: &Replaced) -> Replacement {
+        Replacement {
+            store: self.inp.fields.names.get(side).clone(),
+            id: rec.id.clone(),
+            was: r.was.clone(),
+            now: rec.contact.display_name(),
+            clue: r.how.clone(),
+        }
     }
 
     fn changed_since_base(&self, link: &Link, side: Side, rec: &Record) -> bool {

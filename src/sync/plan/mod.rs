@@ -10,7 +10,8 @@
 //! `planner` walks the links, `action` says what becomes of each one,
 //! `pair` compares a linked pair, `gone` handles a pair with a side gone or
 //! out of scope, `creates` matches and creates what no link holds, and
-//! `refusals` says what makes a plan unsafe.
+//! `refusals` says what makes a plan unsafe; `warning` holds what an
+//! operation warns about, as data.
 
 mod action;
 mod creates;
@@ -19,12 +20,14 @@ mod pair;
 mod planner;
 pub mod refusals;
 mod types;
+pub mod warning;
 
 pub use pair::settled_base;
 pub use types::{
     Change, Inputs, LinkAfter, Op, OpKind, Plan, Policy, Refresh, StampWith, Summary, Target,
     identity,
 };
+pub use warning::{Warning, WarningKind};
 
 use crate::model::Side;
 use crate::sync::fields::FieldSet;

@@ -5,6 +5,7 @@
 
 use super::planner::{Planner, value};
 use super::types::{Change, LinkAfter, Op, OpKind, Refresh, StampWith, Target, identity};
+use super::warning::Warning;
 use crate::config::ConflictPolicy;
 use crate::model::contact::{Contact, FieldClass, FieldPath};
 use crate::model::record::Record;
@@ -34,17 +35,17 @@ impl Planner<'_> {
         field: &SyncField,
         v: Option<&str>,
         to: Side,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, Warning> {
         let Some(v) = v else { return Ok(None) };
         if field.path.class() == FieldClass::Phone && self.inp.fields.wants_e164(to) {
             return match self.inp.normalizer.phone(v) {
                 Some(e164) => Ok(Some(e164)),
-                None => Err(format!(
-                    "{}: \"{v}\" is not a phone number {} can take in international format; it stays only in {}",
-                    field.path,
-                    self.inp.fields.names.get(to),
-                    self.inp.fields.names.get(to.opposite())
-                )),
+                None => Err(Warning::NotE164 {
+                    field: field.path,
+                    value: v.to_string(),
+                    to: self.inp.fields.names.get(to).clone(),
+                    stays_in: self.inp.fields.names.get(to.opposite()).clone(),
+                }),
             };
         }
         Ok(Some(v.to_string()))
@@ -256,12 +257,7 @@ impl Planner<'_> {
         if let Some(link) = link {
             for (side, rec) in [(Side::Left, l), (Side::Right, r)] {
                 if let Some(was) = self.identity_changed(link, side, rec) {
-                    replaced.push(self.replaced_text(
-                        side,
-                        rec,
-                        &was,
-                        "was it deleted and its id given to someone new?",
-                    ));
+                    replaced.push(Warning::SomeoneNew(self.replacement(side, rec, &was)));
                 }
             }
         }
@@ -301,8 +297,7 @@ impl Planner<'_> {
             let mut op = base_op(OpKind::Conflict, c.conflicts, Target::Both);
             op.review = review;
             if self.inp.policy.conflicts == ConflictPolicy::Newest {
-                op.warnings
-                    .push("conflicts = \"newest\": not both stores tell when this contact changed (a `modified` column, a card's REV), or both at the same time; decide by hand".into());
+                op.warnings.push(Warning::NewestUnknown);
             }
             self.push(op);
         }
@@ -335,7 +330,7 @@ struct Compared {
     changes: Vec<Change>,
     conflicts: Vec<Change>,
     pending: Vec<FieldPath>,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
 }
 
 fn display(l: &Record, r: &Record) -> String {

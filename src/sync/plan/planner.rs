@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::action::{Found, LinkAction};
 use super::types::{Inputs, Op, Refresh, op_id};
+use super::warning::Warning;
 use crate::config::Mode;
 use crate::model::contact::{Contact, FieldPath};
 use crate::model::record::Record;
@@ -27,8 +28,9 @@ pub(super) struct Planner<'a> {
     pub(super) free_keys: PerSide<std::cell::OnceCell<HashSet<String>>>,
     /// Per side: records taken for someone new while the delete of the old
     /// contact's other copy waits for review; their create or link waits
-    /// too (the reason), so a wrong guess duplicates no one.
-    pub(super) waiting: PerSide<HashMap<String, String>>,
+    /// too (the reason, a [`Warning::WaitsWithDelete`]), so a wrong guess
+    /// duplicates no one.
+    pub(super) waiting: PerSide<HashMap<String, Warning>>,
     pub(super) ops: Vec<Op>,
     pub(super) refreshes: Vec<Refresh>,
 }
@@ -147,17 +149,11 @@ impl<'a> Planner<'a> {
                         .get(side)
                         .as_ref()
                         .expect("someone new, so identity_changed said who");
-                    let why = self.replaced_text(
-                        side,
-                        new,
-                        was,
-                        "taken as deleted there and as a new contact",
-                    );
-                    self.waiting.get_mut(side).insert(
-                        new.id.clone(),
-                        format!("{why}; waits for review with the delete of the old contact's other copy"),
-                    );
-                    self.one_sided(link, side, kept, false, Some(why));
+                    let who = self.replacement(side, new, was);
+                    self.waiting
+                        .get_mut(side)
+                        .insert(new.id.clone(), Warning::WaitsWithDelete(who.clone()));
+                    self.one_sided(link, side, kept, false, Some(Warning::TakenAsDeleted(who)));
                     freed.get_mut(side).push(new.id.as_str());
                 }
                 LinkAction::ForgetAsNew(side) => {

@@ -13,6 +13,8 @@ use crate::sync::matcher::Evidence;
 use crate::sync::snapshot::Snapshot;
 use crate::sync::state::Link;
 
+use super::warning::Warning;
+
 /// How a run decides; from `[sync]`, with `--mode` and `--conflicts` applied.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -161,7 +163,7 @@ pub struct Op {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
     pub changes: Vec<Change>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// A name to show for the contact.
     pub name: String,
     /// The revisions the plan read; writes are conditional on them.

@@ -511,7 +511,7 @@ impl ContactsView {
             let op = &data.plan.operations[o as usize];
             for w in &op.warnings {
                 lines.push(Line::styled(
-                    format!("⚠ {}", for_terminal(w)),
+                    format!("⚠ {}", for_terminal(&w.to_string())),
                     theme.style(Role::Warning),
                 ));
             }

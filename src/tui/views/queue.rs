@@ -457,7 +457,7 @@ impl QueueView {
         }
         for w in &op.warnings {
             lines.push(Line::styled(
-                format!("⚠ {}", for_terminal(w)),
+                format!("⚠ {}", for_terminal(&w.to_string())),
                 theme.style(Role::Warning),
             ));
         }
