@@ -320,6 +320,27 @@ fn link_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Link> {
     })
 }
 
+/// How long a held lock is waited for before another abgleich is named as
+/// its holder.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Take the lock, waiting a moment while it is held. A lock is tied to the
+/// open file, and a child process forked by this process (a test harness
+/// running the binary, a password command) holds a copy of every open file
+/// until it starts its program: a lock this process just let go can look
+/// held for that long.
+fn take_lock(lock: &File) -> Result<(), std::fs::TryLockError> {
+    let since = std::time::Instant::now();
+    loop {
+        match lock.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if since.elapsed() < LOCK_PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 const LINK_COLUMNS: &str =
     "link_id, left_id, right_id, left_rev, right_rev, base, created_on, tombstone";
 
@@ -329,7 +350,7 @@ impl State {
     pub fn open(path: &Path, command: &str) -> Result<State, StateError> {
         let lock_path = path.with_extension("state.lock");
         let mut lock = create_private(&lock_path)?;
-        match lock.try_lock() {
+        match take_lock(&lock) {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut holder = String::new();
