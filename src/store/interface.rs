@@ -52,6 +52,22 @@ pub struct Versions {
     pub read: Listing,
 }
 
+impl Versions {
+    /// The listing of a store that reads every record to list it: each
+    /// record's revision is its version.
+    pub fn read_in_full(read: Listing) -> Versions {
+        let items = read
+            .records
+            .iter()
+            .map(|r| Listed {
+                id: r.id.clone(),
+                version: Some(Version::new(r.revision.clone())),
+            })
+            .collect();
+        Versions { items, read }
+    }
+}
+
 /// A revision remembered with the version it was read at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Known {

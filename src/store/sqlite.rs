@@ -10,9 +10,7 @@ use std::path::PathBuf;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types::ValueRef};
 
-use super::interface::{
-    JournalStore, Listed, Listing, Patch, ReadStore, StoreError, Version, Versions, WriteStore,
-};
+use super::interface::{JournalStore, Listing, Patch, ReadStore, StoreError, Versions, WriteStore};
 use crate::config::{FieldMapping, Scope, StoreConfig, Transform};
 use crate::model::contact::{Contact, FieldPath};
 use crate::model::normal::Normalizer;
@@ -352,20 +350,10 @@ impl ReadStore for SqliteStore {
         let records = stmt
             .query_map([], |row| self.row_to_record(row))?
             .collect::<Result<Vec<_>, _>>()?;
-        let items = records
-            .iter()
-            .map(|r| Listed {
-                id: r.id.clone(),
-                version: Some(Version::new(r.revision.clone())),
-            })
-            .collect();
-        Ok(Versions {
-            items,
-            read: Listing {
-                records,
-                unreadable: Vec::new(),
-            },
-        })
+        Ok(Versions::read_in_full(Listing {
+            records,
+            unreadable: Vec::new(),
+        }))
     }
 
     fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError> {

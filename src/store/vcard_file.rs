@@ -11,9 +11,7 @@ use std::path::PathBuf;
 
 use super::cards;
 use super::files::{self, write_atomic};
-use super::interface::{
-    JournalStore, Listed, Listing, Patch, ReadStore, StoreError, Version, Versions, WriteStore,
-};
+use super::interface::{JournalStore, Listing, Patch, ReadStore, StoreError, Versions, WriteStore};
 use crate::config::StoreConfig;
 use crate::model::record::{Record, Unreadable, hash_revision};
 use crate::vcard::{self, ParsedCard, decode};
@@ -182,20 +180,10 @@ impl ReadStore for VcardFileStore {
         let (_, unreadable) = self.each_card(|id, card| {
             records.push(cards::record(&self.config, id, card.revision, &card.card));
         })?;
-        let items = records
-            .iter()
-            .map(|r| Listed {
-                id: r.id.clone(),
-                version: Some(Version::new(r.revision.clone())),
-            })
-            .collect();
-        Ok(Versions {
-            items,
-            read: Listing {
-                records,
-                unreadable,
-            },
-        })
+        Ok(Versions::read_in_full(Listing {
+            records,
+            unreadable,
+        }))
     }
 
     fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError> {
