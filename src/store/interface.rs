@@ -1,7 +1,7 @@
 //! What a store offers the engine: the records it holds, and writes that
 //! are conditional on the revision the caller read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::model::contact::FieldPath;
@@ -244,24 +244,20 @@ pub fn read_changed<S: ReadStore + ?Sized>(
     known: &HashMap<String, Known>,
 ) -> Result<ChangedListing, StoreError> {
     let Versions { items, read } = store.list()?;
-    let mut have: HashMap<String, Record> = read
-        .records
-        .into_iter()
-        .map(|r| (r.id.clone(), r))
-        .collect();
+    // Records move from vector to vector only: a record is large, and a
+    // second home for all of them (a map) would double the peak memory.
+    let mut records = read.records;
     let mut unreadable = read.unreadable;
+    let already: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
     let mut unparsed = Vec::new();
     let mut wanted: Vec<&str> = Vec::new();
-    for item in &items {
-        if have.contains_key(&item.id) {
-            continue;
-        }
+    for item in items.iter().filter(|i| !already.contains(&i.id)) {
         let remembered = known
             .get(&item.id)
             .filter(|k| item.version.as_ref() == Some(&k.version));
         match remembered {
             Some(k) => {
-                have.insert(item.id.clone(), Record::unparsed(&item.id, &k.revision));
+                records.push(Record::unparsed(&item.id, &k.revision));
                 unparsed.push(item.id.clone());
             }
             None => wanted.push(&item.id),
@@ -273,23 +269,31 @@ pub fn read_changed<S: ReadStore + ?Sized>(
         store.read_many(&wanted)?
     };
     unreadable.extend(fetched.unreadable);
+    let position: HashMap<&str, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(n, i)| (i.id.as_str(), n))
+        .collect();
     let mut versions = Vec::new();
-    let listed: HashMap<&str, &Listed> = items.iter().map(|i| (i.id.as_str(), i)).collect();
-    for record in fetched.records {
-        if let Some(version) = listed
+    for record in &fetched.records {
+        if let Some(version) = position
             .get(record.id.as_str())
-            .and_then(|i| i.version.clone())
+            .and_then(|&n| items[n].version.clone())
         {
             let revision = record.revision.clone();
             versions.push((record.id.clone(), Known { version, revision }));
         }
-        have.insert(record.id.clone(), record);
     }
-    let mut records: Vec<Record> = items.iter().filter_map(|i| have.remove(&i.id)).collect();
-    // A record the store returned under an id it did not list is kept too.
-    let mut rest: Vec<Record> = have.into_values().collect();
-    rest.sort_by(|a, b| a.id.cmp(&b.id));
-    records.extend(rest);
+    let in_order = unparsed.is_empty() && fetched.records.is_empty();
+    records.extend(fetched.records);
+    if !in_order {
+        // The listing's order; a record the store returned under an id it
+        // did not list comes last.
+        records.sort_by_cached_key(|r| match position.get(r.id.as_str()) {
+            Some(&n) => (n, String::new()),
+            None => (usize::MAX, r.id.clone()),
+        });
+    }
     unreadable.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(ChangedListing {
         listing: Listing {
