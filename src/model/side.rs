@@ -56,6 +56,11 @@ impl<T> PerSide<T> {
         PerSide { left, right }
     }
 
+    /// Both values through `f`.
+    pub fn map<'a, U>(&'a self, f: impl Fn(&'a T) -> U) -> PerSide<U> {
+        PerSide::new(f(&self.left), f(&self.right))
+    }
+
     pub fn get(&self, side: Side) -> &T {
         match side {
             Side::Left => &self.left,

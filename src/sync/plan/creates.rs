@@ -32,8 +32,8 @@ impl<'a> Planner<'a> {
             for side in Side::BOTH {
                 matched.get_mut(side)[*m.index.get(side)] = true;
             }
-            let (l, r) = (free.left[m.index.left], free.right[m.index.right]);
-            self.plan_pair(None, l, r, Some((m.evidence, m.review)));
+            let pair = PerSide::new(free.left[m.index.left], free.right[m.index.right]);
+            self.plan_pair(None, pair, Some((m.evidence, m.review)));
         }
         for from in Side::BOTH {
             if !self.inp.policy.mode.writes_to(from.opposite()) {

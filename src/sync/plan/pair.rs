@@ -125,7 +125,8 @@ impl Planner<'_> {
 
     /// Compare a pair field by field: the changes, the conflicts, the fields
     /// held back, and warnings.
-    fn compare(&self, l: &Record, r: &Record, base: Option<&Base>) -> Compared {
+    fn compare(&self, pair: PerSide<&Record>, base: Option<&Base>) -> Compared {
+        let (l, r) = (pair.left, pair.right);
         let mut out = Compared::default();
         let newest = match (l.modified, r.modified) {
             (Some(a), Some(b)) if a > b => Some(Side::Left),
@@ -189,11 +190,10 @@ impl Planner<'_> {
     }
 
     /// The stamps a linked pair lacks.
-    fn stamp_needed(&self, l: &Record, r: &Record) -> PerSide<Option<StampWith>> {
-        let recs = PerSide::new(l, r);
+    fn stamp_needed(&self, pair: PerSide<&Record>) -> PerSide<Option<StampWith>> {
         let mut out = PerSide::default();
         for side in Side::BOTH {
-            let (own, other) = (*recs.get(side), *recs.get(side.opposite()));
+            let (own, other) = (*pair.get(side), *pair.get(side.opposite()));
             let known = own
                 .stamp
                 .as_deref()
@@ -210,26 +210,26 @@ impl Planner<'_> {
     pub(super) fn plan_pair(
         &mut self,
         link: Option<&Link>,
-        l: &Record,
-        r: &Record,
+        pair: PerSide<&Record>,
         evidence: Option<(Evidence, bool)>,
     ) {
-        let revs = PerSide::new(Some(l.revision.clone()), Some(r.revision.clone()));
+        let (l, r) = (pair.left, pair.right);
+        let revs = pair.map(|rec| Some(rec.revision.clone()));
         // Values are needed now; a record listed without them is never
         // compared (it would look emptied).
         if self.side(Side::Left).is_unparsed(&l.id) || self.side(Side::Right).is_unparsed(&r.id) {
             return;
         }
-        let c = self.compare(l, r, link.map(|k| &k.base));
-        let name = display(l, r);
+        let c = self.compare(pair.clone(), link.map(|k| &k.base));
+        let name = display(&pair);
         // A missing stamp is written with a link or an update, never on its
         // own (it is no change to the contact).
-        let stamp = self.stamp_needed(l, r);
+        let stamp = self.stamp_needed(pair.clone());
         let base_op = |kind: OpKind, changes: Vec<Change>, target: Target| Op {
             id: String::new(),
             kind,
             target,
-            ids: PerSide::new(Some(l.id.clone()), Some(r.id.clone())),
+            ids: pair.map(|rec| Some(rec.id.clone())),
             review: false,
             evidence: None,
             changes,
@@ -246,7 +246,7 @@ impl Planner<'_> {
         if !c.changes.is_empty() || evidence.is_some() {
             for to in Side::BOTH {
                 if targets.contains(&to) || evidence.is_some() {
-                    let from = if to == Side::Left { r } else { l };
+                    let from = *pair.get(to.opposite());
                     warnings.extend(self.inp.fields.uncarried(&from.contact, to.opposite(), to));
                 }
             }
@@ -255,7 +255,8 @@ impl Planner<'_> {
         // person's card into the new one without a look.
         let mut replaced = Vec::new();
         if let Some(link) = link {
-            for (side, rec) in [(Side::Left, l), (Side::Right, r)] {
+            for side in Side::BOTH {
+                let rec = *pair.get(side);
                 if let Some(was) = self.identity_changed(link, side, rec) {
                     replaced.push(Warning::SomeoneNew(self.replacement(side, rec, &was)));
                 }
@@ -267,8 +268,8 @@ impl Planner<'_> {
             let mut op = base_op(OpKind::Link, c.changes, Target::of(&targets));
             op.evidence = Some(evidence);
             op.review = review;
-            for (side, rec) in [(Side::Left, l), (Side::Right, r)] {
-                if let Some(why) = self.waiting.get(side).get(&rec.id) {
+            for side in Side::BOTH {
+                if let Some(why) = self.waiting.get(side).get(&pair.get(side).id) {
                     op.review = true;
                     warnings.push(why.clone());
                 }
@@ -285,7 +286,7 @@ impl Planner<'_> {
         } else if !has_conflicts {
             // Nothing to write: only the state learns the new base.
             if let Some(link) = link {
-                self.refresh(link, l, r, &c.pending);
+                self.refresh(link, pair, &c.pending);
             }
             return;
         }
@@ -303,15 +304,15 @@ impl Planner<'_> {
         }
     }
 
-    fn refresh(&mut self, link: &Link, l: &Record, r: &Record, pending: &[FieldPath]) {
+    fn refresh(&mut self, link: &Link, pair: PerSide<&Record>, pending: &[FieldPath]) {
         let base = settled_base(
             self.inp.fields,
             &link.base,
-            PerSide::new(&l.contact, &r.contact),
+            pair.map(|rec| &rec.contact),
             pending,
         );
         let revs = if pending.is_empty() {
-            PerSide::new(Some(l.revision.clone()), Some(r.revision.clone()))
+            pair.map(|rec| Some(rec.revision.clone()))
         } else {
             PerSide::default()
         };
@@ -333,10 +334,11 @@ struct Compared {
     warnings: Vec<Warning>,
 }
 
-fn display(l: &Record, r: &Record) -> String {
-    let name = l.contact.display_name();
+/// The left record's name, else the right one's.
+fn display(pair: &PerSide<&Record>) -> String {
+    let name = pair.left.contact.display_name();
     if name.is_empty() {
-        r.contact.display_name()
+        pair.right.contact.display_name()
     } else {
         name
     }

@@ -134,9 +134,11 @@ impl<'a> Planner<'a> {
                 | LinkAction::Wait
                 | LinkAction::NothingChanged
                 | LinkAction::HoldScopeExit => {}
-                LinkAction::Compare => {
-                    self.plan_pair(Some(link), rec(Side::Left), rec(Side::Right), None)
-                }
+                LinkAction::Compare => self.plan_pair(
+                    Some(link),
+                    PerSide::new(rec(Side::Left), rec(Side::Right)),
+                    None,
+                ),
                 LinkAction::Gone(side) => {
                     self.one_sided(link, side, rec(side.opposite()), false, None)
                 }
