@@ -14,7 +14,6 @@ use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
 use crate::sync::apply::{self, ApplyError, ApplyInput, Decision, Outcome};
 use crate::sync::session::{self, Depth, Session, SessionError};
-use crate::sync::state::StateError;
 
 /// Why a job did not get done; turned into words only when it reaches
 /// the screen.
@@ -22,8 +21,6 @@ use crate::sync::state::StateError;
 pub enum JobError {
     #[error(transparent)]
     Session(Box<SessionError>),
-    #[error(transparent)]
-    State(Box<StateError>),
     #[error(transparent)]
     Apply(Box<ApplyError>),
     #[error(transparent)]
@@ -52,7 +49,6 @@ macro_rules! boxed_from {
 
 boxed_from!(
     Session(SessionError),
-    State(StateError),
     Apply(ApplyError),
     Config(ConfigError)
 );
