@@ -63,5 +63,5 @@ pub fn fingerprint(fields: &FieldSet, policy: &Policy) -> String {
         fields.limits,
         policy.mode.as_str()
     );
-    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+    crate::model::record::hash_revision(text.as_bytes())
 }

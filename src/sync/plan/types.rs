@@ -299,7 +299,7 @@ pub(super) fn op_id(op: &Op) -> String {
             c.field, c.values.left, c.values.right, c.to
         ));
     }
-    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+    crate::model::record::hash_revision(text.as_bytes())
 }
 
 /// Everything the planner reads.
