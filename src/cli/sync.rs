@@ -129,7 +129,7 @@ fn arrow(op: &Op) -> &'static str {
 }
 
 fn print_plan(plan: &Plan, config: &Config) {
-    let names = PerSide::new(config.left.name.as_str(), config.right.name.as_str());
+    let names = config.names();
     say!(
         "plan ({} mode) for {} ◀─▶ {}",
         plan.mode,
@@ -520,10 +520,12 @@ fn find_link(session: &Session, id: &str) -> Result<Link> {
 
 pub fn link(config: Config, left: String, right: String) -> Result<ExitCode> {
     let mut session = open(config, "link")?;
-    session.link_pair(&left, &right).map_err(|e| match e {
-        SessionError::Refused(why) => eyre!("{why} (`abgleich unlink`)"),
-        e => e.into(),
-    })?;
+    session
+        .link_pair(&PerSide::new(left.clone(), right.clone()))
+        .map_err(|e| match e {
+            SessionError::Refused(why) => eyre!("{why} (`abgleich unlink`)"),
+            e => e.into(),
+        })?;
     say!(
         "linked {} with {}; the next plan compares them field by field",
         for_terminal(&left),

@@ -275,10 +275,7 @@ pub fn check(stores: &PerSide<StoreInfo>, rows: &[Row]) -> Result<(), String> {
 }
 
 fn config_store(config: &Config, side: Side) -> &StoreConfig {
-    match side {
-        Side::Left => &config.left,
-        Side::Right => &config.right,
-    }
+    config.store(side)
 }
 
 /// Every canonical field a mapping can name, in display order: the card

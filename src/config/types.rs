@@ -11,6 +11,7 @@ use super::policy::{ConflictPolicy, DeletePolicy, MatchRule, Mode, PhoneFormat, 
 use super::transform::Transform;
 use crate::model::contact::FieldPath;
 use crate::model::normal::Normalizer;
+use crate::model::{PerSide, Side};
 use crate::vcard::WriteVersion;
 
 /// A config error: where it is and what was expected.
@@ -162,4 +163,24 @@ pub struct Config {
     pub sync: SyncConfig,
     pub ui: UiConfig,
     pub normalizer: Normalizer,
+}
+
+impl Config {
+    /// The store of one side (`[left]` or `[right]` in the file).
+    pub fn store(&self, side: Side) -> &StoreConfig {
+        match side {
+            Side::Left => &self.left,
+            Side::Right => &self.right,
+        }
+    }
+
+    /// Both stores, for code that does the same on each side.
+    pub fn stores(&self) -> PerSide<&StoreConfig> {
+        PerSide::new(&self.left, &self.right)
+    }
+
+    /// The stores' configured names.
+    pub fn names(&self) -> PerSide<&str> {
+        PerSide::new(&self.left.name, &self.right.name)
+    }
 }

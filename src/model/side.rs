@@ -56,6 +56,11 @@ impl<T> PerSide<T> {
         PerSide { left, right }
     }
 
+    /// The value of each side, from `f(side)`.
+    pub fn from_fn(mut f: impl FnMut(Side) -> T) -> Self {
+        PerSide::new(f(Side::Left), f(Side::Right))
+    }
+
     /// Both values through `f`.
     pub fn map<'a, U>(&'a self, f: impl Fn(&'a T) -> U) -> PerSide<U> {
         PerSide::new(f(&self.left), f(&self.right))

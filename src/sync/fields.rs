@@ -99,16 +99,14 @@ impl FieldSet {
                 .map(|f| (f, Direction::Both))
                 .collect(),
         };
-        let stores = PerSide::new(&config.left, &config.right);
+        let stores = config.stores();
         let fields = mapped
             .into_iter()
             .map(|(path, direction)| {
                 let blocked = |side: Side| limit_block(&path, &stores.get(side).limits);
-                let blocked = PerSide::new(blocked(Side::Left), blocked(Side::Right));
-                let writable = PerSide::new(
-                    allows(direction, Side::Left) && blocked.left.is_none(),
-                    allows(direction, Side::Right) && blocked.right.is_none(),
-                );
+                let blocked = PerSide::from_fn(blocked);
+                let writable =
+                    PerSide::from_fn(|side| allows(direction, side) && blocked.get(side).is_none());
                 SyncField {
                     path,
                     writable,
@@ -118,8 +116,8 @@ impl FieldSet {
             .collect();
         FieldSet {
             fields,
-            names: PerSide::new(config.left.name.clone(), config.right.name.clone()),
-            limits: PerSide::new(config.left.limits, config.right.limits),
+            names: config.names().map(|n| n.to_string()),
+            limits: stores.map(|s| s.limits),
         }
     }
 

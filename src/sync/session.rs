@@ -59,8 +59,8 @@ pub enum SaveError {
 /// parses, and both stores open. Returns the new config.
 pub fn save_config(file: &Path, text: &str) -> Result<Config, SaveError> {
     let config = Config::parse(text, file)?;
-    for side in [&config.left, &config.right] {
-        store::open_read(side, &config.normalizer).map_err(SaveError::Store)?;
+    for side in Side::BOTH {
+        store::open_read(config.store(side), &config.normalizer).map_err(SaveError::Store)?;
     }
     store::write_atomic(file, text.as_bytes(), false).map_err(SaveError::Write)?;
     Ok(config)
@@ -82,11 +82,7 @@ impl Session {
     pub fn open(config: Config, command: &str) -> Result<Session, SessionError> {
         let state = State::open(&state::path_for(&config.file), command)?;
         let open = |side: Side| {
-            let sc = if side == Side::Left {
-                &config.left
-            } else {
-                &config.right
-            };
+            let sc = config.store(side);
             store::open(sc, &config.normalizer).map_err(|error| SessionError::Store {
                 side,
                 name: sc.name.clone(),
@@ -229,8 +225,9 @@ impl Session {
 
     /// Link a left and a right contact by hand; the next plan compares them
     /// field by field. Refused when either is linked already.
-    pub fn link_pair(&mut self, left: &str, right: &str) -> Result<(), SessionError> {
-        for (side, id) in [(Side::Left, left), (Side::Right, right)] {
+    pub fn link_pair(&mut self, ids: &PerSide<String>) -> Result<(), SessionError> {
+        for side in Side::BOTH {
+            let id = ids.get(side).as_str();
             self.stores
                 .get(side)
                 .read(id)
@@ -250,7 +247,7 @@ impl Session {
             None,
             &Link {
                 link_id: 0,
-                ids: PerSide::new(Some(left.to_string()), Some(right.to_string())),
+                ids: ids.map(|id| Some(id.clone())),
                 revs: PerSide::default(),
                 base: state::Base::default(),
                 created_on: None,

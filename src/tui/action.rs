@@ -1,7 +1,7 @@
 //! The one list of everything the operator can ask for. Keys map to these
 //! (see `keymap.rs`); views turn them into state changes.
 
-use crate::model::Side;
+use crate::model::{PerSide, Side};
 
 /// A view of the screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,7 +55,7 @@ pub enum Action {
     /// The mapping editor wants this config text saved.
     SaveConfig(String),
     /// Confirmed by hand: link these two records (left id, right id).
-    LinkPair(String, String),
+    LinkPair(PerSide<String>),
     /// Confirmed by hand: unlink / forget the link with this id.
     UnlinkLink(i64),
     ForgetLink(i64),

@@ -543,9 +543,9 @@ impl App {
                 let decisions = self.decisions.clone();
                 self.send(Job::Execute { data, decisions }, "writing");
             }
-            Action::LinkPair(left, right) => {
+            Action::LinkPair(ids) => {
                 self.contacts.clear_mark();
-                self.send(Job::Link { left, right }, "linking");
+                self.send(Job::Link(ids), "linking");
             }
             Action::UnlinkLink(id) => self.send(Job::Unlink(id), "unlinking"),
             Action::ForgetLink(id) => self.send(Job::Forget(id), "forgetting"),

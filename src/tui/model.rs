@@ -215,7 +215,7 @@ impl Data {
     /// The stores' configured names, safe to draw.
     pub fn store_names(&self) -> PerSide<String> {
         let name = |n: &str| crate::model::sanitize::for_terminal(n).into_owned();
-        PerSide::new(name(&self.config.left.name), name(&self.config.right.name))
+        self.config.names().map(|n| name(n))
     }
 
     fn build_search(&mut self) {

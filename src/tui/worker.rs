@@ -59,10 +59,8 @@ pub enum Job {
         data: Arc<Data>,
         decisions: Vec<Decision>,
     },
-    Link {
-        left: String,
-        right: String,
-    },
+    /// Link the records with these ids.
+    Link(PerSide<String>),
     /// A link by its id, looked up afresh in the state.
     Unlink(i64),
     Forget(i64),
@@ -149,10 +147,8 @@ impl Worker {
         match job {
             Job::Load => worker.load(),
             Job::Execute { data, decisions } => worker.execute(&data, decisions),
-            Job::Link { left, right } => {
-                let r = worker
-                    .session()
-                    .and_then(|s| Ok(s.link_pair(&left, &right)?));
+            Job::Link(ids) => {
+                let r = worker.session().and_then(|s| Ok(s.link_pair(&ids)?));
                 worker.after(r, "linked; the plan compares them field by field");
             }
             Job::Unlink(id) => {
@@ -251,10 +247,7 @@ impl Worker {
 
     fn try_load(&mut self) -> Result<Loaded, JobError> {
         const STEPS: usize = 4;
-        let names = PerSide::new(
-            self.config.left.name.clone(),
-            self.config.right.name.clone(),
-        );
+        let names = self.config.names().map(|n| n.to_string());
         let events = self.events.clone();
         let step = |what: String, done: usize| {
             let _ = events.send(Event::Progress {

@@ -46,11 +46,8 @@ impl Policy {
             scope_exit: config.sync.scope_exit,
             match_rules: config.sync.match_rules.clone(),
             max_delete_percent: config.sync.max_delete_percent,
-            stamps: PerSide::new(config.left.stamp.is_some(), config.right.stamp.is_some()),
-            reuses_ids: PerSide::new(
-                config.left.kind == StoreKind::Sqlite,
-                config.right.kind == StoreKind::Sqlite,
-            ),
+            stamps: config.stores().map(|s| s.stamp.is_some()),
+            reuses_ids: config.stores().map(|s| s.kind == StoreKind::Sqlite),
         }
     }
 }

@@ -43,7 +43,7 @@ impl ContactsView {
             |d: &Data, row: &Row, side: Side| d.record(side, row.index(side)).map(|r| r.id.clone());
         let keep = old.and_then(|o| {
             self.selected_row(o)
-                .map(|row| (id(o, row, Side::Left), id(o, row, Side::Right)))
+                .map(|row| PerSide::from_fn(|side| id(o, row, side)))
         });
         if self
             .filter
@@ -52,13 +52,13 @@ impl ContactsView {
             self.filter = None;
         }
         self.refilter(data);
-        if let Some((left, right)) = keep {
+        if let Some(keep) = keep {
             let found = self.visible.iter().position(|&r| {
                 let row = &data.rows[r as usize];
-                let same = |side: Side, want: &Option<String>| {
+                Side::BOTH.into_iter().any(|side| {
+                    let want = keep.get(side);
                     want.is_some() && id(data, row, side) == *want
-                };
-                same(Side::Left, &left) || same(Side::Right, &right)
+                })
             });
             if let Some(p) = found {
                 self.selected = p;
@@ -247,31 +247,28 @@ impl ContactsView {
         };
         match self.marked {
             Some((side, index)) if side != one_side.0 => {
-                let (left, right) = if side == Side::Left {
-                    (index, one_side.1)
-                } else {
-                    (one_side.1, index)
-                };
+                let mut indexes = PerSide::new(index, index);
+                *indexes.get_mut(one_side.0) = one_side.1;
                 let name = |s: Side, i: u32| {
                     data.record(s, Some(i))
                         .map(|r| for_terminal(&r.contact.display_name()).into_owned())
                         .unwrap_or_default()
                 };
                 let names = data.store_names();
-                let ids = (
-                    data.record(Side::Left, Some(left))?.id.clone(),
-                    data.record(Side::Right, Some(right))?.id.clone(),
+                let ids = PerSide::new(
+                    data.record(Side::Left, Some(indexes.left))?.id.clone(),
+                    data.record(Side::Right, Some(indexes.right))?.id.clone(),
                 );
                 Some(Dialog {
                     title: "Link".into(),
                     lines: vec![
-                        format!("Link {} {}", names.left, name(Side::Left, left)),
-                        format!("with {} {}?", names.right, name(Side::Right, right)),
+                        format!("Link {} {}", names.left, name(Side::Left, indexes.left)),
+                        format!("with {} {}?", names.right, name(Side::Right, indexes.right)),
                         "The next plan compares them field by field.".into(),
                         String::new(),
                         "y: link   n: back".into(),
                     ],
-                    on_yes: Action::Confirmed(Box::new(Action::LinkPair(ids.0, ids.1))),
+                    on_yes: Action::Confirmed(Box::new(Action::LinkPair(ids))),
                 })
             }
             _ => {
