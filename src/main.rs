@@ -1,5 +1,6 @@
 //! The `abgleich` command: parses arguments and hands over to the library.
 
+#[macro_use]
 mod cli;
 
 use std::path::PathBuf;
@@ -92,7 +93,7 @@ fn parse_conflicts(text: &str) -> Result<ConflictPolicy, String> {
 
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
-        eprintln!("abgleich: {e}");
+        tell!("abgleich: {e}");
     }
     let args = Args::parse();
     let Some(command) = args.command else {
@@ -139,12 +140,21 @@ fn main() -> ExitCode {
             },
         },
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
             report(&e);
             ExitCode::from(1)
         }
+    };
+    // Output that could not be written (other than to a reader that went
+    // away) fails the command: a script must not take half a plan for all.
+    match cli::out::trouble() {
+        Some(why) => {
+            tell!("abgleich: {why}");
+            ExitCode::from(1)
+        }
+        None => code,
     }
 }
 
@@ -153,9 +163,6 @@ fn main() -> ExitCode {
 fn report(error: &color_eyre::eyre::Report) {
     let text = abgleich::model::error::describe_chain(error.chain());
     for line in text.lines() {
-        eprintln!(
-            "abgleich: {}",
-            abgleich::model::sanitize::for_terminal(line)
-        );
+        tell!("abgleich: {line}");
     }
 }

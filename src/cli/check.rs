@@ -16,7 +16,7 @@ pub fn run(given: Option<PathBuf>) -> Result<ExitCode> {
 
 /// Print the report; the exit code says whether everything was readable.
 pub fn report(config: &Config) -> ExitCode {
-    println!("config: {} (valid)", config.file.display());
+    say!("config: {} (valid)", config.file.display());
     let mut ok = true;
     for side in [&config.left, &config.right] {
         match check_side(config, side) {
@@ -25,7 +25,7 @@ pub fn report(config: &Config) -> ExitCode {
                 ok &= report.unreadable.is_empty();
             }
             Err(e) => {
-                eprintln!("{:<5} {}: {e}", side.side, side.name);
+                tell!("{:<5} {}: {e}", side.side, side.name);
                 ok = false;
             }
         }
@@ -46,7 +46,7 @@ fn print_side(r: &SideReport) {
         ),
         None => format!("{} {}", r.kind.as_str(), r.location.display()),
     };
-    println!(
+    say!(
         "{:<5} {} ({place}): {} records, {} in scope, {} unreadable",
         r.side,
         r.name,
@@ -55,6 +55,6 @@ fn print_side(r: &SideReport) {
         r.unreadable.len()
     );
     for u in &r.unreadable {
-        println!("      unreadable: {u}");
+        say!("      unreadable: {u}");
     }
 }

@@ -17,29 +17,29 @@ pub fn run() -> Result<ExitCode> {
         .keep();
     let config_path = samples::write_to(&dir).map_err(|e| eyre!(e))?;
     samples::write_history(&config_path).map_err(|e| eyre!(e))?;
-    println!("demo folder: {}", dir.display());
-    println!("  abgleich.toml   the config mapping the two sample stores");
-    println!("  crm.sqlite      the sample CRM (table customers)");
-    println!(
+    say!("demo folder: {}", dir.display());
+    say!("  abgleich.toml   the config mapping the two sample stores");
+    say!("  crm.sqlite      the sample CRM (table customers)");
+    say!(
         "  outlook/        the sample address book, {} cards",
         samples::OUTLOOK.len()
     );
-    println!();
+    say!();
     let config = Config::load(&config_path)?;
     if super::screen::is_terminal() {
         super::screen::run(config)?;
-        println!("demo folder: {}", dir.display());
-        println!("open it again: abgleich --config {}", config_path.display());
+        say!("demo folder: {}", dir.display());
+        say!("open it again: abgleich --config {}", config_path.display());
         return Ok(ExitCode::SUCCESS);
     }
     // Without a terminal (a script): the check report and what to try.
     // The samples hold one broken card on purpose; showing it is the point.
     let _ = super::check::report(&config);
-    println!();
+    say!();
     let config = config_path.display();
-    println!("next, in that folder's config:");
-    println!("  abgleich --config {config} plan          what a sync would do (writes nothing)");
-    println!("  abgleich --config {config} apply         do it (asks first; --yes for scripts)");
-    println!("  abgleich --config {config} undo          put both stores back");
+    say!("next, in that folder's config:");
+    say!("  abgleich --config {config} plan          what a sync would do (writes nothing)");
+    say!("  abgleich --config {config} apply         do it (asks first; --yes for scripts)");
+    say!("  abgleich --config {config} undo          put both stores back");
     Ok(ExitCode::SUCCESS)
 }

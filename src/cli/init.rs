@@ -25,8 +25,8 @@ pub fn run(given: Option<PathBuf>) -> Result<ExitCode> {
         })?;
     file.write_all(INIT_TEMPLATE.as_bytes())
         .wrap_err_with(|| format!("writing {}", path.display()))?;
-    println!("wrote {}", path.display());
-    println!(
+    say!("wrote {}", path.display());
+    say!(
         "edit the [left] and [right] stores, then run: abgleich check --config {}",
         path.display()
     );

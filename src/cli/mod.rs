@@ -1,5 +1,8 @@
 //! One file per subcommand. They print; the library does the work.
 
+#[macro_use]
+pub mod out;
+
 pub mod check;
 pub mod demo;
 pub mod init;

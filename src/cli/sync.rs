@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
+use super::out::{self, Stream};
 use abgleich::config::{Config, ConflictPolicy, Mode};
 use abgleich::model::sanitize::for_terminal;
 use abgleich::model::{PerSide, Side};
@@ -16,34 +17,17 @@ use abgleich::sync::plan::{Op, OpKind, Plan, Target, refusals};
 use abgleich::sync::session::{Session, SessionError};
 use abgleich::sync::state::Link;
 
-/// Print a line to stdout; a closed pipe (`abgleich plan | head`) ends the
-/// program quietly instead of with a panic.
-macro_rules! say {
-    ($($arg:tt)*) => {
-        emit(&format!($($arg)*))
-    };
-}
-
-fn emit(line: &str) {
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{line}")
-        && e.kind() == std::io::ErrorKind::BrokenPipe
-    {
-        std::process::exit(0);
-    }
-}
-
 /// Progress on stderr, only when it is a terminal.
 fn progress(text: &str) {
     if std::io::stderr().is_terminal() {
-        eprintln!("{text}");
+        tell!("{text}");
     }
 }
 
 fn open(config: Config, command: &str) -> Result<Session> {
     let session = Session::open(config, command)?;
     for note in &session.recovered {
-        eprintln!("abgleich: {note}");
+        tell!("abgleich: {note}");
     }
     Ok(session)
 }
@@ -90,7 +74,7 @@ pub fn plan(
             .wrap_err_with(|| format!("cannot write {}", out.display()))?;
     }
     if json {
-        say!("{text}");
+        out::json(&text);
     } else {
         print_plan(&plan, &session.config);
         if let Some(out) = out {
@@ -362,8 +346,10 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
             ));
         }
         print_plan(&plan, &session.config);
-        print!("apply {accepted} operation(s)? [y/N] ");
-        std::io::stdout().flush()?;
+        out::own(
+            Stream::Out,
+            &format!("apply {accepted} operation(s)? [y/N] "),
+        );
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
@@ -379,7 +365,10 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         if terminal && total >= 200 && (done == 0 || done * 100 / total > shown) {
             shown = done * 100 / total;
             printed = true;
-            eprint!("\rwriting {done} of {total} records ({shown}%) …");
+            out::own(
+                Stream::Err,
+                &format!("\rwriting {done} of {total} records ({shown}%) …"),
+            );
         }
     };
     let report = apply::apply_with_progress(
@@ -389,7 +378,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         &mut progress,
     );
     if printed {
-        eprintln!();
+        tell!();
     }
     let report = report?;
     let mut failed = 0;

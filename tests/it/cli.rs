@@ -431,3 +431,100 @@ fn check_finds_the_config_in_xdg_config_home() {
     );
     assert_sample_report(&out, &stores.path().join("outlook"));
 }
+
+/// Issue 11, finding 15: a file name with a title escape reached the
+/// terminal through `check`; a right-to-left override and zero-width
+/// characters in a contact's name passed through `plan`. Every command's
+/// output now shows them neutralised, and `plan --json` still means the
+/// same name.
+#[test]
+fn no_command_lets_contact_text_or_file_names_move_the_terminal() {
+    let dir = copy_samples();
+    let outlook = dir.path().join("outlook");
+    let name = "Eve\u{202e}txt.exe\u{200b}";
+    std::fs::write(
+        outlook.join("evil.vcf"),
+        format!("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{name}\r\nN:Eve;\u{202e}X;;;\r\nUID:evil-1\r\nEND:VCARD\r\n"),
+    )
+    .unwrap();
+    std::fs::write(outlook.join("x\u{1b}]0;PWNED\u{7}.vcf"), "garbage").unwrap();
+    let config = dir.path().join("abgleich.toml");
+    let config = config.to_str().unwrap();
+    let sandbox = tempfile::tempdir().unwrap();
+    let spoofing = ['\u{1b}', '\u{7}', '\u{202e}', '\u{200b}'];
+    for args in [
+        &["--config", config, "check"][..],
+        &["--config", config, "plan"],
+        &["--config", config, "plan", "--json"],
+        &["--config", config, "status"],
+    ] {
+        let out = run(&mut abgleich(sandbox.path(), args));
+        assert!(out.code.is_some_and(|c| c <= 1), "{args:?}: {out}");
+        for text in [&out.stdout, &out.stderr] {
+            assert!(
+                !text.contains(&spoofing[..]),
+                "{args:?} printed a raw escape or bidi character: {out}"
+            );
+        }
+        if args.contains(&"check") {
+            assert!(out.stdout.contains("x␛]0;PWNED␇.vcf"), "{out}");
+        }
+        if args == ["--config", config, "plan"] {
+            assert!(out.stdout.contains("Eve<U+202E>txt.exe<U+200B>"), "{out}");
+        }
+        if args.contains(&"--json") {
+            let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            let names: Vec<&str> = plan["operations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|op| op["name"].as_str())
+                .collect();
+            assert!(names.contains(&name), "the JSON keeps the name: {names:?}");
+        }
+    }
+}
+
+/// Issue 11, finding 15: `abgleich check | head -1` panicked (exit 134).
+/// With the reader gone before the first line, every printing command ends
+/// quietly with its own exit code.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = copy_samples();
+    let config = dir.path().join("abgleich.toml");
+    let config = config.to_str().unwrap();
+    let sandbox = tempfile::tempdir().unwrap();
+    for args in [
+        &["--config", config, "check"][..],
+        &["--config", config, "plan"],
+        &["--config", config, "plan", "--json"],
+        &["--config", config, "status"],
+    ] {
+        let mut child = abgleich(sandbox.path(), args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end at once: every write to stdout fails.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // Output that cannot be written for another reason fails the command.
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+    if let Ok(full) = full {
+        let out = abgleich(sandbox.path(), &["--config", config, "plan"])
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("cannot write to stdout"), "{stderr}");
+    }
+}
