@@ -225,6 +225,8 @@ struct SavedOp {
     accept: Option<bool>,
     /// Kind and contact, for messages.
     describe: String,
+    /// Its place in the file, so messages keep the file's order.
+    position: usize,
 }
 
 /// The operations a saved plan lists, by id.
@@ -254,10 +256,31 @@ fn saved_plan(path: &Path) -> Result<HashMap<String, SavedOp>> {
             SavedOp {
                 accept: op.get("accept").and_then(|v| v.as_bool()),
                 describe: format!("{} {}", text("kind"), text("name")),
+                position: i,
             },
         );
     }
     Ok(out)
+}
+
+/// The saved plan's operations the new plan no longer has, in the file's
+/// order, under one heading when there are several.
+fn print_stale(saved: &HashMap<String, SavedOp>, stale: &mut [String]) {
+    stale.sort_by_key(|id| saved.get(id).map_or(usize::MAX, |s| s.position));
+    if stale.len() > 1 {
+        say!(
+            "{} of the saved plan's {} operations are not in the new plan (applied already, or the stores changed):",
+            stale.len(),
+            saved.len()
+        );
+    }
+    for id in stale.iter() {
+        let name = saved.get(id).map(|s| s.describe.as_str()).unwrap_or("");
+        say!(
+            "changed since plan: {} (operation {id} of the saved plan); skipped, plan again",
+            for_terminal(name)
+        );
+    }
 }
 
 pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
@@ -299,16 +322,8 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         ));
     }
     let accepted = decisions.iter().filter(|d| d.accept).count();
-    for id in &stale {
-        let name = saved
-            .as_ref()
-            .and_then(|s| s.get(id))
-            .map(|s| s.describe.clone())
-            .unwrap_or_default();
-        say!(
-            "changed since plan: {} (operation {id} of the saved plan); skipped, plan again",
-            for_terminal(&name)
-        );
+    if let Some(saved) = &saved {
+        print_stale(saved, &mut stale);
     }
     let in_saved = |op: &Op| saved.as_ref().is_none_or(|s| s.contains_key(&op.id));
     let fresh = plan.operations.iter().filter(|o| !in_saved(o)).count();
@@ -381,48 +396,75 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         tell!();
     }
     let report = report?;
-    let mut failed = 0;
-    for (op, outcome) in plan.operations.iter().zip(&report.outcomes) {
-        match outcome {
-            Outcome::Failed(why) => {
-                failed += 1;
-                say!(
-                    "failed: {} {}: {}",
-                    op.kind.as_str(),
-                    for_terminal(&op.name),
-                    for_terminal(&why.to_string())
-                );
-            }
-            Outcome::ChangedSincePlan => say!(
-                "changed since plan: {} {} (skipped; plan again)",
-                op.kind.as_str(),
-                for_terminal(&op.name)
-            ),
-            _ => {}
-        }
-    }
-    let done = report.count(|o| *o == Outcome::Done);
+    print_outcomes(&plan, &report.outcomes);
+    let done = report.count(Outcome::written);
+    let noted = report.count(|o| matches!(o, Outcome::Noted(_)));
+    let failed = report.count(|o| matches!(o, Outcome::Failed(_)));
     let changed = report.count(|o| *o == Outcome::ChangedSincePlan);
+    let counted = |n: usize, what: &str| {
+        if n > 0 {
+            format!(", {n} {what}")
+        } else {
+            String::new()
+        }
+    };
     say!(
-        "applied {done} of {accepted} operation(s){}{}; apply #{} is in the journal (`abgleich undo` reverts it)",
-        if failed > 0 {
-            format!(", {failed} failed")
-        } else {
-            String::new()
-        },
-        if changed > 0 {
-            format!(", {changed} changed since plan")
-        } else {
-            String::new()
-        },
+        "applied {done} of {accepted} operation(s){}{}{}; apply #{} is in the journal (`abgleich undo` reverts it)",
+        counted(noted, "with a note"),
+        counted(failed, "failed"),
+        counted(changed, "changed since plan"),
         report.apply_id.unwrap_or(0)
     );
     print_waiting(&waiting);
-    Ok(if failed > 0 {
+    Ok(if failed + noted > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What did not go as planned, in plan order: each failure and each note
+/// once, with the operations it is about (a read-only folder is one error,
+/// not one per card), then what changed since the plan.
+fn print_outcomes(plan: &Plan, outcomes: &[Outcome]) {
+    let mut grouped: Vec<(&str, String, Vec<&Op>)> = Vec::new();
+    let mut changed: Vec<&Op> = Vec::new();
+    for (op, outcome) in plan.operations.iter().zip(outcomes) {
+        let (what, why) = match outcome {
+            Outcome::Failed(why) => ("failed", why.to_string()),
+            Outcome::Noted(why) => ("written, with a note", why.to_string()),
+            Outcome::ChangedSincePlan => {
+                changed.push(op);
+                continue;
+            }
+            Outcome::Done | Outcome::Skipped => continue,
+        };
+        match grouped.iter_mut().find(|(w, y, _)| *w == what && *y == why) {
+            Some((_, _, ops)) => ops.push(op),
+            None => grouped.push((what, why, vec![op])),
+        }
+    }
+    let about = |op: &Op| format!("{} {}", op.kind.as_str(), for_terminal(&op.name));
+    for (what, why, ops) in &grouped {
+        let why = for_terminal(why);
+        let tail = if *what == "failed" {
+            ""
+        } else {
+            " (what was not written is in the next plan)"
+        };
+        match ops.as_slice() {
+            [op] => say!("{what}: {}: {why}{tail}", about(op)),
+            ops => {
+                say!("{what}: {why}{tail}; {} operations:", ops.len());
+                for op in ops {
+                    say!("  {}", about(op));
+                }
+            }
+        }
+    }
+    for op in changed {
+        say!("changed since plan: {} (skipped; plan again)", about(op));
+    }
 }
 
 fn print_waiting(waiting: &[&Op]) {

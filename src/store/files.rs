@@ -40,6 +40,27 @@ pub fn missing_store(config: &StoreConfig, what: &str, why: &str) -> StoreError 
     }
 }
 
+/// The error of creating a temporary file without its random name (which
+/// the tempfile crate adds): the folder is named by the caller, and the same
+/// cause for many cards reads the same.
+fn without_temp_name(e: std::io::Error) -> std::io::Error {
+    e.raw_os_error().map_or_else(
+        || std::io::Error::from(e.kind()),
+        std::io::Error::from_raw_os_error,
+    )
+}
+
+/// Whether a file can be created in `dir`: a temporary file is made and
+/// removed again (what every card write needs first). The error names `dir`.
+pub fn probe_writable(dir: &Path) -> Result<(), StoreError> {
+    tempfile::Builder::new()
+        .prefix(".abgleich-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| StoreError::io(dir, without_temp_name(e)))
+}
+
 /// Write `bytes` to `target` through a temporary file in the same folder,
 /// flushed and renamed into place, so a reader sees the old or the new file,
 /// never half of one.
@@ -51,7 +72,7 @@ pub fn write_atomic(target: &Path, bytes: &[u8], create_new: bool) -> Result<(),
         .prefix(".abgleich-")
         .suffix(".tmp")
         .tempfile_in(dir)
-        .map_err(|e| StoreError::io(dir, e))?;
+        .map_err(|e| StoreError::io(dir, without_temp_name(e)))?;
     if let Ok(meta) = std::fs::metadata(target) {
         // Keep the permissions the user gave the file.
         let _ = tmp.as_file().set_permissions(meta.permissions());

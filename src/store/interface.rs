@@ -199,6 +199,12 @@ pub trait WriteStore: ReadStore {
     fn begin(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Whether the store can be written at all, asked before an apply's
+    /// first write: a read-only folder, file or database stops the apply
+    /// with one error before anything is written, not with one per record.
+    fn check_writable(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Make the writes since [`WriteStore::begin`] permanent.
     fn commit(&mut self) -> Result<(), StoreError> {
         Ok(())

@@ -476,6 +476,20 @@ impl WriteStore for SqliteStore {
         Ok(())
     }
 
+    fn check_writable(&self) -> Result<(), StoreError> {
+        let read_only = self.conn.is_readonly(rusqlite::MAIN_DB)?;
+        let path = self.config.path.clone();
+        if read_only {
+            return Err(StoreError::io(
+                &path,
+                std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem),
+            ));
+        }
+        // SQLite writes its rollback journal beside the database.
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        super::files::probe_writable(dir.unwrap_or(std::path::Path::new(".")))
+    }
+
     fn begin(&mut self) -> Result<(), StoreError> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         Ok(())

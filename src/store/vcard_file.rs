@@ -212,6 +212,14 @@ impl ReadStore for VcardFileStore {
 }
 
 impl WriteStore for VcardFileStore {
+    fn check_writable(&self) -> Result<(), StoreError> {
+        let dir = self.file.parent().filter(|d| !d.as_os_str().is_empty());
+        super::files::probe_writable(dir.unwrap_or(std::path::Path::new(".")))?;
+        // A file with a card that cannot be read is never rewritten: the
+        // rewrite would lose that card.
+        self.writable().map(drop)
+    }
+
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         let parsed = self.writable()?;
         let mut uid = patch

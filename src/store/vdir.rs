@@ -256,6 +256,10 @@ impl ReadStore for VdirStore {
 }
 
 impl WriteStore for VdirStore {
+    fn check_writable(&self) -> Result<(), StoreError> {
+        super::files::probe_writable(&self.dir)
+    }
+
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         let uid = patch
             .uid

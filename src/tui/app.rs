@@ -268,7 +268,7 @@ impl App {
                 outcomes,
                 notes,
             } => {
-                let done = outcomes.iter().filter(|o| **o == Outcome::Done).count();
+                let done = outcomes.iter().filter(|o| o.written()).count();
                 let failed = outcomes
                     .iter()
                     .filter(|o| matches!(o, Outcome::Failed(_) | Outcome::ChangedSincePlan))

@@ -10,6 +10,7 @@ mod crash;
 mod field_decisions;
 mod fixtures;
 mod layers;
+mod outcomes;
 mod planner;
 mod samples;
 mod stores;

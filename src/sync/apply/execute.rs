@@ -3,10 +3,7 @@
 //! outcome (the group's other writes are skipped) and the run goes on; only
 //! a store that cannot begin its transaction stops it here.
 
-use std::sync::Arc;
-
 use super::intents::{Action, Intent};
-use super::types::Outcome;
 use crate::model::contact::FieldPath;
 use crate::model::{PerSide, Side};
 use crate::store::{Patch, Store, StoreError};
@@ -23,7 +20,7 @@ pub(super) struct Written {
     /// Fields written per side.
     pub fields: PerSide<Vec<FieldPath>>,
     /// The first write that failed; the group's later writes were skipped.
-    pub failed: Option<Outcome>,
+    pub failed: Option<StoreError>,
     pub wrote: bool,
 }
 
@@ -53,19 +50,10 @@ pub(super) fn write_all(
         count_write();
         match result {
             Ok(()) => w.wrote = true,
-            Err(e) => w.failed = Some(failure(e)),
+            Err(e) => w.failed = Some(e),
         }
     }
     Ok(written)
-}
-
-/// What a failed write means for its operations: a record changed or gone
-/// since the plan read it is left for the next plan; anything else failed.
-fn failure(e: StoreError) -> Outcome {
-    match e {
-        StoreError::Changed { .. } | StoreError::Missing { .. } => Outcome::ChangedSincePlan,
-        e => Outcome::Failed(Arc::new(e)),
-    }
 }
 
 /// One write, and what it leaves in its group's `w`.

@@ -37,7 +37,8 @@ use super::plan::{Plan, refusals};
 use super::snapshot::Snapshot;
 use super::state::{ApplyStatus, State, StateError};
 use crate::model::{PerSide, Side};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
 
 /// What an apply executes.
 pub struct ApplyInput<'a> {
@@ -86,6 +87,15 @@ pub fn apply_with_progress(
         });
     }
     let intents = intents::intents(plan, decisions, &groups, stores);
+    // 0. Every store the intents write to can be written at all.
+    for side in Side::BOTH {
+        if intents.iter().any(|i| i.side == side) {
+            let store = stores.get(side);
+            store
+                .check_writable()
+                .map_err(|e| ApplyError::NotWritable(store.name().to_string(), e))?;
+        }
+    }
     // 1. Journal what every write will replace.
     let summary = intents::summary_text(plan, decisions);
     let units = intents.iter().filter_map(intents::Intent::journaled);
@@ -159,12 +169,23 @@ fn record_links(
 }
 
 /// Each operation's outcome, in plan order: an accepted one shares its
-/// group's (done, or its first failure); the others were skipped.
+/// group's; the others were skipped. A group is done when every write
+/// landed, written with a note when a write failed after one had landed
+/// (the contact is written and linked; the rest waits for the next plan),
+/// else its first failure.
 fn outcomes(plan: &Plan, groups: &[Group<'_>], written: Vec<Written>) -> Vec<Outcome> {
     let mut outcomes = vec![Outcome::Skipped; plan.operations.len()];
     for (group, w) in groups.iter().zip(written) {
+        let outcome = match (w.failed, w.wrote) {
+            (None, _) => Outcome::Done,
+            (Some(error), true) => Outcome::Noted(Arc::new(error)),
+            (Some(StoreError::Changed { .. } | StoreError::Missing { .. }), false) => {
+                Outcome::ChangedSincePlan
+            }
+            (Some(error), false) => Outcome::Failed(Arc::new(error)),
+        };
         for &i in &group.ops {
-            outcomes[i] = w.failed.clone().unwrap_or(Outcome::Done);
+            outcomes[i] = outcome.clone();
         }
     }
     outcomes

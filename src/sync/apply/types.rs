@@ -11,6 +11,11 @@ use crate::sync::state::StateError;
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Done,
+    /// Written, with a note: the contact's writes landed (it is created or
+    /// updated, and linked), but a later write of its pair failed with this
+    /// error (the stamp into the record it was created from, or the other
+    /// side's part); what was not written is in the next plan.
+    Noted(Arc<StoreError>),
     /// Not accepted (or not resolved), so not written.
     Skipped,
     /// A record was changed or gone since the plan read it: the write was
@@ -27,13 +32,22 @@ pub enum Outcome {
 impl PartialEq for Outcome {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (Outcome::Failed(a), Outcome::Failed(b)) => Arc::ptr_eq(a, b),
+            (Outcome::Failed(a), Outcome::Failed(b)) | (Outcome::Noted(a), Outcome::Noted(b)) => {
+                Arc::ptr_eq(a, b)
+            }
             _ => std::mem::discriminant(self) == std::mem::discriminant(other),
         }
     }
 }
 
 impl Eq for Outcome {}
+
+impl Outcome {
+    /// Whether the operation's contact was written (with or without a note).
+    pub fn written(&self) -> bool {
+        matches!(self, Outcome::Done | Outcome::Noted(_))
+    }
+}
 
 /// What happened to each operation, in plan order.
 #[derive(Debug, Default)]
@@ -58,6 +72,9 @@ pub enum ApplyError {
     State(#[from] StateError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// A store the plan writes to cannot be written; nothing was written.
+    #[error("{0} cannot be written: {1}; nothing was written")]
+    NotWritable(String, #[source] StoreError),
     #[error("nothing to undo: no finished apply in the journal")]
     NothingToUndo,
 }

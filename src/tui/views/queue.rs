@@ -521,7 +521,7 @@ impl QueueView {
         theme: &Theme,
     ) {
         let count = |f: fn(&Outcome) -> bool| results.outcomes.iter().filter(|o| f(o)).count();
-        let done = count(|o| *o == Outcome::Done);
+        let done = count(Outcome::written);
         let failed = count(|o| matches!(o, Outcome::Failed(_)));
         let changed = count(|o| *o == Outcome::ChangedSincePlan);
         let skipped = count(|o| *o == Outcome::Skipped);
@@ -598,6 +598,15 @@ impl QueueView {
                 theme.style(Role::Failed),
             ));
         }
+        if let Some(Outcome::Noted(why)) = results.outcomes.get(self.selected) {
+            about.push(Line::styled(
+                format!(
+                    "written and linked; not written: {} (it is in the new plan)",
+                    for_terminal(&why.to_string())
+                ),
+                theme.style(Role::Warning),
+            ));
+        }
         if let Some(Outcome::ChangedSincePlan) = results.outcomes.get(self.selected) {
             about.push(Line::styled(
                 "changed since the plan was made: what was not written is in the new plan",
@@ -640,6 +649,7 @@ fn change_rows(op: &Op) -> Vec<super::DetailRow> {
 fn outcome_text(o: &Outcome) -> (String, Role) {
     match o {
         Outcome::Done => ("done".into(), Role::Done),
+        Outcome::Noted(_) => ("done, with a note".into(), Role::Warning),
         Outcome::Skipped => ("skipped".into(), Role::Skipped),
         Outcome::ChangedSincePlan => ("changed since plan".into(), Role::Warning),
         Outcome::Failed(_) => ("failed".into(), Role::Failed),
