@@ -15,6 +15,7 @@ use abgleich::sync::apply::{self, ApplyInput, Decision, Outcome};
 use abgleich::sync::plan::{Op, OpKind, Plan, Target, refusals};
 use abgleich::sync::session::{Session, SessionError};
 use abgleich::sync::state::Link;
+use abgleich::text::{PlanJson, warning_text};
 
 /// Print a line to stdout; a closed pipe (`abgleich plan | head`) ends the
 /// program quietly instead of with a panic.
@@ -84,7 +85,8 @@ pub fn plan(
 ) -> Result<ExitCode> {
     let session = open(with_overrides(config, mode, None), "plan")?;
     let (_, plan) = read_and_plan(&session)?;
-    let text = serde_json::to_string_pretty(&plan)?;
+    let names = store_names(&session.config);
+    let text = serde_json::to_string_pretty(&PlanJson::new(&plan, &names))?;
     if let Some(out) = &out {
         write_private(out, text.as_bytes())
             .wrap_err_with(|| format!("cannot write {}", out.display()))?;
@@ -128,8 +130,14 @@ fn arrow(op: &Op) -> &'static str {
     }
 }
 
+/// The stores' names as the planner used them, for the warnings' words.
+fn store_names(config: &Config) -> PerSide<String> {
+    PerSide::new(config.left.name.clone(), config.right.name.clone())
+}
+
 fn print_plan(plan: &Plan, config: &Config) {
     let names = PerSide::new(config.left.name.as_str(), config.right.name.as_str());
+    let store_names = store_names(config);
     say!(
         "plan ({} mode) for {} ◀─▶ {}",
         plan.mode,
@@ -201,7 +209,7 @@ fn print_plan(plan: &Plan, config: &Config) {
                 }
             }
             for w in &op.warnings {
-                say!("      ⚠ {}", for_terminal(&w.to_string()));
+                say!("      ⚠ {}", for_terminal(&warning_text(w, &store_names)));
             }
         }
     }
