@@ -5,7 +5,7 @@
 //! `tests/it/layers.rs`):
 //!
 //! ```text
-//! model ◀── vcard ◀── config ◀── store ◀── sync, check ◀── tui, samples (and the binary's cli)
+//! model ◀── vcard ◀── config ◀── store ◀── sync, check ◀── tui, samples, text (and the binary's cli)
 //! ```
 
 pub mod model;
@@ -20,4 +20,5 @@ pub mod check;
 pub mod sync;
 
 pub mod samples;
+pub mod text;
 pub mod tui;

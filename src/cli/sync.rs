@@ -16,6 +16,7 @@ use abgleich::sync::apply::{self, ApplyInput, Decision, Outcome};
 use abgleich::sync::plan::{Op, OpKind, Plan, Target, refusals};
 use abgleich::sync::session::{Session, SessionError};
 use abgleich::sync::state::Link;
+use abgleich::text::{PlanJson, warning_text};
 
 /// Progress on stderr, only when it is a terminal.
 fn progress(text: &str) {
@@ -68,7 +69,8 @@ pub fn plan(
 ) -> Result<ExitCode> {
     let session = open(with_overrides(config, mode, None), "plan")?;
     let (_, plan) = read_and_plan(&session)?;
-    let text = serde_json::to_string_pretty(&plan)?;
+    let names = store_names(&session.config);
+    let text = serde_json::to_string_pretty(&PlanJson::new(&plan, &names))?;
     if let Some(out) = &out {
         write_private(out, text.as_bytes())
             .wrap_err_with(|| format!("cannot write {}", out.display()))?;
@@ -112,8 +114,14 @@ fn arrow(op: &Op) -> &'static str {
     }
 }
 
+/// The stores' names as the planner used them, for the warnings' words.
+fn store_names(config: &Config) -> PerSide<String> {
+    config.names().map(|n| n.to_string())
+}
+
 fn print_plan(plan: &Plan, config: &Config) {
     let names = config.names();
+    let store_names = store_names(config);
     say!(
         "plan ({} mode) for {} ◀─▶ {}",
         plan.mode,
@@ -185,7 +193,7 @@ fn print_plan(plan: &Plan, config: &Config) {
                 }
             }
             for w in &op.warnings {
-                say!("      ⚠ {}", for_terminal(&w.to_string()));
+                say!("      ⚠ {}", for_terminal(&warning_text(w, &store_names)));
             }
         }
     }

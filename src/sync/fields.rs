@@ -126,13 +126,11 @@ impl FieldSet {
         self.limits.get(to).phone_format == PhoneFormat::E164
     }
 
-    /// Values of `contact` (held on side `from`) that side `to` cannot take:
+    /// Values of `contact` (held on the other side) that side `to` cannot take:
     /// more e-mail addresses, phone numbers of a kind or web pages than the
     /// synchronised fields (and limits) carry, and fields a limit keeps out.
-    pub fn uncarried(&self, contact: &Contact, from: Side, to: Side) -> Vec<Warning> {
+    pub fn uncarried(&self, contact: &Contact, to: Side) -> Vec<Warning> {
         let mut warnings = Vec::new();
-        let from_name = self.names.get(from);
-        let to_name = self.names.get(to);
         let carried = |class: FieldClass, kind: Option<Kind>| {
             self.fields
                 .iter()
@@ -153,13 +151,12 @@ impl FieldSet {
             if contact.emails.len() > n {
                 warnings.push(Warning::TooManyEmails {
                     count: contact.emails.len(),
-                    to: to_name.clone(),
+                    to,
                     takes: n,
                     extra: contact.emails[n..]
                         .iter()
                         .map(|e| e.value.clone())
                         .collect(),
-                    stays_in: from_name.clone(),
                 });
             }
         }
@@ -172,10 +169,9 @@ impl FieldSet {
         {
             warnings.push(Warning::TooManyUrls {
                 count: contact.urls.len(),
-                to: to_name.clone(),
+                to,
                 takes: url_fields,
                 extra: contact.urls[url_fields..].to_vec(),
-                stays_in: from_name.clone(),
             });
         }
         for kind in Kind::ALL {
@@ -197,10 +193,9 @@ impl FieldSet {
                 warnings.push(Warning::TooManyPhones {
                     kind,
                     count: of_kind.len(),
-                    to: to_name.clone(),
+                    to,
                     takes: n,
                     extra: of_kind[n..].iter().map(|v| v.to_string()).collect(),
-                    stays_in: from_name.clone(),
                 });
             }
         }
@@ -213,9 +208,8 @@ impl FieldSet {
             {
                 warnings.push(Warning::Blocked {
                     field: field.path,
-                    to: to_name.clone(),
+                    to,
                     limit,
-                    stays_in: from_name.clone(),
                 });
             }
         }

@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &str, u8)] = &[
     ("crate::check", "engine", 4),
     ("crate::tui", "front ends", 5),
     ("crate::samples", "front ends", 5),
+    ("crate::text", "front ends", 5),
     ("bin", "front ends", 5),
 ];
 

@@ -25,6 +25,7 @@ use abgleich::sync::plan::{
 };
 use abgleich::sync::snapshot::Snapshot;
 use abgleich::sync::state::{Base, BaseValue, Link};
+use abgleich::text::{PlanJson, warning_text};
 
 use ConflictPolicy as C;
 use DeletePolicy as D;
@@ -900,7 +901,8 @@ fn ambiguous_candidates_are_not_created_without_review() {
             ],
         )
     };
-    let plan = World::new().plan(vec![ina("1"), ina("2")], vec![ina("a")], &[]);
+    let world = World::new();
+    let plan = world.plan(vec![ina("1"), ina("2")], vec![ina("a")], &[]);
     let creates: Vec<&Op> = plan
         .operations
         .iter()
@@ -913,9 +915,10 @@ fn ambiguous_candidates_are_not_created_without_review() {
             "a possible duplicate is created without review: {op:?}"
         );
         assert!(
-            op.warnings.iter().any(
-                |w| w.to_string().contains("same person") && w.to_string().contains("Ina Wolf")
-            ),
+            op.warnings.iter().any(|w| {
+                let text = warning_text(w, &world.fields.names);
+                text.contains("same person") && text.contains("Ina Wolf")
+            }),
             "{:?}",
             op.warnings
         );
@@ -1448,7 +1451,7 @@ fn limits_on_create() {
     let warnings = op
         .warnings
         .iter()
-        .map(|w| w.to_string())
+        .map(|warning| warning_text(warning, &w.fields.names))
         .collect::<Vec<_>>()
         .join("\n");
     assert!(
@@ -1572,6 +1575,7 @@ fn limit_warnings_count_by_kind_and_read_as_before() {
         vec![],
         &[],
     );
+    let names = &w.fields.names;
     let warnings = &plan.operations[0].warnings;
     let mut by_kind: BTreeMap<WarningKind, usize> = BTreeMap::new();
     for w in warnings {
@@ -1585,7 +1589,7 @@ fn limit_warnings_count_by_kind_and_read_as_before() {
             (WarningKind::Blocked, 1),
         ])
     );
-    let texts: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+    let texts: Vec<String> = warnings.iter().map(|w| warning_text(w, names)).collect();
     assert_eq!(
         texts,
         [
@@ -1594,8 +1598,8 @@ fn limit_warnings_count_by_kind_and_read_as_before() {
             "note: Outlook has no notes field; the value stays only in CRM",
         ]
     );
-    let json = serde_json::to_value(&plan.operations[0]).unwrap();
-    assert_eq!(json["warnings"], serde_json::json!(texts));
+    let json = serde_json::to_value(PlanJson::new(&plan, names)).unwrap();
+    assert_eq!(json["operations"][0]["warnings"], serde_json::json!(texts));
 }
 
 #[test]
@@ -1614,7 +1618,7 @@ fn a_phone_that_is_no_number_is_reported_not_written() {
         plan.operations[0]
             .warnings
             .iter()
-            .any(|w| w.to_string().contains("ask reception")),
+            .any(|warning| warning_text(warning, &w.fields.names).contains("ask reception")),
         "{:?}",
         plan.operations[0].warnings
     );
@@ -1745,7 +1749,7 @@ fn json_shape() {
         ],
         &[link(1, "1", "a", anna_base(&[("title", "Dr")]))],
     );
-    let json = serde_json::to_value(&plan).unwrap();
+    let json = serde_json::to_value(PlanJson::new(&plan, &w.fields.names)).unwrap();
     let summary = json["summary"].as_object().expect("summary");
     for key in [
         "create", "update", "delete", "conflict", "link", "unlink", "warning",

@@ -76,7 +76,7 @@ impl<'a> Planner<'a> {
                 Err(w) => warnings.push(w),
             }
         }
-        warnings.extend(self.inp.fields.uncarried(&rec.contact, from, to));
+        warnings.extend(self.inp.fields.uncarried(&rec.contact, to));
         // A second copy of a person is worse than a create that waits.
         let alike = self
             .lookalikes
@@ -99,7 +99,7 @@ impl<'a> Planner<'a> {
                     })
                     .collect(),
                 more: alike.len() > 3,
-                store: self.inp.fields.names.get(to).clone(),
+                side: to,
             });
         }
         let mut ids = PerSide::new(None, None);

@@ -68,9 +68,8 @@ impl Planner<'_> {
             {
                 op.kind = OpKind::Delete;
                 op.after = LinkAfter::Drop;
-                op.warnings.push(Warning::LeftScopeCreatedHere {
-                    store: gone_name.clone(),
-                });
+                op.warnings
+                    .push(Warning::LeftScopeCreatedHere { side: gone });
             } else {
                 op.after = LinkAfter::Tombstone {
                     gone: None,
@@ -101,10 +100,7 @@ impl Planner<'_> {
                         link.id(gone).unwrap_or("?")
                     ),
                 };
-                op.warnings.push(Warning::DeletedKept {
-                    deleted_in: gone_name.clone(),
-                    kept_in: self.inp.fields.names.get(kept_side).clone(),
-                });
+                op.warnings.push(Warning::DeletedKept { deleted_in: gone });
             }
             DeletePolicy::Propagate | DeletePolicy::Ask => {
                 op.kind = OpKind::Delete;
@@ -114,9 +110,8 @@ impl Planner<'_> {
                 }
                 if changed_since {
                     op.review = true;
-                    op.warnings.push(Warning::ChangedSinceSync {
-                        store: self.inp.fields.names.get(kept_side).clone(),
-                    });
+                    op.warnings
+                        .push(Warning::ChangedSinceSync { side: kept_side });
                 }
             }
         }
@@ -127,7 +122,7 @@ impl Planner<'_> {
             // The id went to a new contact in an earlier apply while this
             // delete waited: it still waits.
             op.review = true;
-            op.warnings.push(Warning::IdGivenAway { store: gone_name });
+            op.warnings.push(Warning::IdGivenAway { side: gone });
         }
         self.push(op);
     }
@@ -257,11 +252,9 @@ impl Planner<'_> {
         self.contact_keys(rec)
             .iter()
             .any(|k| free.contains(k))
-            .then(|| Replaced {
+            .then_some(Replaced {
                 was: name,
-                how: Clue::UnlinkedElsewhere {
-                    store: self.inp.fields.names.get(other).clone(),
-                },
+                how: Clue::UnlinkedElsewhere,
             })
     }
 
@@ -296,11 +289,11 @@ impl Planner<'_> {
     /// `side` holds someone else.
     pub(super) fn replacement(&self, side: Side, rec: &Record, r: &Replaced) -> Replacement {
         Replacement {
-            store: self.inp.fields.names.get(side).clone(),
+            side,
             id: rec.id.clone(),
             was: r.was.clone(),
             now: rec.contact.display_name(),
-            clue: r.how.clone(),
+            clue: r.how,
         }
     }
 

@@ -43,8 +43,7 @@ impl Planner<'_> {
                 None => Err(Warning::NotE164 {
                     field: field.path,
                     value: v.to_string(),
-                    to: self.inp.fields.names.get(to).clone(),
-                    stays_in: self.inp.fields.names.get(to.opposite()).clone(),
+                    to,
                 }),
             };
         }
@@ -247,7 +246,7 @@ impl Planner<'_> {
             for to in Side::BOTH {
                 if targets.contains(&to) || evidence.is_some() {
                     let from = *pair.get(to.opposite());
-                    warnings.extend(self.inp.fields.uncarried(&from.contact, to.opposite(), to));
+                    warnings.extend(self.inp.fields.uncarried(&from.contact, to));
                 }
             }
         }

@@ -147,35 +147,29 @@ pub enum LinkAfter {
     Tombstone { gone: Option<Side>, reason: String },
 }
 
-/// One operation of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One operation of the plan. `plan --json` writes it through
+/// `crate::text::PlanJson`, with its warnings in words.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Op {
     pub id: String,
     pub kind: OpKind,
     pub target: Target,
-    /// The record on each side (`"left_id"`, `"right_id"` in JSON).
-    #[serde(flatten, serialize_with = "ids_json")]
+    /// The record on each side.
     pub ids: PerSide<Option<String>>,
     pub review: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
     pub changes: Vec<Change>,
     pub warnings: Vec<Warning>,
     /// A name to show for the contact.
     pub name: String,
     /// The revisions the plan read; writes are conditional on them.
-    #[serde(skip)]
     pub revs: PerSide<Option<String>>,
     /// The existing link or tombstone (`None`: not linked yet).
-    #[serde(skip)]
     pub link: Option<Link>,
-    #[serde(skip)]
     pub after: LinkAfter,
     /// Fields held back (one-way mode): the base keeps its old value.
-    #[serde(skip)]
     pub pending: Vec<FieldPath>,
     /// Per side: what to write into its stamp (`None`: nothing).
-    #[serde(skip)]
     pub stamp: PerSide<Option<StampWith>>,
 }
 
@@ -191,24 +185,6 @@ pub enum StampWith {
 /// What a record is known by on the other side: a card's UID, else its id.
 pub fn identity(record: &Record) -> String {
     record.uid.clone().unwrap_or_else(|| record.id.clone())
-}
-
-/// An op's ids as the plan's JSON has always named them; flattened into
-/// the op, so the two keys keep their place.
-fn ids_json<S: serde::Serializer>(
-    ids: &PerSide<Option<String>>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Ids<'a> {
-        left_id: &'a Option<String>,
-        right_id: &'a Option<String>,
-    }
-    Ids {
-        left_id: &ids.left,
-        right_id: &ids.right,
-    }
-    .serialize(serializer)
 }
 
 impl Op {
@@ -241,13 +217,13 @@ pub struct Summary {
     pub warning: usize,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// A plan; `plan --json` writes it through `crate::text::PlanJson`.
+#[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub summary: Summary,
     pub operations: Vec<Op>,
     /// Why applying this plan would be unsafe (refused unless `--force`).
     pub refusals: Vec<String>,
-    #[serde(skip)]
     pub refreshes: Vec<Refresh>,
     /// Records that could not be read, per side, for the report.
     pub unreadable: Vec<String>,
@@ -314,52 +290,6 @@ pub struct Inputs<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn change(field: &str, left: &str, right: &str, to: Option<Side>) -> Change {
-        Change {
-            field: field.parse().expect("field path"),
-            values: PerSide::new(Some(left.into()), Some(right.into())),
-            base: None,
-            to,
-            write: PerSide::default(),
-        }
-    }
-
-    /// `plan --json` is read by scripts: the ids and values per side keep
-    /// the keys and the order they had as hand-written pairs.
-    #[test]
-    fn op_json_keeps_its_keys_and_order() {
-        let op = Op {
-            id: "00000000000000ab".into(),
-            kind: OpKind::Update,
-            target: Target::Right,
-            ids: PerSide::new(Some("7".into()), None),
-            review: true,
-            evidence: Some(Evidence::Email),
-            changes: vec![
-                change("email.work", "a@firma.de", "b@firma.de", Some(Side::Right)),
-                change("title", "Dr.", "Prof.", None),
-            ],
-            warnings: Vec::new(),
-            name: "Anna Roth".into(),
-            revs: PerSide::new(Some("r1".into()), Some("r2".into())),
-            link: None,
-            after: LinkAfter::Linked,
-            pending: Vec::new(),
-            stamp: PerSide::default(),
-        };
-        assert_eq!(
-            serde_json::to_string(&op).unwrap(),
-            concat!(
-                r#"{"id":"00000000000000ab","kind":"update","target":"right","#,
-                r#""left_id":"7","right_id":null,"review":true,"evidence":"email","#,
-                r#""changes":[{"field":"email.work","left":"a@firma.de","right":"b@firma.de","#,
-                r#""base":null,"to":"right"},"#,
-                r#"{"field":"title","left":"Dr.","right":"Prof.","base":null}],"#,
-                r#""warnings":[],"name":"Anna Roth"}"#
-            )
-        );
-    }
 
     #[test]
     fn change_reads_back_from_json() {

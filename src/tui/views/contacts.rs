@@ -17,6 +17,7 @@ use super::{cell, detail_table, list_window, status_role};
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
 use crate::sync::state::BaseValue;
+use crate::text::warning_text;
 
 #[derive(Default)]
 pub struct ContactsView {
@@ -508,7 +509,7 @@ impl ContactsView {
             let op = &data.plan.operations[o as usize];
             for w in &op.warnings {
                 lines.push(Line::styled(
-                    format!("⚠ {}", for_terminal(&w.to_string())),
+                    format!("⚠ {}", for_terminal(&warning_text(w, &data.fields.names))),
                     theme.style(Role::Warning),
                 ));
             }

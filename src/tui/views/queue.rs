@@ -18,6 +18,7 @@ use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
 use crate::sync::apply::{Decision, Outcome};
 use crate::sync::plan::{Op, OpKind, Target};
+use crate::text::warning_text;
 
 /// What the queue draws besides its own state and the plan: the
 /// operator's decisions, the defaults they are compared with, the theme,
@@ -457,7 +458,7 @@ impl QueueView {
         }
         for w in &op.warnings {
             lines.push(Line::styled(
-                format!("⚠ {}", for_terminal(&w.to_string())),
+                format!("⚠ {}", for_terminal(&warning_text(w, &data.fields.names))),
                 theme.style(Role::Warning),
             ));
         }
