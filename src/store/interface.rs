@@ -226,7 +226,9 @@ pub trait JournalStore {
     /// The exact stored form of a unit (file bytes, a row with all its
     /// columns), or `None` when it does not exist.
     fn save_unit(&self, unit: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Put a unit back exactly as [`JournalStore::save_unit`] returned it;
+    /// Put a unit back as [`JournalStore::save_unit`] returned it, in
+    /// place (a row that still exists is updated, never deleted and inserted
+    /// again, so the database's cascades and triggers do not fire for it);
     /// `None` removes it.
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError>;
 }

@@ -11,6 +11,7 @@ mod field_decisions;
 mod fixtures;
 mod layers;
 mod planner;
+mod recovery;
 mod samples;
 mod stores;
 mod sync_e2e;
