@@ -43,7 +43,7 @@ fn progress(text: &str) {
 fn open(config: Config, command: &str) -> Result<Session> {
     let session = Session::open(config, command)?;
     for note in &session.recovered {
-        eprintln!("abgleich: {note}");
+        eprintln!("abgleich: {}", for_terminal(note));
     }
     Ok(session)
 }

@@ -536,6 +536,38 @@ impl JournalStore for SqliteStore {
         }
         Ok(())
     }
+
+    fn check_saved(&self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
+        let Some(bytes) = saved else { return Ok(()) };
+        let saved = decode_saved(unit, bytes)?;
+        let schema: HashSet<String> = self
+            .conn
+            .prepare(&format!("SELECT * FROM {} LIMIT 0", self.table))?
+            .column_names()
+            .map(str::to_string)
+            .collect();
+        if saved.columns.len() != saved.values.len() {
+            return Err(StoreError::SavedRowDoesNotFit {
+                unit: unit.to_string(),
+                why: format!(
+                    "{} columns but {} values",
+                    saved.columns.len(),
+                    saved.values.len()
+                ),
+            });
+        }
+        if let Some(gone) = saved.columns.iter().find(|c| !schema.contains(*c)) {
+            return Err(StoreError::SavedRowDoesNotFit {
+                unit: unit.to_string(),
+                why: format!("the table has no column {gone:?} any more"),
+            });
+        }
+        Ok(())
+    }
+
+    fn writes_at_commit(&self) -> bool {
+        true
+    }
 }
 
 fn decode_saved(unit: &str, bytes: &[u8]) -> Result<SavedRow, StoreError> {

@@ -1,12 +1,65 @@
-//! Recovery and undo through the real binary (SPEC §6): a row goes back in
-//! place, so the CRM's cascades and delete triggers never fire for it.
+//! Recovery and undo through the real binary (SPEC §6: "Recovery or `undo`
+//! overwriting a record that changed after abgleich wrote it"): both put
+//! back only what still holds abgleich's write and name the rest; a row
+//! goes back in place, so the CRM's cascades and delete triggers never fire
+//! for it; an interrupted undo is finished as an undo; a damaged journal is
+//! refused before any store is touched.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::Connection;
 
 use crate::common::samples;
-use crate::crash::{APPLY, Copy, crm_rows, files};
+use crate::crash::{APPLY, Copy, HOOK, Run, crm_rows, files, plan_operations, total_writes};
+
+/// One journal row as the state file holds it.
+struct Entry {
+    apply_id: i64,
+    side: String,
+    unit: String,
+    before: Option<Vec<u8>>,
+}
+
+fn journal(copy: &Copy) -> Vec<Entry> {
+    let conn = Connection::open(copy.path().join("abgleich.state")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT apply_id, side, unit, before FROM journal ORDER BY apply_id, seq")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok(Entry {
+            apply_id: r.get(0)?,
+            side: r.get(1)?,
+            unit: r.get(2)?,
+            before: r.get(3)?,
+        })
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+const EDIT: &str = "edited by hand";
+
+/// What a person does to a card: a note added.
+fn edit_card(path: &Path) {
+    let text = String::from_utf8(std::fs::read(path).unwrap()).unwrap();
+    let edited = text.replacen("END:VCARD", &format!("NOTE:{EDIT}\r\nEND:VCARD"), 1);
+    assert_ne!(edited, text, "{} is a card", path.display());
+    std::fs::write(path, edited).unwrap();
+}
+
+/// What a person does to a CRM row: a new position.
+fn edit_row(db: &Path, id: &str) {
+    let conn = Connection::open(db).unwrap();
+    let n = conn
+        .execute(
+            "UPDATE customers SET position = ?1 WHERE id = ?2",
+            [EDIT, id],
+        )
+        .unwrap();
+    assert_eq!(n, 1, "row {id} exists");
+}
 
 fn row_ids(db: &Path) -> Vec<i64> {
     let conn = Connection::open(db).unwrap();
@@ -17,6 +70,312 @@ fn row_ids(db: &Path) -> Vec<i64> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
+}
+
+/// The sample CRM rows with `edit_row(id)` applied, as `crm_rows` reads them.
+fn sample_rows_with_edit(id: &str) -> Vec<Vec<rusqlite::types::Value>> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crm.sqlite");
+    std::fs::copy(samples().join("crm.sqlite"), &db).unwrap();
+    edit_row(&db, id);
+    crm_rows(&db)
+}
+
+fn holds_edit(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| t.contains(EDIT))
+}
+
+fn row_holds_edit(db: &Path, id: &str) -> bool {
+    let conn = Connection::open(db).unwrap();
+    conn.query_row("SELECT position FROM customers WHERE id = ?1", [id], |r| {
+        r.get::<_, Option<String>>(0)
+    })
+    .unwrap()
+    .as_deref()
+        == Some(EDIT)
+}
+
+/// The message line that names `what` as changed and left alone.
+fn names_as_left(run: &Run, what: &str) -> bool {
+    run.stderr
+        .lines()
+        .any(|l| l.contains(what) && l.contains("changed since") && l.contains("left as it is"))
+}
+
+#[test]
+fn recovery_keeps_what_was_edited_after_a_crash_and_names_it() {
+    let total = total_writes();
+    for k in [1, 3, total.div_ceil(2), total] {
+        let copy = Copy::new();
+        let crashed = copy.apply_aborting_after(k);
+        assert!(crashed.aborted(), "k = {k}: aborted\n{crashed}");
+        let outlook = copy.path().join("outlook");
+        let db = copy.path().join("crm.sqlite");
+        let entries = journal(&copy);
+        let now = |e: &Entry| std::fs::read(outlook.join(&e.unit)).ok();
+
+        // A CRM row the apply journaled (its writes were never committed),
+        // a card it wrote, and one it journaled but had not written yet.
+        let row = entries
+            .iter()
+            .find(|e| e.side == "left" && e.before.is_some())
+            .map(|e| e.unit.clone())
+            .expect("the apply journaled a CRM row");
+        let written = entries
+            .iter()
+            .find(|e| e.side == "right" && now(e) != e.before)
+            .map(|e| e.unit.clone())
+            .unwrap_or_else(|| panic!("k = {k}: the apply wrote a card"));
+        let untouched = entries
+            .iter()
+            .find(|e| e.side == "right" && e.before.is_some() && now(e) == e.before)
+            .map(|e| e.unit.clone());
+        edit_row(&db, &row);
+        let mut cards = vec![written.clone()];
+        cards.extend(untouched.clone());
+        for card in &cards {
+            edit_card(&outlook.join(card));
+        }
+        let edited_files: BTreeMap<String, Vec<u8>> = files(&outlook)
+            .into_iter()
+            .filter(|(name, _)| cards.contains(name))
+            .collect();
+
+        // `status` recovers.
+        let status = copy.run(&["status"]);
+        assert!(status.status.success(), "k = {k}: status\n{status}");
+        assert!(
+            status.stderr.contains("did not finish"),
+            "k = {k}: recovered\n{status}"
+        );
+        assert!(
+            row_holds_edit(&db, &row),
+            "k = {k}: the edit of CRM row {row} survives\n{status}"
+        );
+        assert!(
+            names_as_left(&status, &format!("CRM {row}")),
+            "k = {k}: CRM row {row} is named\n{status}"
+        );
+        for card in &cards {
+            assert!(
+                holds_edit(&outlook.join(card)),
+                "k = {k}: the edit of {card} survives\n{status}"
+            );
+            assert!(
+                names_as_left(&status, card),
+                "k = {k}: {card} is named\n{status}"
+            );
+        }
+
+        // Everything else is put back exactly.
+        let mut expected = files(&samples().join("outlook"));
+        expected.extend(edited_files);
+        assert_eq!(
+            files(&outlook),
+            expected,
+            "k = {k}: every other card as before the apply\n{status}"
+        );
+        assert_eq!(
+            crm_rows(&db),
+            sample_rows_with_edit(&row),
+            "k = {k}: every other CRM row as before the apply\n{status}"
+        );
+
+        // Nothing half done: the next apply runs and settles.
+        let again = copy.run(&APPLY);
+        assert!(again.status.success(), "k = {k}: apply\n{again}");
+        assert!(
+            !again.stderr.contains("did not finish"),
+            "k = {k}: nothing left to recover\n{again}"
+        );
+        assert_eq!(plan_operations(&copy), 0, "k = {k}: the next plan is empty");
+    }
+}
+
+#[test]
+fn an_interrupted_undo_is_finished_as_an_undo_and_keeps_later_edits() {
+    let copy = Copy::new();
+    let outlook = copy.path().join("outlook");
+    let db = copy.path().join("crm.sqlite");
+    let plan_before = plan_operations(&copy);
+    let applied = copy.run(&APPLY);
+    assert!(applied.status.success(), "apply\n{applied}");
+
+    // The undo is killed after it put back its third unit.
+    let undo = Run::of(
+        copy.command(&["undo"])
+            .env(HOOK, "3")
+            .output()
+            .expect("the abgleich binary runs"),
+    );
+    assert!(undo.aborted(), "the undo was interrupted\n{undo}");
+
+    // Edited after the crash: a card the undo had not put back yet and a
+    // CRM row (its rows go back in one transaction: none had landed).
+    let entries = journal(&copy);
+    let card = entries
+        .iter()
+        .find(|e| {
+            e.side == "right"
+                && e.before.is_some()
+                && std::fs::read(outlook.join(&e.unit)).ok() != e.before
+        })
+        .map(|e| e.unit.clone())
+        .expect("a card still holds the apply's write");
+    let row = entries
+        .iter()
+        .find(|e| e.side == "left" && e.before.is_some())
+        .map(|e| e.unit.clone())
+        .expect("the apply wrote a CRM row");
+    assert!(entries.iter().all(|e| e.apply_id == 1));
+    edit_card(&outlook.join(&card));
+    edit_row(&db, &row);
+    let edited_card = std::fs::read(outlook.join(&card)).unwrap();
+    let edited_row: Vec<_> = crm_rows(&db)
+        .into_iter()
+        .filter(|r| r[0] == rusqlite::types::Value::Integer(row.parse().unwrap()))
+        .collect();
+
+    let status = copy.run(&["status"]);
+    assert!(status.status.success(), "status\n{status}");
+    assert!(
+        status.stderr.contains("undo of apply #1") && status.stderr.contains("did not finish"),
+        "the undo is finished as an undo\n{status}"
+    );
+    assert!(
+        status.stdout.contains("(undone)"),
+        "apply #1 is undone, not rolled back\n{status}"
+    );
+    assert!(names_as_left(&status, &card), "{card} is named\n{status}");
+    assert!(
+        names_as_left(&status, &format!("CRM {row}")),
+        "CRM row {row} is named\n{status}"
+    );
+
+    // The edits survive; everything else is as before the apply.
+    let mut expected = files(&samples().join("outlook"));
+    expected.insert(card.clone(), edited_card);
+    assert_eq!(files(&outlook), expected, "the cards\n{status}");
+    let id = rusqlite::types::Value::Integer(row.parse().unwrap());
+    let mut rows = crm_rows(&db);
+    let now_edited: Vec<_> = rows.iter().filter(|r| r[0] == id).cloned().collect();
+    assert_eq!(now_edited, edited_row, "CRM row {row} as edited\n{status}");
+    rows.retain(|r| r[0] != id);
+    let mut sample_rows = crm_rows(&samples().join("crm.sqlite"));
+    sample_rows.retain(|r| r[0] != id);
+    assert_eq!(rows, sample_rows, "every other CRM row as before\n{status}");
+
+    // The links are undone too: the plan is the one before the apply, apart
+    // from the two edited contacts.
+    let plan_after = plan_operations(&copy);
+    assert!(
+        plan_after + 2 >= plan_before && plan_after <= plan_before + 2,
+        "the plan before the apply again ({plan_before} operations, now {plan_after})"
+    );
+    let again = copy.run(&["undo"]);
+    assert!(
+        !again.status.success() && again.stderr.contains("nothing to undo"),
+        "apply #1 is not undone twice\n{again}"
+    );
+}
+
+/// Every byte of both stores.
+fn store_bytes(copy: &Copy) -> (BTreeMap<String, Vec<u8>>, Vec<u8>) {
+    (
+        files(&copy.path().join("outlook")),
+        std::fs::read(copy.path().join("crm.sqlite")).unwrap(),
+    )
+}
+
+fn damage(copy: &Copy, sql: &str) {
+    let conn = Connection::open(copy.path().join("abgleich.state")).unwrap();
+    let n = conn.execute(sql, []).unwrap();
+    assert_eq!(n, 1, "damaged one row: {sql}");
+}
+
+/// The refusal: exit 1, naming the state file, the apply and the row.
+fn assert_refused(run: &Run, what: &str) {
+    assert_eq!(run.status.code(), Some(1), "{what}: refused\n{run}");
+    for part in [
+        "abgleich.state",
+        "apply #1",
+        "damaged",
+        "nothing was changed",
+    ] {
+        assert!(run.stderr.contains(part), "{what}: names {part:?}\n{run}");
+    }
+}
+
+#[test]
+fn a_damaged_journal_is_refused_before_anything_is_touched() {
+    let damages = [
+        (
+            "a saved CRM row",
+            "UPDATE journal SET before = X'7B2262726F6B656E' WHERE seq = \
+             (SELECT MIN(seq) FROM journal WHERE side = 'left' AND before IS NOT NULL)",
+            "journal entry",
+        ),
+        (
+            "a side",
+            "UPDATE journal SET side = 'middle' WHERE seq = (SELECT MAX(seq) FROM journal)",
+            "journal entry",
+        ),
+        (
+            "a card's file name",
+            "UPDATE journal SET unit = '../outside.vcf' WHERE seq = \
+             (SELECT MAX(seq) FROM journal WHERE side = 'right')",
+            "journal entry",
+        ),
+        (
+            "a saved link",
+            "UPDATE link_undo SET old = '{broken' WHERE seq = (SELECT MAX(seq) FROM link_undo)",
+            "link change",
+        ),
+    ];
+    for (what, sql, row) in damages {
+        let copy = Copy::new();
+        let applied = copy.run(&APPLY);
+        assert!(applied.status.success(), "{what}: apply\n{applied}");
+        damage(&copy, sql);
+        let before = store_bytes(&copy);
+
+        let undo = copy.run(&["undo"]);
+        assert_refused(&undo, what);
+        assert!(undo.stderr.contains(row), "{what}: names the {row}\n{undo}");
+        assert!(
+            store_bytes(&copy) == before,
+            "{what}: both stores byte for byte as they were\n{undo}"
+        );
+
+        // The other commands still work, and the apply is still there.
+        let status = copy.run(&["status"]);
+        assert!(status.status.success(), "{what}: status\n{status}");
+        assert!(
+            status.stdout.contains("#1") && status.stdout.contains("(done)"),
+            "{what}: apply #1 is still done\n{status}"
+        );
+        assert_eq!(plan_operations(&copy), 0, "{what}: the plan");
+        assert!(store_bytes(&copy) == before, "{what}: still untouched");
+    }
+}
+
+#[test]
+fn a_damaged_journal_of_an_interrupted_apply_is_refused_before_recovery_touches_anything() {
+    let copy = Copy::new();
+    let crashed = copy.apply_aborting_after(total_writes().div_ceil(2));
+    assert!(crashed.aborted(), "aborted\n{crashed}");
+    damage(
+        &copy,
+        "UPDATE journal SET before = X'7B2262726F6B656E' WHERE seq = \
+         (SELECT MIN(seq) FROM journal WHERE side = 'left' AND before IS NOT NULL)",
+    );
+    let before = store_bytes(&copy);
+    let status = copy.run(&["status"]);
+    assert_refused(&status, "recovery");
+    assert!(
+        store_bytes(&copy) == before,
+        "both stores byte for byte as they were\n{status}"
+    );
 }
 
 // ---- rows in place -----------------------------------------------------------------
