@@ -511,8 +511,8 @@ pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<R
 // ---- the fault hook the crash tests use -------------------------------------
 
 /// With `ABGLEICH_ABORT_AFTER_WRITES=k`, the process aborts right after the
-/// k-th store write (an apply's write, or a unit an undo puts back), as a
-/// kill -9 would (crash tests). Only in builds with the `crash-points`
+/// k-th store write (an apply's write or its commit, or a unit an undo puts
+/// back), as a kill -9 would (crash tests). Only in builds with the `crash-points`
 /// feature (test builds; see Cargo.toml).
 #[cfg(feature = "crash-points")]
 pub(in crate::sync) fn count_write() {

@@ -1,7 +1,8 @@
 //! Crash safety through the real binary (SPEC §6: "a half-written store
 //! after a crash"): `apply` on a copy of the bundled samples is aborted right
 //! after its k-th store write (`ABGLEICH_ABORT_AFTER_WRITES=k`, as a kill -9
-//! would), for every k the full apply reaches. After each crash both stores
+//! would; the last k is right after the stores commit, before the apply is
+//! marked done), for every k the full apply reaches. After each crash both stores
 //! are readable, the next `apply` first rolls the unfinished one back and
 //! then ends where an uninterrupted apply ends, its next plan is empty, and
 //! no sample contact is lost. A crash followed by `status` (which recovers)
