@@ -207,6 +207,94 @@ fn recovery_keeps_what_was_edited_after_a_crash_and_names_it() {
     }
 }
 
+/// Two linked pairs (CRM id, card file) from the state.
+fn two_links(copy: &Copy) -> [(String, String); 2] {
+    let conn = Connection::open(copy.path().join("abgleich.state")).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT left_id, right_id FROM links
+             WHERE left_id IS NOT NULL AND right_id IS NOT NULL ORDER BY link_id LIMIT 2",
+        )
+        .unwrap();
+    let pairs: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    [pairs[0].clone(), pairs[1].clone()]
+}
+
+#[test]
+fn after_a_failed_commit_recovery_keeps_what_was_edited_since() {
+    // Orders checked at COMMIT: deleting a customer with orders fails there.
+    let copy = Copy::new();
+    let db = copy.path().join("crm.sqlite");
+    let outlook = copy.path().join("outlook");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE orders (
+                 id INTEGER PRIMARY KEY,
+                 customer_id INTEGER NOT NULL
+                     REFERENCES customers(id) DEFERRABLE INITIALLY DEFERRED);
+             INSERT INTO orders (customer_id) SELECT id FROM customers;",
+        )
+        .unwrap();
+    let first = copy.run(&APPLY);
+    assert!(first.status.success(), "apply #1\n{first}");
+
+    // A card deleted (its CRM row is to be deleted) and a CRM row changed
+    // (its card is to be updated).
+    let [(deleted_row, deleted_card), (changed_row, changed_card)] = two_links(&copy);
+    std::fs::remove_file(outlook.join(&deleted_card)).unwrap();
+    Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE customers SET position = 'Changed in the CRM' WHERE id = ?1",
+            [&changed_row],
+        )
+        .unwrap();
+    let config = std::fs::read_to_string(copy.config()).unwrap();
+    let propagate = config.replace("right_to_left = \"ask\"", "right_to_left = \"propagate\"");
+    assert_ne!(propagate, config);
+    std::fs::write(copy.config(), propagate).unwrap();
+    let (cards, rows) = (files(&outlook), crm_rows(&db));
+
+    let failed = copy.run(&["apply", "--yes"]);
+    assert_eq!(failed.status.code(), Some(1), "the commit fails\n{failed}");
+    assert!(failed.stderr.contains("FOREIGN KEY"), "{failed}");
+    assert_eq!(
+        files(&outlook),
+        cards,
+        "the card write was put back\n{failed}"
+    );
+    assert_eq!(crm_rows(&db), rows, "the CRM as it was\n{failed}");
+
+    // Edited afterwards: the card the apply had written, the row it had
+    // deleted without committing.
+    edit_card(&outlook.join(&changed_card));
+    edit_row(&db, &deleted_row);
+    let (cards, edited_row) = (files(&outlook), one_row(&db, &deleted_row));
+
+    let status = copy.run(&["status"]);
+    assert!(status.status.success(), "status\n{status}");
+    assert!(status.stderr.contains("did not finish"), "{status}");
+    assert!(
+        names_as_left(&status, &changed_card),
+        "{changed_card} is named\n{status}"
+    );
+    assert!(
+        names_as_left(&status, &format!("CRM {deleted_row}")),
+        "CRM row {deleted_row} is named\n{status}"
+    );
+    assert_eq!(files(&outlook), cards, "the edited card is kept\n{status}");
+    assert_eq!(
+        one_row(&db, &deleted_row),
+        edited_row,
+        "the edited row is kept\n{status}"
+    );
+}
+
 #[test]
 fn an_interrupted_undo_is_finished_as_an_undo_and_keeps_later_edits() {
     let copy = Copy::new();
