@@ -26,6 +26,11 @@ use crate::store::{self, Store, StoreError};
 /// What the journal records as the hash of a unit that does not exist.
 const ABSENT: &str = "-";
 
+/// The state's meta key that says its running applies record the hashes of
+/// their writes (set by the first apply that does; a running apply found
+/// without it was journaled by an earlier version).
+const RECORDS_WRITES: &str = "journal records writes";
+
 /// A unit's hash as the journal records it.
 fn hash_text(unit: Option<&[u8]>) -> String {
     unit.map_or_else(|| ABSENT.to_string(), hash_revision)
@@ -74,6 +79,7 @@ impl Journaled {
     ) -> Result<Journaled, ApplyError> {
         let tx = state.transaction()?;
         let apply_id = tx.begin_apply(summary)?;
+        tx.set_meta(RECORDS_WRITES, "1")?;
         let mut journal = Journaled {
             apply_id,
             entries: Vec::new(),
@@ -267,8 +273,10 @@ struct Saved {
     side: Side,
     unit: String,
     before: Option<Vec<u8>>,
-    /// The hashes the unit may hold after abgleich's writes.
-    afters: Vec<String>,
+    /// The hashes the unit may hold after abgleich's writes; `None`: an
+    /// earlier version's running apply, which recorded none (whatever
+    /// differs from the saved unit is taken as its write, as it did).
+    afters: Option<Vec<String>>,
 }
 
 /// An apply's journal, read back and checked in full before anything is
@@ -293,6 +301,7 @@ fn check(
     stores: &PerSide<Box<dyn Store>>,
     apply: &ApplyRow,
 ) -> Result<Checked, ApplyError> {
+    let legacy = state.meta(RECORDS_WRITES)?.is_none();
     let mut entries = Vec::new();
     for e in state.journal(apply.apply_id)? {
         let Some(side) = e.side else {
@@ -311,9 +320,10 @@ fn check(
         // Until an apply is done, a missing hash means "nothing written";
         // journals of earlier versions recorded a unit that is gone as none.
         let afters = match (e.after_hash, apply.status) {
-            (Some(h), _) => h.split_whitespace().map(str::to_string).collect(),
-            (None, ApplyStatus::Running) => Vec::new(),
-            (None, _) => vec![ABSENT.to_string()],
+            (Some(h), _) => Some(h.split_whitespace().map(str::to_string).collect()),
+            (None, ApplyStatus::Running) if legacy => None,
+            (None, ApplyStatus::Running) => Some(Vec::new()),
+            (None, _) => Some(vec![ABSENT.to_string()]),
         };
         entries.push(Saved {
             side,
@@ -393,7 +403,8 @@ fn put_back_each(
         if now == e.before {
             continue;
         }
-        if e.afters.contains(&hash_text(now.as_deref())) {
+        let now_hash = hash_text(now.as_deref());
+        if e.afters.as_ref().is_none_or(|a| a.contains(&now_hash)) {
             store.restore_unit(&e.unit, e.before.as_deref())?;
             if counted {
                 count_write();

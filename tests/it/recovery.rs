@@ -608,3 +608,33 @@ fn undo_puts_rows_back_in_place_so_cascades_and_delete_triggers_never_fire() {
         "every customer as before both applies"
     );
 }
+
+#[test]
+fn a_crashed_apply_journaled_by_an_earlier_version_is_still_rolled_back() {
+    // Earlier versions recorded no hash while an apply ran.
+    let copy = Copy::new();
+    let crashed = copy.apply_aborting_after(total_writes().div_ceil(2));
+    assert!(crashed.aborted(), "aborted\n{crashed}");
+    Connection::open(copy.path().join("abgleich.state"))
+        .unwrap()
+        .execute_batch(
+            "UPDATE journal SET after_hash = NULL;
+             DELETE FROM meta WHERE key = 'journal records writes';",
+        )
+        .unwrap();
+    let outlook = copy.path().join("outlook");
+    assert_ne!(files(&outlook), files(&samples().join("outlook")));
+
+    let status = copy.run(&["status"]);
+    assert!(status.status.success(), "status\n{status}");
+    assert_eq!(
+        files(&outlook),
+        files(&samples().join("outlook")),
+        "every card as before the apply\n{status}"
+    );
+    assert_eq!(
+        crm_rows(&copy.path().join("crm.sqlite")),
+        crm_rows(&samples().join("crm.sqlite")),
+        "every CRM row as before the apply\n{status}"
+    );
+}
