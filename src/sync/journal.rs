@@ -372,12 +372,17 @@ fn put_back(
     entries: &[Saved],
     counted: bool,
 ) -> Result<PutBack, ApplyError> {
-    for side in Side::BOTH {
-        if stores.get(side).writes_at_commit() {
-            stores.get_mut(side).begin()?;
+    let begun = Side::BOTH.into_iter().try_for_each(|side| {
+        let store = stores.get_mut(side);
+        if store.writes_at_commit() {
+            store.begin()?;
         }
-    }
-    let result = put_back_each(stores, entries, counted);
+        Ok::<(), StoreError>(())
+    });
+    let result = match begun {
+        Ok(()) => put_back_each(stores, entries, counted),
+        Err(e) => Err(e.into()),
+    };
     for side in Side::BOTH {
         let store = stores.get_mut(side);
         if store.writes_at_commit() {
