@@ -1,10 +1,35 @@
-//! File handling the card stores share: atomic replacement, and the
-//! journal's exact copies of files.
+//! File handling the card stores share: atomic replacement, the journal's
+//! exact copies of files, and its write-ahead hook.
 
+use std::cell::RefCell;
 use std::path::Path;
 
 use super::interface::StoreError;
 use crate::config::StoreConfig;
+
+/// What the journal does with the bytes a replacement is about to put in
+/// place: record their hash before they land.
+pub type WriteAhead = Box<dyn FnMut(&[u8]) -> Result<(), StoreError>>;
+
+thread_local! {
+    static WRITE_AHEAD: RefCell<Option<WriteAhead>> = const { RefCell::new(None) };
+}
+
+/// While a hook is set (on this thread), every [`write_atomic`] hands it
+/// the bytes it is about to put in place, after they are flushed to the
+/// temporary file and before the rename, and fails when the hook fails: a
+/// card store's write is not in a transaction, so the journal records what
+/// a write will leave before it lands. Returns the hook set before.
+pub fn set_write_ahead(hook: Option<WriteAhead>) -> Option<WriteAhead> {
+    WRITE_AHEAD.with(|cell| cell.replace(hook))
+}
+
+fn write_ahead(bytes: &[u8]) -> Result<(), StoreError> {
+    WRITE_AHEAD.with(|cell| match cell.borrow_mut().as_mut() {
+        Some(hook) => hook(bytes),
+        None => Ok(()),
+    })
+}
 
 /// Read a file for the journal: its bytes, or `None` when it does not exist.
 pub fn read_unit_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
@@ -82,6 +107,7 @@ pub fn write_atomic(target: &Path, bytes: &[u8], create_new: bool) -> Result<(),
     tmp.as_file()
         .sync_data()
         .map_err(|e| StoreError::io(target, e))?;
+    write_ahead(bytes)?;
     if create_new {
         tmp.persist_noclobber(target)
             .map_err(|e| StoreError::io(target, e.error))?;

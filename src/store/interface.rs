@@ -145,6 +145,13 @@ pub enum StoreError {
         "{0}; abgleich does not rewrite a file with a card it cannot read (it would be lost): fix or remove that card first"
     )]
     WouldLoseCard(Unreadable),
+    /// The journal could not record a write before it landed (the write
+    /// was not made).
+    #[error("the journal could not record the write: {0}")]
+    Journal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The journal's copy of a row does not fit the table as it is now.
+    #[error("the saved row {unit} does not fit the table: {why}")]
+    SavedRowDoesNotFit { unit: String, why: String },
     /// The journal's copy of a row cannot be read back.
     #[error("a saved row of {unit} is damaged: {source}")]
     DamagedSavedRow {
@@ -232,9 +239,23 @@ pub trait JournalStore {
     /// The exact stored form of a unit (file bytes, a row with all its
     /// columns), or `None` when it does not exist.
     fn save_unit(&self, unit: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Put a unit back exactly as [`JournalStore::save_unit`] returned it;
+    /// Put a unit back as [`JournalStore::save_unit`] returned it, in
+    /// place (a row that still exists is updated, never deleted and inserted
+    /// again, so the database's cascades and triggers do not fire for it);
     /// `None` removes it.
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError>;
+    /// Whether [`JournalStore::restore_unit`] could put `saved` back as
+    /// `unit`: an id that names a unit of this store, a saved copy it can
+    /// read. Undo and recovery ask before they touch anything.
+    fn check_saved(&self, _unit: &str, _saved: Option<&[u8]>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Whether writes reach the store only at [`WriteStore::commit`] (an
+    /// SQL transaction): a crash before it leaves the store as it was, so
+    /// the journal need not follow each write.
+    fn writes_at_commit(&self) -> bool {
+        false
+    }
 }
 
 /// A store that can be read, written and journalled: what `apply` needs.

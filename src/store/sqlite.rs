@@ -3,7 +3,8 @@
 //! Table and column names come from config; each is checked against the
 //! database's real schema and quoted before it reaches SQL, so a config
 //! value can never become SQL code. The user's database settings are left
-//! alone (no journal-mode change). Creates take the id the table assigns.
+//! alone (no journal-mode change; foreign keys are enforced, as the CRM's own
+//! program does). Creates take the id the table assigns.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -86,6 +87,9 @@ fn connect(config: &StoreConfig, access: OpenFlags) -> Result<(Connection, PathB
             source,
         })?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // A CRM that declares foreign keys relies on them (its own program
+    // turns them on per connection): abgleich's deletes cascade as its do.
+    conn.pragma_update(None, "foreign_keys", true)?;
     Ok((conn, path))
 }
 
@@ -516,6 +520,80 @@ impl JournalStore for SqliteStore {
     }
 
     fn save_unit(&self, unit: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .saved_row(unit)?
+            .map(|saved| serde_json::to_vec(&saved).unwrap_or_default()))
+    }
+
+    /// In place: a row that still exists gets back the values of the columns
+    /// that differ (one UPDATE, the id untouched); a row that is gone is
+    /// inserted; `None` deletes the row (one abgleich created). A row is
+    /// never deleted and inserted again, so `ON DELETE CASCADE` children and
+    /// delete triggers never see it.
+    fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
+        let tx = self.own_transaction()?;
+        match saved {
+            None => {
+                let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
+                self.conn.execute(&sql, [unit])?;
+            }
+            Some(bytes) => {
+                let saved = decode_saved(unit, bytes)?;
+                match self.saved_row(unit)? {
+                    Some(now) => self.put_back_in_place(unit, saved, &now)?,
+                    None => self.insert_saved(saved)?,
+                }
+            }
+        }
+        if let Some(tx) = tx {
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn check_saved(&self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
+        let Some(bytes) = saved else { return Ok(()) };
+        let saved = decode_saved(unit, bytes)?;
+        let schema: HashSet<String> = self
+            .conn
+            .prepare(&format!("SELECT * FROM {} LIMIT 0", self.table))?
+            .column_names()
+            .map(str::to_string)
+            .collect();
+        if saved.columns.len() != saved.values.len() {
+            return Err(StoreError::SavedRowDoesNotFit {
+                unit: unit.to_string(),
+                why: format!(
+                    "{} columns but {} values",
+                    saved.columns.len(),
+                    saved.values.len()
+                ),
+            });
+        }
+        if let Some(gone) = saved.columns.iter().find(|c| !schema.contains(*c)) {
+            return Err(StoreError::SavedRowDoesNotFit {
+                unit: unit.to_string(),
+                why: format!("the table has no column {gone:?} any more"),
+            });
+        }
+        Ok(())
+    }
+
+    fn writes_at_commit(&self) -> bool {
+        true
+    }
+}
+
+fn decode_saved(unit: &str, bytes: &[u8]) -> Result<SavedRow, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::DamagedSavedRow {
+        unit: unit.to_string(),
+        source,
+    })
+}
+
+impl SqliteStore {
+    /// Row `unit` with all its columns, or `None` when there is none.
+    fn saved_row(&self, unit: &str) -> Result<Option<SavedRow>, StoreError> {
         let sql = format!("SELECT * FROM {} WHERE {} = ?1", self.table, self.id);
         let mut stmt = self.conn.prepare(&sql)?;
         let names: Vec<String> = stmt.column_names().map(str::to_string).collect();
@@ -528,40 +606,65 @@ impl JournalStore for SqliteStore {
                 Ok(values)
             })
             .optional()?;
-        Ok(row.map(|values| {
-            let saved = SavedRow {
-                columns: names.clone(),
-                values,
-            };
-            serde_json::to_vec(&saved).unwrap_or_default()
+        Ok(row.map(|values| SavedRow {
+            columns: names,
+            values,
         }))
     }
 
-    fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
-        let tx = self.own_transaction()?;
-        let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
-        self.conn.execute(&sql, [unit])?;
-        if let Some(bytes) = saved {
-            let row: SavedRow =
-                serde_json::from_slice(bytes).map_err(|source| StoreError::DamagedSavedRow {
-                    unit: unit.to_string(),
-                    source,
-                })?;
-            let columns: Vec<String> = row.columns.iter().map(|c| quote_identifier(c)).collect();
-            let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                self.table,
-                columns.join(", "),
-                marks.join(", ")
-            );
-            let values: Vec<rusqlite::types::Value> =
-                row.values.into_iter().map(SavedValue::into_value).collect();
-            self.conn.execute(&sql, params_from_iter(values.iter()))?;
+    /// Give row `unit` back the saved values of every column that differs
+    /// from `now` (nothing when none does).
+    fn put_back_in_place(
+        &self,
+        unit: &str,
+        saved: SavedRow,
+        now: &SavedRow,
+    ) -> Result<(), StoreError> {
+        let mut sets = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        for (column, value) in saved.columns.iter().zip(saved.values) {
+            let current = now
+                .columns
+                .iter()
+                .position(|c| c == column)
+                .map(|i| &now.values[i]);
+            if current == Some(&value) {
+                continue;
+            }
+            values.push(value.into_value());
+            sets.push(format!("{} = ?{}", quote_identifier(column), values.len()));
         }
-        if let Some(tx) = tx {
-            tx.commit()?;
+        if sets.is_empty() {
+            return Ok(());
         }
+        values.push(rusqlite::types::Value::Text(unit.to_string()));
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} = ?{}",
+            self.table,
+            sets.join(", "),
+            self.id,
+            values.len()
+        );
+        self.conn.execute(&sql, params_from_iter(values.iter()))?;
+        Ok(())
+    }
+
+    /// Insert a saved row that is gone, with every column as saved.
+    fn insert_saved(&self, saved: SavedRow) -> Result<(), StoreError> {
+        let columns: Vec<String> = saved.columns.iter().map(|c| quote_identifier(c)).collect();
+        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            self.table,
+            columns.join(", "),
+            marks.join(", ")
+        );
+        let values: Vec<rusqlite::types::Value> = saved
+            .values
+            .into_iter()
+            .map(SavedValue::into_value)
+            .collect();
+        self.conn.execute(&sql, params_from_iter(values.iter()))?;
         Ok(())
     }
 }
@@ -574,7 +677,7 @@ struct SavedRow {
 }
 
 /// One SQLite value with its storage class, so a restored row is identical.
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize, PartialEq)]
 enum SavedValue {
     Null,
     Integer(i64),

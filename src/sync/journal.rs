@@ -1,158 +1,500 @@
 //! The journal: before an apply writes, every unit (card file, row) a write
-//! will replace is saved with its exact bytes, and after it, each unit's hash.
+//! will replace is saved with its exact bytes. A card store's write is not
+//! in a transaction, so the hash of what each of its writes puts in place is
+//! recorded right before it lands (the write-ahead hook of
+//! [`crate::store::files`]); before the stores commit, every unit's hash
+//! after the writes is recorded (an SQL row's as its transaction holds it).
 //! From it a failed apply is rolled back, an interrupted one recovered
-//! ([`recover`]), and the last finished one undone ([`undo`]), for every unit
-//! nobody changed since.
+//! ([`recover`]), and the last finished one undone ([`undo`]).
+//!
+//! The rule for all three: a unit is put back only while it holds what
+//! abgleich wrote (a hash the journal recorded for it); a unit that changed
+//! since is left as it is and named. A unit is put back in place (a row by
+//! UPDATE). A journal that cannot be read back is refused before anything
+//! is touched; an interrupted undo is finished as an undo.
 
-use std::collections::HashSet;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 
-use super::apply::types::{ApplyError, Report};
-use super::state::{ApplyStatus, Link, State, StateError, StateTx};
+use super::apply::types::{ApplyError, DamagedJournal, JournalDamage, Report};
+use super::state::{ApplyRow, ApplyStatus, Link, State, StateError, StateTx};
 use crate::model::record::hash_revision;
 use crate::model::{PerSide, Side};
-use crate::store::{Store, StoreError};
+use crate::store::{self, Store, StoreError};
+
+/// What the journal records as the hash of a unit that does not exist.
+const ABSENT: &str = "-";
+
+/// The state's meta key that says its running applies record the hashes of
+/// their writes (set by the first apply that does; a running apply found
+/// without it was journaled by an earlier version).
+const RECORDS_WRITES: &str = "journal records writes";
+
+/// A unit's hash as the journal records it.
+fn hash_text(unit: Option<&[u8]>) -> String {
+    unit.map_or_else(|| ABSENT.to_string(), hash_revision)
+}
+
+fn unit_hash(store: &dyn Store, unit: &str) -> Result<String, StoreError> {
+    Ok(hash_text(store.save_unit(unit)?.as_deref()))
+}
+
+/// One journaled unit.
+struct Entry {
+    seq: i64,
+    side: Side,
+    unit: String,
+    before: Option<Vec<u8>>,
+}
+
+/// The hashes each entry may hold after the apply's writes, as recorded.
+type Afters = Rc<RefCell<HashMap<i64, Vec<String>>>>;
 
 /// What one apply journaled: the units saved before its writes (in journal
-/// order) and the units its creates made, known only after them.
+/// order), the units its creates made, known only after them, and the
+/// hashes recorded for them.
 pub(in crate::sync) struct Journaled {
     pub(in crate::sync) apply_id: i64,
-    saved: Vec<(Side, String, Option<Vec<u8>>)>,
+    entries: Vec<Entry>,
+    seqs: HashMap<(Side, String), i64>,
+    /// Units creates made that are not journaled yet.
     created: Vec<(Side, String)>,
+    afters: Afters,
+    /// The entry a card-store write is under way for (what the write-ahead
+    /// hook records for).
+    writing: Rc<Cell<Option<i64>>>,
 }
 
 impl Journaled {
     /// In one state transaction: the apply begins (`running`, with its
     /// summary) and every unit in `units` is saved once, as it is now.
+    /// Then the write-ahead hook is set for the writes that follow (until
+    /// [`Journaled::before_commit`], or until this is dropped).
     pub(in crate::sync) fn begin<'u>(
         state: &mut State,
         stores: &PerSide<Box<dyn Store>>,
         summary: &str,
         units: impl IntoIterator<Item = (Side, &'u str)>,
     ) -> Result<Journaled, ApplyError> {
-        let mut saved = Vec::new();
-        let mut seen: HashSet<(Side, String)> = HashSet::new();
         let tx = state.transaction()?;
         let apply_id = tx.begin_apply(summary)?;
+        tx.set_meta(RECORDS_WRITES, "1")?;
+        let mut journal = Journaled {
+            apply_id,
+            entries: Vec::new(),
+            seqs: HashMap::new(),
+            created: Vec::new(),
+            afters: Rc::default(),
+            writing: Rc::default(),
+        };
         for (side, unit) in units {
-            if !seen.insert((side, unit.to_string())) {
+            if journal.seqs.contains_key(&(side, unit.to_string())) {
                 continue;
             }
             let before = stores.get(side).save_unit(unit)?;
-            tx.journal_unit(apply_id, side, unit, before.as_deref())?;
-            saved.push((side, unit.to_string(), before));
+            journal.add(&tx, side, unit.to_string(), before)?;
         }
         tx.commit()?;
-        Ok(Journaled {
-            apply_id,
-            saved,
-            created: Vec::new(),
-        })
+        let writer = state.journal_writer()?;
+        let (writing, afters) = (journal.writing.clone(), journal.afters.clone());
+        store::set_write_ahead(Some(Box::new(move |bytes: &[u8]| {
+            let Some(seq) = writing.get() else {
+                return Ok(());
+            };
+            let hash = hash_revision(bytes);
+            writer
+                .add_after_hash(apply_id, seq, &hash)
+                .map_err(|e| StoreError::Journal(Box::new(e)))?;
+            afters.borrow_mut().entry(seq).or_default().push(hash);
+            Ok(())
+        })));
+        Ok(journal)
+    }
+
+    fn add(
+        &mut self,
+        tx: &StateTx<'_>,
+        side: Side,
+        unit: String,
+        before: Option<Vec<u8>>,
+    ) -> Result<i64, StateError> {
+        let seq = tx.journal_unit(self.apply_id, side, &unit, before.as_deref())?;
+        self.seqs.insert((side, unit.clone()), seq);
+        self.entries.push(Entry {
+            seq,
+            side,
+            unit,
+            before,
+        });
+        Ok(seq)
     }
 
     /// A unit a create made that was not known before it (a row the CRM
-    /// numbered); journaled by [`Journaled::journal_created`].
+    /// numbered); journaled before the next write or the commit.
     pub(in crate::sync) fn created(&mut self, side: Side, unit: String) {
         self.created.push((side, unit));
     }
 
-    /// Journal the units known only after the writes (as not existing before).
-    pub(in crate::sync) fn journal_created(&self, state: &mut State) -> Result<(), StateError> {
-        if self.created.is_empty() {
-            return Ok(());
+    /// Before a write to `unit` on `side` (`None`: a create whose unit is
+    /// known only after it; `deletes`: the write removes the unit): the
+    /// units card stores' creates made are journaled, and a card store's
+    /// unit becomes the one the write-ahead hook records for (a delete is
+    /// recorded here: it leaves the unit absent).
+    pub(in crate::sync) fn before_write(
+        &mut self,
+        state: &mut State,
+        stores: &PerSide<Box<dyn Store>>,
+        side: Side,
+        unit: Option<&str>,
+        deletes: bool,
+    ) -> Result<(), ApplyError> {
+        let at_once = |(side, _): &(Side, String)| !stores.get(*side).writes_at_commit();
+        if self.created.iter().any(at_once) {
+            let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.created)
+                .into_iter()
+                .partition(at_once);
+            self.created = later;
+            let tx = state.transaction()?;
+            self.journal_created(&tx, stores, now)?;
+            tx.commit()?;
         }
-        let tx = state.transaction()?;
-        for (side, unit) in &self.created {
-            tx.journal_unit(self.apply_id, *side, unit, None)?;
+        let seq = match unit {
+            Some(unit) if !stores.get(side).writes_at_commit() => {
+                self.seqs.get(&(side, unit.to_string())).copied()
+            }
+            _ => None,
+        };
+        if let (Some(seq), true) = (seq, deletes) {
+            let tx = state.transaction()?;
+            tx.add_after_hash(self.apply_id, seq, ABSENT)?;
+            tx.commit()?;
+            self.afters
+                .borrow_mut()
+                .entry(seq)
+                .or_default()
+                .push(ABSENT.to_string());
         }
-        tx.commit()
+        self.writing.set(seq);
+        Ok(())
     }
 
-    /// Each unit's hash after the writes, for `undo` to see what changed
-    /// since.
-    pub(in crate::sync) fn record_after(
-        &self,
+    /// The write is over: no later file replacement is taken for it.
+    pub(in crate::sync) fn after_write(&self) {
+        self.writing.set(None);
+    }
+
+    /// Journal units creates made (as not existing before), with their hash.
+    fn journal_created(
+        &mut self,
         tx: &StateTx<'_>,
         stores: &PerSide<Box<dyn Store>>,
+        created: Vec<(Side, String)>,
     ) -> Result<(), ApplyError> {
-        // Journal order: the units saved before the writes, then the created ones.
-        let units = self
-            .saved
-            .iter()
-            .map(|(side, unit, _)| (side, unit))
-            .chain(self.created.iter().map(|(side, unit)| (side, unit)));
-        for (seq, (side, unit)) in units.enumerate() {
-            let after = unit_hash(stores.get(*side).as_ref(), unit)?;
-            tx.set_after_hash(self.apply_id, seq as i64 + 1, after.as_deref())?;
+        for (side, unit) in created {
+            if self.seqs.contains_key(&(side, unit.clone())) {
+                continue;
+            }
+            let after = unit_hash(stores.get(side).as_ref(), &unit)?;
+            let seq = self.add(tx, side, unit, None)?;
+            tx.set_after_hash(self.apply_id, seq, Some(&after))?;
+            self.afters.borrow_mut().insert(seq, vec![after]);
         }
         Ok(())
     }
 
-    /// Put every saved unit back (the state database failed: abort the apply).
+    /// Right before the stores commit, in one state transaction: the units
+    /// creates made are journaled, and every unit's hash after the writes
+    /// (an SQL row's as its transaction holds it) is recorded, so that after
+    /// a crash at any later point each unit either holds what abgleich wrote,
+    /// or is as it was, or changed since.
+    pub(in crate::sync) fn before_commit(
+        &mut self,
+        state: &mut State,
+        stores: &PerSide<Box<dyn Store>>,
+    ) -> Result<(), ApplyError> {
+        store::set_write_ahead(None);
+        let tx = state.transaction()?;
+        let created = std::mem::take(&mut self.created);
+        self.journal_created(&tx, stores, created)?;
+        for e in &self.entries {
+            let after = unit_hash(stores.get(e.side).as_ref(), &e.unit)?;
+            tx.set_after_hash(self.apply_id, e.seq, Some(&after))?;
+            self.afters
+                .borrow_mut()
+                .entry(e.seq)
+                .or_default()
+                .push(after);
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The apply failed (the state database, a store's commit): drop the
+    /// SQL transactions and put back every unit that holds what this apply
+    /// wrote. The apply stays `running` in the state, so what cannot be put
+    /// back now is recovered by the next run.
     pub(in crate::sync) fn rollback(&self, stores: &mut PerSide<Box<dyn Store>>) {
+        store::set_write_ahead(None);
         for side in Side::BOTH {
             let _ = stores.get_mut(side).rollback();
         }
         for (side, unit) in self.created.iter().rev() {
+            // Made by this apply and not journaled yet: nobody else knows it.
             let _ = stores.get_mut(*side).restore_unit(unit, None);
         }
-        for (side, unit, before) in self.saved.iter().rev() {
-            let _ = stores.get_mut(*side).restore_unit(unit, before.as_deref());
+        let afters = self.afters.borrow();
+        for e in self.entries.iter().rev() {
+            let store = stores.get_mut(e.side);
+            let Ok(now) = store.save_unit(&e.unit) else {
+                continue;
+            };
+            if now == e.before {
+                continue;
+            }
+            let now = hash_text(now.as_deref());
+            if afters.get(&e.seq).is_some_and(|a| a.contains(&now)) {
+                let _ = store.restore_unit(&e.unit, e.before.as_deref());
+            }
         }
     }
 }
 
-fn unit_hash(store: &dyn Store, unit: &str) -> Result<Option<String>, StoreError> {
-    Ok(store.save_unit(unit)?.as_deref().map(hash_revision))
+impl Drop for Journaled {
+    fn drop(&mut self) {
+        store::set_write_ahead(None);
+    }
 }
 
-/// Roll back every apply that did not finish (a crash, a kill): put each
-/// journaled unit back as it was. Returns what was rolled back, for a message.
+// ---- recovery and undo ---------------------------------------------------------
+
+/// A journal entry as undo and recovery use it, checked.
+struct Saved {
+    side: Side,
+    unit: String,
+    before: Option<Vec<u8>>,
+    /// The hashes the unit may hold after abgleich's writes; `None`: an
+    /// earlier version's running apply, which recorded none (whatever
+    /// differs from the saved unit is taken as its write, as it did).
+    afters: Option<Vec<String>>,
+}
+
+/// An apply's journal, read back and checked in full before anything is
+/// touched: every entry names a side and a unit its store could put back,
+/// every link change reads back.
+struct Checked {
+    entries: Vec<Saved>,
+    links: Vec<(i64, Option<Link>)>,
+}
+
+fn damaged(state: &State, apply: &ApplyRow, entry: String, cause: JournalDamage) -> ApplyError {
+    ApplyError::DamagedJournal(Box::new(DamagedJournal {
+        state: state.path().to_path_buf(),
+        apply_id: apply.apply_id,
+        entry,
+        cause,
+    }))
+}
+
+fn check(
+    state: &State,
+    stores: &PerSide<Box<dyn Store>>,
+    apply: &ApplyRow,
+) -> Result<Checked, ApplyError> {
+    let legacy = state.meta(RECORDS_WRITES)?.is_none();
+    let mut entries = Vec::new();
+    for e in state.journal(apply.apply_id)? {
+        let Some(side) = e.side else {
+            let entry = format!("journal entry {}", e.seq);
+            return Err(damaged(state, apply, entry, JournalDamage::NoSide));
+        };
+        let entry = format!(
+            "journal entry {}, {}",
+            e.seq,
+            unit_name(stores.get(side).as_ref(), &e.unit)
+        );
+        stores
+            .get(side)
+            .check_saved(&e.unit, e.before.as_deref())
+            .map_err(|error| damaged(state, apply, entry, JournalDamage::Store(error)))?;
+        // Until an apply is done, a missing hash means "nothing written";
+        // journals of earlier versions recorded a unit that is gone as none.
+        let afters = match (e.after_hash, apply.status) {
+            (Some(h), _) => Some(h.split_whitespace().map(str::to_string).collect()),
+            (None, ApplyStatus::Running) if legacy => None,
+            (None, ApplyStatus::Running) => Some(Vec::new()),
+            (None, _) => Some(vec![ABSENT.to_string()]),
+        };
+        entries.push(Saved {
+            side,
+            unit: e.unit,
+            before: e.before,
+            afters,
+        });
+    }
+    let mut links = Vec::new();
+    for change in state.link_undo(apply.apply_id)? {
+        let old = match change.old {
+            None => None,
+            Some(Ok(link)) => Some(link),
+            Some(Err(_)) => {
+                let entry = format!("link change {} (link {})", change.seq, change.link_id);
+                return Err(damaged(state, apply, entry, JournalDamage::LinkRow));
+            }
+        };
+        links.push((change.link_id, old));
+    }
+    Ok(Checked { entries, links })
+}
+
+/// What putting an apply's units back did.
+#[derive(Default)]
+struct PutBack {
+    restored: usize,
+    /// Units that changed since abgleich wrote them, left as they are.
+    changed: Vec<String>,
+}
+
+fn unit_name(store: &dyn Store, unit: &str) -> String {
+    if unit.is_empty() {
+        format!("{} (the file)", store.name())
+    } else {
+        format!("{} {unit}", store.name())
+    }
+}
+
+/// Put back, last first, every unit that holds what the apply wrote; name
+/// the ones that changed since. The rows of an SQL store go back in one
+/// transaction; after an interruption the same call finishes the job (a
+/// unit put back already is as it was).
+fn put_back(
+    stores: &mut PerSide<Box<dyn Store>>,
+    entries: &[Saved],
+    counted: bool,
+) -> Result<PutBack, ApplyError> {
+    let begun = Side::BOTH.into_iter().try_for_each(|side| {
+        let store = stores.get_mut(side);
+        if store.writes_at_commit() {
+            store.begin()?;
+        }
+        Ok::<(), StoreError>(())
+    });
+    let result = match begun {
+        Ok(()) => put_back_each(stores, entries, counted),
+        Err(e) => Err(e.into()),
+    };
+    for side in Side::BOTH {
+        let store = stores.get_mut(side);
+        if store.writes_at_commit() {
+            if result.is_ok() {
+                store.commit()?;
+            } else {
+                let _ = store.rollback();
+            }
+        }
+    }
+    result
+}
+
+fn put_back_each(
+    stores: &mut PerSide<Box<dyn Store>>,
+    entries: &[Saved],
+    counted: bool,
+) -> Result<PutBack, ApplyError> {
+    let mut done = PutBack::default();
+    for e in entries.iter().rev() {
+        let store = stores.get_mut(e.side);
+        let now = store.save_unit(&e.unit)?;
+        if now == e.before {
+            continue;
+        }
+        let now_hash = hash_text(now.as_deref());
+        if e.afters.as_ref().is_none_or(|a| a.contains(&now_hash)) {
+            store.restore_unit(&e.unit, e.before.as_deref())?;
+            if counted {
+                count_write();
+            }
+            done.restored += 1;
+        } else {
+            done.changed.push(unit_name(store.as_ref(), &e.unit));
+        }
+    }
+    Ok(done)
+}
+
+/// Put the link rows an apply replaced back, last first, mark it undone and
+/// forget the last plan's fingerprint (one state transaction).
+fn finish_undo(
+    state: &mut State,
+    apply_id: i64,
+    links: &[(i64, Option<Link>)],
+) -> Result<(), StateError> {
+    let tx = state.transaction()?;
+    for (link_id, old) in links.iter().rev() {
+        tx.restore_link(*link_id, old.as_ref())?;
+    }
+    tx.finish_apply(apply_id, ApplyStatus::Undone)?;
+    tx.set_meta("fingerprint", "")?;
+    tx.commit()
+}
+
+fn changed_notes(changed: &[String], since: &str) -> impl Iterator<Item = String> {
+    changed
+        .iter()
+        .map(move |name| format!("{name}: changed since {since}; left as it is"))
+}
+
+/// Finish every apply that did not finish (a crash, a kill): a running one
+/// is rolled back, an interrupted undo is finished as an undo; each puts
+/// back only what still holds abgleich's write. Returns what was done, for
+/// messages.
 pub fn recover(
     state: &mut State,
     stores: &mut PerSide<Box<dyn Store>>,
 ) -> Result<Vec<String>, ApplyError> {
     let mut notes = Vec::new();
     for apply in state.applies()? {
-        if !matches!(apply.status, ApplyStatus::Running | ApplyStatus::Undoing) {
-            continue;
-        }
-        let entries = state.journal(apply.apply_id)?;
-        for e in entries.iter().rev() {
-            let store = stores.get_mut(e.side);
-            let now = store.save_unit(&e.unit)?;
-            if now != e.before {
-                store.restore_unit(&e.unit, e.before.as_deref())?;
-            }
-        }
-        let undo_rows = link_undo_rev(state, apply.apply_id)?;
-        let tx = state.transaction()?;
-        if apply.status == ApplyStatus::Undoing {
-            for (link_id, old) in undo_rows {
-                tx.restore_link(link_id, old.as_ref())?;
-            }
-            tx.finish_apply(apply.apply_id, ApplyStatus::Undone)?;
+        let undoing = match apply.status {
+            ApplyStatus::Running => false,
+            ApplyStatus::Undoing => true,
+            _ => continue,
+        };
+        let checked = check(state, stores, &apply)?;
+        let done = put_back(stores, &checked.entries, false)?;
+        if undoing {
+            finish_undo(state, apply.apply_id, &checked.links)?;
+            notes.push(format!(
+                "the undo of apply #{} (started {}) did not finish; it is finished now: {} more record(s) put back",
+                apply.apply_id, apply.started, done.restored
+            ));
+            notes.extend(changed_notes(&done.changed, "that apply"));
         } else {
+            let tx = state.transaction()?;
             tx.finish_apply(apply.apply_id, ApplyStatus::RolledBack)?;
+            tx.commit()?;
+            notes.push(format!(
+                "an earlier apply (#{}, started {}) did not finish; {} journaled record(s) were put back as they were{}",
+                apply.apply_id,
+                apply.started,
+                done.restored,
+                if done.changed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", {} changed since and left as they are",
+                        done.changed.len()
+                    )
+                }
+            ));
+            notes.extend(changed_notes(&done.changed, "the interrupted apply"));
         }
-        tx.commit()?;
-        notes.push(format!(
-            "an earlier apply (#{}, started {}) did not finish; {} journaled record(s) were put back as they were",
-            apply.apply_id,
-            apply.started,
-            entries.len()
-        ));
     }
     Ok(notes)
 }
 
-fn link_undo_rev(state: &State, apply_id: i64) -> Result<Vec<(i64, Option<Link>)>, StateError> {
-    let mut rows = state.link_undo(apply_id)?;
-    rows.reverse();
-    Ok(rows)
-}
-
 /// Revert the last finished apply: every unit it wrote goes back to what the
 /// journal saved, unless it changed since (then it is left alone and named).
+/// A journal that cannot be read back is refused before anything changes.
 pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<Report, ApplyError> {
     let Some(apply) = state
         .applies()?
@@ -162,44 +504,43 @@ pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<R
     else {
         return Err(ApplyError::NothingToUndo);
     };
-    let mut report = Report {
-        apply_id: Some(apply.apply_id),
-        ..Report::default()
-    };
+    let checked = check(state, stores, &apply)?;
     {
         let tx = state.transaction()?;
         tx.finish_apply(apply.apply_id, ApplyStatus::Undoing)?;
         tx.commit()?;
     }
-    let entries = state.journal(apply.apply_id)?;
-    let mut restored = 0;
-    for e in entries.iter().rev() {
-        let store = stores.get_mut(e.side);
-        let now = unit_hash(store.as_ref(), &e.unit)?;
-        if now == e.after_hash {
-            store.restore_unit(&e.unit, e.before.as_deref())?;
-            restored += 1;
-        } else if now != e.before.as_deref().map(hash_revision) {
-            report.notes.push(format!(
-                "{} {}: changed since that apply; left as it is",
-                e.side, e.unit
-            ));
-        }
-    }
-    let undo_rows = link_undo_rev(state, apply.apply_id)?;
-    let tx = state.transaction()?;
-    for (link_id, old) in undo_rows {
-        tx.restore_link(link_id, old.as_ref())?;
-    }
-    tx.finish_apply(apply.apply_id, ApplyStatus::Undone)?;
-    tx.set_meta("fingerprint", "")?;
-    tx.commit()?;
-    report.notes.insert(
-        0,
-        format!(
-            "undid apply #{} of {} ({}): {restored} record(s) put back",
-            apply.apply_id, apply.started, apply.summary
-        ),
-    );
-    Ok(report)
+    let done = put_back(stores, &checked.entries, true)?;
+    finish_undo(state, apply.apply_id, &checked.links)?;
+    let mut notes = vec![format!(
+        "undid apply #{} of {} ({}): {} record(s) put back",
+        apply.apply_id, apply.started, apply.summary, done.restored
+    )];
+    notes.extend(changed_notes(&done.changed, "that apply"));
+    Ok(Report {
+        apply_id: Some(apply.apply_id),
+        notes,
+        ..Report::default()
+    })
 }
+
+// ---- the fault hook the crash tests use -------------------------------------
+
+/// With `ABGLEICH_ABORT_AFTER_WRITES=k`, the process aborts right after the
+/// k-th store write (an apply's write or its commit, or a unit an undo puts
+/// back), as a kill -9 would (crash tests). Only in builds with the `crash-points`
+/// feature (test builds; see Cargo.toml).
+#[cfg(feature = "crash-points")]
+pub(in crate::sync) fn count_write() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let n = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Ok(k) = std::env::var("ABGLEICH_ABORT_AFTER_WRITES")
+        && k.trim().parse::<usize>().ok() == Some(n)
+    {
+        std::process::abort();
+    }
+}
+
+#[cfg(not(feature = "crash-points"))]
+pub(in crate::sync) fn count_write() {}

@@ -190,6 +190,9 @@ CREATE TABLE IF NOT EXISTS journal (
     side TEXT NOT NULL,
     unit TEXT NOT NULL,
     before BLOB,
+    -- While the apply runs: the hash of every version its writes put in
+    -- place, space-separated (recorded before each lands); once it is
+    -- done: the unit's hash after the apply ('-': the unit is gone).
     after_hash TEXT,
     PRIMARY KEY (apply_id, seq)
 );
@@ -216,7 +219,8 @@ CREATE TABLE IF NOT EXISTS link_undo (
 #[derive(Debug, Clone)]
 pub struct JournalEntry {
     pub seq: i64,
-    pub side: Side,
+    /// `None`: the row names no side (a damaged journal).
+    pub side: Option<Side>,
     pub unit: String,
     pub before: Option<Vec<u8>>,
     pub after_hash: Option<String>,
@@ -498,10 +502,10 @@ impl State {
         )?;
         let rows = stmt
             .query_map([apply_id], |r| {
-                let side: String = r.get(1)?;
+                let side: Option<String> = r.get(1)?;
                 Ok(JournalEntry {
                     seq: r.get(0)?,
-                    side: Side::parse(&side).unwrap_or(Side::Left),
+                    side: side.as_deref().and_then(Side::parse),
                     unit: r.get(2)?,
                     before: r.get(3)?,
                     after_hash: r.get(4)?,
@@ -511,22 +515,72 @@ impl State {
         Ok(rows)
     }
 
-    /// The link rows an apply replaced: (link id, the row before, or `None`
-    /// if the apply created it), in the order they were replaced.
-    pub fn link_undo(&self, apply_id: i64) -> Result<Vec<(i64, Option<Link>)>, StateError> {
+    /// The link rows an apply replaced, in the order they were replaced.
+    pub fn link_undo(&self, apply_id: i64) -> Result<Vec<LinkChange>, StateError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT link_id, old FROM link_undo WHERE apply_id = ?1 ORDER BY seq")?;
+            .prepare("SELECT seq, link_id, old FROM link_undo WHERE apply_id = ?1 ORDER BY seq")?;
         let rows = stmt
             .query_map([apply_id], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+                let old: Option<String> = r.get(2)?;
+                Ok(LinkChange {
+                    seq: r.get(0)?,
+                    link_id: r.get(1)?,
+                    old: old.map(|text| link_from_json(&text).ok_or(text)),
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, old)| (id, old.as_deref().and_then(link_from_json)))
-            .collect())
+        Ok(rows)
     }
+
+    /// A second connection to the state, for the journal's records made
+    /// while a write is under way (see [`JournalWriter`]).
+    pub fn journal_writer(&self) -> Result<JournalWriter, StateError> {
+        let conn = Connection::open(&self.path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch("PRAGMA synchronous = FULL;")?;
+        Ok(JournalWriter { conn })
+    }
+}
+
+/// Records, each durable on its own, of what a card store's write is about
+/// to put in place: made from inside the write, when the state's own
+/// connection is not at hand.
+pub struct JournalWriter {
+    conn: Connection,
+}
+
+impl JournalWriter {
+    /// Add `hash` to the versions journal entry `seq` may hold after the
+    /// apply's writes.
+    pub fn add_after_hash(&self, apply_id: i64, seq: i64, hash: &str) -> Result<(), StateError> {
+        add_after_hash(&self.conn, apply_id, seq, hash)
+    }
+}
+
+fn add_after_hash(
+    conn: &Connection,
+    apply_id: i64,
+    seq: i64,
+    hash: &str,
+) -> Result<(), StateError> {
+    conn.execute(
+        "UPDATE journal SET after_hash = CASE WHEN after_hash IS NULL THEN ?3
+             ELSE after_hash || ' ' || ?3 END
+         WHERE apply_id = ?1 AND seq = ?2",
+        params![apply_id, seq, hash],
+    )?;
+    Ok(())
+}
+
+/// One link row an apply replaced.
+#[derive(Debug, Clone)]
+pub struct LinkChange {
+    pub seq: i64,
+    pub link_id: i64,
+    /// The row before (`None`: the apply created it); `Err` holds a saved
+    /// row that cannot be read back (a damaged journal).
+    pub old: Option<Result<Link, String>>,
 }
 
 fn link_to_json(link: &Link) -> String {
@@ -583,19 +637,22 @@ impl StateTx<'_> {
         Ok(())
     }
 
+    /// Journal a unit as it is before the apply writes it; returns its
+    /// entry's number.
     pub fn journal_unit(
         &self,
         apply_id: i64,
         side: Side,
         unit: &str,
         before: Option<&[u8]>,
-    ) -> Result<(), StateError> {
-        self.tx.execute(
+    ) -> Result<i64, StateError> {
+        Ok(self.tx.query_row(
             "INSERT INTO journal (apply_id, seq, side, unit, before)
-             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE apply_id = ?1), ?2, ?3, ?4)",
+             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE apply_id = ?1), ?2, ?3, ?4)
+             RETURNING seq",
             params![apply_id, side.as_str(), unit, before],
-        )?;
-        Ok(())
+            |r| r.get(0),
+        )?)
     }
 
     pub fn set_after_hash(
@@ -609,6 +666,12 @@ impl StateTx<'_> {
             params![hash, apply_id, seq],
         )?;
         Ok(())
+    }
+
+    /// Add `hash` to the versions journal entry `seq` may hold after the
+    /// apply's writes (see [`JournalWriter::add_after_hash`]).
+    pub fn add_after_hash(&self, apply_id: i64, seq: i64, hash: &str) -> Result<(), StateError> {
+        add_after_hash(&self.tx, apply_id, seq, hash)
     }
 
     fn old_row(&self, link_id: i64) -> Result<Option<Link>, StateError> {

@@ -1,7 +1,8 @@
 //! Crash safety through the real binary (SPEC §6: "a half-written store
 //! after a crash"): `apply` on a copy of the bundled samples is aborted right
 //! after its k-th store write (`ABGLEICH_ABORT_AFTER_WRITES=k`, as a kill -9
-//! would), for every k the full apply reaches. After each crash both stores
+//! would; the last k is right after the stores commit, before the apply is
+//! marked done), for every k the full apply reaches. After each crash both stores
 //! are readable, the next `apply` first rolls the unfinished one back and
 //! then ends where an uninterrupted apply ends, its next plan is empty, and
 //! no sample contact is lost. A crash followed by `status` (which recovers)
@@ -25,33 +26,33 @@ use tempfile::TempDir;
 use common::{copy_samples, samples};
 
 const BIN: &str = env!("CARGO_BIN_EXE_abgleich");
-const HOOK: &str = "ABGLEICH_ABORT_AFTER_WRITES";
-const APPLY: [&str; 5] = ["apply", "--yes", "--conflicts", "left", "--accept-review"];
+pub(crate) const HOOK: &str = "ABGLEICH_ABORT_AFTER_WRITES";
+pub(crate) const APPLY: [&str; 5] = ["apply", "--yes", "--conflicts", "left", "--accept-review"];
 const BROKEN: &str = "Broken Export.vcf";
 
 // ---- a copy of the samples, and the binary run on it --------------------------
 
-struct Copy {
+pub(crate) struct Copy {
     dir: TempDir,
 }
 
 impl Copy {
-    fn new() -> Copy {
+    pub(crate) fn new() -> Copy {
         let dir = copy_samples();
         Copy { dir }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.path().join("abgleich.toml")
     }
 
     /// The binary with a neutral environment (HOME, XDG_CONFIG_HOME and the
     /// working folder in a sandbox next to the stores) on this copy's config.
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let sandbox = self.path().join("sandbox");
         let (home, xdg, cwd) = (
             sandbox.join("home"),
@@ -76,7 +77,7 @@ impl Copy {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         Run::of(
             self.command(args)
                 .output()
@@ -86,7 +87,7 @@ impl Copy {
 
     /// `apply` aborted after its k-th store write (or finished, if it
     /// makes fewer).
-    fn apply_aborting_after(&self, k: usize) -> Run {
+    pub(crate) fn apply_aborting_after(&self, k: usize) -> Run {
         Run::of(
             self.command(&APPLY)
                 .env(HOOK, k.to_string())
@@ -96,14 +97,14 @@ impl Copy {
     }
 }
 
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn of(out: Output) -> Run {
+    pub(crate) fn of(out: Output) -> Run {
         Run {
             status: out.status,
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -111,7 +112,7 @@ impl Run {
         }
     }
 
-    fn aborted(&self) -> bool {
+    pub(crate) fn aborted(&self) -> bool {
         #[cfg(unix)]
         {
             use std::os::unix::process::ExitStatusExt;
@@ -195,7 +196,7 @@ fn contents(records: &[Record]) -> Vec<String> {
 }
 
 /// The number of operations `plan --json` lists.
-fn plan_operations(copy: &Copy) -> usize {
+pub(crate) fn plan_operations(copy: &Copy) -> usize {
     let out = copy.run(&["plan", "--json"]);
     assert!(out.status.success(), "plan --json\n{out}");
     let plan: serde_json::Value = serde_json::from_str(&out.stdout)
@@ -235,7 +236,7 @@ fn assert_check_reads_both(copy: &Copy) {
 }
 
 /// Every file of a folder (name → bytes).
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| {
@@ -249,7 +250,7 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// Every row of the CRM table with every column, exactly as stored.
-fn crm_rows(db: &Path) -> Vec<Vec<rusqlite::types::Value>> {
+pub(crate) fn crm_rows(db: &Path) -> Vec<Vec<rusqlite::types::Value>> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut stmt = conn.prepare("SELECT * FROM customers ORDER BY id").unwrap();
     let width = stmt.column_count();
@@ -303,7 +304,7 @@ fn reference() -> &'static Reference {
     REFERENCE.get_or_init(uninterrupted)
 }
 
-fn total_writes() -> usize {
+pub(crate) fn total_writes() -> usize {
     static TOTAL: OnceLock<usize> = OnceLock::new();
     *TOTAL.get_or_init(writes_of_a_full_apply)
 }

@@ -12,6 +12,7 @@ mod fixtures;
 mod layers;
 mod outcomes;
 mod planner;
+mod recovery;
 mod samples;
 mod stores;
 mod sync_e2e;

@@ -294,6 +294,12 @@ impl JournalStore for Faulty {
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
         self.inner.restore_unit(unit, saved)
     }
+    fn check_saved(&self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
+        self.inner.check_saved(unit, saved)
+    }
+    fn writes_at_commit(&self) -> bool {
+        self.inner.writes_at_commit()
+    }
 }
 
 // ---- the world: two stores and a config ----------------------------------------

@@ -4,11 +4,13 @@
 //! a store that cannot begin its transaction stops it here.
 
 use super::intents::{Action, Intent};
+use super::types::ApplyError;
 use crate::model::contact::FieldPath;
 use crate::model::{PerSide, Side};
 use crate::store::{Patch, Store, StoreError};
-use crate::sync::journal::Journaled;
+use crate::sync::journal::{Journaled, count_write};
 use crate::sync::plan::identity;
+use crate::sync::state::State;
 
 /// The result of one group's writes.
 #[derive(Default)]
@@ -26,15 +28,17 @@ pub(super) struct Written {
 
 /// Run every write in order (inside each store's transaction, which the
 /// caller commits), telling `progress(writes done, writes in all)` before
-/// each; units that creates made are added to `journal`. Returns one
-/// [`Written`] per group.
+/// each; the journal follows each write (units that creates made, the
+/// hash a card store's write left). Returns one [`Written`] per group; an
+/// error (a store that cannot begin, the state database) stops the run.
 pub(super) fn write_all(
     stores: &mut PerSide<Box<dyn Store>>,
+    state: &mut State,
     intents: Vec<Intent>,
     groups: usize,
     journal: &mut Journaled,
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<Vec<Written>, StoreError> {
+) -> Result<Vec<Written>, ApplyError> {
     for side in Side::BOTH {
         stores.get_mut(side).begin()?;
     }
@@ -46,7 +50,10 @@ pub(super) fn write_all(
         if w.failed.is_some() {
             continue;
         }
+        let deletes = matches!(intent.action, Action::Delete { .. });
+        journal.before_write(state, stores, intent.side, intent.unit.as_deref(), deletes)?;
         let result = write(stores, intent, w, journal);
+        journal.after_write();
         count_write();
         match result {
             Ok(()) => w.wrote = true,
@@ -111,23 +118,3 @@ fn created_identity(stores: &PerSide<Box<dyn Store>>, side: Side, w: &Written) -
             .map_or_else(|_| id.to_string(), |r| identity(&r)),
     )
 }
-
-// ---- the fault hook the crash tests use -------------------------------------
-
-/// With `ABGLEICH_ABORT_AFTER_WRITES=k`, the process aborts right after the
-/// k-th store write, as a kill -9 would (crash tests). Only in builds with the
-/// `crash-points` feature (test builds; see Cargo.toml).
-#[cfg(feature = "crash-points")]
-fn count_write() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static WRITES: AtomicUsize = AtomicUsize::new(0);
-    let n = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
-    if let Ok(k) = std::env::var("ABGLEICH_ABORT_AFTER_WRITES")
-        && k.trim().parse::<usize>().ok() == Some(n)
-    {
-        std::process::abort();
-    }
-}
-
-#[cfg(not(feature = "crash-points"))]
-fn count_write() {}

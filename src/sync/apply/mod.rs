@@ -6,15 +6,18 @@
 //!    (`crate::sync::journal`);
 //! 2. the stores are written (each write conditional on the revision the
 //!    plan read; SQL stores inside one transaction), a record's failure
-//!    collected for the report (`execute.rs`);
-//! 3. one state transaction records the new links and marks the apply `done`
-//!    (`links.rs`).
+//!    collected for the report (`execute.rs`); a card store writes at once,
+//!    so the journal records the hash each of its writes left (and which
+//!    unit is being written) as it goes;
+//! 3. one state transaction records every unit's hash after the writes,
+//!    then the stores commit, then one state transaction records the new
+//!    links and marks the apply `done` (`links.rs`).
 //!
-//! A failure after the writes (of the state, or of a store's commit) puts
-//! every journaled unit back. A run that finds an apply still `running` does
-//! the same
-//! ([`crate::sync::journal::recover`]); `undo` does it for the last `done`
-//! apply, for every unit nobody changed since.
+//! A failure of the state or of a store's commit puts back what the apply
+//! wrote. A run that finds an apply still `running` does the same
+//! ([`crate::sync::journal::recover`]), and `undo` for the last `done`
+//! apply: each puts back only the units that still hold abgleich's write,
+//! and names the others.
 //!
 //! What to write where comes first: the plan and the decisions become
 //! intents, grouped per pair (`intents.rs`).
@@ -25,14 +28,14 @@ mod links;
 pub(in crate::sync) mod types;
 
 pub use super::decisions::{Decision, default_decisions};
-pub use types::{ApplyError, Outcome, Report};
+pub use types::{ApplyError, DamagedJournal, JournalDamage, Outcome, Report};
 // Recovery and undo live with the journal; their callers know them here.
 pub use super::journal::{recover, undo};
 
 use self::execute::Written;
 use self::intents::Group;
 use super::fields::FieldSet;
-use super::journal::Journaled;
+use super::journal::{Journaled, count_write};
 use super::plan::{Plan, refusals};
 use super::snapshot::Snapshot;
 use super::state::{ApplyStatus, State, StateError};
@@ -100,16 +103,21 @@ pub fn apply_with_progress(
     let summary = intents::summary_text(plan, decisions);
     let units = intents.iter().filter_map(intents::Intent::journaled);
     let mut journal = Journaled::begin(state, stores, &summary, units)?;
-    // 2. Write.
-    let written = execute::write_all(stores, intents, groups.len(), &mut journal, progress)?;
-    // 3. Commit the writes, then the new links and the apply marked done;
-    // when the state fails, the stores are put back.
-    let recorded = commit_writes(state, stores, &journal)
-        .and_then(|()| record_links(state, stores, input, &groups, &written, &journal));
-    if let Err(e) = recorded {
-        journal.rollback(stores);
-        return Err(e);
-    }
+    // 2. Write; 3. commit the writes, then the new links and the apply
+    // marked done. When the state or a commit fails, what the apply wrote
+    // is put back.
+    let written = execute::write_all(stores, state, intents, groups.len(), &mut journal, progress)
+        .and_then(|written| commit_writes(state, stores, &mut journal).map(|()| written))
+        .and_then(|written| {
+            record_links(state, input, &groups, &written, &journal).map(|()| written)
+        });
+    let written = match written {
+        Ok(written) => written,
+        Err(e) => {
+            journal.rollback(stores);
+            return Err(e);
+        }
+    };
     Ok(Report {
         apply_id: Some(journal.apply_id),
         outcomes: outcomes(plan, &groups, written),
@@ -127,25 +135,27 @@ fn record_without_writes(state: &mut State, input: &ApplyInput<'_>) -> Result<()
 }
 
 /// Make the writes permanent: first journal the units known only after
-/// them (rows the CRM numbered), then commit each store's transaction.
+/// them (rows the CRM numbered) and every unit's hash after the writes,
+/// then commit each store's transaction.
 fn commit_writes(
     state: &mut State,
     stores: &mut PerSide<Box<dyn Store>>,
-    journal: &Journaled,
+    journal: &mut Journaled,
 ) -> Result<(), ApplyError> {
-    journal.journal_created(state)?;
+    journal.before_commit(state, stores)?;
     for side in Side::BOTH {
         stores.get_mut(side).commit()?;
     }
+    // For the crash hook the commit is a write too: a crash right after it
+    // leaves committed rows and an apply not yet done.
+    count_write();
     Ok(())
 }
 
-/// In one state transaction: each journaled unit's hash after the writes,
-/// the links the writes leave, the plan's refreshes, the fingerprint, and
-/// the apply marked done.
+/// In one state transaction: the links the writes leave, the plan's
+/// refreshes, the fingerprint, and the apply marked done.
 fn record_links(
     state: &mut State,
-    stores: &PerSide<Box<dyn Store>>,
     input: &ApplyInput<'_>,
     groups: &[Group<'_>],
     written: &[Written],
@@ -153,7 +163,6 @@ fn record_links(
 ) -> Result<(), ApplyError> {
     let apply_id = journal.apply_id;
     let tx = state.transaction()?;
-    journal.record_after(&tx, stores)?;
     let ApplyInput {
         plan,
         snapshot,

@@ -2,6 +2,7 @@
 //! operation's outcome, the report, and the errors that stop it. Shared by
 //! the apply's files and the journal, so none of them needs another's.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::store::StoreError;
@@ -77,6 +78,36 @@ pub enum ApplyError {
     NotWritable(String, #[source] StoreError),
     #[error("nothing to undo: no finished apply in the journal")]
     NothingToUndo,
+    /// A journal row that cannot be read back: undo and recovery refuse
+    /// before they touch a store.
+    #[error(transparent)]
+    DamagedJournal(Box<DamagedJournal>),
+}
+
+/// A journal row that cannot be read back, named by the state file, the
+/// apply and the row.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the journal in {} is damaged (apply #{apply_id}, {entry}): {cause}; nothing was changed. Put back a copy of the state file from a backup, or move it away to start afresh (links are then found again by stamp, e-mail, phone and name)",
+    state.display()
+)]
+pub struct DamagedJournal {
+    pub state: PathBuf,
+    pub apply_id: i64,
+    pub entry: String,
+    #[source]
+    pub cause: JournalDamage,
+}
+
+/// What is wrong with a damaged journal row.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalDamage {
+    #[error("it names no side")]
+    NoSide,
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("the saved link row cannot be read")]
+    LinkRow,
 }
 
 #[cfg(test)]

@@ -1,0 +1,640 @@
+//! Recovery and undo through the real binary (SPEC §6: "Recovery or `undo`
+//! overwriting a record that changed after abgleich wrote it"): both put
+//! back only what still holds abgleich's write and name the rest; a row
+//! goes back in place, so the CRM's cascades and delete triggers never fire
+//! for it; an interrupted undo is finished as an undo; a damaged journal is
+//! refused before any store is touched.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::common::samples;
+use crate::crash::{APPLY, Copy, HOOK, Run, crm_rows, files, plan_operations, total_writes};
+
+/// One journal row as the state file holds it.
+struct Entry {
+    apply_id: i64,
+    side: String,
+    unit: String,
+    before: Option<Vec<u8>>,
+}
+
+fn journal(copy: &Copy) -> Vec<Entry> {
+    let conn = Connection::open(copy.path().join("abgleich.state")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT apply_id, side, unit, before FROM journal ORDER BY apply_id, seq")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok(Entry {
+            apply_id: r.get(0)?,
+            side: r.get(1)?,
+            unit: r.get(2)?,
+            before: r.get(3)?,
+        })
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+const EDIT: &str = "edited by hand";
+
+/// What a person does to a card: a note added.
+fn edit_card(path: &Path) {
+    let text = String::from_utf8(std::fs::read(path).unwrap()).unwrap();
+    let edited = text.replacen("END:VCARD", &format!("NOTE:{EDIT}\r\nEND:VCARD"), 1);
+    assert_ne!(edited, text, "{} is a card", path.display());
+    std::fs::write(path, edited).unwrap();
+}
+
+/// What a person does to a CRM row: a new position.
+fn edit_row(db: &Path, id: &str) {
+    let conn = Connection::open(db).unwrap();
+    let n = conn
+        .execute(
+            "UPDATE customers SET position = ?1 WHERE id = ?2",
+            [EDIT, id],
+        )
+        .unwrap();
+    assert_eq!(n, 1, "row {id} exists");
+}
+
+fn row_ids(db: &Path) -> Vec<i64> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id FROM customers ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Row `id` with every column, as `crm_rows` reads it.
+fn one_row(db: &Path, id: &str) -> Vec<rusqlite::types::Value> {
+    let id = rusqlite::types::Value::Integer(id.parse().unwrap());
+    crm_rows(db)
+        .into_iter()
+        .find(|r| r[0] == id)
+        .expect("the row exists")
+}
+
+/// Every row but `id`, as `crm_rows` reads them.
+fn other_rows(db: &Path, id: &str) -> Vec<Vec<rusqlite::types::Value>> {
+    let id = rusqlite::types::Value::Integer(id.parse().unwrap());
+    let mut rows = crm_rows(db);
+    rows.retain(|r| r[0] != id);
+    rows
+}
+
+fn holds_edit(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| t.contains(EDIT))
+}
+
+fn row_holds_edit(db: &Path, id: &str) -> bool {
+    let conn = Connection::open(db).unwrap();
+    conn.query_row("SELECT position FROM customers WHERE id = ?1", [id], |r| {
+        r.get::<_, Option<String>>(0)
+    })
+    .unwrap()
+    .as_deref()
+        == Some(EDIT)
+}
+
+/// The message line that names `what` as changed and left alone.
+fn names_as_left(run: &Run, what: &str) -> bool {
+    run.stderr
+        .lines()
+        .any(|l| l.contains(what) && l.contains("changed since") && l.contains("left as it is"))
+}
+
+#[test]
+fn recovery_keeps_what_was_edited_after_a_crash_and_names_it() {
+    let total = total_writes();
+    // The last k aborts right after the commit: the CRM rows are written.
+    for k in [1, 3, total.div_ceil(2), total - 1, total] {
+        let copy = Copy::new();
+        let crashed = copy.apply_aborting_after(k);
+        assert!(crashed.aborted(), "k = {k}: aborted\n{crashed}");
+        let outlook = copy.path().join("outlook");
+        let db = copy.path().join("crm.sqlite");
+        let entries = journal(&copy);
+        let now = |e: &Entry| std::fs::read(outlook.join(&e.unit)).ok();
+
+        // A CRM row the apply journaled (its writes were never committed),
+        // a card it wrote, and one it journaled but had not written yet.
+        let row = entries
+            .iter()
+            .find(|e| e.side == "left" && e.before.is_some())
+            .map(|e| e.unit.clone())
+            .expect("the apply journaled a CRM row");
+        let written = entries
+            .iter()
+            .find(|e| e.side == "right" && now(e) != e.before)
+            .map(|e| e.unit.clone())
+            .unwrap_or_else(|| panic!("k = {k}: the apply wrote a card"));
+        let untouched = entries
+            .iter()
+            .find(|e| e.side == "right" && e.before.is_some() && now(e) == e.before)
+            .map(|e| e.unit.clone());
+        edit_row(&db, &row);
+        let edited_row = one_row(&db, &row);
+        let mut cards = vec![written.clone()];
+        cards.extend(untouched.clone());
+        for card in &cards {
+            edit_card(&outlook.join(card));
+        }
+        let edited_files: BTreeMap<String, Vec<u8>> = files(&outlook)
+            .into_iter()
+            .filter(|(name, _)| cards.contains(name))
+            .collect();
+
+        // `status` recovers.
+        let status = copy.run(&["status"]);
+        assert!(status.status.success(), "k = {k}: status\n{status}");
+        assert!(
+            status.stderr.contains("did not finish"),
+            "k = {k}: recovered\n{status}"
+        );
+        assert!(
+            row_holds_edit(&db, &row),
+            "k = {k}: the edit of CRM row {row} survives\n{status}"
+        );
+        assert!(
+            names_as_left(&status, &format!("CRM {row}")),
+            "k = {k}: CRM row {row} is named\n{status}"
+        );
+        for card in &cards {
+            assert!(
+                holds_edit(&outlook.join(card)),
+                "k = {k}: the edit of {card} survives\n{status}"
+            );
+            assert!(
+                names_as_left(&status, card),
+                "k = {k}: {card} is named\n{status}"
+            );
+        }
+
+        // Everything else is put back exactly.
+        let mut expected = files(&samples().join("outlook"));
+        expected.extend(edited_files);
+        assert_eq!(
+            files(&outlook),
+            expected,
+            "k = {k}: every other card as before the apply\n{status}"
+        );
+        assert_eq!(
+            one_row(&db, &row),
+            edited_row,
+            "k = {k}: CRM row {row} as edited\n{status}"
+        );
+        assert_eq!(
+            other_rows(&db, &row),
+            other_rows(&samples().join("crm.sqlite"), &row),
+            "k = {k}: every other CRM row as before the apply\n{status}"
+        );
+
+        // Nothing half done: the next apply runs and settles.
+        let again = copy.run(&APPLY);
+        assert!(again.status.success(), "k = {k}: apply\n{again}");
+        assert!(
+            !again.stderr.contains("did not finish"),
+            "k = {k}: nothing left to recover\n{again}"
+        );
+        assert_eq!(plan_operations(&copy), 0, "k = {k}: the next plan is empty");
+    }
+}
+
+/// Two linked pairs (CRM id, card file) from the state.
+fn two_links(copy: &Copy) -> [(String, String); 2] {
+    let conn = Connection::open(copy.path().join("abgleich.state")).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT left_id, right_id FROM links
+             WHERE left_id IS NOT NULL AND right_id IS NOT NULL ORDER BY link_id LIMIT 2",
+        )
+        .unwrap();
+    let pairs: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    [pairs[0].clone(), pairs[1].clone()]
+}
+
+#[test]
+fn after_a_failed_commit_recovery_keeps_what_was_edited_since() {
+    // Orders checked at COMMIT: deleting a customer with orders fails there.
+    let copy = Copy::new();
+    let db = copy.path().join("crm.sqlite");
+    let outlook = copy.path().join("outlook");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE orders (
+                 id INTEGER PRIMARY KEY,
+                 customer_id INTEGER NOT NULL
+                     REFERENCES customers(id) DEFERRABLE INITIALLY DEFERRED);
+             INSERT INTO orders (customer_id) SELECT id FROM customers;",
+        )
+        .unwrap();
+    let first = copy.run(&APPLY);
+    assert!(first.status.success(), "apply #1\n{first}");
+
+    // A card deleted (its CRM row is to be deleted) and a CRM row changed
+    // (its card is to be updated).
+    let [(deleted_row, deleted_card), (changed_row, changed_card)] = two_links(&copy);
+    std::fs::remove_file(outlook.join(&deleted_card)).unwrap();
+    Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE customers SET position = 'Changed in the CRM' WHERE id = ?1",
+            [&changed_row],
+        )
+        .unwrap();
+    let config = std::fs::read_to_string(copy.config()).unwrap();
+    let propagate = config.replace("right_to_left = \"ask\"", "right_to_left = \"propagate\"");
+    assert_ne!(propagate, config);
+    std::fs::write(copy.config(), propagate).unwrap();
+    let (cards, rows) = (files(&outlook), crm_rows(&db));
+
+    let failed = copy.run(&["apply", "--yes"]);
+    assert_eq!(failed.status.code(), Some(1), "the commit fails\n{failed}");
+    assert!(failed.stderr.contains("FOREIGN KEY"), "{failed}");
+    assert_eq!(
+        files(&outlook),
+        cards,
+        "the card write was put back\n{failed}"
+    );
+    assert_eq!(crm_rows(&db), rows, "the CRM as it was\n{failed}");
+
+    // Edited afterwards: the card the apply had written, the row it had
+    // deleted without committing.
+    edit_card(&outlook.join(&changed_card));
+    edit_row(&db, &deleted_row);
+    let (cards, edited_row) = (files(&outlook), one_row(&db, &deleted_row));
+
+    let status = copy.run(&["status"]);
+    assert!(status.status.success(), "status\n{status}");
+    assert!(status.stderr.contains("did not finish"), "{status}");
+    assert!(
+        names_as_left(&status, &changed_card),
+        "{changed_card} is named\n{status}"
+    );
+    assert!(
+        names_as_left(&status, &format!("CRM {deleted_row}")),
+        "CRM row {deleted_row} is named\n{status}"
+    );
+    assert_eq!(files(&outlook), cards, "the edited card is kept\n{status}");
+    assert_eq!(
+        one_row(&db, &deleted_row),
+        edited_row,
+        "the edited row is kept\n{status}"
+    );
+}
+
+#[test]
+fn an_interrupted_undo_is_finished_as_an_undo_and_keeps_later_edits() {
+    let copy = Copy::new();
+    let outlook = copy.path().join("outlook");
+    let db = copy.path().join("crm.sqlite");
+    let plan_before = plan_operations(&copy);
+    let applied = copy.run(&APPLY);
+    assert!(applied.status.success(), "apply\n{applied}");
+
+    // The undo is killed after it put back its third unit.
+    let undo = Run::of(
+        copy.command(&["undo"])
+            .env(HOOK, "3")
+            .output()
+            .expect("the abgleich binary runs"),
+    );
+    assert!(undo.aborted(), "the undo was interrupted\n{undo}");
+
+    // Edited after the crash: a card the undo had not put back yet and a
+    // CRM row (its rows go back in one transaction: none had landed).
+    let entries = journal(&copy);
+    let card = entries
+        .iter()
+        .find(|e| {
+            e.side == "right"
+                && e.before.is_some()
+                && std::fs::read(outlook.join(&e.unit)).ok() != e.before
+        })
+        .map(|e| e.unit.clone())
+        .expect("a card still holds the apply's write");
+    let row = entries
+        .iter()
+        .find(|e| e.side == "left" && e.before.is_some())
+        .map(|e| e.unit.clone())
+        .expect("the apply wrote a CRM row");
+    assert!(entries.iter().all(|e| e.apply_id == 1));
+    edit_card(&outlook.join(&card));
+    edit_row(&db, &row);
+    let edited_card = std::fs::read(outlook.join(&card)).unwrap();
+    let edited_row = one_row(&db, &row);
+
+    let status = copy.run(&["status"]);
+    assert!(status.status.success(), "status\n{status}");
+    assert!(
+        status.stderr.contains("undo of apply #1") && status.stderr.contains("did not finish"),
+        "the undo is finished as an undo\n{status}"
+    );
+    assert!(
+        status.stdout.contains("(undone)"),
+        "apply #1 is undone, not rolled back\n{status}"
+    );
+    assert!(names_as_left(&status, &card), "{card} is named\n{status}");
+    assert!(
+        names_as_left(&status, &format!("CRM {row}")),
+        "CRM row {row} is named\n{status}"
+    );
+
+    // The edits survive; everything else is as before the apply.
+    let mut expected = files(&samples().join("outlook"));
+    expected.insert(card.clone(), edited_card);
+    assert_eq!(files(&outlook), expected, "the cards\n{status}");
+    assert_eq!(
+        one_row(&db, &row),
+        edited_row,
+        "CRM row {row} as edited\n{status}"
+    );
+    assert_eq!(
+        other_rows(&db, &row),
+        other_rows(&samples().join("crm.sqlite"), &row),
+        "every other CRM row as before\n{status}"
+    );
+
+    // The links are undone too: the plan is the one before the apply, apart
+    // from the two edited contacts.
+    let plan_after = plan_operations(&copy);
+    assert!(
+        plan_after + 2 >= plan_before && plan_after <= plan_before + 2,
+        "the plan before the apply again ({plan_before} operations, now {plan_after})"
+    );
+    let again = copy.run(&["undo"]);
+    assert!(
+        !again.status.success() && again.stderr.contains("nothing to undo"),
+        "apply #1 is not undone twice\n{again}"
+    );
+}
+
+/// Every byte of both stores.
+fn store_bytes(copy: &Copy) -> (BTreeMap<String, Vec<u8>>, Vec<u8>) {
+    (
+        files(&copy.path().join("outlook")),
+        std::fs::read(copy.path().join("crm.sqlite")).unwrap(),
+    )
+}
+
+fn damage(copy: &Copy, sql: &str) {
+    let conn = Connection::open(copy.path().join("abgleich.state")).unwrap();
+    let n = conn.execute(sql, []).unwrap();
+    assert_eq!(n, 1, "damaged one row: {sql}");
+}
+
+/// The refusal: exit 1, naming the state file, the apply and the row.
+fn assert_refused(run: &Run, what: &str) {
+    assert_eq!(run.status.code(), Some(1), "{what}: refused\n{run}");
+    for part in [
+        "abgleich.state",
+        "apply #1",
+        "damaged",
+        "nothing was changed",
+    ] {
+        assert!(run.stderr.contains(part), "{what}: names {part:?}\n{run}");
+    }
+}
+
+#[test]
+fn a_damaged_journal_is_refused_before_anything_is_touched() {
+    let damages = [
+        (
+            "a saved CRM row",
+            "UPDATE journal SET before = X'7B2262726F6B656E' WHERE seq = \
+             (SELECT MIN(seq) FROM journal WHERE side = 'left' AND before IS NOT NULL)",
+            "journal entry",
+        ),
+        (
+            "a side",
+            "UPDATE journal SET side = 'middle' WHERE seq = (SELECT MAX(seq) FROM journal)",
+            "journal entry",
+        ),
+        (
+            "a card's file name",
+            "UPDATE journal SET unit = '../outside.vcf' WHERE seq = \
+             (SELECT MAX(seq) FROM journal WHERE side = 'right')",
+            "journal entry",
+        ),
+        (
+            "a saved link",
+            "UPDATE link_undo SET old = '{broken' WHERE seq = (SELECT MAX(seq) FROM link_undo)",
+            "link change",
+        ),
+    ];
+    for (what, sql, row) in damages {
+        let copy = Copy::new();
+        let applied = copy.run(&APPLY);
+        assert!(applied.status.success(), "{what}: apply\n{applied}");
+        damage(&copy, sql);
+        let before = store_bytes(&copy);
+
+        let undo = copy.run(&["undo"]);
+        assert_refused(&undo, what);
+        assert!(undo.stderr.contains(row), "{what}: names the {row}\n{undo}");
+        assert!(
+            store_bytes(&copy) == before,
+            "{what}: both stores byte for byte as they were\n{undo}"
+        );
+
+        // The other commands still work, and the apply is still there.
+        let status = copy.run(&["status"]);
+        assert!(status.status.success(), "{what}: status\n{status}");
+        assert!(
+            status.stdout.contains("#1") && status.stdout.contains("(done)"),
+            "{what}: apply #1 is still done\n{status}"
+        );
+        assert_eq!(plan_operations(&copy), 0, "{what}: the plan");
+        assert!(store_bytes(&copy) == before, "{what}: still untouched");
+    }
+}
+
+#[test]
+fn a_damaged_journal_of_an_interrupted_apply_is_refused_before_recovery_touches_anything() {
+    let copy = Copy::new();
+    let crashed = copy.apply_aborting_after(total_writes().div_ceil(2));
+    assert!(crashed.aborted(), "aborted\n{crashed}");
+    damage(
+        &copy,
+        "UPDATE journal SET before = X'7B2262726F6B656E' WHERE seq = \
+         (SELECT MIN(seq) FROM journal WHERE side = 'left' AND before IS NOT NULL)",
+    );
+    let before = store_bytes(&copy);
+    let status = copy.run(&["status"]);
+    assert_refused(&status, "recovery");
+    assert!(
+        store_bytes(&copy) == before,
+        "both stores byte for byte as they were\n{status}"
+    );
+}
+
+// ---- rows in place -----------------------------------------------------------------
+
+/// Every sample customer gets an order (ON DELETE CASCADE), and a trigger
+/// logs every deleted customer.
+const CRM_WITH_ORDERS: &str = "
+    CREATE TABLE orders (
+        id INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+        item TEXT NOT NULL
+    );
+    INSERT INTO orders (customer_id, item) SELECT id, 'order of ' || id FROM customers;
+    CREATE TABLE deleted_customers (customer_id INTEGER NOT NULL);
+    CREATE TRIGGER log_deleted AFTER DELETE ON customers
+    BEGIN INSERT INTO deleted_customers VALUES (old.id); END;
+";
+
+fn count(db: &Path, sql: &str) -> i64 {
+    let conn = Connection::open(db).unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn deleted_customers(db: &Path) -> Vec<i64> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT customer_id FROM deleted_customers ORDER BY customer_id")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A new title on every card that has one: the next apply updates the CRM.
+fn retitle_cards(outlook: &Path) {
+    for (name, bytes) in files(outlook) {
+        let Ok(text) = String::from_utf8(bytes) else {
+            continue;
+        };
+        let edited: Vec<String> = text
+            .split_inclusive('\n')
+            .map(|line| {
+                if line.starts_with("TITLE") {
+                    "TITLE:Retitled on the card\r\n".to_string()
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect();
+        std::fs::write(outlook.join(name), edited.concat()).unwrap();
+    }
+}
+
+#[test]
+fn undo_puts_rows_back_in_place_so_cascades_and_delete_triggers_never_fire() {
+    let copy = Copy::new();
+    let db = copy.path().join("crm.sqlite");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(CRM_WITH_ORDERS)
+        .unwrap();
+    let orders = count(&db, "SELECT COUNT(*) FROM orders");
+    let sample_ids = row_ids(&db);
+    assert_eq!(orders, sample_ids.len() as i64);
+
+    // Apply #1 creates and links; apply #2 only updates customers.
+    let first = copy.run(&APPLY);
+    assert!(first.status.success(), "apply #1\n{first}");
+    let rows_after_first = crm_rows(&db);
+    retitle_cards(&copy.path().join("outlook"));
+    let second = copy.run(&["apply", "--yes"]);
+    assert!(second.status.success(), "apply #2\n{second}");
+    assert_ne!(
+        crm_rows(&db),
+        rows_after_first,
+        "apply #2 updated customers"
+    );
+    assert!(deleted_customers(&db).is_empty(), "no customer deleted yet");
+
+    // Undoing the updates touches no order and deletes no customer.
+    let undo = copy.run(&["undo"]);
+    assert!(undo.status.success(), "undo of #2\n{undo}");
+    assert_eq!(
+        crm_rows(&db),
+        rows_after_first,
+        "every customer as apply #1 left it\n{undo}"
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM orders"),
+        orders,
+        "no order lost\n{undo}"
+    );
+    assert_eq!(
+        deleted_customers(&db),
+        Vec::<i64>::new(),
+        "the delete trigger never fired\n{undo}"
+    );
+
+    // Undoing apply #1 deletes only the customers it created.
+    let created: Vec<i64> = row_ids(&db)
+        .into_iter()
+        .filter(|id| !sample_ids.contains(id))
+        .collect();
+    assert!(!created.is_empty(), "apply #1 created customers");
+    let undo = copy.run(&["undo"]);
+    assert!(undo.status.success(), "undo of #1\n{undo}");
+    assert_eq!(
+        deleted_customers(&db),
+        created,
+        "only the created customers were deleted\n{undo}"
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM orders"),
+        orders,
+        "no order lost\n{undo}"
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM pragma_foreign_key_check"),
+        0,
+        "no order without its customer"
+    );
+    assert_eq!(row_ids(&db), sample_ids, "the sample customers, no other");
+    assert_eq!(
+        crm_rows(&db),
+        crm_rows(&samples().join("crm.sqlite")),
+        "every customer as before both applies"
+    );
+}
+
+#[test]
+fn a_crashed_apply_journaled_by_an_earlier_version_is_still_rolled_back() {
+    // Earlier versions recorded no hash while an apply ran.
+    let copy = Copy::new();
+    let crashed = copy.apply_aborting_after(total_writes().div_ceil(2));
+    assert!(crashed.aborted(), "aborted\n{crashed}");
+    Connection::open(copy.path().join("abgleich.state"))
+        .unwrap()
+        .execute_batch(
+            "UPDATE journal SET after_hash = NULL;
+             DELETE FROM meta WHERE key = 'journal records writes';",
+        )
+        .unwrap();
+    let outlook = copy.path().join("outlook");
+    assert_ne!(files(&outlook), files(&samples().join("outlook")));
+
+    let status = copy.run(&["status"]);
+    assert!(status.status.success(), "status\n{status}");
+    assert_eq!(
+        files(&outlook),
+        files(&samples().join("outlook")),
+        "every card as before the apply\n{status}"
+    );
+    assert_eq!(
+        crm_rows(&copy.path().join("crm.sqlite")),
+        crm_rows(&samples().join("crm.sqlite")),
+        "every CRM row as before the apply\n{status}"
+    );
+}
