@@ -2,7 +2,8 @@
 //! exact copies of files, and its write-ahead hook.
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use super::interface::StoreError;
 use crate::config::StoreConfig;
@@ -41,6 +42,7 @@ pub fn read_unit_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
 }
 
 /// Put a file back as the journal saved it (`None`: remove it).
+/// (The store's `commit` flushes the folder once the journal is done.)
 pub fn restore_unit_file(path: &Path, saved: Option<&[u8]>) -> Result<(), StoreError> {
     match saved {
         Some(bytes) => write_atomic(path, bytes, false),
@@ -86,6 +88,77 @@ pub fn probe_writable(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::io(dir, without_temp_name(e)))
 }
 
+thread_local! {
+    static USUAL_MODES: RefCell<HashMap<PathBuf, u32>> = RefCell::new(HashMap::new());
+}
+
+/// The mode a new file in `dir` takes: that of the folder's cards (the
+/// first `.vcf` file found, looked up once per folder), else what the
+/// umask gives a new file, else owner-only.
+fn usual_mode(dir: &Path) -> u32 {
+    if let Some(mode) = USUAL_MODES.with(|m| m.borrow().get(dir).copied()) {
+        return mode;
+    }
+    let mode = card_mode(dir).or_else(umask_mode).unwrap_or(0o600);
+    USUAL_MODES.with(|m| m.borrow_mut().insert(dir.to_path_buf(), mode));
+    mode
+}
+
+fn card_mode(dir: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
+        let name = entry.file_name();
+        let name = name.to_str()?;
+        if name.starts_with('.') || !name.to_ascii_lowercase().ends_with(".vcf") {
+            return None;
+        }
+        let meta = std::fs::symlink_metadata(entry.path()).ok()?;
+        meta.is_file().then(|| meta.permissions().mode() & 0o777)
+    })
+}
+
+/// `0o666` less the process's umask (Linux: `/proc/self/status`, which
+/// reads it without changing it).
+fn umask_mode() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let umask = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    let umask = u32::from_str_radix(umask.trim(), 8).ok()?;
+    Some(0o666 & !umask)
+}
+
+/// Flush a folder, so that the renames and removals in it survive a power
+/// loss (a file's own flush does not cover its name).
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io(dir, e))
+}
+
+/// Remove the temporary files an interrupted write left in `dir` (their
+/// names start with `.abgleich-` and end with `.tmp`; they hold contact
+/// data). Returns how many were removed.
+pub fn remove_leftovers(dir: &Path) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    let entries = std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !(name.starts_with(".abgleich-") && name.ends_with(".tmp")) {
+            continue;
+        }
+        let path = entry.path();
+        let plain = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
+        if plain {
+            std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
+}
+
 /// Write `bytes` to `target` through a temporary file in the same folder,
 /// flushed and renamed into place, so a reader sees the old or the new file,
 /// never half of one.
@@ -98,10 +171,16 @@ pub fn write_atomic(target: &Path, bytes: &[u8], create_new: bool) -> Result<(),
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| StoreError::io(dir, without_temp_name(e)))?;
-    if let Ok(meta) = std::fs::metadata(target) {
-        // Keep the permissions the user gave the file.
-        let _ = tmp.as_file().set_permissions(meta.permissions());
-    }
+    // Keep the permissions the user gave the file; a new file takes the
+    // mode of the folder's cards (tempfile makes it owner-only).
+    let permissions = match std::fs::metadata(target) {
+        Ok(meta) => meta.permissions(),
+        Err(_) => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::Permissions::from_mode(usual_mode(dir))
+        }
+    };
+    let _ = tmp.as_file().set_permissions(permissions);
     tmp.write_all(bytes)
         .map_err(|e| StoreError::io(target, e))?;
     tmp.as_file()

@@ -256,6 +256,11 @@ pub trait JournalStore {
     fn writes_at_commit(&self) -> bool {
         false
     }
+    /// Remove what a write killed half-way left behind (a card store's
+    /// temporary files); recovery calls it. Returns how many were removed.
+    fn remove_leftovers(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
 }
 
 /// A store that can be read, written and journalled: what `apply` needs.

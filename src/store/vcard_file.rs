@@ -92,6 +92,14 @@ impl VcardFileStore {
         Ok((bytes, unreadable))
     }
 
+    /// The folder that holds the file (its temporary files go there).
+    fn folder(&self) -> &std::path::Path {
+        self.file
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+    }
+
     fn writable(&self) -> Result<Parsed, StoreError> {
         let parsed = self.parse()?;
         if let Some(u) = parsed.unreadable.first() {
@@ -212,9 +220,13 @@ impl ReadStore for VcardFileStore {
 }
 
 impl WriteStore for VcardFileStore {
+    /// The file was flushed before its rename; its folder here.
+    fn commit(&mut self) -> Result<(), StoreError> {
+        super::files::sync_dir(self.folder())
+    }
+
     fn check_writable(&self) -> Result<(), StoreError> {
-        let dir = self.file.parent().filter(|d| !d.as_os_str().is_empty());
-        super::files::probe_writable(dir.unwrap_or(std::path::Path::new(".")))?;
+        super::files::probe_writable(self.folder())?;
         // A file with a card that cannot be read is never rewritten: the
         // rewrite would lose that card.
         self.writable().map(drop)
@@ -256,6 +268,10 @@ impl WriteStore for VcardFileStore {
 
 /// Every write rewrites the one file, so the journal saves the file.
 impl JournalStore for VcardFileStore {
+    fn remove_leftovers(&self) -> Result<usize, StoreError> {
+        super::files::remove_leftovers(self.folder())
+    }
+
     fn unit_of(&self, _id: &str) -> String {
         String::new()
     }

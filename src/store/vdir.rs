@@ -260,6 +260,13 @@ impl WriteStore for VdirStore {
         super::files::probe_writable(&self.dir)
     }
 
+    /// Each card was flushed before its rename; the folder once, here, so
+    /// the renames and removals survive a power loss before the apply
+    /// counts as done.
+    fn commit(&mut self) -> Result<(), StoreError> {
+        files::sync_dir(&self.dir)
+    }
+
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         let uid = patch
             .uid
@@ -298,6 +305,10 @@ impl WriteStore for VdirStore {
 }
 
 impl JournalStore for VdirStore {
+    fn remove_leftovers(&self) -> Result<usize, StoreError> {
+        files::remove_leftovers(&self.dir)
+    }
+
     fn create_unit(&self, patch: &Patch) -> Option<String> {
         let name = file_name_for_uid(patch.uid.as_deref()?);
         (!self.dir.join(&name).exists()).then_some(name)

@@ -383,14 +383,14 @@ fn put_back(
         Ok(()) => put_back_each(stores, entries, counted),
         Err(e) => Err(e.into()),
     };
+    // Commit: the rows of an SQL store; for a card store, the flush of its
+    // folder, so what was put back survives a power loss.
     for side in Side::BOTH {
         let store = stores.get_mut(side);
-        if store.writes_at_commit() {
-            if result.is_ok() {
-                store.commit()?;
-            } else {
-                let _ = store.rollback();
-            }
+        if result.is_ok() {
+            store.commit()?;
+        } else if store.writes_at_commit() {
+            let _ = store.rollback();
         }
     }
     result
@@ -461,6 +461,16 @@ pub fn recover(
         };
         let checked = check(state, stores, &apply)?;
         let done = put_back(stores, &checked.entries, false)?;
+        for side in Side::BOTH {
+            let store = stores.get(side);
+            let removed = store.remove_leftovers()?;
+            if removed > 0 {
+                notes.push(format!(
+                    "{}: removed {removed} temporary file(s) the interrupted write left",
+                    store.name()
+                ));
+            }
+        }
         if undoing {
             finish_undo(state, apply.apply_id, &checked.links)?;
             notes.push(format!(

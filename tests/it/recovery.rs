@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::Command;
 
 use rusqlite::Connection;
 
@@ -637,4 +638,114 @@ fn a_crashed_apply_journaled_by_an_earlier_version_is_still_rolled_back() {
         crm_rows(&samples().join("crm.sqlite")),
         "every CRM row as before the apply\n{status}"
     );
+}
+
+/// Issue 11, finding 14: after a SIGKILL, `.abgleich-*.tmp` files with
+/// contact data stayed in the card folder. Recovery removes them (and only
+/// them) and says so.
+#[test]
+fn recovery_removes_the_temporary_files_an_interrupted_write_left() {
+    let copy = Copy::new();
+    let crashed = copy.apply_aborting_after(2);
+    assert!(crashed.aborted(), "{crashed}");
+    let outlook = copy.path().join("outlook");
+    // What a kill between a card's temporary file and its rename leaves.
+    let left = outlook.join(".abgleich-Xq3e9P.tmp");
+    std::fs::write(
+        &left,
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Half Written\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    let other = outlook.join(".someone-else.tmp");
+    std::fs::write(&other, "not ours").unwrap();
+    let out = copy.run(&["status"]);
+    assert_eq!(out.status.code(), Some(0), "{out}");
+    assert!(!left.exists(), "the temporary file is gone\n{out}");
+    assert!(other.exists(), "another program's file is left alone");
+    assert!(
+        out.stderr.contains("removed 1 temporary file(s)"),
+        "recovery says so\n{out}"
+    );
+}
+
+/// Issue 11, finding 14: new cards were created 0600 beside the user's
+/// 0644 cards. They take the folder's usual mode now.
+#[test]
+fn new_cards_take_the_mode_of_the_folders_cards() {
+    use std::os::unix::fs::PermissionsExt;
+    let copy = Copy::new();
+    let outlook = copy.path().join("outlook");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for card in files(&outlook).keys() {
+        std::fs::set_permissions(outlook.join(card), std::fs::Permissions::from_mode(0o640))
+            .unwrap();
+    }
+    let before: Vec<String> = files(&outlook).into_keys().collect();
+    let out = copy.run(&["apply", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{out}");
+    let created: Vec<String> = files(&outlook)
+        .into_keys()
+        .filter(|name| !before.contains(name))
+        .collect();
+    assert!(!created.is_empty(), "the apply creates cards\n{out}");
+    for name in &created {
+        assert_eq!(mode(&outlook.join(name)), 0o640, "{name}");
+    }
+}
+
+/// Issue 11, finding 14: card folders were never flushed after their
+/// renames, so a power loss could undo a rename the state took as done.
+/// Seen with strace: the folder is flushed after the last card write of an
+/// apply (once, not once per card). Skipped where strace cannot run.
+#[test]
+fn an_apply_flushes_the_card_folder_after_its_last_card() {
+    let copy = Copy::new();
+    let trace = copy.path().join("trace.txt");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-y", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&trace)
+        .arg(copy.command(&["apply", "--yes"]).get_program());
+    let apply = copy.command(&["apply", "--yes"]);
+    cmd.args(apply.get_args())
+        .current_dir(apply.get_current_dir().unwrap_or(copy.path()));
+    for (key, value) in apply.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let out = match cmd.output() {
+        Ok(out) if out.status.success() => out,
+        Ok(out) if !trace.exists() => {
+            eprintln!(
+                "skipped: strace cannot trace here: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return;
+        }
+        Ok(out) => panic!(
+            "apply under strace failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => {
+            eprintln!("skipped: strace is not installed ({e})");
+            return;
+        }
+    };
+    drop(out);
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let outlook = format!("<{}>)", copy.path().join("outlook").display());
+    let lines: Vec<&str> = text.lines().collect();
+    let last_card = lines
+        .iter()
+        .rposition(|l| l.contains("fdatasync(") && l.contains("/outlook/"))
+        .expect("the apply wrote cards");
+    let folder: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].contains("fsync(") && lines[i].contains(&outlook))
+        .collect();
+    assert!(
+        folder.iter().any(|&i| i > last_card),
+        "the folder is flushed after the last card:\n{text}"
+    );
+    assert_eq!(folder.len(), 1, "once per apply:\n{text}");
 }
