@@ -214,6 +214,18 @@ match = ["stamp", "email"]
     }
 
     #[test]
+    fn a_field_on_the_id_or_scope_column_is_refused() {
+        let text = GOOD.replace("\"name.given\" = \"first_name\"", "\"name.given\" = \"ID\"");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("left.fields.\"name.given\""));
+        assert!(e.message.contains("`left.id`"), "{}", e.message);
+        let text = GOOD.replace("\"name.given\" = \"first_name\"", "note = \"outlook_sync\"");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("left.fields.note"));
+        assert!(e.message.contains("`left.scope.column`"), "{}", e.message);
+    }
+
+    #[test]
     fn a_stamp_that_is_not_an_x_property_is_refused() {
         for bad in ["ü-CRM", "X-", "NOTE", "X-A B"] {
             let e = parse(&GOOD.replace("X-CRM-CUSTOMER-NO", bad)).unwrap_err();

@@ -146,7 +146,7 @@ impl Locator {
     }
 }
 
-fn key_text(path: &[&str]) -> String {
+pub(super) fn key_text(path: &[&str]) -> String {
     path.iter()
         .map(|k| {
             if k.chars()
