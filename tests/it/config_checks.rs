@@ -3,6 +3,8 @@
 //! one column, an id column that is not a key, the screen's theme and keys,
 //! a value of the wrong type), and where the state goes.
 
+use std::path::Path;
+
 use crate::cli::{abgleich, check, copied_samples, edited_config, run};
 
 #[test]
@@ -35,6 +37,115 @@ fn two_fields_on_one_column_are_refused_naming_file_line_and_both_keys() {
         !stores.path().join("edited.state").exists(),
         "nothing written"
     );
+}
+
+/// Rows of the samples' customers table.
+fn customer_rows(db: &Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn an_id_column_that_may_be_null_is_refused_by_check_plan_and_apply() {
+    // `customer_no TEXT UNIQUE` is NULL until the office gives one: creates
+    // were committed but reported failed, and every later command failed.
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, _) = copied_samples();
+    let (config, line) = edited_config(stores.path(), "id = \"id\"", "id = \"customer_no\"");
+    let db = stores.path().join("crm.sqlite");
+    let rows = customer_rows(&db);
+    for args in [&["check"][..], &["plan"], &["apply", "--yes"]] {
+        let mut all = args.to_vec();
+        all.extend(["--config", config.to_str().unwrap()]);
+        let out = run(&mut abgleich(sandbox.path(), &all));
+        assert_eq!(out.code, Some(1), "{args:?}\n{out}");
+        let message = out
+            .stderr
+            .lines()
+            .find(|l| l.contains("key `left.id`"))
+            .unwrap_or_else(|| panic!("{args:?} names the key\n{out}"));
+        let at = format!("{}:{line}: key `left.id`", config.display());
+        assert!(message.contains(&at), "{args:?} names `{at}`\n{out}");
+        assert!(message.contains("CRM"), "{args:?} names the store\n{out}");
+        assert!(
+            message.contains("\"customer_no\"") && message.contains("NULL"),
+            "{args:?} names the column and why\n{out}"
+        );
+        assert!(!out.stdout.contains("(valid)"), "{args:?}\n{out}");
+    }
+    assert_eq!(customer_rows(&db), rows, "nothing was created");
+}
+
+/// `store::open` on a one-table database whose id column is declared
+/// `declaration`: Ok, or the message.
+fn open_with_id(declaration: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("crm.sqlite")).unwrap();
+    conn.execute_batch(declaration).unwrap();
+    drop(conn);
+    let text = r#"
+[left]
+kind = "sqlite"
+path = "crm.sqlite"
+table = "t"
+id = "k"
+[left.fields]
+"name.given" = "given"
+[right]
+kind = "vdir"
+path = "book"
+"#;
+    let config = abgleich::config::Config::parse(text, &dir.path().join("abgleich.toml")).unwrap();
+    abgleich::store::open(&config.left, &config.normalizer)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_id_column_must_be_unique_and_not_null() {
+    for ok in [
+        "CREATE TABLE t (k INTEGER PRIMARY KEY, given TEXT)",
+        "CREATE TABLE t (k integer primary key autoincrement, given TEXT)",
+        "CREATE TABLE t (k TEXT PRIMARY KEY NOT NULL, given TEXT)",
+        "CREATE TABLE t (k TEXT PRIMARY KEY, given TEXT) WITHOUT ROWID",
+        "CREATE TABLE t (k TEXT NOT NULL UNIQUE, given TEXT)",
+        "CREATE TABLE t (k TEXT NOT NULL, given TEXT); CREATE UNIQUE INDEX tk ON t(k)",
+    ] {
+        assert_eq!(open_with_id(ok), Ok(()), "{ok}");
+    }
+    for (refused, why) in [
+        ("CREATE TABLE t (k TEXT PRIMARY KEY, given TEXT)", "NULL"),
+        ("CREATE TABLE t (k TEXT UNIQUE, given TEXT)", "NULL"),
+        (
+            "CREATE TABLE t (k INTEGER NOT NULL, given TEXT)",
+            "not unique",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER, given TEXT)",
+            "neither unique nor NOT NULL",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER NOT NULL, given TEXT, PRIMARY KEY (k, given))",
+            "not unique",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER NOT NULL, given TEXT); \
+             CREATE UNIQUE INDEX tk ON t(k) WHERE k > 0",
+            "not unique",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER NOT NULL, given TEXT); CREATE UNIQUE INDEX tk ON t(k, given)",
+            "not unique",
+        ),
+    ] {
+        let message = open_with_id(refused).expect_err(refused);
+        assert!(
+            message.contains("key `left.id`") && message.contains(why),
+            "{refused}: {message}"
+        );
+    }
 }
 
 /// `check` on the samples' config with `from` replaced by `to` (and
