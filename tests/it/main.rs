@@ -10,6 +10,7 @@ mod config_checks;
 mod crash;
 mod field_decisions;
 mod fixtures;
+mod guards;
 mod layers;
 mod planner;
 mod samples;
