@@ -32,6 +32,14 @@ pub enum StateError {
     },
     #[error("state database: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A state, lock or journal file that is a symbolic link (or not a
+    /// file): opening it would write wherever it points.
+    #[error(
+        "{} is {what}; abgleich never opens its state, lock or journal files through one \
+         (remove it, or put the real file in its place)",
+        path.display()
+    )]
+    NotAFile { path: PathBuf, what: &'static str },
 }
 
 /// What both sides held for one field at the last sync.
@@ -145,8 +153,32 @@ pub fn path_for(config_file: &Path) -> PathBuf {
     config_file.with_extension("state")
 }
 
-/// Create `path` if needed with owner-only permissions.
+/// Refuse `path` if it is a symbolic link or anything but a file; a path
+/// that does not exist yet is fine.
+fn refuse_unless_file(path: &Path) -> Result<(), StateError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(StateError::NotAFile {
+            path: path.to_path_buf(),
+            what: "a symbolic link",
+        }),
+        Ok(meta) if !meta.is_file() => Err(StateError::NotAFile {
+            path: path.to_path_buf(),
+            what: "not a regular file",
+        }),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StateError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Open `path`, creating it with owner-only permissions if needed, never
+/// through a symbolic link (`O_NOFOLLOW`: a link planted between the check
+/// and the open fails the open instead of being followed).
 fn create_private(path: &Path) -> Result<File, StateError> {
+    refuse_unless_file(path)?;
     let io = |source: std::io::Error| StateError::Io {
         path: path.to_path_buf(),
         source,
@@ -156,9 +188,27 @@ fn create_private(path: &Path) -> Result<File, StateError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    options.open(path).map_err(io)
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return StateError::NotAFile {
+                path: path.to_path_buf(),
+                what: "a symbolic link",
+            };
+        }
+        io(e)
+    })?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(StateError::NotAFile {
+            path: path.to_path_buf(),
+            what: "not a regular file",
+        });
+    }
+    Ok(file)
 }
 
 const SCHEMA: &str = "
@@ -376,7 +426,18 @@ impl State {
             now()
         );
         create_private(path)?;
-        let conn = Connection::open(path)?;
+        // SQLite's own files beside it: it opens them with O_NOFOLLOW, but
+        // says only "unable to open"; name the link instead.
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_os_string();
+            name.push(suffix);
+            refuse_unless_file(Path::new(&name))?;
+        }
+        // NOFOLLOW: SQLite would otherwise resolve a link in the path.
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",

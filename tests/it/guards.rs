@@ -55,3 +55,45 @@ fn a_mass_unlink_is_refused_without_force() {
         "{status}"
     );
 }
+
+#[test]
+fn state_lock_and_journal_files_are_never_opened_through_a_symlink() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    for planted in [
+        "abgleich.state.lock",
+        "abgleich.state",
+        "abgleich.state-wal",
+        "abgleich.state-journal",
+    ] {
+        let (stores, config) = copied_samples();
+        let victim = outside.path().join(format!("{planted}.victim"));
+        std::fs::write(&victim, "precious\n").unwrap();
+        let link = stores.path().join(planted);
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        // A dangling link: following it would create a file outside.
+        let dangling_target = outside.path().join(format!("{planted}.new"));
+        for args in [&["plan"][..], &["status"]] {
+            let out = sync(sandbox.path(), &config, args);
+            assert_eq!(out.code, Some(1), "{planted} {args:?}\n{out}");
+            assert!(
+                out.stderr.contains(&*link.to_string_lossy())
+                    && out.stderr.contains("symbolic link"),
+                "{planted} {args:?}: names the link\n{out}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(&victim).unwrap(),
+                "precious\n",
+                "{planted} {args:?}: the file outside is untouched"
+            );
+        }
+        std::fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(&dangling_target, &link).unwrap();
+        let out = sync(sandbox.path(), &config, &["plan"]);
+        assert_eq!(out.code, Some(1), "{planted} dangling\n{out}");
+        assert!(
+            !dangling_target.exists(),
+            "{planted}: nothing created through a dangling link\n{out}"
+        );
+    }
+}
