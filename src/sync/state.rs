@@ -1,6 +1,7 @@
 //! The state database: what both sides agreed on at the last sync.
 //!
-//! It lives beside the config file (`abgleich.toml` → `abgleich.state`),
+//! It lives beside the config file (`abgleich.toml` → `abgleich.state`), or
+//! in the XDG state directory when that folder is not writable ([`path_for`]),
 //! created owner-only (0600), and holds per link the two ids, each side's
 //! revision at the last sync and the base (the values both sides held);
 //! tombstones (links whose one side is gone or left the scope, kept so the
@@ -148,9 +149,98 @@ pub struct State {
     _lock: File,
 }
 
-/// The state file for a config file: `abgleich.toml` → `abgleich.state`.
+/// The state file for a config file: beside it (`abgleich.toml` →
+/// `abgleich.state`), or, when that folder is not writable, in the XDG state
+/// directory (`$XDG_STATE_HOME`, else `~/.local/state`) under `abgleich/`,
+/// named after the config's canonical path. A state that exists in either
+/// place stays there, so the links are never lost by a folder's permissions
+/// changing.
 pub fn path_for(config_file: &Path) -> PathBuf {
-    config_file.with_extension("state")
+    let beside = config_file.with_extension("state");
+    let elsewhere = xdg_path_for(
+        config_file,
+        std::env::var_os("XDG_STATE_HOME"),
+        std::env::var_os("HOME"),
+    );
+    let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+    let folder = match config_file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match elsewhere {
+        _ if exists(&beside) => beside,
+        Some(xdg) if exists(&xdg) => xdg,
+        Some(xdg) if !writable(folder) => xdg,
+        _ => beside,
+    }
+}
+
+/// The state's place in the XDG state directory for `config_file`: its
+/// stem and a hash of its canonical path, so two configs never share one.
+fn xdg_path_for(
+    config_file: &Path,
+    xdg_state_home: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    let base = match xdg_state_home.map(PathBuf::from) {
+        // The spec: a relative value is invalid and is ignored.
+        Some(dir) if dir.is_absolute() => dir,
+        _ => PathBuf::from(home.filter(|h| !h.is_empty())?).join(".local/state"),
+    };
+    let canonical = std::fs::canonicalize(config_file)
+        .or_else(|_| std::path::absolute(config_file))
+        .unwrap_or_else(|_| config_file.to_path_buf());
+    let key = xxhash_rust::xxh3::xxh3_64(canonical.as_os_str().as_encoded_bytes());
+    let stem: String = config_file
+        .file_stem()
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(40)
+        .collect();
+    Some(
+        base.join("abgleich")
+            .join(format!("{stem}-{key:016x}.state")),
+    )
+}
+
+/// Whether this process may create files in `dir`.
+fn writable(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(c_dir) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: `c_dir` is a valid NUL-terminated string that outlives the call.
+        unsafe { libc::access(c_dir.as_ptr(), libc::W_OK) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        !std::fs::metadata(dir).is_ok_and(|m| m.permissions().readonly())
+    }
+}
+
+/// Create the folder of a state in the XDG state directory, owner-only.
+fn create_state_folder(path: &Path) -> Result<(), StateError> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| StateError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Refuse `path` if it is a symbolic link or anything but a file; a path
@@ -398,6 +488,7 @@ impl State {
     /// Open (or create) the state at `path` and take its lock; `command`
     /// says who holds it, for the message a second abgleich shows.
     pub fn open(path: &Path, command: &str) -> Result<State, StateError> {
+        create_state_folder(path)?;
         let lock_path = path.with_extension("state.lock");
         let mut lock = create_private(&lock_path)?;
         match take_lock(&lock) {

@@ -219,3 +219,123 @@ fn a_value_of_the_wrong_type_names_the_key_and_what_it_expects() {
     assert!(message.contains("a whole number"), "{message}");
     assert!(!message.contains("usize"), "{message}");
 }
+
+/// `abgleich args…` as a user who cannot write to a folder root made
+/// read-only: as `nobody` when the tests run as root (root writes anywhere),
+/// else as the test's own user.
+fn as_unprivileged(args: &[&str], sandbox: &Path, xdg_state: &Path) -> crate::cli::Run {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = if root {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_abgleich"));
+        cmd
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_abgleich"))
+    };
+    cmd.args(args)
+        .current_dir(sandbox)
+        .env("HOME", sandbox.join("home"))
+        .env("XDG_CONFIG_HOME", sandbox.join("xdg"))
+        .env("XDG_STATE_HOME", xdg_state)
+        .env_remove("RUST_BACKTRACE");
+    run(&mut cmd)
+}
+
+/// Give `path` and everything under it to `nobody` when running as root,
+/// so the unprivileged run can use it.
+fn hand_over(path: &Path) {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            hand_over(&entry.unwrap().path());
+        }
+    }
+}
+
+#[test]
+fn a_config_in_a_read_only_folder_keeps_its_state_in_the_xdg_state_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, config) = copied_samples();
+    let text = std::fs::read_to_string(&config).unwrap();
+    // The stores stay where they are; the config moves to a folder of its own.
+    let text = text
+        .replacen(
+            "path = \"crm.sqlite\"",
+            &format!("path = {:?}", stores.path().join("crm.sqlite")),
+            1,
+        )
+        .replacen(
+            "path = \"outlook\"",
+            &format!("path = {:?}", stores.path().join("outlook")),
+            1,
+        );
+    let folder = sandbox.path().join("config");
+    std::fs::create_dir(&folder).unwrap();
+    let config = folder.join("abgleich.toml");
+    std::fs::write(&config, text).unwrap();
+    let xdg_state = sandbox.path().join("state");
+    std::fs::create_dir_all(sandbox.path().join("home")).unwrap();
+    std::fs::create_dir(&xdg_state).unwrap();
+    for dir in [sandbox.path(), stores.path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    hand_over(sandbox.path());
+    hand_over(stores.path());
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+
+    let config_arg = config.to_str().unwrap();
+    let plan = as_unprivileged(
+        &["plan", "--config", config_arg],
+        sandbox.path(),
+        &xdg_state,
+    );
+    assert_eq!(plan.code, Some(0), "{plan}");
+    assert!(plan.stdout.contains("summary: "), "{plan}");
+    let status = as_unprivileged(
+        &["status", "--config", config_arg],
+        sandbox.path(),
+        &xdg_state,
+    );
+    assert_eq!(status.code, Some(0), "{status}");
+    let state = status
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("state: "))
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| panic!("status says where the state is\n{status}"));
+    assert!(
+        state.starts_with(xdg_state.join("abgleich")),
+        "the state is in $XDG_STATE_HOME/abgleich\n{status}"
+    );
+    assert!(state.is_file(), "{status}");
+    let names: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+    assert_eq!(
+        names.len(),
+        1,
+        "nothing written beside the config: {names:?}"
+    );
+
+    // Another config of the same name elsewhere gets a state of its own.
+    let other = stores.path().join("abgleich.toml");
+    let beside = as_unprivileged(
+        &["status", "--config", other.to_str().unwrap()],
+        sandbox.path(),
+        &xdg_state,
+    );
+    assert_eq!(beside.code, Some(0), "{beside}");
+    assert!(
+        beside.stdout.contains(&format!(
+            "state: {}",
+            stores.path().join("abgleich.state").display()
+        )),
+        "a writable folder keeps the state beside the config\n{beside}"
+    );
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
