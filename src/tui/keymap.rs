@@ -239,9 +239,15 @@ impl Keymap {
             for b in bindings.iter().filter(|b| applies(b.command.scope, view)) {
                 for k in &b.keys {
                     if let Some((_, other)) = seen.iter().find(|(s, _)| s == k) {
+                        // Name the entry of `[keys]` that made the clash.
+                        let (this, that) = if overrides.contains_key(b.command.name) {
+                            (b.command.name, *other)
+                        } else {
+                            (*other, b.command.name)
+                        };
                         return Err(KeymapError::new(
-                            b.command.name,
-                            format!("key {} is already bound to {other}", k.name()),
+                            this,
+                            format!("key {} is already bound to {that}", k.name()),
                         ));
                     }
                     seen.push((*k, b.command.name));
@@ -341,6 +347,12 @@ mod tests {
         assert!(refused(&[("acept_all", &["b"])]).contains("acept_all: no such action"));
         let twice = refused(&[("skip_all", &["x"])]);
         assert!(twice.contains("key x is already bound"), "{twice}");
+        // The clash is named at the entry that made it, whichever comes first.
+        let clash = refused(&[("execute", &["s"])]);
+        assert!(
+            clash.starts_with("[keys] execute: key s is already bound to skip_all"),
+            "{clash}"
+        );
         assert!(refused(&[("quit", &["boom"])]).contains("\"boom\" is not a key"));
         assert!(refused(&[("quit", &[])]).contains("at least one key"));
     }
