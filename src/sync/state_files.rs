@@ -175,3 +175,54 @@ pub(super) fn create_private(path: &Path) -> Result<File, FileError> {
     }
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_xdg_place_is_keyed_by_the_canonical_path() {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["a", "b"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+            std::fs::write(dir.path().join(sub).join("abgleich.toml"), "").unwrap();
+        }
+        let xdg = Some("/st".into());
+        let a = xdg_path_for(&dir.path().join("a/abgleich.toml"), xdg.clone(), None).unwrap();
+        let b = xdg_path_for(&dir.path().join("b/abgleich.toml"), xdg.clone(), None).unwrap();
+        let a_again =
+            xdg_path_for(&dir.path().join("b/../a/abgleich.toml"), xdg.clone(), None).unwrap();
+        assert!(a.starts_with("/st/abgleich"), "{}", a.display());
+        assert_ne!(a, b, "two configs, two states");
+        assert_eq!(a, a_again, "one config, one state, however it is named");
+        let name = a.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("abgleich-") && name.ends_with(".state"),
+            "{name}"
+        );
+        // A relative XDG_STATE_HOME is ignored (the spec), HOME is used.
+        let home = xdg_path_for(
+            &dir.path().join("a/abgleich.toml"),
+            Some("rel".into()),
+            Some("/home/u".into()),
+        )
+        .unwrap();
+        assert!(
+            home.starts_with("/home/u/.local/state/abgleich"),
+            "{}",
+            home.display()
+        );
+        assert_eq!(
+            xdg_path_for(&dir.path().join("a/abgleich.toml"), None, None),
+            None
+        );
+    }
+
+    #[test]
+    fn a_writable_folder_keeps_the_state_beside_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("abgleich.toml");
+        std::fs::write(&config, "").unwrap();
+        assert_eq!(path_for(&config), dir.path().join("abgleich.state"));
+    }
+}
