@@ -339,3 +339,23 @@ fn a_config_in_a_read_only_folder_keeps_its_state_in_the_xdg_state_directory() {
     );
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+#[test]
+fn the_screen_refuses_an_id_column_that_may_be_null() {
+    let (stores, _) = copied_samples();
+    let (config, line) = edited_config(stores.path(), "id = \"id\"", "id = \"customer_no\"");
+    let rows = customer_rows(&stores.path().join("crm.sqlite"));
+    let mut app =
+        abgleich::tui::App::from_config(abgleich::config::Config::load(&config).unwrap(), false)
+            .unwrap();
+    assert!(app.wait_idle(std::time::Duration::from_secs(60)));
+    let failure = app.failure.clone().expect("the screen shows the refusal");
+    let at = format!("{}:{line}: key `left.id`", config.display());
+    assert!(
+        failure.contains(&at) && failure.contains("customer_no"),
+        "{failure}"
+    );
+    assert!(app.data.is_none(), "no contacts shown from a refused store");
+    app.shutdown();
+    assert_eq!(customer_rows(&stores.path().join("crm.sqlite")), rows);
+}
