@@ -14,20 +14,33 @@ pub fn run(given: Option<PathBuf>) -> Result<ExitCode> {
     Ok(report(&config))
 }
 
-/// Print the report; the exit code says whether everything was readable.
+/// Print the report; the exit code says whether everything was valid and
+/// readable. The config is called valid only when nothing the screen or
+/// `apply` would refuse was found: its theme and keys, and each store's
+/// columns and id.
 pub fn report(config: &Config) -> ExitCode {
-    say!("config: {} (valid)", config.file.display());
-    let mut ok = true;
-    for side in [&config.left, &config.right] {
-        match check_side(config, side) {
+    let screen = abgleich::tui::settings::load(config).err();
+    let sides: Vec<_> = [&config.left, &config.right]
+        .into_iter()
+        .map(|side| (side, check_side(config, side)))
+        .collect();
+    let valid = screen.is_none() && sides.iter().all(|(_, r)| r.is_ok());
+    say!(
+        "config: {}{}",
+        config.file.display(),
+        if valid { " (valid)" } else { "" }
+    );
+    if let Some(e) = &screen {
+        tell!("{e}");
+    }
+    let mut ok = valid;
+    for (side, result) in &sides {
+        match result {
             Ok(report) => {
-                print_side(&report);
+                print_side(report);
                 ok &= report.unreadable.is_empty();
             }
-            Err(e) => {
-                tell!("{:<5} {}: {e}", side.side, side.name);
-                ok = false;
-            }
+            Err(e) => tell!("{:<5} {}: {e}", side.side, side.name),
         }
     }
     if ok {

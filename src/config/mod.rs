@@ -47,11 +47,15 @@ impl Config {
         };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| ctx.loc.line_of_offset(s.start));
+            let key = e
+                .span()
+                .and_then(|s| ctx.loc.key_at(s.start))
+                .map(|path| raw::key_text(&path.iter().map(String::as_str).collect::<Vec<_>>()));
             ConfigError {
                 file: file.to_path_buf(),
                 line,
-                key: None,
-                message: e.message().trim().to_string(),
+                key,
+                message: raw::plain_message(e.message()),
             }
         })?;
         let base = file.parent().unwrap_or(Path::new("."));
@@ -79,6 +83,17 @@ impl Config {
                 "an sqlite store needs a [right.fields] table mapping canonical fields to columns",
             ));
         }
+        let mut key_lines = std::collections::BTreeMap::new();
+        for (key, path) in [("ui.theme", &["ui", "theme"][..]), ("keys", &["keys"])] {
+            if let Some(line) = ctx.loc.line(path) {
+                key_lines.insert(key.to_string(), line);
+            }
+        }
+        for action in raw.keys.keys() {
+            if let Some(line) = ctx.loc.line(&["keys", action]) {
+                key_lines.insert(format!("keys.{action}"), line);
+            }
+        }
         Ok(Config {
             file: file.to_path_buf(),
             left,
@@ -86,6 +101,7 @@ impl Config {
             sync,
             ui: UiConfig {
                 theme: raw.ui.theme.unwrap_or_else(|| "default".to_string()),
+                key_lines,
                 keys: raw
                     .keys
                     .into_iter()
@@ -211,6 +227,18 @@ match = ["stamp", "email"]
         assert_eq!(e.key.as_deref(), Some("left.fields.\"email[1]\""));
         assert_eq!(e.line, Some(12));
         assert!(e.message.contains("\"email\""), "{}", e.message);
+    }
+
+    #[test]
+    fn a_field_on_the_id_or_scope_column_is_refused() {
+        let text = GOOD.replace("\"name.given\" = \"first_name\"", "\"name.given\" = \"ID\"");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("left.fields.\"name.given\""));
+        assert!(e.message.contains("`left.id`"), "{}", e.message);
+        let text = GOOD.replace("\"name.given\" = \"first_name\"", "note = \"outlook_sync\"");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("left.fields.note"));
+        assert!(e.message.contains("`left.scope.column`"), "{}", e.message);
     }
 
     #[test]

@@ -146,7 +146,51 @@ impl Locator {
     }
 }
 
-fn key_text(path: &[&str]) -> String {
+impl Locator {
+    /// The key whose value holds byte `offset` (the deepest one), as a path.
+    pub fn key_at(&self, offset: usize) -> Option<Vec<String>> {
+        fn walk(item: &toml_edit::Item, offset: usize, path: &mut Vec<String>) -> bool {
+            let Some(table) = item.as_table_like() else {
+                return false;
+            };
+            for (key, value) in table.iter() {
+                let holds = value.span().is_some_and(|s| s.contains(&offset));
+                path.push(key.to_string());
+                if walk(value, offset, path) || holds {
+                    return true;
+                }
+                path.pop();
+            }
+            false
+        }
+        let mut path = Vec::new();
+        walk(self.doc.as_ref()?.as_item(), offset, &mut path).then_some(path)
+    }
+}
+
+/// A message of the TOML reader in the words of this config: what a key
+/// expects rather than the Rust type behind it.
+pub(super) fn plain_message(message: &str) -> String {
+    let mut message = message.trim().to_string();
+    for (rust, plain) in [
+        ("expected usize", "expected a whole number like 3"),
+        ("expected i64", "expected a whole number like 20"),
+        ("expected a boolean", "expected true or false"),
+        (
+            "data did not match any variant of untagged enum RawField",
+            "expected a column name, or a table like { column = \"…\", transform = \"e164\" }",
+        ),
+        (
+            "data did not match any variant of untagged enum RawKeys",
+            "expected a key like \"q\", or a list of keys like [\"j\", \"down\"]",
+        ),
+    ] {
+        message = message.replace(rust, plain);
+    }
+    message
+}
+
+pub(super) fn key_text(path: &[&str]) -> String {
     path.iter()
         .map(|k| {
             if k.chars()

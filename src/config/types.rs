@@ -153,6 +153,9 @@ pub struct UiConfig {
     pub theme: String,
     /// `[keys]`: action name → the keys that trigger it.
     pub keys: BTreeMap<String, Vec<String>>,
+    /// Line of `ui.theme`, of `keys` and of each `keys.<action>`, for the
+    /// errors the screen's own checks find ([`Config::ui_error`]).
+    pub key_lines: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -182,5 +185,23 @@ impl Config {
     /// The stores' configured names.
     pub fn names(&self) -> PerSide<&str> {
         PerSide::new(&self.left.name, &self.right.name)
+    }
+
+    /// An error about `ui.theme` or `keys.<action>` (the keys the screen
+    /// checks: its theme and key bindings), naming file, line and key. A key
+    /// the file does not spell out (a default binding) is placed at `[keys]`.
+    pub fn ui_error(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        let line = self
+            .ui
+            .key_lines
+            .get(key)
+            .or_else(|| key.strip_prefix("keys.").and(self.ui.key_lines.get("keys")))
+            .copied();
+        ConfigError {
+            file: self.file.clone(),
+            line,
+            key: Some(key.to_string()),
+            message: message.into(),
+        }
     }
 }

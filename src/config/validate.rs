@@ -8,7 +8,7 @@ use std::path::Path;
 use super::policy::{
     ConflictPolicy, DeletePolicy, MatchRule, Mode, PhoneFormat, ScopeExit, or_list,
 };
-use super::raw::{Ctx, RawField, RawLimits, RawScope, RawStore, RawSync};
+use super::raw::{Ctx, RawField, RawLimits, RawScope, RawStore, RawSync, key_text};
 use super::transform::{self, Transform};
 use super::types::{
     ConfigError, Direction, FieldMapping, Limits, Scope, StoreConfig, StoreKind, SyncConfig,
@@ -49,6 +49,12 @@ pub(super) fn store(
     let scope = scope(ctx, side, kind, raw.scope)?;
     let mut key_lines = store_key_lines(ctx, side);
     let fields = fields(ctx, side, kind, raw.fields, &mut key_lines)?;
+    let own = [
+        ("id", raw.id.as_deref()),
+        ("modified", raw.modified.as_deref()),
+        ("stamp", raw.stamp.as_deref()),
+    ];
+    one_use_per_column(ctx, side, own, &scope, &fields)?;
     let write_version = match raw.write_version.as_deref() {
         None => WriteVersion::V4,
         Some(v) => WriteVersion::parse(v).ok_or_else(|| {
@@ -216,6 +222,59 @@ fn fields(
         fields.push(mapping);
     }
     Ok(fields)
+}
+
+/// Each column of an sqlite store carries one thing: two fields on one
+/// column would leave one of them unwritten (the second e-mail address of
+/// `email[1]` and `email[2]` on `email` never reaches the CRM), and a field
+/// on the id, modified, stamp or scope column would fight the sync's own use
+/// of it. The later of the two keys is refused, naming the earlier.
+fn one_use_per_column(
+    ctx: &Ctx<'_>,
+    side: &str,
+    own: [(&'static str, Option<&str>); 3],
+    scope: &Scope,
+    fields: &[FieldMapping],
+) -> Result<(), ConfigError> {
+    // (column, the key that uses it)
+    let mut uses: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (key, column) in own {
+        if let Some(column) = column {
+            uses.push((column, vec![side, key]));
+        }
+    }
+    if let Scope::Column { column, .. } = scope {
+        uses.push((column, vec![side, "scope", "column"]));
+    }
+    for f in fields {
+        if let Some(column) = &f.column {
+            uses.push((column, vec![side, "fields", f.key.as_str()]));
+        }
+    }
+    for (i, (column, path)) in uses.iter().enumerate() {
+        // SQLite column names are case-insensitive.
+        let Some((_, first)) = uses[..i]
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(column))
+        else {
+            continue;
+        };
+        // Refuse the key further down the file, naming the one it repeats.
+        let (at, other) = if ctx.loc.line(first) > ctx.loc.line(path) {
+            (first, path)
+        } else {
+            (path, first)
+        };
+        return Err(ctx.err(
+            at,
+            format!(
+                "column {column:?} is already used by `{}`; a column carries one field \
+                 (give this one a column of its own, or leave it out)",
+                key_text(other)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The entry for `field` at `path` (`[side, "fields", key]`): its column,

@@ -70,6 +70,64 @@ pub fn table_columns(config: &StoreConfig) -> Result<Vec<String>, StoreError> {
     Ok(columns)
 }
 
+/// Why `column` of `table` cannot be the id column, or `None` when it is a
+/// key: unique (the table's only PRIMARY KEY column, or a UNIQUE constraint
+/// or index on it alone) and never NULL (NOT NULL, an INTEGER PRIMARY KEY,
+/// or the key of a WITHOUT ROWID table). SQLite lets any other PRIMARY KEY
+/// hold NULL; an id that can be NULL or repeat cannot name one record.
+fn why_not_a_key(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<Option<String>> {
+    // (name, declared type, NOT NULL, position in the primary key)
+    let columns: Vec<(String, String, bool, i64)> = conn
+        .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)")?
+        .query_map([table], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let Some((_, declared, not_null, pk)) = columns.iter().find(|c| c.0 == column) else {
+        return Ok(Some("it is not a column of the table".to_string()));
+    };
+    let sole_key = *pk == 1 && columns.iter().filter(|c| c.3 > 0).count() == 1;
+    let without_rowid = conn
+        .query_row(
+            "SELECT wr FROM pragma_table_list WHERE name = ?1 AND schema = 'main'",
+            [table],
+            |r| r.get::<_, bool>(0),
+        )
+        .optional()?
+        .unwrap_or(false);
+    let rowid_alias = sole_key && !without_rowid && declared.eq_ignore_ascii_case("INTEGER");
+    let mut unique = sole_key;
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_list(?1) WHERE \"unique\" = 1 AND partial = 0")?
+        .query_map([table], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for index in indexes {
+        let on: Vec<Option<String>> = conn
+            .prepare("SELECT name FROM pragma_index_info(?1)")?
+            .query_map([&index], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if on.len() == 1
+            && on[0]
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(column))
+        {
+            unique = true;
+        }
+    }
+    let never_null = *not_null || rowid_alias || (sole_key && without_rowid);
+    Ok(match (unique, never_null) {
+        (true, true) => None,
+        (false, false) => Some("it is neither unique nor NOT NULL".to_string()),
+        (false, true) => {
+            Some("it is not unique (no PRIMARY KEY or UNIQUE constraint on it alone)".to_string())
+        }
+        (true, false) => Some(
+            "it may hold NULL (only an INTEGER PRIMARY KEY is NOT NULL without saying so)"
+                .to_string(),
+        ),
+    })
+}
+
 /// Open the configured database (which must exist: abgleich never creates
 /// a CRM) with `access` (read-only or read-write).
 fn connect(config: &StoreConfig, access: OpenFlags) -> Result<(Connection, PathBuf), StoreError> {
@@ -149,7 +207,19 @@ impl SqliteStore {
                 ))
             }
         };
-        let id = column("id".to_string(), config.id.as_deref().unwrap_or_default())?;
+        let id_name = config.id.as_deref().unwrap_or_default();
+        let id = column("id".to_string(), id_name)?;
+        if let Some(why) = why_not_a_key(&conn, &table_name, id_name)? {
+            return Err(config_err(
+                "id".to_string(),
+                format!(
+                    "column {id_name:?} of table {table_name:?} in {} cannot be the id: {why}; \
+                     the id column must be a key, unique and NOT NULL (an INTEGER PRIMARY KEY, \
+                     or NOT NULL with a UNIQUE constraint)",
+                    path.display()
+                ),
+            ));
+        }
         let modified = config
             .modified
             .as_deref()

@@ -24,3 +24,4 @@ pub mod apply;
 pub mod journal;
 
 pub mod state;
+pub mod state_files;

@@ -161,7 +161,10 @@ impl Session {
         let mut snapshot = Snapshot {
             sides: PerSide::new(left, right),
         };
-        // An unparsed record is enough only while its partner is unchanged too.
+        // An unparsed record is enough only while its partner is unchanged
+        // too, and still in scope: a row's scope column is not part of its
+        // revision, and a partner that left the scope needs this record's
+        // values for the unlink.
         for link in links.iter().filter(|l| l.tombstone.is_none()) {
             for side in Side::BOTH {
                 let Some(id) = link.id(side) else { continue };
@@ -170,11 +173,9 @@ impl Session {
                 }
                 let other = side.opposite();
                 let partner_unchanged = link.id(other).is_some_and(|oid| {
-                    snapshot
-                        .sides
-                        .get(other)
-                        .get(oid)
-                        .is_some_and(|r| Some(&r.revision) == link.revs.get(other).as_ref())
+                    snapshot.sides.get(other).get(oid).is_some_and(|r| {
+                        r.in_scope && Some(&r.revision) == link.revs.get(other).as_ref()
+                    })
                 });
                 if !partner_unchanged {
                     let record = self

@@ -1,6 +1,7 @@
 //! The state database: what both sides agreed on at the last sync.
 //!
-//! It lives beside the config file (`abgleich.toml` → `abgleich.state`),
+//! It lives beside the config file (`abgleich.toml` → `abgleich.state`), or
+//! in the XDG state directory when that folder is not writable ([`path_for`]),
 //! created owner-only (0600), and holds per link the two ids, each side's
 //! revision at the last sync and the base (the values both sides held);
 //! tombstones (links whose one side is gone or left the scope, kept so the
@@ -8,7 +9,7 @@
 //! apply. A lock file beside it keeps a second abgleich out.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use serde_json::{Map, Value};
 
+use super::state_files::{FileError, create_private, create_state_folder, refuse_unless_file};
 use crate::model::contact::FieldPath;
 use crate::model::{PerSide, Side};
 use crate::store::{Known, Version};
@@ -32,6 +34,8 @@ pub enum StateError {
     },
     #[error("state database: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 /// What both sides held for one field at the last sync.
@@ -134,31 +138,12 @@ impl Link {
     }
 }
 
+pub use super::state_files::path_for;
+
 pub struct State {
     conn: Connection,
     path: PathBuf,
     _lock: File,
-}
-
-/// The state file for a config file: `abgleich.toml` → `abgleich.state`.
-pub fn path_for(config_file: &Path) -> PathBuf {
-    config_file.with_extension("state")
-}
-
-/// Create `path` if needed with owner-only permissions.
-fn create_private(path: &Path) -> Result<File, StateError> {
-    let io = |source: std::io::Error| StateError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map_err(io)
 }
 
 const SCHEMA: &str = "
@@ -352,6 +337,7 @@ impl State {
     /// Open (or create) the state at `path` and take its lock; `command`
     /// says who holds it, for the message a second abgleich shows.
     pub fn open(path: &Path, command: &str) -> Result<State, StateError> {
+        create_state_folder(path)?;
         let lock_path = path.with_extension("state.lock");
         let mut lock = create_private(&lock_path)?;
         match take_lock(&lock) {
@@ -380,7 +366,18 @@ impl State {
             now()
         );
         create_private(path)?;
-        let conn = Connection::open(path)?;
+        // SQLite's own files beside it: it opens them with O_NOFOLLOW, but
+        // says only "unable to open"; name the link instead.
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_os_string();
+            name.push(suffix);
+            refuse_unless_file(Path::new(&name))?;
+        }
+        // NOFOLLOW: SQLite would otherwise resolve a link in the path.
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",

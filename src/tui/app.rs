@@ -3,7 +3,6 @@
 //! and `render` draws from state only.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
@@ -110,14 +109,10 @@ impl App {
 
     /// The config's theme and keys, with `NO_COLOR` honoured.
     pub fn from_config(config: Config, no_color: bool) -> Result<App, String> {
-        let dir = config.file.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let mut theme = Theme::load(&config.ui.theme, &dir)
-            .map_err(|e| format!("{}: [ui] theme: {e}", config.file.display()))?;
+        let (mut theme, keymap) = super::settings::load(&config).map_err(|e| e.to_string())?;
         if no_color {
             theme = theme.without_color();
         }
-        let keymap =
-            Keymap::new(&config.ui.keys).map_err(|e| format!("{}: {e}", config.file.display()))?;
         Ok(App::start(config, theme, keymap))
     }
 

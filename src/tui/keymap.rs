@@ -187,9 +187,26 @@ pub struct Keymap {
     pub bindings: Vec<Binding>,
 }
 
+/// A `[keys]` entry the keymap refuses: the action it is about, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("[keys] {action}: {message}")]
+pub struct KeymapError {
+    pub action: String,
+    pub message: String,
+}
+
+impl KeymapError {
+    fn new(action: &str, message: String) -> KeymapError {
+        KeymapError {
+            action: action.to_string(),
+            message,
+        }
+    }
+}
+
 impl Keymap {
     /// The default keys with `[keys]` overrides (action name → key or keys).
-    pub fn new(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, String> {
+    pub fn new(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, KeymapError> {
         let mut bindings: Vec<Binding> = commands()
             .into_iter()
             .map(|(command, keys)| Binding {
@@ -200,19 +217,19 @@ impl Keymap {
         for (name, keys) in overrides {
             let Some(binding) = bindings.iter_mut().find(|b| b.command.name == name) else {
                 let names: Vec<&str> = commands().iter().map(|(c, _)| c.name).collect();
-                return Err(format!(
-                    "[keys] {name}: no such action; expected one of: {}",
-                    names.join(", ")
+                return Err(KeymapError::new(
+                    name,
+                    format!("no such action; expected one of: {}", names.join(", ")),
                 ));
             };
             let mut parsed = Vec::new();
             for k in keys {
                 parsed.push(Key::parse(k).ok_or_else(|| {
-                    format!("[keys] {name}: {k:?} is not a key; expected a character, space, enter, tab, esc, up, down, left, right, pageup, pagedown, home, end, f1…f12, or ctrl-<key>")
+                    KeymapError::new(name, format!("{k:?} is not a key; expected a character, space, enter, tab, esc, up, down, left, right, pageup, pagedown, home, end, f1…f12, or ctrl-<key>"))
                 })?);
             }
             if parsed.is_empty() {
-                return Err(format!("[keys] {name}: give at least one key"));
+                return Err(KeymapError::new(name, "give at least one key".to_string()));
             }
             binding.keys = parsed;
         }
@@ -222,10 +239,15 @@ impl Keymap {
             for b in bindings.iter().filter(|b| applies(b.command.scope, view)) {
                 for k in &b.keys {
                     if let Some((_, other)) = seen.iter().find(|(s, _)| s == k) {
-                        return Err(format!(
-                            "[keys] {}: key {} is already bound to {other}",
-                            b.command.name,
-                            k.name()
+                        // Name the entry of `[keys]` that made the clash.
+                        let (this, that) = if overrides.contains_key(b.command.name) {
+                            (b.command.name, *other)
+                        } else {
+                            (*other, b.command.name)
+                        };
+                        return Err(KeymapError::new(
+                            this,
+                            format!("key {} is already bound to {that}", k.name()),
                         ));
                     }
                     seen.push((*k, b.command.name));
@@ -300,7 +322,7 @@ mod tests {
             .collect();
         match Keymap::new(&o) {
             Ok(_) => panic!("{pairs:?} was accepted"),
-            Err(e) => e,
+            Err(e) => e.to_string(),
         }
     }
 
@@ -325,6 +347,12 @@ mod tests {
         assert!(refused(&[("acept_all", &["b"])]).contains("acept_all: no such action"));
         let twice = refused(&[("skip_all", &["x"])]);
         assert!(twice.contains("key x is already bound"), "{twice}");
+        // The clash is named at the entry that made it, whichever comes first.
+        let clash = refused(&[("execute", &["s"])]);
+        assert!(
+            clash.starts_with("[keys] execute: key s is already bound to skip_all"),
+            "{clash}"
+        );
         assert!(refused(&[("quit", &["boom"])]).contains("\"boom\" is not a key"));
         assert!(refused(&[("quit", &[])]).contains("at least one key"));
     }

@@ -14,6 +14,7 @@ pub mod app;
 pub mod keymap;
 pub mod model;
 pub mod render;
+pub mod settings;
 pub mod theme;
 pub mod views;
 pub mod widgets;

@@ -19,7 +19,7 @@ fn sample_config_text() -> String {
 
 /// A command with a neutral environment: cwd, HOME and XDG_CONFIG_HOME in
 /// `sandbox`, so no config of the developer's is picked up.
-fn abgleich(sandbox: &Path, args: &[&str]) -> Command {
+pub(crate) fn abgleich(sandbox: &Path, args: &[&str]) -> Command {
     let home = sandbox.join("home");
     let xdg = sandbox.join("xdg");
     let cwd = sandbox.join("cwd");
@@ -38,13 +38,13 @@ fn abgleich(sandbox: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-fn run(cmd: &mut Command) -> Run {
+pub(crate) fn run(cmd: &mut Command) -> Run {
     let Output {
         status,
         stdout,
@@ -115,7 +115,7 @@ fn assert_sample_lines(out: &Run, outlook_dir: &Path) {
 
 /// A temp dir holding a copy of the samples (config, database, vdir);
 /// returns it and the copied config's path.
-fn copied_samples() -> (TempDir, PathBuf) {
+pub(crate) fn copied_samples() -> (TempDir, PathBuf) {
     let dir = copy_samples();
     let config = dir.path().join("abgleich.toml");
     (dir, config)
@@ -123,7 +123,7 @@ fn copied_samples() -> (TempDir, PathBuf) {
 
 /// Write the samples config with `from` replaced by `to` (which must occur
 /// exactly once) next to the copied stores; returns the path and the line of `to`.
-fn edited_config(dir: &Path, from: &str, to: &str) -> (PathBuf, usize) {
+pub(crate) fn edited_config(dir: &Path, from: &str, to: &str) -> (PathBuf, usize) {
     let text = sample_config_text();
     assert_eq!(text.matches(from).count(), 1, "{from:?} occurs once");
     let text = text.replacen(from, to, 1);
@@ -137,7 +137,7 @@ fn edited_config(dir: &Path, from: &str, to: &str) -> (PathBuf, usize) {
     (path, line)
 }
 
-fn check(sandbox: &Path, config: &Path) -> Run {
+pub(crate) fn check(sandbox: &Path, config: &Path) -> Run {
     run(&mut abgleich(
         sandbox,
         &["check", "--config", config.to_str().unwrap()],

@@ -6,9 +6,11 @@ mod common;
 
 mod cli;
 mod codec_robustness;
+mod config_checks;
 mod crash;
 mod field_decisions;
 mod fixtures;
+mod guards;
 mod layers;
 mod outcomes;
 mod planner;

@@ -1,5 +1,5 @@
-//! The safety refusals: a plan that looks like a wrong store or a mass
-//! delete is not applied unless forced.
+//! The safety refusals: a plan that looks like a wrong store, a mass
+//! delete or a mass unlink is not applied unless forced.
 
 use std::collections::HashMap;
 
@@ -24,6 +24,22 @@ pub(super) fn refusals(inp: &Inputs<'_>, plan: &Plan) -> Vec<String> {
                 *deletes.entry(side).or_default() += 1;
             }
         }
+    }
+    // One UPDATE of a scope column, or a store read with a wrong filter,
+    // turns every link into a tombstone: as many ended links as deletes
+    // would be refused are refused too.
+    let live = inp.links.iter().filter(|l| l.tombstone.is_none()).count();
+    let unlinks = plan
+        .operations
+        .iter()
+        .filter(|o| o.kind == OpKind::Unlink)
+        .count();
+    if unlinks > 0 && unlinks * 100 > live.max(1) * inp.policy.max_delete_percent as usize {
+        out.push(format!(
+            "the plan unlinks {unlinks} of {live} linked contacts (they left the sync scope or are \
+             gone on one side), more than max_delete_percent = {}; check the scope",
+            inp.policy.max_delete_percent
+        ));
     }
     for side in Side::BOTH {
         let snap = inp.snapshot.sides.get(side);

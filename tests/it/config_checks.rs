@@ -1,0 +1,361 @@
+//! Configs that cannot work are refused by the binary before anything is
+//! read or written, each with file, line and key (issue 11: two fields on
+//! one column, an id column that is not a key, the screen's theme and keys,
+//! a value of the wrong type), and where the state goes.
+
+use std::path::Path;
+
+use crate::cli::{abgleich, check, copied_samples, edited_config, run};
+
+#[test]
+fn two_fields_on_one_column_are_refused_naming_file_line_and_both_keys() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, _) = copied_samples();
+    let (config, line) = edited_config(
+        stores.path(),
+        "\"email[2]\" = \"email2\"",
+        "\"email[2]\" = \"email\"",
+    );
+    for command in ["check", "plan"] {
+        let out = run(&mut abgleich(
+            sandbox.path(),
+            &[command, "--config", config.to_str().unwrap()],
+        ));
+        assert_eq!(out.code, Some(1), "{command}\n{out}");
+        let at = format!(
+            "{}:{line}: key `left.fields.\"email[2]\"`",
+            config.display()
+        );
+        assert!(out.stderr.contains(&at), "{command} names `{at}`\n{out}");
+        assert!(
+            out.stderr.contains("left.fields.\"email[1]\"") && out.stderr.contains("\"email\""),
+            "{command} names the other key and the column\n{out}"
+        );
+        assert!(!out.stdout.contains("(valid)"), "{command}\n{out}");
+    }
+    assert!(
+        !stores.path().join("edited.state").exists(),
+        "nothing written"
+    );
+}
+
+/// Rows of the samples' customers table.
+fn customer_rows(db: &Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn an_id_column_that_may_be_null_is_refused_by_check_plan_and_apply() {
+    // `customer_no TEXT UNIQUE` is NULL until the office gives one: creates
+    // were committed but reported failed, and every later command failed.
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, _) = copied_samples();
+    let (config, line) = edited_config(stores.path(), "id = \"id\"", "id = \"customer_no\"");
+    let db = stores.path().join("crm.sqlite");
+    let rows = customer_rows(&db);
+    for args in [&["check"][..], &["plan"], &["apply", "--yes"]] {
+        let mut all = args.to_vec();
+        all.extend(["--config", config.to_str().unwrap()]);
+        let out = run(&mut abgleich(sandbox.path(), &all));
+        assert_eq!(out.code, Some(1), "{args:?}\n{out}");
+        let message = out
+            .stderr
+            .lines()
+            .find(|l| l.contains("key `left.id`"))
+            .unwrap_or_else(|| panic!("{args:?} names the key\n{out}"));
+        let at = format!("{}:{line}: key `left.id`", config.display());
+        assert!(message.contains(&at), "{args:?} names `{at}`\n{out}");
+        assert!(message.contains("CRM"), "{args:?} names the store\n{out}");
+        assert!(
+            message.contains("\"customer_no\"") && message.contains("NULL"),
+            "{args:?} names the column and why\n{out}"
+        );
+        assert!(!out.stdout.contains("(valid)"), "{args:?}\n{out}");
+    }
+    assert_eq!(customer_rows(&db), rows, "nothing was created");
+}
+
+/// `store::open` on a one-table database whose id column is declared
+/// `declaration`: Ok, or the message.
+fn open_with_id(declaration: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("crm.sqlite")).unwrap();
+    conn.execute_batch(declaration).unwrap();
+    drop(conn);
+    let text = r#"
+[left]
+kind = "sqlite"
+path = "crm.sqlite"
+table = "t"
+id = "k"
+[left.fields]
+"name.given" = "given"
+[right]
+kind = "vdir"
+path = "book"
+"#;
+    let config = abgleich::config::Config::parse(text, &dir.path().join("abgleich.toml")).unwrap();
+    abgleich::store::open(&config.left, &config.normalizer)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_id_column_must_be_unique_and_not_null() {
+    for ok in [
+        "CREATE TABLE t (k INTEGER PRIMARY KEY, given TEXT)",
+        "CREATE TABLE t (k integer primary key autoincrement, given TEXT)",
+        "CREATE TABLE t (k TEXT PRIMARY KEY NOT NULL, given TEXT)",
+        "CREATE TABLE t (k TEXT PRIMARY KEY, given TEXT) WITHOUT ROWID",
+        "CREATE TABLE t (k TEXT NOT NULL UNIQUE, given TEXT)",
+        "CREATE TABLE t (k TEXT NOT NULL, given TEXT); CREATE UNIQUE INDEX tk ON t(k)",
+    ] {
+        assert_eq!(open_with_id(ok), Ok(()), "{ok}");
+    }
+    for (refused, why) in [
+        ("CREATE TABLE t (k TEXT PRIMARY KEY, given TEXT)", "NULL"),
+        ("CREATE TABLE t (k TEXT UNIQUE, given TEXT)", "NULL"),
+        (
+            "CREATE TABLE t (k INTEGER NOT NULL, given TEXT)",
+            "not unique",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER, given TEXT)",
+            "neither unique nor NOT NULL",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER NOT NULL, given TEXT, PRIMARY KEY (k, given))",
+            "not unique",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER NOT NULL, given TEXT); \
+             CREATE UNIQUE INDEX tk ON t(k) WHERE k > 0",
+            "not unique",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER NOT NULL, given TEXT); CREATE UNIQUE INDEX tk ON t(k, given)",
+            "not unique",
+        ),
+    ] {
+        let message = open_with_id(refused).expect_err(refused);
+        assert!(
+            message.contains("key `left.id`") && message.contains(why),
+            "{refused}: {message}"
+        );
+    }
+}
+
+/// `check` on the samples' config with `from` replaced by `to` (and
+/// `extra` appended): exit 1, an error naming the config file, the line of
+/// `at_line_of` and `key`, and no "(valid)".
+fn assert_check_refuses(from: &str, to: &str, extra: &str, at_line_of: &str, key: &str) -> String {
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, _) = copied_samples();
+    let (config, _) = edited_config(stores.path(), from, to);
+    let text = std::fs::read_to_string(&config).unwrap() + extra;
+    std::fs::write(&config, &text).unwrap();
+    let line = text.lines().position(|l| l.contains(at_line_of)).unwrap() + 1;
+    let out = check(sandbox.path(), &config);
+    assert_eq!(out.code, Some(1), "{out}");
+    let at = format!("{}:{line}: key `{key}`", config.display());
+    let message = out
+        .stderr
+        .lines()
+        .find(|l| l.contains(&at))
+        .unwrap_or_else(|| panic!("names `{at}`\n{out}"));
+    assert!(!out.stdout.contains("(valid)"), "{out}");
+    message.to_string()
+}
+
+#[test]
+fn check_refuses_an_unknown_theme_as_the_screen_does() {
+    let message = assert_check_refuses(
+        "theme = \"default\"",
+        "theme = \"nosuch\"",
+        "",
+        "theme = \"nosuch\"",
+        "ui.theme",
+    );
+    assert!(message.contains("\"nosuch\""), "{message}");
+    assert!(
+        message.contains("high-contrast"),
+        "lists the themes: {message}"
+    );
+}
+
+#[test]
+fn check_refuses_bad_key_bindings_as_the_screen_does() {
+    let message = assert_check_refuses(
+        "[ui]",
+        "[ui]",
+        "\n[keys]\nhelp = \"h\"\nquit = \"boom\"\n",
+        "quit = \"boom\"",
+        "keys.quit",
+    );
+    assert!(message.contains("\"boom\" is not a key"), "{message}");
+    // A key bound twice is placed at the entry that binds it.
+    let message = assert_check_refuses(
+        "[ui]",
+        "[ui]",
+        "\n[keys]\nskip_all = \"x\"\n",
+        "skip_all = \"x\"",
+        "keys.skip_all",
+    );
+    assert!(message.contains("already bound to execute"), "{message}");
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_the_key_and_what_it_expects() {
+    let message = assert_check_refuses(
+        "emails = 3",
+        "emails = \"drei\"",
+        "",
+        "emails = \"drei\"",
+        "right.limits.emails",
+    );
+    assert!(message.contains("a whole number"), "{message}");
+    assert!(!message.contains("usize"), "{message}");
+}
+
+/// `abgleich args…` as a user who cannot write to a folder root made
+/// read-only: as `nobody` when the tests run as root (root writes anywhere),
+/// else as the test's own user.
+fn as_unprivileged(args: &[&str], sandbox: &Path, xdg_state: &Path) -> crate::cli::Run {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = if root {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_abgleich"));
+        cmd
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_abgleich"))
+    };
+    cmd.args(args)
+        .current_dir(sandbox)
+        .env("HOME", sandbox.join("home"))
+        .env("XDG_CONFIG_HOME", sandbox.join("xdg"))
+        .env("XDG_STATE_HOME", xdg_state)
+        .env_remove("RUST_BACKTRACE");
+    run(&mut cmd)
+}
+
+/// Give `path` and everything under it to `nobody` when running as root,
+/// so the unprivileged run can use it.
+fn hand_over(path: &Path) {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            hand_over(&entry.unwrap().path());
+        }
+    }
+}
+
+#[test]
+fn a_config_in_a_read_only_folder_keeps_its_state_in_the_xdg_state_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, config) = copied_samples();
+    let text = std::fs::read_to_string(&config).unwrap();
+    // The stores stay where they are; the config moves to a folder of its own.
+    let text = text
+        .replacen(
+            "path = \"crm.sqlite\"",
+            &format!("path = {:?}", stores.path().join("crm.sqlite")),
+            1,
+        )
+        .replacen(
+            "path = \"outlook\"",
+            &format!("path = {:?}", stores.path().join("outlook")),
+            1,
+        );
+    let folder = sandbox.path().join("config");
+    std::fs::create_dir(&folder).unwrap();
+    let config = folder.join("abgleich.toml");
+    std::fs::write(&config, text).unwrap();
+    let xdg_state = sandbox.path().join("state");
+    std::fs::create_dir_all(sandbox.path().join("home")).unwrap();
+    std::fs::create_dir(&xdg_state).unwrap();
+    for dir in [sandbox.path(), stores.path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    hand_over(sandbox.path());
+    hand_over(stores.path());
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+
+    let config_arg = config.to_str().unwrap();
+    let plan = as_unprivileged(
+        &["plan", "--config", config_arg],
+        sandbox.path(),
+        &xdg_state,
+    );
+    assert_eq!(plan.code, Some(0), "{plan}");
+    assert!(plan.stdout.contains("summary: "), "{plan}");
+    let status = as_unprivileged(
+        &["status", "--config", config_arg],
+        sandbox.path(),
+        &xdg_state,
+    );
+    assert_eq!(status.code, Some(0), "{status}");
+    let state = status
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("state: "))
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| panic!("status says where the state is\n{status}"));
+    assert!(
+        state.starts_with(xdg_state.join("abgleich")),
+        "the state is in $XDG_STATE_HOME/abgleich\n{status}"
+    );
+    assert!(state.is_file(), "{status}");
+    let names: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+    assert_eq!(
+        names.len(),
+        1,
+        "nothing written beside the config: {names:?}"
+    );
+
+    // Another config of the same name elsewhere gets a state of its own.
+    let other = stores.path().join("abgleich.toml");
+    let beside = as_unprivileged(
+        &["status", "--config", other.to_str().unwrap()],
+        sandbox.path(),
+        &xdg_state,
+    );
+    assert_eq!(beside.code, Some(0), "{beside}");
+    assert!(
+        beside.stdout.contains(&format!(
+            "state: {}",
+            stores.path().join("abgleich.state").display()
+        )),
+        "a writable folder keeps the state beside the config\n{beside}"
+    );
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn the_screen_refuses_an_id_column_that_may_be_null() {
+    let (stores, _) = copied_samples();
+    let (config, line) = edited_config(stores.path(), "id = \"id\"", "id = \"customer_no\"");
+    let rows = customer_rows(&stores.path().join("crm.sqlite"));
+    let mut app =
+        abgleich::tui::App::from_config(abgleich::config::Config::load(&config).unwrap(), false)
+            .unwrap();
+    assert!(app.wait_idle(std::time::Duration::from_secs(60)));
+    let failure = app.failure.clone().expect("the screen shows the refusal");
+    let at = format!("{}:{line}: key `left.id`", config.display());
+    assert!(
+        failure.contains(&at) && failure.contains("customer_no"),
+        "{failure}"
+    );
+    assert!(app.data.is_none(), "no contacts shown from a refused store");
+    app.shutdown();
+    assert_eq!(customer_rows(&stores.path().join("crm.sqlite")), rows);
+}
