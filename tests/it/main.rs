@@ -9,6 +9,7 @@ mod codec_robustness;
 mod crash;
 mod field_decisions;
 mod fixtures;
+mod identity;
 mod layers;
 mod planner;
 mod samples;

@@ -1,0 +1,259 @@
+//! Identity (SPEC §2 "Identity", §6): no contact is taken as deleted because
+//! its id or its file changed. Each test runs the real binary on a small
+//! generated book with deletes propagating both ways and no delete limit,
+//! the setting in which a wrong "deleted" costs customer rows.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rusqlite::Connection;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_abgleich");
+
+/// The address book's shape.
+#[derive(Clone, Copy)]
+enum Book {
+    /// `vdir`: a folder `book/` with one file per card.
+    Folder,
+    /// `vcard`: one file `book.vcf`.
+    OneFile,
+}
+
+struct Sandbox {
+    dir: TempDir,
+    book: Book,
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Card `i` of a generated book, with a UID when `uid` is set.
+fn card(i: usize, uid: bool) -> String {
+    let uid = if uid {
+        format!("UID:card-{i}\r\n")
+    } else {
+        String::new()
+    };
+    format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\n{uid}N:Nachname{i};Vor{i};;;\r\nFN:Vor{i} Nachname{i}\r\nEMAIL:p{i}@example.de\r\nEND:VCARD\r\n"
+    )
+}
+
+impl Sandbox {
+    /// An empty CRM table and a book of `cards` cards (with or without
+    /// UIDs); the card store stamps the CRM id when `stamp` is set.
+    fn new(book: Book, cards: usize, uids: bool, stamp: bool) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        Connection::open(dir.path().join("crm.sqlite"))
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name TEXT, \
+                 last_name TEXT, email TEXT);",
+            )
+            .unwrap();
+        let right = match book {
+            Book::Folder => {
+                std::fs::create_dir(dir.path().join("book")).unwrap();
+                for i in 0..cards {
+                    std::fs::write(
+                        dir.path().join("book").join(format!("Person {i}.vcf")),
+                        card(i, uids),
+                    )
+                    .unwrap();
+                }
+                "kind = \"vdir\"\npath = \"book\""
+            }
+            Book::OneFile => {
+                let all: String = (0..cards).map(|i| card(i, uids)).collect();
+                std::fs::write(dir.path().join("book.vcf"), all).unwrap();
+                "kind = \"vcard\"\npath = \"book.vcf\""
+            }
+        };
+        let stamp = if stamp {
+            "stamp = \"X-CRM-CUSTOMER-NO\"\n"
+        } else {
+            ""
+        };
+        let config = format!(
+            "[left]\nname = \"CRM\"\nkind = \"sqlite\"\npath = \"crm.sqlite\"\n\
+             table = \"customers\"\nid = \"id\"\n\
+             [left.fields]\n\"name.given\" = \"first_name\"\n\"name.family\" = \"last_name\"\n\
+             \"email[1]\" = \"email\"\n\
+             [right]\nname = \"Book\"\n{right}\n{stamp}\
+             [sync]\nmode = \"sync\"\n\
+             deletes = {{ left_to_right = \"propagate\", right_to_left = \"propagate\" }}\n\
+             max_delete_percent = 100\n"
+        );
+        std::fs::write(dir.path().join("abgleich.toml"), config).unwrap();
+        Sandbox { dir, book }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn folder(&self) -> PathBuf {
+        self.root().join("book")
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let env = self.root().join("env");
+        std::fs::create_dir_all(&env).unwrap();
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(self.root().join("abgleich.toml"))
+            .current_dir(&env)
+            .env("HOME", &env)
+            .env("XDG_CONFIG_HOME", &env)
+            .env("XDG_STATE_HOME", &env)
+            .output()
+            .expect("the abgleich binary runs");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) -> Run {
+        let out = self.run(args);
+        assert_eq!(out.code, Some(0), "abgleich {args:?}\n{out}");
+        out
+    }
+
+    fn plan(&self) -> Value {
+        let out = self.ok(&["plan", "--json"]);
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("plan --json: {e}\n{out}"))
+    }
+
+    fn db(&self) -> Connection {
+        Connection::open(self.root().join("crm.sqlite")).unwrap()
+    }
+
+    fn rows(&self) -> i64 {
+        self.db()
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A user's edit of a CRM row.
+    fn set_given(&self, id: i64, given: &str) {
+        let n = self
+            .db()
+            .execute(
+                "UPDATE customers SET first_name = ?1 WHERE id = ?2",
+                rusqlite::params![given, id],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    fn row_by_email(&self, email: &str) -> i64 {
+        self.db()
+            .query_row("SELECT id FROM customers WHERE email = ?1", [email], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    }
+
+    /// How many cards the book holds.
+    fn cards(&self) -> usize {
+        match self.book {
+            Book::Folder => std::fs::read_dir(self.folder())
+                .unwrap()
+                .filter(|e| {
+                    let e = e.as_ref().unwrap();
+                    e.path().is_file() && e.file_name().to_string_lossy().ends_with(".vcf")
+                })
+                .count(),
+            Book::OneFile => std::fs::read_to_string(self.root().join("book.vcf"))
+                .unwrap()
+                .matches("BEGIN:VCARD")
+                .count(),
+        }
+    }
+
+    /// The first sync: every card created in the CRM; then nothing to do.
+    fn first_sync(&self, cards: usize) {
+        self.ok(&["apply", "--yes", "--accept-review"]);
+        assert_eq!(self.rows(), cards as i64, "every card reached the CRM");
+        let plan = self.plan();
+        assert!(ops(&plan).is_empty(), "after the first sync\n{plan:#}");
+    }
+}
+
+fn ops(plan: &Value) -> &Vec<Value> {
+    plan["operations"].as_array().expect("operations")
+}
+
+fn summary(plan: &Value, key: &str) -> u64 {
+    plan["summary"][key].as_u64().expect("summary count")
+}
+
+fn kinds(plan: &Value) -> Vec<String> {
+    ops(plan)
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+// ---- finding 5: a card that cannot be stat'ed is unreadable, never deleted ----
+
+#[cfg(unix)]
+#[test]
+fn a_card_that_cannot_be_stated_is_unreadable_in_check_plan_and_status_and_never_deleted() {
+    let sb = Sandbox::new(Book::Folder, 6, true, false);
+    sb.first_sync(6);
+    // A card on an unmounted share, a directory and a FIFO in cards' places.
+    let path = |i: usize| sb.folder().join(format!("Person {i}.vcf"));
+    std::fs::remove_file(path(1)).unwrap();
+    std::os::unix::fs::symlink("/nonexistent-share/Person 1.vcf", path(1)).unwrap();
+    std::fs::remove_file(path(2)).unwrap();
+    std::fs::create_dir(path(2)).unwrap();
+    std::fs::remove_file(path(3)).unwrap();
+    let made = Command::new("mkfifo").arg(path(3)).status().unwrap();
+    assert!(made.success(), "mkfifo");
+
+    let check = sb.run(&["check"]);
+    assert_eq!(
+        check.code,
+        Some(1),
+        "check fails on unreadable cards\n{check}"
+    );
+    for i in 1..=3 {
+        assert!(
+            check.stdout.contains(&format!("Person {i}.vcf")),
+            "check names Person {i}.vcf\n{check}"
+        );
+    }
+    let plan = sb.plan();
+    assert_eq!(summary(&plan, "delete"), 0, "{plan:#}");
+    assert!(ops(&plan).is_empty(), "nothing to do for them\n{plan:#}");
+    let unreadable = plan["unreadable"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 3, "{plan:#}");
+    let status = sb.ok(&["status"]);
+    for i in 1..=3 {
+        assert!(
+            status.stdout.contains(&format!("Person {i}.vcf")),
+            "status names Person {i}.vcf\n{status}"
+        );
+    }
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(sb.rows(), 6, "no CRM row deleted");
+}
