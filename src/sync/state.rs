@@ -611,6 +611,23 @@ impl StateTx<'_> {
         Ok(())
     }
 
+    /// The link or tombstone that holds `id` on `side`, as this transaction
+    /// sees it.
+    pub fn link_by_id(&self, side: Side, id: &str) -> Result<Option<Link>, StateError> {
+        let column = match side {
+            Side::Left => "left_id",
+            Side::Right => "right_id",
+        };
+        Ok(self
+            .tx
+            .query_row(
+                &format!("SELECT {LINK_COLUMNS} FROM links WHERE {column} = ?1"),
+                [id],
+                link_from_row,
+            )
+            .optional()?)
+    }
+
     fn old_row(&self, link_id: i64) -> Result<Option<Link>, StateError> {
         Ok(self
             .tx

@@ -257,3 +257,72 @@ fn a_card_that_cannot_be_stated_is_unreadable_in_check_plan_and_status_and_never
     sb.ok(&["apply", "--yes"]);
     assert_eq!(sb.rows(), 6, "no CRM row deleted");
 }
+
+// ---- finding 1: a one-file book without UIDs keeps its links across rewrites ----
+
+#[test]
+fn uid_less_cards_of_a_one_file_book_keep_their_links_when_abgleich_rewrites_it() {
+    let sb = Sandbox::new(Book::OneFile, 20, false, false);
+    sb.first_sync(20);
+    // One CRM edit: its card is written, which gives every card a UID.
+    let edited = sb.row_by_email("p10@example.de");
+    sb.set_given(edited, "Edit");
+    let plan = sb.plan();
+    assert_eq!(kinds(&plan), ["update"], "{plan:#}");
+    sb.ok(&["apply", "--yes"]);
+    let text = std::fs::read_to_string(sb.root().join("book.vcf")).unwrap();
+    assert!(text.contains("N:Nachname10;Edit;;;"), "{text}");
+    let plan = sb.plan();
+    assert!(
+        ops(&plan).is_empty(),
+        "no card is taken as deleted or new after the rewrite\n{plan:#}"
+    );
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(sb.rows(), 20, "no CRM row deleted");
+    assert_eq!(sb.cards(), 20, "no card created twice");
+    assert!(ops(&sb.plan()).is_empty());
+}
+
+#[test]
+fn a_delete_and_updates_in_one_apply_of_a_uid_less_book_hit_the_right_cards_and_undo_keeps_the_links()
+ {
+    let sb = Sandbox::new(Book::OneFile, 8, false, false);
+    sb.first_sync(8);
+    // The delete of the third card rewrites the file first (every card gets
+    // its UID and the later cards their new place); the updates after it in
+    // the same apply still find their cards.
+    let gone = sb.row_by_email("p2@example.de");
+    sb.db()
+        .execute("DELETE FROM customers WHERE id = ?1", [gone])
+        .unwrap();
+    for i in [0, 5, 7] {
+        let id = sb.row_by_email(&format!("p{i}@example.de"));
+        sb.set_given(id, &format!("Neu{i}"));
+    }
+    let plan = sb.plan();
+    assert_eq!(summary(&plan, "delete"), 1, "{plan:#}");
+    assert_eq!(summary(&plan, "update"), 3, "{plan:#}");
+    let out = sb.ok(&["apply", "--yes"]);
+    assert!(out.stdout.contains("applied 4 of 4"), "{out}");
+    let text = std::fs::read_to_string(sb.root().join("book.vcf")).unwrap();
+    assert!(!text.contains("Nachname2;"), "card 2 deleted\n{text}");
+    for i in [0, 5, 7] {
+        assert!(text.contains(&format!("N:Nachname{i};Neu{i};;;")), "{text}");
+    }
+    assert_eq!(sb.cards(), 7);
+    let plan = sb.plan();
+    assert!(ops(&plan).is_empty(), "{plan:#}");
+    // Undo puts the file back without UIDs and the links back to `#N`.
+    sb.ok(&["undo"]);
+    let plan = sb.plan();
+    assert_eq!(
+        summary(&plan, "delete"),
+        1,
+        "the delete is to do again\n{plan:#}"
+    );
+    assert_eq!(summary(&plan, "update"), 3, "{plan:#}");
+    assert_eq!(summary(&plan, "create"), 0, "{plan:#}");
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!((sb.rows(), sb.cards()), (7, 7));
+    assert!(ops(&sb.plan()).is_empty());
+}

@@ -12,6 +12,7 @@ use super::execute::Written;
 use super::intents::Group;
 use crate::model::contact::{Contact, FieldPath};
 use crate::model::{PerSide, Side};
+use crate::store::Renamed;
 use crate::sync::fields::FieldSet;
 use crate::sync::plan::{LinkAfter, Op, OpKind, Plan, Refresh, settled_base};
 use crate::sync::snapshot::Snapshot;
@@ -36,6 +37,31 @@ fn put(tx: &StateTx<'_>, apply_id: Option<i64>, change: &Refresh) -> Result<(), 
             tx.put_link(apply_id, link)?;
         }
         Refresh::Drop(id) => tx.drop_link(apply_id, *id)?,
+    }
+    Ok(())
+}
+
+/// Move the links (and tombstones) of the records a store's writes gave a
+/// new id (a card of a one-file book that got its UID) to that id, as part
+/// of apply `apply_id` (so `undo` moves them back with the file). A link
+/// that held the record's revision from before the rename holds the one
+/// after it: the rename is abgleich's own write, not a change to sync.
+pub(super) fn follow_renames(
+    tx: &StateTx<'_>,
+    apply_id: i64,
+    side: Side,
+    renamed: &[Renamed],
+) -> Result<(), StateError> {
+    for r in renamed {
+        let Some(mut link) = tx.link_by_id(side, &r.from)? else {
+            continue;
+        };
+        *link.ids.get_mut(side) = Some(r.to.clone());
+        let rev = link.revs.get_mut(side);
+        if rev.as_deref() == Some(r.revision_before.as_str()) {
+            *rev = Some(r.revision_after.clone());
+        }
+        tx.put_link(Some(apply_id), &link)?;
     }
     Ok(())
 }

@@ -131,8 +131,9 @@ fn commit_writes(
 }
 
 /// In one state transaction: each journaled unit's hash after the writes,
-/// the links the writes leave, the plan's refreshes, the fingerprint, and
-/// the apply marked done.
+/// the links the writes leave, the plan's refreshes, the links of records
+/// the writes gave a new id moved to it, the fingerprint, and the apply
+/// marked done.
 fn record_links(
     state: &mut State,
     stores: &PerSide<Box<dyn Store>>,
@@ -152,6 +153,9 @@ fn record_links(
     } = *input;
     links::put_links(&tx, apply_id, plan, groups, written, snapshot, fields)?;
     links::put_refreshes(&tx, Some(apply_id), &plan.refreshes)?;
+    for side in Side::BOTH {
+        links::follow_renames(&tx, apply_id, side, &stores.get(side).renamed())?;
+    }
     tx.set_meta("fingerprint", input.fingerprint)?;
     tx.finish_apply(apply_id, ApplyStatus::Done)?;
     tx.commit()?;
