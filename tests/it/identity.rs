@@ -326,3 +326,92 @@ fn a_delete_and_updates_in_one_apply_of_a_uid_less_book_hit_the_right_cards_and_
     assert_eq!((sb.rows(), sb.cards()), (7, 7));
     assert!(ops(&sb.plan()).is_empty());
 }
+
+// ---- finding 6: a renamed card file is the same contact ----------------------
+
+/// Rename a card file inside the folder, as a file manager or khard does.
+fn rename_card(sb: &Sandbox, from: &str, to: &str) {
+    std::fs::rename(sb.folder().join(from), sb.folder().join(to)).unwrap();
+}
+
+#[test]
+fn a_renamed_card_file_keeps_its_link_and_its_crm_row() {
+    let sb = Sandbox::new(Book::Folder, 6, true, true);
+    sb.first_sync(6);
+    let row = sb.row_by_email("p4@example.de");
+    rename_card(&sb, "Person 4.vcf", "Umbenannt.vcf");
+    // Renamed and edited: found by its stamp (the CRM id it carries).
+    let path = sb.folder().join("Person 5.vcf");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let edited = text.replace("p5@example.de", "neu5@example.de");
+    std::fs::write(sb.folder().join("Moved 5.vcf"), edited).unwrap();
+    let plan = sb.plan();
+    assert_eq!(
+        kinds(&plan),
+        ["update"],
+        "no delete, no create; the edit travels\n{plan:#}"
+    );
+    assert_eq!(plan["operations"][0]["right_id"], "Moved 5.vcf", "{plan:#}");
+    sb.ok(&["apply", "--yes", "--accept-review"]);
+    assert_eq!(sb.rows(), 6, "no CRM row deleted or created");
+    assert_eq!(
+        sb.row_by_email("p4@example.de"),
+        row,
+        "the row keeps its id"
+    );
+    sb.row_by_email("neu5@example.de");
+    assert!(ops(&sb.plan()).is_empty());
+    // The link follows the file: a CRM edit reaches the renamed card.
+    sb.set_given(row, "Vierte");
+    sb.ok(&["apply", "--yes"]);
+    let text = std::fs::read_to_string(sb.folder().join("Umbenannt.vcf")).unwrap();
+    assert!(text.contains("N:Nachname4;Vierte;;;"), "{text}");
+    assert_eq!(sb.cards(), 6);
+    assert!(ops(&sb.plan()).is_empty());
+}
+
+#[test]
+fn a_card_abgleich_named_after_its_uid_keeps_its_link_when_renamed_and_edited_without_stamps() {
+    let sb = Sandbox::new(Book::Folder, 0, true, false);
+    for i in 0..4 {
+        sb.db()
+            .execute(
+                "INSERT INTO customers (first_name, last_name, email) VALUES (?1, ?2, ?3)",
+                rusqlite::params![
+                    format!("Vor{i}"),
+                    format!("Nachname{i}"),
+                    format!("p{i}@example.de")
+                ],
+            )
+            .unwrap();
+    }
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(sb.cards(), 4);
+    let plan = sb.plan();
+    assert!(ops(&plan).is_empty(), "{plan:#}");
+    // The card of row p2, renamed to its person's name and edited.
+    let name = std::fs::read_dir(sb.folder())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| {
+            std::fs::read_to_string(sb.folder().join(n))
+                .unwrap()
+                .contains("p2@example.de")
+        })
+        .unwrap();
+    let text = std::fs::read_to_string(sb.folder().join(&name)).unwrap();
+    std::fs::remove_file(sb.folder().join(&name)).unwrap();
+    std::fs::write(
+        sb.folder().join("Vor2 Nachname2.vcf"),
+        text.replace("p2@example.de", "zwei@example.de"),
+    )
+    .unwrap();
+    let plan = sb.plan();
+    assert_eq!(kinds(&plan), ["update"], "{plan:#}");
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(sb.rows(), 4);
+    sb.row_by_email("zwei@example.de");
+    assert_eq!(sb.cards(), 4);
+    assert!(ops(&sb.plan()).is_empty());
+}

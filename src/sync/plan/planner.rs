@@ -100,8 +100,10 @@ impl<'a> Planner<'a> {
         if mode == Mode::None {
             return (self.ops, self.refreshes);
         }
+        // A link whose record moved (a renamed card file) follows it.
+        let links = self.follow_moves();
         let mut linked: PerSide<HashSet<&str>> = PerSide::default();
-        for link in self.inp.links {
+        for link in &links {
             for side in Side::BOTH {
                 if let Some(id) = link.id(side) {
                     linked.get_mut(side).insert(id);
@@ -111,7 +113,10 @@ impl<'a> Planner<'a> {
         // Records a link held that are someone new now: matched or created
         // like any record no link holds.
         let mut freed: PerSide<Vec<&str>> = PerSide::default();
-        for link in self.inp.links {
+        for link in &links {
+            let moved = matches!(link, std::borrow::Cow::Owned(_));
+            let planned = (self.ops.len(), self.refreshes.len());
+            let link: &Link = link;
             let recs = PerSide::new(
                 self.record(Side::Left, link.id(Side::Left)),
                 self.record(Side::Right, link.id(Side::Right)),
@@ -168,6 +173,12 @@ impl<'a> Planner<'a> {
                         freed.get_mut(side).push(rec(side).id.as_str());
                     }
                 }
+            }
+            // A link that followed its record with nothing else to do for
+            // it: the state learns the new id. (An operation for the pair
+            // carries the moved link, and its apply records it.)
+            if moved && planned == (self.ops.len(), self.refreshes.len()) {
+                self.refreshes.push(Refresh::Put(link.clone()));
             }
         }
         for side in Side::BOTH {
