@@ -253,6 +253,7 @@ impl Session {
                 ids: PerSide::new(Some(left.to_string()), Some(right.to_string())),
                 revs: PerSide::default(),
                 base: state::Base::default(),
+                uids: PerSide::default(),
                 created_on: None,
                 tombstone: None,
             },

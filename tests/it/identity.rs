@@ -415,3 +415,56 @@ fn a_card_abgleich_named_after_its_uid_keeps_its_link_when_renamed_and_edited_wi
     assert_eq!(sb.cards(), 4);
     assert!(ops(&sb.plan()).is_empty());
 }
+
+#[test]
+fn a_card_renamed_and_edited_keeps_its_link_by_the_uid_the_link_recorded() {
+    // No stamps, file names that say nothing of the UID: only the UID the
+    // link recorded at the last sync tells the renamed card.
+    let sb = Sandbox::new(Book::Folder, 5, true, false);
+    sb.first_sync(5);
+    let row = sb.row_by_email("p3@example.de");
+    let text = std::fs::read_to_string(sb.folder().join("Person 3.vcf")).unwrap();
+    std::fs::remove_file(sb.folder().join("Person 3.vcf")).unwrap();
+    std::fs::write(
+        sb.folder().join("Kunde drei.vcf"),
+        text.replace("p3@example.de", "drei@example.de"),
+    )
+    .unwrap();
+    let plan = sb.plan();
+    assert_eq!(kinds(&plan), ["update"], "{plan:#}");
+    sb.ok(&["apply", "--yes", "--accept-review"]);
+    assert_eq!(sb.rows(), 5);
+    assert_eq!(sb.row_by_email("drei@example.de"), row, "the same CRM row");
+    assert!(ops(&sb.plan()).is_empty());
+}
+
+#[test]
+fn a_state_from_before_links_kept_uids_opens_and_keeps_its_links() {
+    use abgleich::model::PerSide;
+    use abgleich::sync::state::State;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("abgleich.state");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE links (link_id INTEGER PRIMARY KEY AUTOINCREMENT, left_id TEXT,
+             right_id TEXT, left_rev TEXT, right_rev TEXT, base TEXT NOT NULL DEFAULT '{}',
+             created_on TEXT, tombstone TEXT);
+             INSERT INTO links (left_id, right_id, left_rev, right_rev)
+             VALUES ('7', 'Anna.vcf', 'a', 'b');",
+        )
+        .unwrap();
+    let mut state = State::open(&path, "test").unwrap();
+    let links = state.links().unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].ids.right.as_deref(), Some("Anna.vcf"));
+    assert_eq!(links[0].uids, PerSide::default());
+    let mut link = links[0].clone();
+    link.uids.right = Some("urn:uuid:1".into());
+    let tx = state.transaction().unwrap();
+    tx.put_link(None, &link).unwrap();
+    tx.commit().unwrap();
+    drop(state);
+    let state = State::open(&path, "test").unwrap();
+    assert_eq!(state.links().unwrap(), [link]);
+}

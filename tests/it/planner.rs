@@ -198,6 +198,7 @@ fn link(link_id: i64, left: &str, right: &str, base: Base) -> Link {
         ids: PerSide::new(Some(left.to_string()), Some(right.to_string())),
         revs: PerSide::new(Some("0".to_string()), Some("0".to_string())),
         base,
+        uids: PerSide::default(),
         created_on: None,
         tombstone: None,
     }

@@ -57,6 +57,7 @@ pub(super) fn follow_renames(
             continue;
         };
         *link.ids.get_mut(side) = Some(r.to.clone());
+        *link.uids.get_mut(side) = Some(r.to.clone());
         let rev = link.revs.get_mut(side);
         if rev.as_deref() == Some(r.revision_before.as_str()) {
             *rev = Some(r.revision_after.clone());
@@ -172,14 +173,38 @@ fn linked(
     } else {
         PerSide::default()
     };
+    // Each card's UID, by which a renamed file is found again: the one a
+    // create gave it, else the one read, else the one known before.
+    let uids = PerSide::new(
+        uid_now(Side::Left, w, &ids, snapshot, old.as_ref()),
+        uid_now(Side::Right, w, &ids, snapshot, old.as_ref()),
+    );
     Some(Link {
         link_id: old.as_ref().map_or(0, |l| l.link_id),
         ids,
         revs,
         base,
+        uids,
         created_on,
         tombstone: None,
     })
+}
+
+fn uid_now(
+    side: Side,
+    w: &Written,
+    ids: &PerSide<Option<String>>,
+    snapshot: &Snapshot,
+    old: Option<&Link>,
+) -> Option<String> {
+    if w.ids.get(side).is_some() {
+        return w.uids.get(side).clone();
+    }
+    ids.get(side)
+        .as_deref()
+        .and_then(|id| snapshot.sides.get(side).get(id))
+        .and_then(|r| r.uid.clone())
+        .or_else(|| old.and_then(|l| l.uids.get(side).clone()))
 }
 
 /// The values each side holds now: what the snapshot read (nothing, for a

@@ -5,8 +5,8 @@
 //!
 //! A link whose id is gone on a side (and no unreadable record may be it)
 //! is matched with that side's records no link holds, rule by rule: by UID
-//! (the UID the other side's stamp holds, or the UID the file was named
-//! after), then by stamp (the other side's id the card carries), then by
+//! (the one the link recorded, the one the other side's stamp holds, or the
+//! one the file was named after), then by stamp (the other side's id the card carries), then by
 //! revision (the very bytes the link last saw). A match needs exactly one
 //! record for the link and exactly one link for the record; anything
 //! ambiguous is left to the delete and create rules as before.
@@ -117,6 +117,12 @@ impl<'a> Planner<'a> {
         let mut keys = Vec::new();
         match rule {
             Rule::Uid => {
+                // The UID the card had when the link was last recorded.
+                if let Some(uid) = link.uids.get(side).as_deref().map(str::trim)
+                    && !uid.is_empty()
+                {
+                    keys.push(format!("u:{uid}"));
+                }
                 // The other side keeps this side's identity (the UID).
                 if *self.inp.policy.stamps.get(other)
                     && let Some(uid) = kept.and_then(stamp_of)
