@@ -26,6 +26,10 @@ pub(super) struct Planner<'a> {
     /// Per side: the e-mail and phone keys of the records no link holds.
     /// Built on first use only.
     pub(super) free_keys: PerSide<std::cell::OnceCell<HashSet<String>>>,
+    /// Per side: whether a record no link holds could not be read at all
+    /// (see [`crate::model::record::Unreadable::opaque`]): it may be a linked record renamed, so
+    /// no missing record of that side is taken as deleted. On first use.
+    hidden: PerSide<std::cell::OnceCell<bool>>,
     /// Per side: records taken for someone new while the delete of the old
     /// contact's other copy waits for review; their create or link waits
     /// too (the reason, a [`Warning::WaitsWithDelete`]), so a wrong guess
@@ -49,6 +53,7 @@ impl<'a> Planner<'a> {
             inp,
             lookalikes: PerSide::default(),
             free_keys: PerSide::default(),
+            hidden: PerSide::default(),
             waiting: PerSide::default(),
             ops: Vec::new(),
             refreshes: Vec::new(),
@@ -78,7 +83,7 @@ impl<'a> Planner<'a> {
         let Some(rec) = rec else {
             let unreadable = link
                 .id(side)
-                .is_some_and(|id| self.side(side).may_exist(id));
+                .is_some_and(|id| self.side(side).may_exist(id) || self.hides_a_record(side));
             return if unreadable {
                 Found::Unreadable
             } else {
@@ -93,6 +98,18 @@ impl<'a> Planner<'a> {
             (true, false, true) => Found::Unchanged,
             (true, false, false) => Found::InScope,
         }
+    }
+
+    /// Whether `side` has an unreadable record no link holds that nothing
+    /// is known of (a linked card renamed, then on an unmounted share).
+    fn hides_a_record(&self, side: Side) -> bool {
+        *self.hidden.get(side).get_or_init(|| {
+            let held: HashSet<&str> = self.inp.links.iter().filter_map(|l| l.id(side)).collect();
+            self.side(side)
+                .unreadable
+                .iter()
+                .any(|u| u.opaque() && u.id.as_deref().is_none_or(|id| !held.contains(id)))
+        })
     }
 
     pub(super) fn run(mut self) -> (Vec<Op>, Vec<Refresh>) {
