@@ -1914,3 +1914,27 @@ fn a_link_follows_its_card_to_a_new_file_name_by_uid_stamp_or_bytes_only_when_un
     );
     assert_eq!(moved_to(&plan), ["Otto.vcf"]);
 }
+
+#[test]
+fn an_unchanged_pair_read_in_full_teaches_its_link_the_cards_uid() {
+    let world = World::new();
+    let links = [link(1, "1", "a.vcf", anna_base(&[]))];
+    let mut card = rec("a.vcf", "0", anna(&[]));
+    card.uid = Some("urn:uuid:9".into());
+    let plan = world.plan(vec![rec("1", "0", anna(&[]))], vec![card.clone()], &links);
+    assert!(plan.operations.is_empty());
+    let learned: Vec<Option<String>> = plan
+        .refreshes
+        .iter()
+        .filter_map(|r| match r {
+            Refresh::Put(l) => Some(l.uids.right.clone()),
+            Refresh::Drop(_) => None,
+        })
+        .collect();
+    assert_eq!(learned, [Some("urn:uuid:9".to_string())]);
+    // Once known, nothing more to learn.
+    let mut knows = links[0].clone();
+    knows.uids.right = Some("urn:uuid:9".into());
+    let plan = world.plan(vec![rec("1", "0", anna(&[]))], vec![card], &[knows]);
+    assert!(plan.refreshes.is_empty(), "{:?}", plan.refreshes);
+}

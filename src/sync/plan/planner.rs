@@ -112,6 +112,24 @@ impl<'a> Planner<'a> {
         })
     }
 
+    /// A link made before links kept card UIDs learns them from an
+    /// unchanged pair that was read in full (so a renamed file is found by
+    /// its UID later).
+    fn learn_uids(&mut self, link: &Link, recs: &PerSide<Option<&Record>>) {
+        let mut uids = link.uids.clone();
+        for side in Side::BOTH {
+            if let Some(uid) = recs.get(side).and_then(|r| r.uid.clone()) {
+                *uids.get_mut(side) = Some(uid);
+            }
+        }
+        if uids != link.uids {
+            self.refreshes.push(Refresh::Put(Link {
+                uids,
+                ..link.clone()
+            }));
+        }
+    }
+
     pub(super) fn run(mut self) -> (Vec<Op>, Vec<Refresh>) {
         let mode = self.inp.policy.mode;
         if mode == Mode::None {
@@ -152,10 +170,8 @@ impl<'a> Planner<'a> {
             };
             match LinkAction::for_link(link.tombstone.is_some(), &found, mode) {
                 LinkAction::Forget => self.refreshes.push(Refresh::Drop(link.link_id)),
-                LinkAction::KeepTombstone
-                | LinkAction::Wait
-                | LinkAction::NothingChanged
-                | LinkAction::HoldScopeExit => {}
+                LinkAction::KeepTombstone | LinkAction::Wait | LinkAction::HoldScopeExit => {}
+                LinkAction::NothingChanged => self.learn_uids(link, &recs),
                 LinkAction::Compare => self.plan_pair(
                     Some(link),
                     PerSide::new(rec(Side::Left), rec(Side::Right)),
