@@ -372,6 +372,37 @@ fn a_renamed_card_file_keeps_its_link_and_its_crm_row() {
 }
 
 #[test]
+fn a_tombstone_follows_its_renamed_card_so_the_contact_is_not_created_again() {
+    let sb = Sandbox::new(Book::Folder, 4, true, false);
+    let config = sb.root().join("abgleich.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("left_to_right = \"propagate\"", "left_to_right = \"keep\""),
+    )
+    .unwrap();
+    sb.first_sync(4);
+    // Deleted in the CRM under `keep`: the card stays, with a tombstone.
+    let row = sb.row_by_email("p1@example.de");
+    sb.db()
+        .execute("DELETE FROM customers WHERE id = ?1", [row])
+        .unwrap();
+    sb.ok(&["apply", "--yes"]);
+    let status = sb.ok(&["status"]);
+    assert!(status.stdout.contains("tombstones: 1"), "{status}");
+    rename_card(&sb, "Person 1.vcf", "Anders.vcf");
+    let plan = sb.plan();
+    assert!(
+        ops(&plan).is_empty(),
+        "the kept card is not created again\n{plan:#}"
+    );
+    sb.ok(&["apply", "--yes", "--accept-review"]);
+    assert_eq!(sb.rows(), 3);
+    let status = sb.ok(&["status"]);
+    assert!(status.stdout.contains("Anders.vcf"), "{status}");
+}
+
+#[test]
 fn a_card_abgleich_named_after_its_uid_keeps_its_link_when_renamed_and_edited_without_stamps() {
     let sb = Sandbox::new(Book::Folder, 0, true, false);
     for i in 0..4 {

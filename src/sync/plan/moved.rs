@@ -3,8 +3,8 @@
 //! is the same contact and its link follows it (SPEC §2 "Identity"), instead
 //! of a delete of the other copy and a create of a new one.
 //!
-//! A link whose id is gone on a side (and no unreadable record may be it)
-//! is matched with that side's records no link holds, rule by rule: by UID
+//! A link or tombstone whose id is gone on a card store's side (and no
+//! unreadable record may be it) is matched with that side's records no link holds, rule by rule: by UID
 //! (the one the link recorded, the one the other side's stamp holds, or the
 //! one the file was named after), then by stamp (the other side's id the card carries), then by
 //! revision (the very bytes the link last saw). A match needs exactly one
@@ -35,14 +35,20 @@ impl<'a> Planner<'a> {
         let links = self.inp.links;
         let mut out: Vec<Cow<'a, Link>> = links.iter().map(Cow::Borrowed).collect();
         for side in Side::BOTH {
+            // A store that numbers its records itself (an SQL table) never
+            // gives one a new id; card files are renamed.
+            if *self.inp.policy.reuses_ids.get(side) {
+                continue;
+            }
             let snapshot = self.side(side);
+            // Links and tombstones alike: a tombstone follows its card too,
+            // so the card is not created again.
             let lost: Vec<usize> = links
                 .iter()
                 .enumerate()
                 .filter(|(_, l)| {
-                    l.tombstone.is_none()
-                        && l.id(side)
-                            .is_some_and(|id| snapshot.get(id).is_none() && !snapshot.may_exist(id))
+                    l.id(side)
+                        .is_some_and(|id| snapshot.get(id).is_none() && !snapshot.may_exist(id))
                 })
                 .map(|(i, _)| i)
                 .collect();
