@@ -27,8 +27,9 @@ pub(super) struct Planner<'a> {
     /// Built on first use only.
     pub(super) free_keys: PerSide<std::cell::OnceCell<HashSet<String>>>,
     /// Per side: whether a record no link holds could not be read at all
-    /// (see [`crate::model::record::Unreadable::opaque`]): it may be a linked record renamed, so
-    /// no missing record of that side is taken as deleted. On first use.
+    /// ([`crate::model::record::Unreadable::opaque`]): it may be a linked
+    /// record renamed, so no missing record of that side is taken as
+    /// deleted. On first use.
     hidden: PerSide<std::cell::OnceCell<bool>>,
     /// Per side: records taken for someone new while the delete of the old
     /// contact's other copy waits for review; their create or link waits
