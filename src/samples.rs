@@ -95,6 +95,7 @@ pub fn write_history(config_path: &Path) -> Result<(), String> {
             ids: PerSide::new(Some(left.id.clone()), Some(right.id.clone())),
             revs: PerSide::default(),
             base,
+            uids: PerSide::new(left.uid.clone(), right.uid.clone()),
             created_on: None,
             tombstone: None,
         });
@@ -111,6 +112,7 @@ pub fn write_history(config_path: &Path) -> Result<(), String> {
             PerSide::new(&wolf.contact, &wolf.contact),
             &[],
         ),
+        uids: PerSide::default(),
         created_on: Some(Side::Right),
         tombstone: None,
     });

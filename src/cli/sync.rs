@@ -526,6 +526,12 @@ pub fn status(config: Config) -> Result<ExitCode> {
         None => say!("last apply: never"),
     }
     let (_, plan) = read_and_plan(&session)?;
+    for u in &plan.unreadable {
+        say!(
+            "unreadable (left alone, never taken as deleted): {}",
+            for_terminal(u)
+        );
+    }
     say!(
         "pending: {}",
         summary_line(&plan).trim_start_matches("summary: ")

@@ -50,6 +50,16 @@ pub struct Unreadable {
     pub message: String,
 }
 
+impl Unreadable {
+    /// Whether nothing inside it could be read or placed (no line): a
+    /// dangling link, a directory or FIFO in a card's place, a read error,
+    /// an empty file. It may be any record of its store, a linked one that
+    /// was renamed included.
+    pub fn opaque(&self) -> bool {
+        self.line.is_none()
+    }
+}
+
 impl std::fmt::Display for Unreadable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.file.display())?;

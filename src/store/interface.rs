@@ -87,6 +87,22 @@ pub struct ChangedListing {
     pub versions: Vec<(String, Known)>,
 }
 
+/// A record whose id a write gave it a new one: a card without a UID in a
+/// one-file store is `#N` until abgleich's first rewrite gives it a UID. The
+/// caller moves whatever knows the record by `from` (the links) to `to`, in
+/// the same transaction as the writes' other results, so that no id changes
+/// because abgleich wrote (SPEC §2 "Identity").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renamed {
+    pub from: String,
+    pub to: String,
+    /// The record's revision before the rename and after it (the UID
+    /// changes the card's text); equal when the write that renamed it also
+    /// returned its new revision.
+    pub revision_before: String,
+    pub revision_after: String,
+}
+
 /// Field values to write. `None` clears a field.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Patch {
@@ -220,6 +236,12 @@ pub trait WriteStore: ReadStore {
     /// are undone from the journal instead).
     fn rollback(&mut self) -> Result<(), StoreError> {
         Ok(())
+    }
+    /// The records the writes so far gave a new id, in the order they were
+    /// renamed. Later writes to this store take the old ids too (with the
+    /// revision read before the rename).
+    fn renamed(&self) -> Vec<Renamed> {
+        Vec::new()
     }
 }
 

@@ -2,7 +2,10 @@
 //!
 //! A card's id is its UID; a card without one is `#N` (its position among
 //! the file's cards) until abgleich first writes the file, which gives every
-//! card without a UID a fresh one so that ids stay stable from then on.
+//! card without a UID a fresh one so that ids stay stable from then on. The
+//! store reports each such card as [`Renamed`] (`#N` → its UID), and the
+//! apply moves its link in the same state transaction; later writes of the
+//! same apply may still name it `#N`.
 //! Cards a write does not touch are kept byte for byte. A file with a card
 //! that cannot be read is never rewritten: that card would be lost.
 
@@ -11,7 +14,9 @@ use std::path::PathBuf;
 
 use super::cards;
 use super::files::{self, write_atomic};
-use super::interface::{JournalStore, Listing, Patch, ReadStore, StoreError, Versions, WriteStore};
+use super::interface::{
+    JournalStore, Listing, Patch, ReadStore, Renamed, StoreError, Versions, WriteStore,
+};
 use crate::config::StoreConfig;
 use crate::model::record::{Record, Unreadable, hash_revision};
 use crate::vcard::{self, ParsedCard, decode};
@@ -19,6 +24,8 @@ use crate::vcard::{self, ParsedCard, decode};
 pub struct VcardFileStore {
     config: StoreConfig,
     file: PathBuf,
+    /// The cards this store's writes gave a UID, so far.
+    renamed: Vec<Renamed>,
 }
 
 /// A parsed file: its (UTF-8) bytes and the id of every readable card.
@@ -40,6 +47,7 @@ impl VcardFileStore {
         Ok(VcardFileStore {
             config: config.clone(),
             file: config.path.clone(),
+            renamed: Vec::new(),
         })
     }
 
@@ -108,8 +116,21 @@ impl VcardFileStore {
         Ok(parsed)
     }
 
+    /// The id and expected revision a caller's `id` and `expected` stand for
+    /// now: a card an earlier write gave a UID is found by that UID, at the
+    /// revision the UID gave it.
+    fn resolve(&self, id: &str, expected: &str) -> (String, String) {
+        match self.renamed.iter().find(|r| r.from == id) {
+            Some(r) if r.revision_before == expected => (r.to.clone(), r.revision_after.clone()),
+            Some(r) => (r.to.clone(), expected.to_string()),
+            None => (id.to_string(), expected.to_string()),
+        }
+    }
+
     /// The position of card `id` in the file, if its revision is `expected`.
     fn find(&self, parsed: &Parsed, id: &str, expected: &str) -> Result<usize, StoreError> {
+        let (id, expected) = self.resolve(id, expected);
+        let (id, expected) = (id.as_str(), expected.as_str());
         let index = parsed
             .cards
             .iter()
@@ -122,13 +143,15 @@ impl VcardFileStore {
     }
 
     /// Rebuild the file: `replace` maps a card's index to its new text
-    /// (empty = delete); UID-less cards get a UID; `append` goes at the end.
+    /// (empty = delete); UID-less cards get a UID (remembered in
+    /// `renamed`); `append` goes at the end.
     fn rewrite(
-        &self,
+        &mut self,
         parsed: &Parsed,
         replace: Option<(usize, String)>,
         append: Option<String>,
     ) -> Result<(), StoreError> {
+        let mut renamed = Vec::new();
         let mut out = Vec::with_capacity(parsed.bytes.len() + 1024);
         let mut at = 0;
         for (i, (_, card)) in parsed.cards.iter().enumerate() {
@@ -138,14 +161,16 @@ impl VcardFileStore {
                 Some((r, text)) if *r == i => out.extend_from_slice(text.as_bytes()),
                 _ if vcard::property_text(&card.card, "UID").is_none() => {
                     let mut with_uid = card.card.clone();
-                    vcard::set_property_text(
-                        &mut with_uid,
-                        "UID",
-                        Some(&uuid::Uuid::new_v4().to_string()),
-                    );
-                    out.extend_from_slice(
-                        vcard::write_card(&with_uid, self.config.write_version).as_bytes(),
-                    );
+                    let uid = uuid::Uuid::new_v4().to_string();
+                    vcard::set_property_text(&mut with_uid, "UID", Some(&uid));
+                    let text = vcard::write_card(&with_uid, self.config.write_version);
+                    out.extend_from_slice(text.as_bytes());
+                    renamed.push(Renamed {
+                        from: parsed.cards[i].0.clone(),
+                        to: uid,
+                        revision_before: card.revision.clone(),
+                        revision_after: Self::text_revision(&text),
+                    });
                 }
                 _ => {
                     out.extend_from_slice(&parsed.bytes[card.span.clone()]);
@@ -162,7 +187,9 @@ impl VcardFileStore {
             }
             out.extend_from_slice(text.as_bytes());
         }
-        write_atomic(&self.file, &out, false)
+        write_atomic(&self.file, &out, false)?;
+        self.renamed.extend(renamed);
+        Ok(())
     }
 
     fn text_revision(text: &str) -> String {
@@ -209,6 +236,11 @@ impl ReadStore for VcardFileStore {
     }
 
     fn read(&self, id: &str) -> Result<Record, StoreError> {
+        let id = self
+            .renamed
+            .iter()
+            .find(|r| r.from == id)
+            .map_or(id, |r| r.to.as_str());
         let parsed = self.parse()?;
         parsed
             .cards
@@ -254,15 +286,42 @@ impl WriteStore for VcardFileStore {
         let index = self.find(&parsed, id, expected)?;
         let mut changed = parsed.cards[index].1.card.clone();
         cards::apply(&self.config, &mut changed, patch);
+        // A card without a UID gets one with its first write, like every
+        // other card of the file: its id is that UID from now on.
+        let uid = vcard::property_text(&changed, "UID")
+            .is_none()
+            .then(|| uuid::Uuid::new_v4().to_string());
+        if let Some(uid) = &uid {
+            vcard::set_property_text(&mut changed, "UID", Some(uid));
+        }
         let text = vcard::write_card(&changed, self.config.write_version);
         self.rewrite(&parsed, Some((index, text.clone())), None)?;
-        Ok(Self::text_revision(&text))
+        let revision = Self::text_revision(&text);
+        if let Some(uid) = uid {
+            self.renamed.push(Renamed {
+                from: parsed.cards[index].0.clone(),
+                to: uid,
+                revision_before: revision.clone(),
+                revision_after: revision.clone(),
+            });
+        }
+        Ok(revision)
     }
 
     fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError> {
         let parsed = self.writable()?;
         let index = self.find(&parsed, id, expected)?;
         self.rewrite(&parsed, Some((index, String::new())), None)
+    }
+
+    /// A new apply: the renames of an earlier one are in its links already.
+    fn begin(&mut self) -> Result<(), StoreError> {
+        self.renamed.clear();
+        Ok(())
+    }
+
+    fn renamed(&self) -> Vec<Renamed> {
+        self.renamed.clone()
     }
 }
 

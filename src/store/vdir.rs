@@ -90,6 +90,39 @@ fn is_card_file(name: &str) -> bool {
             .is_some_and(|e| e.eq_ignore_ascii_case("vcf") || e.eq_ignore_ascii_case("vcard"))
 }
 
+/// The metadata of a listed card file (through a symbolic link); `None` when
+/// the entry is gone since the folder was listed; why it is not a card file
+/// that can be read (a dangling link, a directory or FIFO in a card's place,
+/// a stat error), so that it is reported, never taken as deleted.
+fn card_file_meta(path: &Path) -> Result<Option<std::fs::Metadata>, String> {
+    let own = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read its file status: {e}")),
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if own.file_type().is_symlink() => {
+            let target = std::fs::read_link(path)
+                .map(|t| format!(" to {}", t.display()))
+                .unwrap_or_default();
+            return Err(format!(
+                "a symbolic link{target} that cannot be followed: {e}"
+            ));
+        }
+        Err(e) => return Err(format!("cannot read its file status: {e}")),
+    };
+    if meta.is_file() {
+        return Ok(Some(meta));
+    }
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a FIFO, socket or device)"
+    };
+    Err(format!("{what} stands in a card file's place"))
+}
+
 impl VdirStore {
     pub fn open(config: &StoreConfig) -> Result<Self, StoreError> {
         let dir = config.path.clone();
@@ -171,7 +204,8 @@ impl ReadStore for VdirStore {
     /// The card files with their size and modification time as version;
     /// a file changed in the last two seconds may change again within the
     /// clock's resolution, so it gets no version (it is read, and not
-    /// remembered). What is not a plain file is passed over.
+    /// remembered). A card file that cannot be stat'ed, or that is not a
+    /// plain file, is unreadable.
     fn list(&self) -> Result<Versions, StoreError> {
         let mut out = Versions::default();
         let now_ns = mtime_ns(std::time::SystemTime::now());
@@ -191,12 +225,20 @@ impl ReadStore for VdirStore {
                     continue;
                 }
             };
-            let Ok(meta) = std::fs::metadata(entry.path()) else {
-                continue;
+            let meta = match card_file_meta(&entry.path()) {
+                Ok(Some(meta)) => meta,
+                // Removed since the folder was listed: gone, not unreadable.
+                Ok(None) => continue,
+                Err(message) => {
+                    out.read.unreadable.push(Unreadable {
+                        id: Some(name),
+                        file: entry.path(),
+                        line: None,
+                        message,
+                    });
+                    continue;
+                }
             };
-            if !meta.is_file() {
-                continue;
-            }
             let version = meta
                 .modified()
                 .ok()

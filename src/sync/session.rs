@@ -251,6 +251,7 @@ impl Session {
                 ids: ids.map(|id| Some(id.clone())),
                 revs: PerSide::default(),
                 base: state::Base::default(),
+                uids: PerSide::default(),
                 created_on: None,
                 tombstone: None,
             },

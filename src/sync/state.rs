@@ -3,7 +3,8 @@
 //! It lives beside the config file (`abgleich.toml` → `abgleich.state`), or
 //! in the XDG state directory when that folder is not writable ([`path_for`]),
 //! created owner-only (0600), and holds per link the two ids, each side's
-//! revision at the last sync and the base (the values both sides held);
+//! revision at the last sync, each card's UID and the base (the values both
+//! sides held);
 //! tombstones (links whose one side is gone or left the scope, kept so the
 //! contact is not created again until `forget`); and the journal of every
 //! apply. A lock file beside it keeps a second abgleich out.
@@ -126,6 +127,9 @@ pub struct Link {
     /// a full comparison.
     pub revs: PerSide<Option<String>>,
     pub base: Base,
+    /// Each side's card UID when the link was last recorded (`None`: no UID,
+    /// or not known yet): a renamed card file is found again by it.
+    pub uids: PerSide<Option<String>>,
     /// The side on which the sync created the contact.
     pub created_on: Option<Side>,
     /// Why this is a tombstone (`None`: a live link).
@@ -158,7 +162,9 @@ CREATE TABLE IF NOT EXISTS links (
     right_rev TEXT,
     base TEXT NOT NULL DEFAULT '{}',
     created_on TEXT,
-    tombstone TEXT
+    tombstone TEXT,
+    left_uid TEXT,
+    right_uid TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS links_left ON links(left_id) WHERE left_id IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS links_right ON links(right_id) WHERE right_id IS NOT NULL;
@@ -306,7 +312,21 @@ fn link_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Link> {
         base: Base::from_json(&row.get::<_, String>(5)?),
         created_on: side(row.get(6)?),
         tombstone: row.get(7)?,
+        uids: PerSide::new(row.get(8)?, row.get(9)?),
     })
+}
+
+/// A state made before links remembered card UIDs gets the two columns.
+fn add_uid_columns(conn: &Connection) -> Result<(), StateError> {
+    let has: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('links') WHERE name = 'left_uid'")?
+        .exists([])?;
+    if !has {
+        conn.execute_batch(
+            "ALTER TABLE links ADD COLUMN left_uid TEXT; ALTER TABLE links ADD COLUMN right_uid TEXT;",
+        )?;
+    }
+    Ok(())
 }
 
 /// How long a held lock is waited for before another abgleich is named as
@@ -330,8 +350,7 @@ fn take_lock(lock: &File) -> Result<(), std::fs::TryLockError> {
     }
 }
 
-const LINK_COLUMNS: &str =
-    "link_id, left_id, right_id, left_rev, right_rev, base, created_on, tombstone";
+const LINK_COLUMNS: &str = "link_id, left_id, right_id, left_rev, right_rev, base, created_on, tombstone, left_uid, right_uid";
 
 impl State {
     /// Open (or create) the state at `path` and take its lock; `command`
@@ -383,6 +402,7 @@ impl State {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
         )?;
         conn.execute_batch(SCHEMA)?;
+        add_uid_columns(&conn)?;
         Ok(State {
             conn,
             path: path.to_path_buf(),
@@ -590,6 +610,8 @@ fn link_to_json(link: &Link) -> String {
         "base": link.base.to_json(),
         "created_on": link.created_on.map(Side::as_str),
         "tombstone": link.tombstone,
+        "left_uid": link.uids.left,
+        "right_uid": link.uids.right,
     })
     .to_string()
 }
@@ -604,6 +626,7 @@ fn link_from_json(text: &str) -> Option<Link> {
         base: Base::from_json(&s("base").unwrap_or_default()),
         created_on: s("created_on").as_deref().and_then(Side::parse),
         tombstone: s("tombstone"),
+        uids: PerSide::new(s("left_uid"), s("right_uid")),
     })
 }
 
@@ -671,6 +694,23 @@ impl StateTx<'_> {
         add_after_hash(&self.tx, apply_id, seq, hash)
     }
 
+    /// The link or tombstone that holds `id` on `side`, as this transaction
+    /// sees it.
+    pub fn link_by_id(&self, side: Side, id: &str) -> Result<Option<Link>, StateError> {
+        let column = match side {
+            Side::Left => "left_id",
+            Side::Right => "right_id",
+        };
+        Ok(self
+            .tx
+            .query_row(
+                &format!("SELECT {LINK_COLUMNS} FROM links WHERE {column} = ?1"),
+                [id],
+                link_from_row,
+            )
+            .optional()?)
+    }
+
     fn old_row(&self, link_id: i64) -> Result<Option<Link>, StateError> {
         Ok(self
             .tx
@@ -704,9 +744,9 @@ impl StateTx<'_> {
         // failed) is not forgotten.
         for side in Side::BOTH {
             if let Some(id) = link.id(side) {
-                let (column, rev) = match side {
-                    Side::Left => ("left_id", "left_rev"),
-                    Side::Right => ("right_id", "right_rev"),
+                let (column, rev, uid) = match side {
+                    Side::Left => ("left_id", "left_rev", "left_uid"),
+                    Side::Right => ("right_id", "right_rev", "right_uid"),
                 };
                 let holder: Option<i64> = self
                     .tx
@@ -720,7 +760,7 @@ impl StateTx<'_> {
                     self.remember(apply_id, holder)?;
                     self.tx.execute(
                         &format!(
-                            "UPDATE links SET {column} = NULL, {rev} = NULL WHERE link_id = ?1"
+                            "UPDATE links SET {column} = NULL, {rev} = NULL, {uid} = NULL WHERE link_id = ?1"
                         ),
                         [holder],
                     )?;
@@ -747,7 +787,7 @@ impl StateTx<'_> {
         self.remember(apply_id, link_id)?;
         self.tx.execute(
             &format!(
-                "INSERT OR REPLACE INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                "INSERT OR REPLACE INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
             ),
             params![
                 link_id,
@@ -758,6 +798,8 @@ impl StateTx<'_> {
                 link.base.to_json(),
                 link.created_on.map(Side::as_str),
                 link.tombstone,
+                link.uids.left,
+                link.uids.right,
             ],
         )?;
         Ok(link_id)

@@ -11,6 +11,7 @@ mod crash;
 mod field_decisions;
 mod fixtures;
 mod guards;
+mod identity;
 mod layers;
 mod outcomes;
 mod planner;

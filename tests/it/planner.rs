@@ -199,6 +199,7 @@ fn link(link_id: i64, left: &str, right: &str, base: Base) -> Link {
         ids: PerSide::new(Some(left.to_string()), Some(right.to_string())),
         revs: PerSide::new(Some("0".to_string()), Some("0".to_string())),
         base,
+        uids: PerSide::default(),
         created_on: None,
         tombstone: None,
     }
@@ -1861,4 +1862,83 @@ fn newest_resolves_a_conflict_by_the_stores_times() {
         undecided[0].starts_with("conflict both 1/a review"),
         "{undecided:?}"
     );
+}
+
+// ---- a record under a new id (a renamed card file) ----------------------------
+
+/// The right ids the plan's link changes without a write put into the state.
+fn moved_to(plan: &Plan) -> Vec<String> {
+    plan.refreshes
+        .iter()
+        .filter_map(|r| match r {
+            Refresh::Put(l) => l.ids.right.clone(),
+            Refresh::Drop(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_link_follows_its_card_to_a_new_file_name_by_uid_stamp_or_bytes_only_when_unambiguous() {
+    let world = World::new();
+    let links = [
+        link(1, "1", "a.vcf", anna_base(&[])),
+        link(2, "2", "urn_uuid_7.vcf", base(&[("name.given", "Otto")])),
+    ];
+    let otto = || contact(&[("name.given", "Otto")]);
+    let left = || vec![rec("1", "0", anna(&[])), rec("2", "0", otto())];
+    // Renamed: Anna found by her stamp, edited; Otto by the UID his file was
+    // named after, unchanged.
+    let mut anna_card = rec("Anna Berg.vcf", "9", anna(&[("title", "Chefin")]));
+    anna_card.stamp = Some("1".into());
+    let mut otto_card = rec("Otto.vcf", "0", otto());
+    otto_card.uid = Some("urn:uuid:7".into());
+    let plan = world.plan(left(), vec![anna_card.clone(), otto_card.clone()], &links);
+    assert_eq!(
+        rendered(&plan),
+        ["update left 1/Anna Berg.vcf: title>left=Chefin"]
+    );
+    assert_eq!(moved_to(&plan), ["Otto.vcf"], "Otto's link moves quietly");
+    assert_eq!(plan.operations[0].link.as_ref().unwrap().link_id, 1);
+    // Only the bytes tell (no UID, no stamp): the very revision the link saw.
+    let plain = rec("Anna B.vcf", "0", anna(&[]));
+    let plan = world.plan(left(), vec![plain, otto_card.clone()], &links);
+    assert!(rendered(&plan).is_empty(), "{:?}", rendered(&plan));
+    assert_eq!(moved_to(&plan), ["Anna B.vcf", "Otto.vcf"]);
+    // Two cards carry Anna's stamp: neither is taken for her, and her link
+    // is gone as before.
+    let mut twin = anna_card.clone();
+    twin.id = "Anna Kopie.vcf".into();
+    let plan = world.plan(left(), vec![anna_card, twin, otto_card], &links);
+    assert!(
+        rendered(&plan)
+            .iter()
+            .any(|l| l.starts_with("delete left 1/a.vcf")),
+        "{:?}",
+        rendered(&plan)
+    );
+    assert_eq!(moved_to(&plan), ["Otto.vcf"]);
+}
+
+#[test]
+fn an_unchanged_pair_read_in_full_teaches_its_link_the_cards_uid() {
+    let world = World::new();
+    let links = [link(1, "1", "a.vcf", anna_base(&[]))];
+    let mut card = rec("a.vcf", "0", anna(&[]));
+    card.uid = Some("urn:uuid:9".into());
+    let plan = world.plan(vec![rec("1", "0", anna(&[]))], vec![card.clone()], &links);
+    assert!(plan.operations.is_empty());
+    let learned: Vec<Option<String>> = plan
+        .refreshes
+        .iter()
+        .filter_map(|r| match r {
+            Refresh::Put(l) => Some(l.uids.right.clone()),
+            Refresh::Drop(_) => None,
+        })
+        .collect();
+    assert_eq!(learned, [Some("urn:uuid:9".to_string())]);
+    // Once known, nothing more to learn.
+    let mut knows = links[0].clone();
+    knows.uids.right = Some("urn:uuid:9".into());
+    let plan = world.plan(vec![rec("1", "0", anna(&[]))], vec![card], &[knows]);
+    assert!(plan.refreshes.is_empty(), "{:?}", plan.refreshes);
 }

@@ -279,6 +279,9 @@ impl WriteStore for Faulty {
     fn rollback(&mut self) -> Result<(), StoreError> {
         self.inner.rollback()
     }
+    fn renamed(&self) -> Vec<store::Renamed> {
+        self.inner.renamed()
+    }
 }
 
 impl JournalStore for Faulty {

@@ -7,6 +7,7 @@ use super::intents::{Action, Intent};
 use super::types::ApplyError;
 use crate::model::contact::FieldPath;
 use crate::model::{PerSide, Side};
+use crate::store::vdir::file_name_for_uid;
 use crate::store::{Patch, Store, StoreError};
 use crate::sync::journal::{Journaled, count_write};
 use crate::sync::plan::identity;
@@ -17,6 +18,8 @@ use crate::sync::state::State;
 pub(super) struct Written {
     /// The ids of the records created, per side.
     pub ids: PerSide<Option<String>>,
+    /// The UIDs of the cards created, per side.
+    pub uids: PerSide<Option<String>>,
     /// The revisions the writes left, per side.
     pub revs: PerSide<Option<String>>,
     /// Fields written per side.
@@ -82,6 +85,13 @@ fn write(
             if intent.unit.is_none() {
                 journal.created(side, store.unit_of(&id));
             }
+            // A card store names the card after the UID it was given (a
+            // store without UIDs, or a card that had to take another,
+            // leaves it unknown until it is read).
+            *w.uids.get_mut(side) = patch
+                .uid
+                .clone()
+                .filter(|uid| id == *uid || id == file_name_for_uid(uid));
             *w.ids.get_mut(side) = Some(id);
             *w.revs.get_mut(side) = Some(rev);
             w.fields.get_mut(side).extend(intent.fields);

@@ -12,6 +12,7 @@ use super::execute::Written;
 use super::intents::Group;
 use crate::model::contact::{Contact, FieldPath};
 use crate::model::{PerSide, Side};
+use crate::store::Renamed;
 use crate::sync::fields::FieldSet;
 use crate::sync::plan::{LinkAfter, Op, OpKind, Plan, Refresh, settled_base};
 use crate::sync::snapshot::Snapshot;
@@ -36,6 +37,32 @@ fn put(tx: &StateTx<'_>, apply_id: Option<i64>, change: &Refresh) -> Result<(), 
             tx.put_link(apply_id, link)?;
         }
         Refresh::Drop(id) => tx.drop_link(apply_id, *id)?,
+    }
+    Ok(())
+}
+
+/// Move the links (and tombstones) of the records a store's writes gave a
+/// new id (a card of a one-file book that got its UID) to that id, as part
+/// of apply `apply_id` (so `undo` moves them back with the file). A link
+/// that held the record's revision from before the rename holds the one
+/// after it: the rename is abgleich's own write, not a change to sync.
+pub(super) fn follow_renames(
+    tx: &StateTx<'_>,
+    apply_id: i64,
+    side: Side,
+    renamed: &[Renamed],
+) -> Result<(), StateError> {
+    for r in renamed {
+        let Some(mut link) = tx.link_by_id(side, &r.from)? else {
+            continue;
+        };
+        *link.ids.get_mut(side) = Some(r.to.clone());
+        *link.uids.get_mut(side) = Some(r.to.clone());
+        let rev = link.revs.get_mut(side);
+        if rev.as_deref() == Some(r.revision_before.as_str()) {
+            *rev = Some(r.revision_after.clone());
+        }
+        tx.put_link(Some(apply_id), &link)?;
     }
     Ok(())
 }
@@ -146,14 +173,38 @@ fn linked(
     } else {
         PerSide::default()
     };
+    // Each card's UID, by which a renamed file is found again: the one a
+    // create gave it, else the one read, else the one known before.
+    let uids = PerSide::new(
+        uid_now(Side::Left, w, &ids, snapshot, old.as_ref()),
+        uid_now(Side::Right, w, &ids, snapshot, old.as_ref()),
+    );
     Some(Link {
         link_id: old.as_ref().map_or(0, |l| l.link_id),
         ids,
         revs,
         base,
+        uids,
         created_on,
         tombstone: None,
     })
+}
+
+fn uid_now(
+    side: Side,
+    w: &Written,
+    ids: &PerSide<Option<String>>,
+    snapshot: &Snapshot,
+    old: Option<&Link>,
+) -> Option<String> {
+    if w.ids.get(side).is_some() {
+        return w.uids.get(side).clone();
+    }
+    ids.get(side)
+        .as_deref()
+        .and_then(|id| snapshot.sides.get(side).get(id))
+        .and_then(|r| r.uid.clone())
+        .or_else(|| old.and_then(|l| l.uids.get(side).clone()))
 }
 
 /// The values each side holds now: what the snapshot read (nothing, for a

@@ -109,7 +109,7 @@ pub fn apply_with_progress(
     let written = execute::write_all(stores, state, intents, groups.len(), &mut journal, progress)
         .and_then(|written| commit_writes(state, stores, &mut journal).map(|()| written))
         .and_then(|written| {
-            record_links(state, input, &groups, &written, &journal).map(|()| written)
+            record_links(state, stores, input, &groups, &written, &journal).map(|()| written)
         });
     let written = match written {
         Ok(written) => written,
@@ -153,9 +153,11 @@ fn commit_writes(
 }
 
 /// In one state transaction: the links the writes leave, the plan's
-/// refreshes, the fingerprint, and the apply marked done.
+/// refreshes, the links of records the writes gave a new id moved to it,
+/// the fingerprint, and the apply marked done.
 fn record_links(
     state: &mut State,
+    stores: &PerSide<Box<dyn Store>>,
     input: &ApplyInput<'_>,
     groups: &[Group<'_>],
     written: &[Written],
@@ -171,6 +173,9 @@ fn record_links(
     } = *input;
     links::put_links(&tx, apply_id, plan, groups, written, snapshot, fields)?;
     links::put_refreshes(&tx, Some(apply_id), &plan.refreshes)?;
+    for side in Side::BOTH {
+        links::follow_renames(&tx, apply_id, side, &stores.get(side).renamed())?;
+    }
     tx.set_meta("fingerprint", input.fingerprint)?;
     tx.finish_apply(apply_id, ApplyStatus::Done)?;
     tx.commit()?;

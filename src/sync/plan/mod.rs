@@ -9,13 +9,15 @@
 //! The files follow the planner's seams: `types` holds the plain data,
 //! `planner` walks the links, `action` says what becomes of each one,
 //! `pair` compares a linked pair, `gone` handles a pair with a side gone or
-//! out of scope, `creates` matches and creates what no link holds, and
+//! out of scope, `moved` lets a link follow its record to a new id (a
+//! renamed card file), `creates` matches and creates what no link holds, and
 //! `refusals` says what makes a plan unsafe; `warning` holds what an
 //! operation warns about, as data.
 
 mod action;
 mod creates;
 mod gone;
+mod moved;
 mod pair;
 mod planner;
 pub mod refusals;

@@ -315,10 +315,16 @@ impl Planner<'_> {
         } else {
             PerSide::default()
         };
-        if base != link.base || revs != link.revs {
+        // The cards' UIDs, by which a renamed file is found again.
+        let uids = PerSide::new(
+            pair.left.uid.clone().or_else(|| link.uids.left.clone()),
+            pair.right.uid.clone().or_else(|| link.uids.right.clone()),
+        );
+        if base != link.base || revs != link.revs || uids != link.uids {
             self.refreshes.push(Refresh::Put(Link {
                 base,
                 revs,
+                uids,
                 ..link.clone()
             }));
         }

@@ -26,6 +26,11 @@ pub(super) struct Planner<'a> {
     /// Per side: the e-mail and phone keys of the records no link holds.
     /// Built on first use only.
     pub(super) free_keys: PerSide<std::cell::OnceCell<HashSet<String>>>,
+    /// Per side: whether a record no link holds could not be read at all
+    /// ([`crate::model::record::Unreadable::opaque`]): it may be a linked
+    /// record renamed, so no missing record of that side is taken as
+    /// deleted. On first use.
+    hidden: PerSide<std::cell::OnceCell<bool>>,
     /// Per side: records taken for someone new while the delete of the old
     /// contact's other copy waits for review; their create or link waits
     /// too (the reason, a [`Warning::WaitsWithDelete`]), so a wrong guess
@@ -49,6 +54,7 @@ impl<'a> Planner<'a> {
             inp,
             lookalikes: PerSide::default(),
             free_keys: PerSide::default(),
+            hidden: PerSide::default(),
             waiting: PerSide::default(),
             ops: Vec::new(),
             refreshes: Vec::new(),
@@ -78,7 +84,7 @@ impl<'a> Planner<'a> {
         let Some(rec) = rec else {
             let unreadable = link
                 .id(side)
-                .is_some_and(|id| self.side(side).may_exist(id));
+                .is_some_and(|id| self.side(side).may_exist(id) || self.hides_a_record(side));
             return if unreadable {
                 Found::Unreadable
             } else {
@@ -95,13 +101,45 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Whether `side` has an unreadable record no link holds that nothing
+    /// is known of (a linked card renamed, then on an unmounted share).
+    fn hides_a_record(&self, side: Side) -> bool {
+        *self.hidden.get(side).get_or_init(|| {
+            let held: HashSet<&str> = self.inp.links.iter().filter_map(|l| l.id(side)).collect();
+            self.side(side)
+                .unreadable
+                .iter()
+                .any(|u| u.opaque() && u.id.as_deref().is_none_or(|id| !held.contains(id)))
+        })
+    }
+
+    /// A link made before links kept card UIDs learns them from an
+    /// unchanged pair that was read in full (so a renamed file is found by
+    /// its UID later).
+    fn learn_uids(&mut self, link: &Link, recs: &PerSide<Option<&Record>>) {
+        let mut uids = link.uids.clone();
+        for side in Side::BOTH {
+            if let Some(uid) = recs.get(side).and_then(|r| r.uid.clone()) {
+                *uids.get_mut(side) = Some(uid);
+            }
+        }
+        if uids != link.uids {
+            self.refreshes.push(Refresh::Put(Link {
+                uids,
+                ..link.clone()
+            }));
+        }
+    }
+
     pub(super) fn run(mut self) -> (Vec<Op>, Vec<Refresh>) {
         let mode = self.inp.policy.mode;
         if mode == Mode::None {
             return (self.ops, self.refreshes);
         }
+        // A link whose record moved (a renamed card file) follows it.
+        let links = self.follow_moves();
         let mut linked: PerSide<HashSet<&str>> = PerSide::default();
-        for link in self.inp.links {
+        for link in &links {
             for side in Side::BOTH {
                 if let Some(id) = link.id(side) {
                     linked.get_mut(side).insert(id);
@@ -111,7 +149,10 @@ impl<'a> Planner<'a> {
         // Records a link held that are someone new now: matched or created
         // like any record no link holds.
         let mut freed: PerSide<Vec<&str>> = PerSide::default();
-        for link in self.inp.links {
+        for link in &links {
+            let moved = matches!(link, std::borrow::Cow::Owned(_));
+            let planned = (self.ops.len(), self.refreshes.len());
+            let link: &Link = link;
             let recs = PerSide::new(
                 self.record(Side::Left, link.id(Side::Left)),
                 self.record(Side::Right, link.id(Side::Right)),
@@ -130,10 +171,8 @@ impl<'a> Planner<'a> {
             };
             match LinkAction::for_link(link.tombstone.is_some(), &found, mode) {
                 LinkAction::Forget => self.refreshes.push(Refresh::Drop(link.link_id)),
-                LinkAction::KeepTombstone
-                | LinkAction::Wait
-                | LinkAction::NothingChanged
-                | LinkAction::HoldScopeExit => {}
+                LinkAction::KeepTombstone | LinkAction::Wait | LinkAction::HoldScopeExit => {}
+                LinkAction::NothingChanged => self.learn_uids(link, &recs),
                 LinkAction::Compare => self.plan_pair(
                     Some(link),
                     PerSide::new(rec(Side::Left), rec(Side::Right)),
@@ -168,6 +207,12 @@ impl<'a> Planner<'a> {
                         freed.get_mut(side).push(rec(side).id.as_str());
                     }
                 }
+            }
+            // A link that followed its record with nothing else to do for
+            // it: the state learns the new id. (An operation for the pair
+            // carries the moved link, and its apply records it.)
+            if moved && planned == (self.ops.len(), self.refreshes.len()) {
+                self.refreshes.push(Refresh::Put(link.clone()));
             }
         }
         for side in Side::BOTH {

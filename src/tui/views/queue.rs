@@ -311,6 +311,14 @@ impl QueueView {
                 theme.style(Role::Failed),
             ));
         }
+        // Records that could not be read are left alone, never deleted;
+        // `abgleich check` lists them with file and line.
+        if !data.plan.unreadable.is_empty() {
+            spans.push(Span::styled(
+                format!(" · {} unreadable, left alone", data.plan.unreadable.len()),
+                theme.style(Role::Failed),
+            ));
+        }
         frame.render_widget(Paragraph::new(Line::from(spans)), head);
 
         let block = Block::default()

@@ -1,0 +1,181 @@
+//! A linked record gone under its id but there under another: a card file
+//! renamed or moved inside the folder keeps its UID (and its stamp), so it
+//! is the same contact and its link follows it (SPEC §2 "Identity"), instead
+//! of a delete of the other copy and a create of a new one.
+//!
+//! A link or tombstone whose id is gone on a card store's side (and no
+//! unreadable record may be it) is matched with that side's records no link holds, rule by rule: by UID
+//! (the one the link recorded, the one the other side's stamp holds, or the
+//! one the file was named after), then by stamp (the other side's id the card carries), then by
+//! revision (the very bytes the link last saw). A match needs exactly one
+//! record for the link and exactly one link for the record; anything
+//! ambiguous is left to the delete and create rules as before.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use super::planner::Planner;
+use super::types::identity;
+use crate::model::Side;
+use crate::model::record::Record;
+use crate::store::vdir::file_name_for_uid;
+use crate::sync::state::Link;
+
+#[derive(Clone, Copy)]
+enum Rule {
+    Uid,
+    Stamp,
+    Revision,
+}
+
+impl<'a> Planner<'a> {
+    /// The links as the walk sees them: a link whose record moved holds
+    /// the record's new id (owned); every other link as it is.
+    pub(super) fn follow_moves(&self) -> Vec<Cow<'a, Link>> {
+        let links = self.inp.links;
+        let mut out: Vec<Cow<'a, Link>> = links.iter().map(Cow::Borrowed).collect();
+        for side in Side::BOTH {
+            // A store that numbers its records itself (an SQL table) never
+            // gives one a new id; card files are renamed.
+            if *self.inp.policy.reuses_ids.get(side) {
+                continue;
+            }
+            let snapshot = self.side(side);
+            // Links and tombstones alike: a tombstone follows its card too,
+            // so the card is not created again.
+            let lost: Vec<usize> = links
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| {
+                    l.id(side)
+                        .is_some_and(|id| snapshot.get(id).is_none() && !snapshot.may_exist(id))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if lost.is_empty() {
+                continue;
+            }
+            let held: HashSet<&str> = links.iter().filter_map(|l| l.id(side)).collect();
+            let free: Vec<&'a Record> = snapshot
+                .records
+                .iter()
+                .filter(|r| !held.contains(r.id.as_str()))
+                .collect();
+            if free.is_empty() {
+                continue;
+            }
+            let mut free_taken = vec![false; free.len()];
+            let mut followed = vec![false; lost.len()];
+            for rule in [Rule::Uid, Rule::Stamp, Rule::Revision] {
+                let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+                for (j, rec) in free.iter().enumerate() {
+                    if free_taken[j] {
+                        continue;
+                    }
+                    for key in self.record_keys(rule, side, rec) {
+                        by_key.entry(key).or_default().push(j);
+                    }
+                }
+                // Per free record: the lost links that find it, and only it.
+                let mut claims: HashMap<usize, Vec<usize>> = HashMap::new();
+                for (n, &i) in lost.iter().enumerate() {
+                    if followed[n] {
+                        continue;
+                    }
+                    let mut found: Vec<usize> = self
+                        .link_keys(rule, side, &out[i])
+                        .iter()
+                        .filter_map(|k| by_key.get(k))
+                        .flatten()
+                        .copied()
+                        .collect();
+                    found.sort_unstable();
+                    found.dedup();
+                    if let [j] = found[..] {
+                        claims.entry(j).or_default().push(n);
+                    }
+                }
+                for (j, ns) in claims {
+                    let [n] = ns[..] else { continue };
+                    free_taken[j] = true;
+                    followed[n] = true;
+                    let mut link = out[lost[n]].clone().into_owned();
+                    *link.ids.get_mut(side) = Some(free[j].id.clone());
+                    out[lost[n]] = Cow::Owned(link);
+                }
+            }
+        }
+        out
+    }
+
+    /// What tells that `link`, gone on `side`, is the record found there
+    /// under another id.
+    fn link_keys(&self, rule: Rule, side: Side, link: &Link) -> Vec<String> {
+        let other = side.opposite();
+        let kept = self.record(other, link.id(other));
+        let stamp_of = |rec: &Record| {
+            rec.stamp
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let mut keys = Vec::new();
+        match rule {
+            Rule::Uid => {
+                // The UID the card had when the link was last recorded.
+                if let Some(uid) = link.uids.get(side).as_deref().map(str::trim)
+                    && !uid.is_empty()
+                {
+                    keys.push(format!("u:{uid}"));
+                }
+                // The other side keeps this side's identity (the UID).
+                if *self.inp.policy.stamps.get(other)
+                    && let Some(uid) = kept.and_then(stamp_of)
+                {
+                    keys.push(format!("u:{uid}"));
+                }
+                if let Some(id) = link.id(side) {
+                    keys.push(format!("n:{id}"));
+                }
+            }
+            Rule::Stamp => {
+                // This side's cards keep the other side's identity.
+                if *self.inp.policy.stamps.get(side)
+                    && let Some(kept) = kept
+                {
+                    keys.push(format!("s:{}", identity(kept)));
+                    keys.push(format!("s:{}", kept.id));
+                }
+            }
+            Rule::Revision => {
+                if let Some(rev) = link.revs.get(side) {
+                    keys.push(format!("r:{rev}"));
+                }
+            }
+        }
+        keys
+    }
+
+    /// The keys by which a record no link holds on `side` is found.
+    fn record_keys(&self, rule: Rule, side: Side, rec: &Record) -> Vec<String> {
+        match rule {
+            Rule::Uid => rec
+                .uid
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(|uid| vec![format!("u:{uid}"), format!("n:{}", file_name_for_uid(uid))])
+                .unwrap_or_default(),
+            Rule::Stamp if *self.inp.policy.stamps.get(side) => rec
+                .stamp
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| vec![format!("s:{s}")])
+                .unwrap_or_default(),
+            Rule::Stamp => Vec::new(),
+            Rule::Revision => vec![format!("r:{}", rec.revision)],
+        }
+    }
+}
