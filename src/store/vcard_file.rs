@@ -209,6 +209,19 @@ impl ReadStore for VcardFileStore {
             .map(|(id, card)| cards::record(&self.config, id, card.revision.clone(), &card.card))
             .ok_or_else(|| StoreError::Missing { id: id.to_string() })
     }
+
+    fn card(&self, id: &str, expected: &str) -> Result<Option<vcard::VCard>, StoreError> {
+        let parsed = self.parse()?;
+        let (_, card) = parsed
+            .cards
+            .into_iter()
+            .find(|(i, _)| i == id)
+            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
+        if card.revision != expected {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
+        Ok(Some(cards::for_copy(&self.config, card.card)))
+    }
 }
 
 impl WriteStore for VcardFileStore {

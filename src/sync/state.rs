@@ -94,7 +94,7 @@ impl Base {
         };
         let text = |v: &Value| v.as_str().map(str::to_string);
         for (key, v) in map {
-            let Ok(field) = key.parse::<FieldPath>() else {
+            let Ok(field) = FieldPath::from_stored(&key) else {
                 continue;
             };
             let value = match &v {

@@ -3,11 +3,13 @@
 //! outcome (the group's other writes are skipped) and the run goes on; only
 //! a store that cannot begin its transaction stops it here.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::intents::{Action, Intent};
 use super::types::Outcome;
-use crate::model::contact::FieldPath;
+use crate::model::contact::{FieldPath, PropName};
+use crate::model::normal::prop_digest;
 use crate::model::{PerSide, Side};
 use crate::store::{Patch, Store, StoreError};
 use crate::sync::journal::Journaled;
@@ -22,6 +24,10 @@ pub(super) struct Written {
     pub revs: PerSide<Option<String>>,
     /// Fields written per side.
     pub fields: PerSide<Vec<FieldPath>>,
+    /// Between card stores: the digests of the carried properties each
+    /// written card holds as read back after the write (a store writing
+    /// another vCard version may hold them in another form than was sent).
+    pub props: PerSide<Option<BTreeMap<PropName, String>>>,
     /// The first write that failed; the group's later writes were skipped.
     pub failed: Option<Outcome>,
     pub wrote: bool,
@@ -35,6 +41,7 @@ pub(super) fn write_all(
     stores: &mut PerSide<Box<dyn Store>>,
     intents: Vec<Intent>,
     groups: usize,
+    whole_cards: bool,
     journal: &mut Journaled,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Written>, StoreError> {
@@ -49,7 +56,7 @@ pub(super) fn write_all(
         if w.failed.is_some() {
             continue;
         }
-        let result = write(stores, intent, w, journal);
+        let result = write(stores, intent, w, journal, whole_cards);
         count_write();
         match result {
             Ok(()) => w.wrote = true,
@@ -74,18 +81,31 @@ fn write(
     intent: Intent,
     w: &mut Written,
     journal: &mut Journaled,
+    whole_cards: bool,
 ) -> Result<(), StoreError> {
     let side = intent.side;
     let created_identity = match &intent.action {
         Action::StampAfterCreate { .. } => created_identity(stores, side.opposite(), w),
         _ => None,
     };
+    let mut action = intent.action;
+    if let Action::Create {
+        patch,
+        copy_of: Some((id, rev)),
+    } = &mut action
+    {
+        // The card as the plan read it, or the create waits for the next plan.
+        patch.template = stores.get(side.opposite()).card(id, rev)?;
+    }
     let store = stores.get_mut(side);
-    match intent.action {
-        Action::Create(patch) => {
+    match action {
+        Action::Create { patch, .. } => {
             let (id, rev) = store.create(&patch)?;
             if intent.unit.is_none() {
                 journal.created(side, store.unit_of(&id));
+            }
+            if whole_cards {
+                *w.props.get_mut(side) = props_written(store.as_ref(), &id);
             }
             *w.ids.get_mut(side) = Some(id);
             *w.revs.get_mut(side) = Some(rev);
@@ -93,6 +113,9 @@ fn write(
         }
         Action::Update { id, rev, patch } => {
             let rev = store.update(&id, &rev, &patch)?;
+            if whole_cards {
+                *w.props.get_mut(side) = props_written(store.as_ref(), &id);
+            }
             *w.revs.get_mut(side) = Some(rev);
             w.fields.get_mut(side).extend(intent.fields);
         }
@@ -110,6 +133,20 @@ fn write(
         }
     }
     Ok(())
+}
+
+/// The digests of the carried properties card `id` holds now; `None` when
+/// it cannot be read back (the base then takes the values written).
+fn props_written(store: &dyn Store, id: &str) -> Option<BTreeMap<PropName, String>> {
+    let record = store.read(id).ok()?;
+    Some(
+        record
+            .contact
+            .props
+            .iter()
+            .map(|(name, text)| (*name, prop_digest(text).into_owned()))
+            .collect(),
+    )
 }
 
 /// What the record the group created on `side` is known by (its card's UID,

@@ -85,13 +85,20 @@ pub fn apply_with_progress(
             notes: Vec::new(),
         });
     }
-    let intents = intents::intents(plan, decisions, &groups, stores);
+    let intents = intents::intents(plan, decisions, &groups, stores, input.fields);
     // 1. Journal what every write will replace.
     let summary = intents::summary_text(plan, decisions);
     let units = intents.iter().filter_map(intents::Intent::journaled);
     let mut journal = Journaled::begin(state, stores, &summary, units)?;
     // 2. Write.
-    let written = execute::write_all(stores, intents, groups.len(), &mut journal, progress)?;
+    let written = execute::write_all(
+        stores,
+        intents,
+        groups.len(),
+        input.fields.whole_cards,
+        &mut journal,
+        progress,
+    )?;
     // 3. Commit the writes, then the new links and the apply marked done;
     // when the state fails, the stores are put back.
     let recorded = commit_writes(state, stores, &journal)
