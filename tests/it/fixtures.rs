@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::common::two_vdirs::TwoVdirs;
 use abgleich::vcard::map::to_contact;
 use abgleich::vcard::{WriteVersion, read_cards, write_card};
 
@@ -183,75 +184,6 @@ fn corpus_cards(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Two vdirs (`a` → `b`, `b` written as `version`) and the binary on them.
-struct TwoVdirs {
-    dir: tempfile::TempDir,
-}
-
-impl TwoVdirs {
-    fn new(version: &str) -> TwoVdirs {
-        let dir = tempfile::tempdir().unwrap();
-        for sub in ["a", "b", "home"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        }
-        std::fs::write(
-            dir.path().join("abgleich.toml"),
-            format!(
-                "[left]\nname = \"A\"\nkind = \"vdir\"\npath = \"a\"\nwrite_version = \"4.0\"\n\n\
-                 [right]\nname = \"B\"\nkind = \"vdir\"\npath = \"b\"\nwrite_version = \"{version}\"\n\n\
-                 [sync]\nmode = \"sync\"\nconflicts = \"ask\"\nmatch = [\"email\"]\n"
-            ),
-        )
-        .unwrap();
-        TwoVdirs { dir }
-    }
-
-    fn path(&self, sub: &str) -> PathBuf {
-        self.dir.path().join(sub)
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_abgleich"))
-            .args(args)
-            .arg("--config")
-            .arg(self.path("abgleich.toml"))
-            .current_dir(self.dir.path())
-            .env("HOME", self.path("home"))
-            .env("XDG_CONFIG_HOME", self.path("home"))
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "abgleich {args:?}:\n{text}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn apply(&self) {
-        let out = self.run(&["apply", "--yes"]);
-        assert!(!out.contains("failed"), "{out}");
-    }
-
-    fn operations(&self) -> Vec<serde_json::Value> {
-        let plan: serde_json::Value = serde_json::from_str(&self.run(&["plan", "--json"])).unwrap();
-        plan["operations"].as_array().unwrap().clone()
-    }
-
-    /// Linked file names, left → right.
-    fn links(&self) -> Vec<(String, String)> {
-        let db = rusqlite::Connection::open(self.path("abgleich.state")).unwrap();
-        let mut stmt = db
-            .prepare("SELECT left_id, right_id FROM links WHERE tombstone IS NULL")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    }
-}
-
 /// The card `text` reduced to the properties a canonical field reads, as
 /// `version` writes it.
 fn mapped_only(text: &[u8], version: WriteVersion) -> Vec<u8> {
@@ -299,7 +231,7 @@ fn fidelity(sync: &TwoVdirs, sources: &[(String, Vec<u8>)], version: WriteVersio
     for (left, right) in links {
         let source = read_cards(by_file[&left]).remove(0).unwrap().card;
         let expected = counted_lines(&write_card(&source, version));
-        let copy = std::fs::read_to_string(sync.path("b").join(&right)).unwrap();
+        let copy = sync.read("b", &right);
         let mut actual = counted_lines(&copy);
         for line in expected {
             total += 1;
@@ -347,7 +279,7 @@ fn fidelity(sync: &TwoVdirs, sources: &[(String, Vec<u8>)], version: WriteVersio
 fn copy_corpus(version: WriteVersion, update: bool) -> Option<Fidelity> {
     let dir = fixtures_dir()?;
     let sources = corpus_cards(&dir);
-    let sync = TwoVdirs::new(version.as_str());
+    let sync = TwoVdirs::new(version.as_str(), "conflicts = \"ask\"");
     let file = |n: usize| sync.path("a").join(format!("c{n:04}.vcf"));
     for (n, (_, bytes)) in sources.iter().enumerate() {
         let first = if update {
@@ -357,12 +289,12 @@ fn copy_corpus(version: WriteVersion, update: bool) -> Option<Fidelity> {
         };
         std::fs::write(file(n), first).unwrap();
     }
-    sync.apply();
+    sync.apply(&[]);
     if update {
         for (n, (_, bytes)) in sources.iter().enumerate() {
             std::fs::write(file(n), bytes).unwrap();
         }
-        sync.apply();
+        sync.apply(&[]);
     }
     let f = fidelity(&sync, &sources, version);
     eprintln!(
