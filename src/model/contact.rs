@@ -665,6 +665,20 @@ mod tests {
     }
 
     #[test]
+    fn card_properties_are_stored_fields_but_never_a_configs() {
+        let path = FieldPath::from_stored("card.X-ABLabel").unwrap();
+        assert_eq!(path.to_string(), "card.X-ABLABEL");
+        assert_eq!(FieldPath::from_stored(&path.to_string()), Ok(path));
+        assert_eq!(path.class(), FieldClass::Prop);
+        assert!("card.PHOTO".parse::<FieldPath>().is_err());
+        assert!(FieldPath::from_stored("card.A:B").is_err());
+        assert_eq!(
+            FieldPath::from_stored("name.given"),
+            Ok(FieldPath::NameGiven)
+        );
+    }
+
+    #[test]
     fn bad_field_paths_are_refused() {
         for text in [
             "name",

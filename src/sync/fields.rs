@@ -8,7 +8,7 @@
 //! keeps out is reported as a warning, never dropped from the side that has it.
 
 use crate::config::{Config, Direction, Limits, PhoneFormat, StoreConfig, StoreKind, Transform};
-use crate::model::contact::{Contact, FieldClass, FieldPath, Kind, all_card_fields};
+use crate::model::contact::{Contact, FieldClass, FieldPath, Kind, PropName, all_card_fields};
 
 use crate::model::{PerSide, Side};
 use crate::sync::plan::warning::{Limit, Warning};
@@ -34,6 +34,8 @@ pub struct FieldSet {
     /// Between two card stores the whole card travels: besides `fields`,
     /// every property no field reads ([`FieldPath::Prop`]), both ways.
     pub whole_cards: bool,
+    /// The stamp properties of both stores: each store's own, never carried.
+    pub stamps: Vec<PropName>,
 }
 
 /// Why `limits` cannot hold `path` at all, or `None` if they can.
@@ -126,6 +128,10 @@ impl FieldSet {
             names: config.names().map(|n| n.to_string()),
             limits: stores.map(|s| s.limits),
             whole_cards,
+            stamps: [&config.left, &config.right]
+                .into_iter()
+                .filter_map(|s| s.stamp.as_deref().and_then(PropName::new))
+                .collect(),
         }
     }
 
@@ -154,7 +160,9 @@ impl FieldSet {
             .flat_map(|c| c.props.keys().map(|n| FieldPath::Prop(*n)))
             .chain(base.into_iter().flat_map(|b| b.0.keys().copied()))
             // Only carried ones: a create's `card.UID` is no property text.
-            .filter(|f| matches!(f, FieldPath::Prop(n) if carried(n.as_str())))
+            .filter(|f| {
+                matches!(f, FieldPath::Prop(n) if carried(n.as_str()) && !self.stamps.contains(n))
+            })
             .collect();
         names.sort_unstable();
         names.dedup();

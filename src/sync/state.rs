@@ -745,6 +745,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_base_with_card_properties_round_trips_and_one_from_before_still_loads() {
+        let photo = FieldPath::from_stored("card.PHOTO").unwrap();
+        let mut base = Base::default();
+        let digest = Some("#0123456789abcdef".to_string());
+        base.set(
+            photo,
+            BaseValue::Known(PerSide::new(digest.clone(), digest)),
+        );
+        let json = base.to_json();
+        assert!(json.contains("\"card.PHOTO\""), "{json}");
+        assert_eq!(Base::from_json(&json), base);
+        // A base written before card properties travelled: no such keys.
+        let old = Base::from_json(r#"{"name.given":"Anna","email[1]":["a@b","A@B"]}"#);
+        assert_eq!(old.0.len(), 2);
+        assert_eq!(old.get(&photo), BaseValue::Known(PerSide::default()));
+    }
+
+    #[test]
     fn base_round_trips_through_json() {
         let mut base = Base::default();
         let email = "email[1]".parse().unwrap();

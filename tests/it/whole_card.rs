@@ -12,7 +12,9 @@ use crate::common::unfold::unfold;
 
 const ANNA: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:anna-1\r\nN:Berg;Anna;;;\r\nFN:Anna Berg\r\n\
 EMAIL;TYPE=WORK:anna@example.org\r\nROLE:Einkauf\r\nitem1.TEL:+49 30 1234567\r\n\
-item1.X-ABLabel:Assistenz\r\nX-EVOLUTION-FILE-AS:Berg\\, Anna\r\nREV:20000101T000000Z\r\nEND:VCARD\r\n";
+item1.X-ABLabel:Assistenz\r\nX-EVOLUTION-FILE-AS:Berg\\, Anna\r\n\
+PHOTO;ENCODING=b;TYPE=PNG:iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\n\
+REV:20000101T000000Z\r\nEND:VCARD\r\n";
 
 fn has(text: &str, line: &str) -> bool {
     unfold(text).iter().any(|l| l == line)
@@ -61,10 +63,18 @@ fn a_created_copy_carries_the_unmapped_properties_and_the_uid() {
         "item1.TEL:+49 30 1234567",
         "item1.X-ABLabel:Assistenz",
         "X-EVOLUTION-FILE-AS:Berg\\, Anna",
+        "PHOTO;TYPE=PNG;ENCODING=b:iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
     ] {
         assert!(has(&copy, line), "{line} missing:\n{copy}");
     }
     assert!(sync.operations().is_empty());
+    // The base remembers the photo by its digest, not a second copy.
+    let db = rusqlite::Connection::open(sync.path("abgleich.state")).unwrap();
+    let base: String = db
+        .query_row("SELECT base FROM links", [], |r| r.get(0))
+        .unwrap();
+    assert!(base.contains("\"card.PHOTO\":\"#"), "{base}");
+    assert!(!base.contains("iVBORw0KGgo"), "{base}");
 }
 
 #[test]
