@@ -197,6 +197,10 @@ pub trait ReadStore {
         let _ = (id, expected);
         Ok(None)
     }
+    /// [`ReadStore::card`] for a batch of (id, expected revision), in order.
+    fn cards(&self, wanted: &[(&str, &str)]) -> Vec<Result<Option<VCard>, StoreError>> {
+        wanted.iter().map(|(id, rev)| self.card(id, rev)).collect()
+    }
 }
 
 /// Writing, each write conditional on the revision the caller read.

@@ -3,7 +3,7 @@
 //! outcome (the group's other writes are skipped) and the run goes on; only
 //! a store that cannot begin its transaction stops it here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::intents::{Action, Intent};
@@ -14,6 +14,7 @@ use crate::model::{PerSide, Side};
 use crate::store::{Patch, Store, StoreError};
 use crate::sync::journal::Journaled;
 use crate::sync::plan::identity;
+use crate::vcard::VCard;
 
 /// The result of one group's writes.
 #[derive(Default)]
@@ -50,20 +51,66 @@ pub(super) fn write_all(
     }
     let mut written: Vec<Written> = (0..groups).map(|_| Written::default()).collect();
     let total = intents.len();
-    for (n, intent) in intents.into_iter().enumerate() {
-        progress(n, total);
-        let w = &mut written[intent.group];
-        if w.failed.is_some() {
-            continue;
+    let mut intents = intents.into_iter();
+    let mut n = 0;
+    loop {
+        let window: Vec<Intent> = intents.by_ref().take(COPY_WINDOW).collect();
+        if window.is_empty() {
+            break;
         }
-        let result = write(stores, intent, w, journal, whole_cards);
-        count_write();
-        match result {
-            Ok(()) => w.wrote = true,
-            Err(e) => w.failed = Some(failure(e)),
+        let mut copies = copies_of(stores, &window);
+        for (i, intent) in window.into_iter().enumerate() {
+            progress(n, total);
+            n += 1;
+            let w = &mut written[intent.group];
+            if w.failed.is_some() {
+                continue;
+            }
+            let copy = copies.remove(&i);
+            let result = write(stores, intent, w, journal, whole_cards, copy);
+            count_write();
+            match result {
+                Ok(()) => w.wrote = true,
+                Err(e) => w.failed = Some(failure(e)),
+            }
         }
     }
     Ok(written)
+}
+
+/// How many writes' copied cards are read at once: a one-file book is
+/// parsed once for all of them, and only so many cards are held.
+const COPY_WINDOW: usize = 512;
+
+/// The cards the creates among `window` copy (by position in the window),
+/// read in one batch per store, each only if it still has the revision the
+/// plan read.
+fn copies_of(
+    stores: &PerSide<Box<dyn Store>>,
+    window: &[Intent],
+) -> HashMap<usize, Result<Option<VCard>, StoreError>> {
+    let mut out = HashMap::new();
+    for from in Side::BOTH {
+        let wanted: Vec<(usize, &str, &str)> = window
+            .iter()
+            .enumerate()
+            .filter(|(_, intent)| intent.side == from.opposite())
+            .filter_map(|(i, intent)| match &intent.action {
+                Action::Create {
+                    copy_of: Some((id, rev)),
+                    ..
+                } => Some((i, id.as_str(), rev.as_str())),
+                _ => None,
+            })
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let ids: Vec<(&str, &str)> = wanted.iter().map(|(_, id, rev)| (*id, *rev)).collect();
+        let cards = stores.get(from).cards(&ids);
+        out.extend(wanted.iter().map(|(i, _, _)| *i).zip(cards));
+    }
+    out
 }
 
 /// What a failed write means for its operations: a record changed or gone
@@ -82,6 +129,7 @@ fn write(
     w: &mut Written,
     journal: &mut Journaled,
     whole_cards: bool,
+    copy: Option<Result<Option<VCard>, StoreError>>,
 ) -> Result<(), StoreError> {
     let side = intent.side;
     let created_identity = match &intent.action {
@@ -95,7 +143,10 @@ fn write(
     } = &mut action
     {
         // The card as the plan read it, or the create waits for the next plan.
-        patch.template = stores.get(side.opposite()).card(id, rev)?;
+        patch.template = match copy {
+            Some(card) => card?,
+            None => stores.get(side.opposite()).card(id, rev)?,
+        };
     }
     let store = stores.get_mut(side);
     match action {
