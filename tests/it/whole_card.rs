@@ -215,3 +215,75 @@ fn cards_written_from_the_crm_get_a_fresh_rev_and_keep_their_other_properties() 
     }
     assert!(written > 5, "only {written} cards written");
 }
+
+#[test]
+fn a_one_file_book_copied_to_a_card_folder_keeps_the_rest_of_each_card() {
+    let sync = TwoVdirs::with_config(
+        "[left]\nkind = \"vcard\"\npath = \"book.vcf\"\n\
+         [right]\nkind = \"vdir\"\npath = \"b\"\nwrite_version = \"3.0\"\n",
+    );
+    let second = ANNA
+        .replace("anna-1", "bert-2")
+        .replace("Anna", "Bert")
+        .replace("anna@", "bert@")
+        .replace("ROLE:Einkauf", "ROLE:Lager");
+    sync.write(".", "book.vcf", &format!("{ANNA}{second}"));
+    sync.apply(&[]);
+    let copies: Vec<String> = sync
+        .links()
+        .iter()
+        .map(|(_, r)| sync.read("b", r))
+        .collect();
+    assert_eq!(copies.len(), 2);
+    assert!(
+        copies
+            .iter()
+            .any(|c| has(c, "ROLE:Einkauf") && has(c, "UID:anna-1"))
+    );
+    assert!(
+        copies
+            .iter()
+            .any(|c| has(c, "ROLE:Lager") && has(c, "UID:bert-2"))
+    );
+    assert!(copies.iter().all(|c| has(c, "item1.X-ABLabel:Assistenz")));
+    // Back into the book: an edit of the copy.
+    edit(&sync, "b", "bert-2.vcf", "ROLE:Lager", "ROLE:Versand");
+    sync.apply(&[]);
+    let book = sync.read(".", "book.vcf");
+    assert!(
+        has(&book, "ROLE:Versand") && has(&book, "ROLE:Einkauf"),
+        "{book}"
+    );
+    assert!(sync.operations().is_empty());
+}
+
+#[test]
+fn a_stamp_property_is_never_carried_to_the_other_card_store() {
+    let sync = TwoVdirs::with_config(
+        "[left]\nkind = \"vdir\"\npath = \"a\"\n\
+         [right]\nkind = \"vdir\"\npath = \"b\"\nstamp = \"X-LEFT-ID\"\n",
+    );
+    // The left card carries the property the right uses as its stamp.
+    let anna = ANNA.replace("ROLE:Einkauf", "X-LEFT-ID:nonsense\r\nROLE:Einkauf");
+    sync.write("a", "anna.vcf", &anna);
+    sync.apply(&[]);
+    let right = &sync.links()[0].1;
+    let copy = sync.read("b", right);
+    assert!(
+        has(&copy, "X-LEFT-ID:anna-1"),
+        "the stamp is the left card's UID:\n{copy}"
+    );
+    assert!(!copy.contains("nonsense"), "{copy}");
+    assert!(sync.operations().is_empty());
+    edit(&sync, "a", "anna.vcf", "ROLE:Einkauf", "ROLE:Lager");
+    let ops = sync.operations();
+    let fields: Vec<&str> = ops[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["card.ROLE"]);
+    sync.apply(&[]);
+    assert!(has(&sync.read("b", right), "X-LEFT-ID:anna-1"));
+}

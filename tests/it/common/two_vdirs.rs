@@ -25,6 +25,13 @@ impl TwoVdirs {
         TwoVdirs { dir }
     }
 
+    /// The folders with a config of the test's own.
+    pub fn with_config(config: &str) -> TwoVdirs {
+        let sync = TwoVdirs::new("4.0", "");
+        std::fs::write(sync.path("abgleich.toml"), config).unwrap();
+        sync
+    }
+
     pub fn path(&self, sub: &str) -> PathBuf {
         self.dir.path().join(sub)
     }
