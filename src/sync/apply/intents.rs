@@ -166,23 +166,6 @@ fn create_of(op: &Op, fields: &FieldSet) -> Create {
         Side::Right
     };
     let mut patch = Patch::default();
-    let mut written = Vec::new();
-    for c in &op.changes {
-        written.push(c.field);
-        match c.field {
-            // The UID the copy keeps is the card's identity, not a field.
-            FieldPath::Prop(name) if name.as_str() == "UID" => {
-                patch.uid = c.value_for(to).map(str::to_string);
-            }
-            field => patch
-                .fields
-                .push((field, c.value_for(to).map(str::to_string))),
-        }
-    }
-    if let Some(StampWith::Id(v)) = op.stamp.get(to) {
-        patch.stamp = Some(v.clone());
-    }
-    let stamp_source = *op.stamp.get(to.opposite()) == Some(StampWith::Created);
     let from = to.opposite();
     let copy_of = match (op.id_on(from), op.revs.get(from)) {
         (Some(id), Some(rev)) if fields.whole_cards => {
@@ -196,6 +179,25 @@ fn create_of(op: &Op, fields: &FieldSet) -> Create {
         }
         _ => None,
     };
+    let mut written = Vec::new();
+    for c in &op.changes {
+        written.push(c.field);
+        match c.field {
+            // The UID the copy keeps is the card's identity, not a field.
+            FieldPath::Prop(name) if name.as_str() == "UID" => {
+                patch.uid = c.value_for(to).map(str::to_string);
+            }
+            // The rest of the card comes with the card copied.
+            FieldPath::Prop(_) if copy_of.is_some() => {}
+            field => patch
+                .fields
+                .push((field, c.value_for(to).map(str::to_string))),
+        }
+    }
+    if let Some(StampWith::Id(v)) = op.stamp.get(to) {
+        patch.stamp = Some(v.clone());
+    }
+    let stamp_source = *op.stamp.get(to.opposite()) == Some(StampWith::Created);
     Create {
         to,
         patch,

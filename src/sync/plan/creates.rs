@@ -97,10 +97,11 @@ impl<'a> Planner<'a> {
             // The whole card: the target copies the card itself (see
             // `apply::intents`); these say what it carries besides the fields.
             changes.extend(self.copied_uid(rec, to));
+            // The copy carries their text: the change names it (`write`
+            // stays empty, so a photo is held once more, not twice).
             for path in self.inp.fields.props_of([&rec.contact], None) {
                 let mut change = create_change(path, to);
                 *change.values.get_mut(from) = value(&rec.contact, &path);
-                *change.write.get_mut(to) = change.values.get(from).clone();
                 changes.push(change);
             }
         }
