@@ -10,6 +10,7 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use super::out::{self, Stream};
 use abgleich::config::{Config, ConflictPolicy, Mode};
+use abgleich::model::contact::FieldPath;
 use abgleich::model::sanitize::for_terminal;
 use abgleich::model::{PerSide, Side};
 use abgleich::sync::apply::{self, ApplyInput, Decision, Outcome};
@@ -160,9 +161,18 @@ fn print_plan(plan: &Plan, config: &Config) {
             }
             say!("{line}");
             for c in &op.changes {
+                // A card property's text can be a whole photo: its start.
+                let whole_property = matches!(c.field, FieldPath::Prop(_));
                 let show = |v: &Option<String>| {
                     v.as_deref()
-                        .map(|v| format!("\"{}\"", for_terminal(v)))
+                        .map(|v| match v.char_indices().nth(60) {
+                            Some((cut, _)) if whole_property => format!(
+                                "\"{}…\" ({} characters)",
+                                for_terminal(&v[..cut]),
+                                v.chars().count()
+                            ),
+                            _ => format!("\"{}\"", for_terminal(v)),
+                        })
                         .unwrap_or_else(|| "–".into())
                 };
                 match (op.kind, c.to) {

@@ -353,6 +353,7 @@ pub fn card_property(field: &FieldPath) -> String {
         FieldPath::Bday => "BDAY".to_string(),
         FieldPath::Note => "NOTE".to_string(),
         FieldPath::Categories => "CATEGORIES".to_string(),
+        FieldPath::Prop(name) => name.as_str().to_string(),
     }
 }
 

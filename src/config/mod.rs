@@ -59,8 +59,10 @@ impl Config {
             }
         })?;
         let base = file.parent().unwrap_or(Path::new("."));
-        let left = validate::store(&ctx, "left", raw.left, base)?;
-        let right = validate::store(&ctx, "right", raw.right, base)?;
+        let mut left = validate::store(&ctx, "left", raw.left, base)?;
+        let mut right = validate::store(&ctx, "right", raw.right, base)?;
+        let whole_card = left.kind != StoreKind::Sqlite && right.kind != StoreKind::Sqlite;
+        (left.whole_card, right.whole_card) = (whole_card, whole_card);
         let sync = validate::sync(&ctx, raw.sync)?;
         let normalizer = Normalizer::new(&sync.default_region).ok_or_else(|| {
             ctx.err(

@@ -118,6 +118,9 @@ pub struct StoreConfig {
     pub write_version: WriteVersion,
     pub limits: Limits,
     pub stamp: Option<String>,
+    /// Both stores hold cards: the whole card travels, so a card store
+    /// reads the properties no field covers too (SPEC §2).
+    pub whole_card: bool,
     /// The config file, for errors found when the store opens.
     pub config_file: PathBuf,
     /// Line of each key of this store (`table`, `fields."name.given"`, …),

@@ -84,6 +84,7 @@ pub(super) fn store(
         write_version,
         limits,
         stamp: raw.stamp,
+        whole_card: false,
         key_lines,
         config_file: ctx.file.to_path_buf(),
     })

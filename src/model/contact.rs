@@ -5,8 +5,10 @@
 //! reformat what the user typed); comparison uses [`crate::model::normal`].
 
 use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
 
 /// The kind of an e-mail address, phone number or address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,6 +77,50 @@ impl AdrPart {
     }
 }
 
+/// The name of a card property no canonical field reads (`PHOTO`, `IMPP`,
+/// `X-ABLABEL`), upper-case. Names are interned (each distinct name is kept
+/// once for the life of the process) so that a [`FieldPath`] stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PropName(&'static str);
+
+impl PropName {
+    /// The name of property `name` (any case), or `None` when it cannot be
+    /// one (empty, or with a control character, `:`, `;`, `"` or `\\`).
+    /// Real cards use more than the standard's letters, digits and `-`
+    /// (`X-messaging/irc-All`, `X-WAB-SPOUSE_NAME`, `X-GOOGLE TALK`).
+    pub fn new(name: &str) -> Option<PropName> {
+        let valid = !name.trim().is_empty()
+            && !name
+                .chars()
+                .any(|c| c.is_control() || matches!(c, ':' | ';' | '"' | '\\'));
+        if !valid {
+            return None;
+        }
+        static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+        let upper = name.to_ascii_uppercase();
+        let mut names = NAMES
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(known) = names.get(upper.as_str()) {
+            return Some(PropName(known));
+        }
+        let leaked: &'static str = Box::leak(upper.into_boxed_str());
+        names.insert(leaked);
+        Some(PropName(leaked))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Debug for PropName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 /// A canonical field path such as `name.given`, `email[2]`, `phone.cell[1]`
 /// or `adr.work.locality`. Indexes are 1-based in text and 0-based here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -108,6 +154,10 @@ pub enum FieldPath {
     Bday,
     Note,
     Categories,
+    /// `card.<NAME>`: every property `NAME` of a card that no field above
+    /// reads, as one text (see [`Contact::props`]). Travels between two card
+    /// stores only, and is never a config's field.
+    Prop(PropName),
 }
 
 /// Which group of values a field belongs to; used to decide which card
@@ -123,6 +173,8 @@ pub enum FieldClass {
     Date,
     Note,
     Categories,
+    /// A card property no field reads: compared exactly.
+    Prop,
 }
 
 impl FieldPath {
@@ -144,6 +196,18 @@ impl FieldPath {
             FieldPath::Bday => FieldClass::Date,
             FieldPath::Note => FieldClass::Note,
             FieldPath::Categories => FieldClass::Categories,
+            FieldPath::Prop(_) => FieldClass::Prop,
+        }
+    }
+
+    /// Parse a field path as the state and saved plans store it: a
+    /// config's field, or `card.<NAME>`.
+    pub fn from_stored(text: &str) -> Result<FieldPath, BadFieldPath> {
+        match text.strip_prefix("card.") {
+            Some(name) => PropName::new(name)
+                .map(FieldPath::Prop)
+                .ok_or_else(|| BadFieldPath(text.to_string())),
+            None => text.parse(),
         }
     }
 }
@@ -189,6 +253,7 @@ impl fmt::Display for FieldPath {
             FieldPath::Bday => f.write_str("bday"),
             FieldPath::Note => f.write_str("note"),
             FieldPath::Categories => f.write_str("categories"),
+            FieldPath::Prop(name) => write!(f, "card.{}", name.as_str()),
         }
     }
 }
@@ -339,6 +404,10 @@ pub struct Contact {
     pub bday: String,
     pub note: String,
     pub categories: Vec<String>,
+    /// A card's properties that no field reads, per property name: all
+    /// entries of that name (with their groups and parameters) as content
+    /// lines in 4.0 form, one a line. Empty for other stores.
+    pub props: BTreeMap<PropName, String>,
 }
 
 /// Kind of an address-like list entry when the field path asks for a kind;
@@ -395,6 +464,7 @@ impl Contact {
                 return (!self.categories.is_empty())
                     .then(|| Cow::Owned(self.categories.join(",")));
             }
+            FieldPath::Prop(name) => self.props.get(name).map_or("", String::as_str),
         };
         (!value.is_empty()).then_some(Cow::Borrowed(value))
     }
@@ -459,6 +529,13 @@ impl Contact {
                     .map(str::to_string)
                     .collect();
             }
+            FieldPath::Prop(name) => {
+                if value.is_empty() {
+                    self.props.remove(name);
+                } else {
+                    self.props.insert(*name, value);
+                }
+            }
         }
     }
 
@@ -518,7 +595,7 @@ impl serde::Serialize for FieldPath {
 impl<'de> serde::Deserialize<'de> for FieldPath {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        FieldPath::from_stored(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -584,6 +661,20 @@ mod tests {
         assert_eq!(
             "phone.cell[1]".parse::<FieldPath>().unwrap().to_string(),
             "phone.cell"
+        );
+    }
+
+    #[test]
+    fn card_properties_are_stored_fields_but_never_a_configs() {
+        let path = FieldPath::from_stored("card.X-ABLabel").unwrap();
+        assert_eq!(path.to_string(), "card.X-ABLABEL");
+        assert_eq!(FieldPath::from_stored(&path.to_string()), Ok(path));
+        assert_eq!(path.class(), FieldClass::Prop);
+        assert!("card.PHOTO".parse::<FieldPath>().is_err());
+        assert!(FieldPath::from_stored("card.A:B").is_err());
+        assert_eq!(
+            FieldPath::from_stored("name.given"),
+            Ok(FieldPath::NameGiven)
         );
     }
 

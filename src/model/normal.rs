@@ -51,6 +51,7 @@ impl Normalizer {
             FieldClass::Name | FieldClass::Text | FieldClass::Adr | FieldClass::Url => {
                 collapse_spaces(value)
             }
+            FieldClass::Prop => prop_digest(value),
         }
     }
 
@@ -180,6 +181,21 @@ fn valid_month_day(m: &str, d: &str) -> bool {
     };
     // 2000 is a leap year, so 29 February is accepted.
     chrono::NaiveDate::from_ymd_opt(2000, m, d).is_some()
+}
+
+/// A card property's text as the base keeps it: its hash (`#` and 16 hex
+/// digits), so that the state does not hold a second copy of every photo.
+/// Property text never starts with `#` (it starts with a name), and a
+/// digest is its own normal form.
+pub fn prop_digest(text: &str) -> Cow<'_, str> {
+    if text.starts_with('#') {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(format!(
+            "#{}",
+            super::record::hash_revision(text.as_bytes())
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue};
 
 use super::interface::Patch;
 use crate::config::{Scope, StoreConfig};
-use crate::model::contact::{Contact, FieldClass, FieldPath};
+use crate::model::contact::{Contact, FieldClass, FieldPath, PropName};
 use crate::model::record::Record;
 use crate::vcard::{self, ParsedCard, map};
 
@@ -17,7 +17,16 @@ fn has_category(contact: &Contact, category: &str) -> bool {
 }
 
 pub(crate) fn record(config: &StoreConfig, id: String, revision: String, card: &VCard) -> Record {
-    let contact = vcard::to_contact(card);
+    // The rest of the card only where it travels (a photo is large).
+    let mut contact = if config.whole_card {
+        vcard::to_contact(card)
+    } else {
+        map::to_contact(card)
+    };
+    // The stamp holds the other store's id: it is this store's, not the contact's.
+    if let Some(stamp) = config.stamp.as_deref().and_then(PropName::new) {
+        contact.props.remove(&stamp);
+    }
     let in_scope = match &config.scope {
         Scope::Category(category) => has_category(&contact, category),
         _ => true,
@@ -53,17 +62,27 @@ fn composed_names(c: &Contact) -> [String; 3] {
     ]
 }
 
-/// Apply a patch to a card: only the patched fields (and the stamp) change.
-/// When the name changes and FN was composed from it (and FN itself is not
-/// being written), FN follows, so the card does not show the old name.
+/// Apply a patch to a card: only the patched fields (and the stamp) change,
+/// and `REV` says when. When the name changes and FN was composed from it
+/// (and FN itself is not being written), FN follows, so the card does not
+/// show the old name.
 pub(crate) fn apply(config: &StoreConfig, card: &mut VCard, patch: &Patch) {
     let writes = |wanted: fn(&FieldPath) -> bool| patch.fields.iter().any(|(f, _)| wanted(f));
     let fn_follows = writes(|f| f.class() == FieldClass::Name && *f != FieldPath::NameFull)
         && !writes(|f| *f == FieldPath::NameFull);
     // Only a name change can make FN follow; other patches skip the reading.
-    let before = fn_follows.then(|| vcard::to_contact(card));
+    let before = fn_follows.then(|| map::to_contact(card));
+    // A copy keeps what it copied as it was (parameters, groups, the form
+    // of a value): a field changes it only where the value differs.
+    let copied = patch.template.is_some().then(|| vcard::to_contact(card));
     for (field, value) in &patch.fields {
-        map::set_field(card, field, value.as_deref());
+        let value = value.as_deref().filter(|v| !v.is_empty());
+        if let Some(copied) = &copied
+            && copied.get(field).as_deref().map(str::trim) == value.map(str::trim)
+        {
+            continue;
+        }
+        vcard::set_field(card, field, value);
     }
     if let Some(before) = before {
         let old_full = before.full.trim();
@@ -71,7 +90,7 @@ pub(crate) fn apply(config: &StoreConfig, card: &mut VCard, patch: &Patch) {
             .iter()
             .position(|f| !f.is_empty() && f == old_full)
         {
-            let new_full = composed_names(&vcard::to_contact(card))[form].clone();
+            let new_full = composed_names(&map::to_contact(card))[form].clone();
             if new_full != old_full && !new_full.is_empty() {
                 map::set_field(card, &FieldPath::NameFull, Some(&new_full));
             }
@@ -80,20 +99,55 @@ pub(crate) fn apply(config: &StoreConfig, card: &mut VCard, patch: &Patch) {
     if let (Some(name), Some(value)) = (&config.stamp, &patch.stamp) {
         vcard::set_property_text(card, name, Some(value));
     }
-    map::ensure_fn(card);
+    // Between card stores an FN is kept as the other card has it, even
+    // empty; it is made up only for a card without one.
+    let has_fn = card.entries.iter().any(|e| e.name == VCardProperty::Fn);
+    if !(config.whole_card && has_fn) {
+        map::ensure_fn(card);
+    }
+    let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    vcard::set_property_text(card, "REV", Some(&now));
 }
 
-/// A new card holding the patch, with `uid`.
+/// A new card holding the patch, with `uid`: a copy of the patch's
+/// template (its frame, UID, PRODID and REV aside) when it has one.
 pub(crate) fn new_card(config: &StoreConfig, uid: &str, patch: &Patch) -> VCard {
-    let mut card = VCard {
-        entries: vec![VCardEntry {
-            group: None,
-            name: VCardProperty::Uid,
-            params: Vec::new(),
-            values: vec![VCardValue::Text(uid.to_string())],
-        }],
-    };
+    let mut entries = vec![VCardEntry {
+        group: None,
+        name: VCardProperty::Uid,
+        params: Vec::new(),
+        values: vec![VCardValue::Text(uid.to_string())],
+    }];
+    if let Some(template) = &patch.template {
+        entries.extend(
+            template
+                .entries
+                .iter()
+                .filter(|e| {
+                    !matches!(
+                        e.name,
+                        VCardProperty::Begin
+                            | VCardProperty::End
+                            | VCardProperty::Version
+                            | VCardProperty::Uid
+                            | VCardProperty::Prodid
+                            | VCardProperty::Rev
+                    )
+                })
+                .cloned(),
+        );
+    }
+    let mut card = VCard { entries };
     apply(config, &mut card, patch);
+    card
+}
+
+/// A card as a copy in the other store starts from it: without this
+/// store's stamp (the id of a record in a store the copy does not know).
+pub(crate) fn for_copy(config: &StoreConfig, mut card: VCard) -> VCard {
+    if let Some(stamp) = &config.stamp {
+        vcard::set_property_text(&mut card, stamp, None);
+    }
     card
 }
 

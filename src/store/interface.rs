@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::model::contact::FieldPath;
 use crate::model::record::{Record, Unreadable};
+use crate::vcard::VCard;
 
 /// Everything a store holds, readable or not.
 #[derive(Debug, Default)]
@@ -112,6 +113,10 @@ pub struct Patch {
     /// On create in a vCard store: the UID to give the card (a fresh one if
     /// `None`). The file name derived from it never leaves the store folder.
     pub uid: Option<String>,
+    /// On create in a vCard store: the card it is a copy of (from the other
+    /// card store), whose every property, parameter and group the new card
+    /// keeps; the fields then change only what differs.
+    pub template: Option<VCard>,
 }
 
 /// Why a store could not do what was asked. Each kind keeps its cause
@@ -206,6 +211,18 @@ pub trait ReadStore {
     /// The store's real columns (an SQL table), for the mapping editor.
     fn columns(&self) -> Result<Vec<String>, StoreError> {
         Ok(Vec::new())
+    }
+    /// The card of record `id` as it is stored, without the store's stamp
+    /// property, if its revision is still `expected` ([`StoreError::Changed`]
+    /// if not); `None` from a store that holds no cards. What a create in
+    /// the other card store copies.
+    fn card(&self, id: &str, expected: &str) -> Result<Option<VCard>, StoreError> {
+        let _ = (id, expected);
+        Ok(None)
+    }
+    /// [`ReadStore::card`] for a batch of (id, expected revision), in order.
+    fn cards(&self, wanted: &[(&str, &str)]) -> Vec<Result<Option<VCard>, StoreError>> {
+        wanted.iter().map(|(id, rev)| self.card(id, rev)).collect()
     }
 }
 

@@ -192,6 +192,21 @@ impl VcardFileStore {
         Ok(())
     }
 
+    /// Card `id` for a copy in the other store, if it still has the
+    /// revision `expected`.
+    fn copy_of(
+        &self,
+        id: &str,
+        expected: &str,
+        card: Option<ParsedCard>,
+    ) -> Result<Option<vcard::VCard>, StoreError> {
+        let card = card.ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
+        if card.revision != expected {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
+        Ok(Some(cards::for_copy(&self.config, card.card)))
+    }
+
     fn text_revision(text: &str) -> String {
         // The revision a later read computes for this card.
         vcard::read_cards(text.as_bytes())
@@ -248,6 +263,27 @@ impl ReadStore for VcardFileStore {
             .find(|(i, _)| i == id)
             .map(|(id, card)| cards::record(&self.config, id, card.revision.clone(), &card.card))
             .ok_or_else(|| StoreError::Missing { id: id.to_string() })
+    }
+
+    fn card(&self, id: &str, expected: &str) -> Result<Option<vcard::VCard>, StoreError> {
+        let mut parsed = self.parse()?;
+        let at = parsed.cards.iter().position(|(i, _)| i == id);
+        let card = at.map(|at| parsed.cards.swap_remove(at).1);
+        self.copy_of(id, expected, card)
+    }
+
+    /// The file is parsed once for the whole batch.
+    fn cards(&self, wanted: &[(&str, &str)]) -> Vec<Result<Option<vcard::VCard>, StoreError>> {
+        let Ok(parsed) = self.parse() else {
+            // Each says why on its own.
+            return wanted.iter().map(|(id, rev)| self.card(id, rev)).collect();
+        };
+        let mut by_id: std::collections::HashMap<String, ParsedCard> =
+            parsed.cards.into_iter().collect();
+        wanted
+            .iter()
+            .map(|(id, expected)| self.copy_of(id, expected, by_id.remove(*id)))
+            .collect()
     }
 }
 

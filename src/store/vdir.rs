@@ -295,6 +295,15 @@ impl ReadStore for VdirStore {
             &card.card,
         ))
     }
+
+    fn card(&self, id: &str, expected: &str) -> Result<Option<vcard::VCard>, StoreError> {
+        let (bytes, path) = self.read_file(id)?;
+        if hash_revision(&bytes) != expected {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
+        let card = single_card(&bytes, &path)?.card;
+        Ok(Some(cards::for_copy(&self.config, card)))
+    }
 }
 
 impl WriteStore for VdirStore {

@@ -2,15 +2,18 @@
 //!
 //! With an SQL store on one side, its `fields` table is the list; between
 //! two SQL stores, the fields both map; between two card stores, every
-//! field a card can hold. A field travels towards a side only if its
+//! field a card can hold, and with them the whole card: every property no
+//! field reads (`card.<NAME>`, found per contact). A field travels towards a side only if its
 //! `direction` allows it and the side's `limits` can hold it; what a limit
 //! keeps out is reported as a warning, never dropped from the side that has it.
 
 use crate::config::{Config, Direction, Limits, PhoneFormat, StoreConfig, StoreKind, Transform};
-use crate::model::contact::{Contact, FieldClass, FieldPath, Kind, all_card_fields};
+use crate::model::contact::{Contact, FieldClass, FieldPath, Kind, PropName, all_card_fields};
 
 use crate::model::{PerSide, Side};
 use crate::sync::plan::warning::{Limit, Warning};
+use crate::sync::state::Base;
+use crate::vcard::props::carried;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncField {
@@ -28,6 +31,11 @@ pub struct FieldSet {
     /// Store names, for messages.
     pub names: PerSide<String>,
     pub limits: PerSide<Limits>,
+    /// Between two card stores the whole card travels: besides `fields`,
+    /// every property no field reads ([`FieldPath::Prop`]), both ways.
+    pub whole_cards: bool,
+    /// The stamp properties of both stores: each store's own, never carried.
+    pub stamps: Vec<PropName>,
 }
 
 /// Why `limits` cannot hold `path` at all, or `None` if they can.
@@ -99,6 +107,7 @@ impl FieldSet {
                 .map(|f| (f, Direction::Both))
                 .collect(),
         };
+        let whole_cards = !sql(&config.left) && !sql(&config.right);
         let stores = config.stores();
         let fields = mapped
             .into_iter()
@@ -118,7 +127,46 @@ impl FieldSet {
             fields,
             names: config.names().map(|n| n.to_string()),
             limits: stores.map(|s| s.limits),
+            whole_cards,
+            stamps: [&config.left, &config.right]
+                .into_iter()
+                .filter_map(|s| s.stamp.as_deref().and_then(PropName::new))
+                .collect(),
         }
+    }
+
+    /// The field of a card property no field reads: it travels both ways
+    /// (no limit applies to it).
+    pub fn prop_field(path: FieldPath) -> SyncField {
+        SyncField {
+            path,
+            writable: PerSide::new(true, true),
+            blocked: PerSide::default(),
+        }
+    }
+
+    /// The card properties a pair holds or its base remembers, when whole
+    /// cards travel; each once, in name order.
+    pub fn props_of<'a>(
+        &self,
+        contacts: impl IntoIterator<Item = &'a Contact>,
+        base: Option<&Base>,
+    ) -> Vec<FieldPath> {
+        if !self.whole_cards {
+            return Vec::new();
+        }
+        let mut names: Vec<FieldPath> = contacts
+            .into_iter()
+            .flat_map(|c| c.props.keys().map(|n| FieldPath::Prop(*n)))
+            .chain(base.into_iter().flat_map(|b| b.0.keys().copied()))
+            // Only carried ones: a create's `card.UID` is no property text.
+            .filter(|f| {
+                matches!(f, FieldPath::Prop(n) if carried(n.as_str()) && !self.stamps.contains(n))
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// Whether side `to` wants phone numbers in international format.

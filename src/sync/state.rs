@@ -99,7 +99,7 @@ impl Base {
         };
         let text = |v: &Value| v.as_str().map(str::to_string);
         for (key, v) in map {
-            let Ok(field) = key.parse::<FieldPath>() else {
+            let Ok(field) = FieldPath::from_stored(&key) else {
                 continue;
             };
             let value = match &v {
@@ -845,6 +845,24 @@ impl StateTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_base_with_card_properties_round_trips_and_one_from_before_still_loads() {
+        let photo = FieldPath::from_stored("card.PHOTO").unwrap();
+        let mut base = Base::default();
+        let digest = Some("#0123456789abcdef".to_string());
+        base.set(
+            photo,
+            BaseValue::Known(PerSide::new(digest.clone(), digest)),
+        );
+        let json = base.to_json();
+        assert!(json.contains("\"card.PHOTO\""), "{json}");
+        assert_eq!(Base::from_json(&json), base);
+        // A base written before card properties travelled: no such keys.
+        let old = Base::from_json(r#"{"name.given":"Anna","email[1]":["a@b","A@B"]}"#);
+        assert_eq!(old.0.len(), 2);
+        assert_eq!(old.get(&photo), BaseValue::Known(PerSide::default()));
+    }
 
     #[test]
     fn base_round_trips_through_json() {

@@ -55,7 +55,10 @@ fn pref_param(v4: bool) -> VCardParameter {
 }
 
 /// Convert one entry's parameters and values for the target version.
-fn convert_entry(entry: &VCardEntry, v4: bool) -> VCardEntry {
+/// `canonical`: for [`canonical_text`], which keeps a binary value's `TYPE`
+/// (4.0 writes the media type into the data: URI instead), so that a 3.0
+/// card written from the text gets its own `TYPE=JPEG` back.
+fn convert_entry(entry: &VCardEntry, v4: bool, canonical: bool) -> VCardEntry {
     let mut params = Vec::with_capacity(entry.params.len());
     let mut preferred = false;
     let binary = entry
@@ -74,7 +77,8 @@ fn convert_entry(entry: &VCardEntry, v4: bool) -> VCardEntry {
                 preferred = true;
             }
             // 4.0 has no media type in TYPE; the data: URI carries it.
-            (VCardParameterName::Type, VCardParameterValue::Text(_)) if v4 && binary => {}
+            (VCardParameterName::Type, VCardParameterValue::Text(_))
+                if v4 && binary && !canonical => {}
             (VCardParameterName::Other(name), _)
                 if name.eq_ignore_ascii_case("ENCODING")
                     || name.eq_ignore_ascii_case("CHARSET")
@@ -84,7 +88,10 @@ fn convert_entry(entry: &VCardEntry, v4: bool) -> VCardEntry {
             (VCardParameterName::Other(name), VCardParameterValue::Null)
                 if !name.to_ascii_uppercase().starts_with("X-") =>
             {
-                if !(v4 && name.eq_ignore_ascii_case("INTERNET")) {
+                // `PHOTO;ENCODING=BASE64;JPEG` as 4.0: the data: URI says it.
+                let media_type = v4 && binary && !canonical;
+                let internet = v4 && name.eq_ignore_ascii_case("INTERNET");
+                if !(media_type || internet) {
                     params.push(type_text(&name.to_ascii_uppercase()));
                 }
             }
@@ -165,6 +172,24 @@ fn convert_entry(entry: &VCardEntry, v4: bool) -> VCardEntry {
     }
 }
 
+/// Write one entry (converted for the version) as a folded content line.
+fn write_entry(entry: &VCardEntry, v4: bool, canonical: bool, out: &mut String) {
+    let converted = convert_entry(entry, v4, canonical);
+    let mut line = String::new();
+    // Writing into a String cannot fail.
+    let _ = converted.write_to(&mut line, v4);
+    if v4
+        && converted
+            .values
+            .iter()
+            .any(|v| matches!(v, VCardValue::Binary(_)))
+    {
+        // A data: URI is a URI, not text: its comma is not escaped.
+        line = line.replacen("base64\\,", "base64,", 1);
+    }
+    out.push_str(&line);
+}
+
 /// Write a card as vCard 3.0 or 4.0, CRLF line ends, folded at 75 octets.
 pub fn write_card(card: &VCard, version: WriteVersion) -> String {
     let v4 = version == WriteVersion::V4;
@@ -179,21 +204,24 @@ pub fn write_card(card: &VCard, version: WriteVersion) -> String {
         ) {
             continue;
         }
-        let converted = convert_entry(entry, v4);
-        let mut line = String::new();
-        // Writing into a String cannot fail.
-        let _ = converted.write_to(&mut line, v4);
-        if v4
-            && converted
-                .values
-                .iter()
-                .any(|v| matches!(v, VCardValue::Binary(_)))
-        {
-            // A data: URI is a URI, not text: its comma is not escaped.
-            line = line.replacen("base64\\,", "base64,", 1);
-        }
-        out.push_str(&line);
+        write_entry(entry, v4, false, &mut out);
     }
     out.push_str("END:VCARD\r\n");
+    out
+}
+
+/// Entries as one text, the same whichever version they were read from:
+/// each a 4.0 content line (unfolded), one a line.
+pub fn canonical_text<'e>(entries: impl IntoIterator<Item = &'e VCardEntry>) -> String {
+    let mut out = String::new();
+    for entry in entries {
+        let mut line = String::new();
+        write_entry(entry, true, true, &mut line);
+        let line = line.replace("\r\n ", "").replace("\r\n\t", "");
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(line.trim_end_matches(['\r', '\n']));
+    }
     out
 }

@@ -252,7 +252,8 @@ pub fn extract(card: &VCard) -> (Contact, Slots) {
     (c, slots)
 }
 
-/// Just the contact.
+/// Just the contact's fields (without the properties no field reads; see
+/// [`super::props::to_contact`] for those).
 pub fn to_contact(card: &VCard) -> Contact {
     extract(card).0
 }
@@ -413,6 +414,8 @@ pub fn set_field(card: &mut VCard, path: &FieldPath, value: Option<&str>) {
                 }
             }
         }
+        // Carried properties are written by `props::set_prop`.
+        FieldPath::Prop(_) => {}
         FieldPath::Categories => {
             for i in slots.categories.iter().rev() {
                 card.entries.remove(*i);

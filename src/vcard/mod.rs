@@ -7,12 +7,15 @@
 pub mod decode;
 pub mod encode;
 pub mod map;
+pub mod props;
 
-use calcard::{Entry, Parser, vcard::VCard};
+use calcard::{Entry, Parser};
+
+pub use calcard::vcard::VCard;
 
 pub use decode::CardError;
 pub use encode::{WriteVersion, write_card};
-pub use map::{set_field, to_contact};
+pub use props::{set_field, to_contact};
 
 /// One card read from a file, with the line its `BEGIN:VCARD` is on.
 #[derive(Debug, Clone)]

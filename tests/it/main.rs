@@ -23,3 +23,4 @@ mod sync_props;
 mod tui;
 mod tui_snapshots;
 mod tui_tmux;
+mod whole_card;

@@ -9,7 +9,8 @@ use abgleich::config::Config;
 use abgleich::model::contact::Contact;
 use abgleich::model::record::hash_revision;
 use abgleich::store::{self, Patch, Store, StoreError};
-use abgleich::vcard::{read_cards, to_contact};
+use abgleich::vcard::map::to_contact;
+use abgleich::vcard::read_cards;
 use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue};
 use rusqlite::Connection;
 

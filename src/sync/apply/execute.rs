@@ -3,15 +3,19 @@
 //! outcome (the group's other writes are skipped) and the run goes on; only
 //! a store that cannot begin its transaction stops it here.
 
+use std::collections::{BTreeMap, HashMap};
+
 use super::intents::{Action, Intent};
 use super::types::ApplyError;
-use crate::model::contact::FieldPath;
+use crate::model::contact::{FieldPath, PropName};
+use crate::model::normal::prop_digest;
 use crate::model::{PerSide, Side};
 use crate::store::vdir::file_name_for_uid;
 use crate::store::{Patch, Store, StoreError};
 use crate::sync::journal::{Journaled, count_write};
 use crate::sync::plan::identity;
 use crate::sync::state::State;
+use crate::vcard::VCard;
 
 /// The result of one group's writes.
 #[derive(Default)]
@@ -24,6 +28,10 @@ pub(super) struct Written {
     pub revs: PerSide<Option<String>>,
     /// Fields written per side.
     pub fields: PerSide<Vec<FieldPath>>,
+    /// Between card stores: the digests of the carried properties each
+    /// written card holds as read back after the write (a store writing
+    /// another vCard version may hold them in another form than was sent).
+    pub props: PerSide<Option<BTreeMap<PropName, String>>>,
     /// The first write that failed; the group's later writes were skipped.
     pub failed: Option<StoreError>,
     pub wrote: bool,
@@ -39,6 +47,7 @@ pub(super) fn write_all(
     state: &mut State,
     intents: Vec<Intent>,
     groups: usize,
+    whole_cards: bool,
     journal: &mut Journaled,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Written>, ApplyError> {
@@ -47,23 +56,69 @@ pub(super) fn write_all(
     }
     let mut written: Vec<Written> = (0..groups).map(|_| Written::default()).collect();
     let total = intents.len();
-    for (n, intent) in intents.into_iter().enumerate() {
-        progress(n, total);
-        let w = &mut written[intent.group];
-        if w.failed.is_some() {
-            continue;
+    let mut intents = intents.into_iter();
+    let mut n = 0;
+    loop {
+        let window: Vec<Intent> = intents.by_ref().take(COPY_WINDOW).collect();
+        if window.is_empty() {
+            break;
         }
-        let deletes = matches!(intent.action, Action::Delete { .. });
-        journal.before_write(state, stores, intent.side, intent.unit.as_deref(), deletes)?;
-        let result = write(stores, intent, w, journal);
-        journal.after_write();
-        count_write();
-        match result {
-            Ok(()) => w.wrote = true,
-            Err(e) => w.failed = Some(e),
+        let mut copies = copies_of(stores, &window);
+        for (i, intent) in window.into_iter().enumerate() {
+            progress(n, total);
+            n += 1;
+            let w = &mut written[intent.group];
+            if w.failed.is_some() {
+                continue;
+            }
+            let copy = copies.remove(&i);
+            let deletes = matches!(intent.action, Action::Delete { .. });
+            journal.before_write(state, stores, intent.side, intent.unit.as_deref(), deletes)?;
+            let result = write(stores, intent, w, journal, whole_cards, copy);
+            journal.after_write();
+            count_write();
+            match result {
+                Ok(()) => w.wrote = true,
+                Err(e) => w.failed = Some(e),
+            }
         }
     }
     Ok(written)
+}
+
+/// How many writes' copied cards are read at once: a one-file book is
+/// parsed once for all of them, and only so many cards are held.
+const COPY_WINDOW: usize = 512;
+
+/// The cards the creates among `window` copy (by position in the window),
+/// read in one batch per store, each only if it still has the revision the
+/// plan read.
+fn copies_of(
+    stores: &PerSide<Box<dyn Store>>,
+    window: &[Intent],
+) -> HashMap<usize, Result<Option<VCard>, StoreError>> {
+    let mut out = HashMap::new();
+    for from in Side::BOTH {
+        let wanted: Vec<(usize, &str, &str)> = window
+            .iter()
+            .enumerate()
+            .filter(|(_, intent)| intent.side == from.opposite())
+            .filter_map(|(i, intent)| match &intent.action {
+                Action::Create {
+                    copy_of: Some((id, rev)),
+                    ..
+                } => Some((i, id.as_str(), rev.as_str())),
+                _ => None,
+            })
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let ids: Vec<(&str, &str)> = wanted.iter().map(|(_, id, rev)| (*id, *rev)).collect();
+        let cards = stores.get(from).cards(&ids);
+        out.extend(wanted.iter().map(|(i, _, _)| *i).zip(cards));
+    }
+    out
 }
 
 /// One write, and what it leaves in its group's `w`.
@@ -72,15 +127,29 @@ fn write(
     intent: Intent,
     w: &mut Written,
     journal: &mut Journaled,
+    whole_cards: bool,
+    copy: Option<Result<Option<VCard>, StoreError>>,
 ) -> Result<(), StoreError> {
     let side = intent.side;
     let created_identity = match &intent.action {
         Action::StampAfterCreate { .. } => created_identity(stores, side.opposite(), w),
         _ => None,
     };
+    let mut action = intent.action;
+    if let Action::Create {
+        patch,
+        copy_of: Some((id, rev)),
+    } = &mut action
+    {
+        // The card as the plan read it, or the create waits for the next plan.
+        patch.template = match copy {
+            Some(card) => card?,
+            None => stores.get(side.opposite()).card(id, rev)?,
+        };
+    }
     let store = stores.get_mut(side);
-    match intent.action {
-        Action::Create(patch) => {
+    match action {
+        Action::Create { patch, .. } => {
             let (id, rev) = store.create(&patch)?;
             if intent.unit.is_none() {
                 journal.created(side, store.unit_of(&id));
@@ -92,12 +161,18 @@ fn write(
                 .uid
                 .clone()
                 .filter(|uid| id == *uid || id == file_name_for_uid(uid));
+            if whole_cards {
+                *w.props.get_mut(side) = props_written(store.as_ref(), &id);
+            }
             *w.ids.get_mut(side) = Some(id);
             *w.revs.get_mut(side) = Some(rev);
             w.fields.get_mut(side).extend(intent.fields);
         }
         Action::Update { id, rev, patch } => {
             let rev = store.update(&id, &rev, &patch)?;
+            if whole_cards {
+                *w.props.get_mut(side) = props_written(store.as_ref(), &id);
+            }
             *w.revs.get_mut(side) = Some(rev);
             w.fields.get_mut(side).extend(intent.fields);
         }
@@ -115,6 +190,20 @@ fn write(
         }
     }
     Ok(())
+}
+
+/// The digests of the carried properties card `id` holds now; `None` when
+/// it cannot be read back (the base then takes the values written).
+fn props_written(store: &dyn Store, id: &str) -> Option<BTreeMap<PropName, String>> {
+    let record = store.read(id).ok()?;
+    Some(
+        record
+            .contact
+            .props
+            .iter()
+            .map(|(name, text)| (*name, prop_digest(text).into_owned()))
+            .collect(),
+    )
 }
 
 /// What the record the group created on `side` is known by (its card's UID,

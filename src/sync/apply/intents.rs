@@ -7,10 +7,16 @@ use crate::model::contact::FieldPath;
 use crate::model::{PerSide, Side};
 use crate::store::{Patch, Store};
 use crate::sync::decisions::Decision;
+use crate::sync::fields::FieldSet;
 use crate::sync::plan::{Op, OpKind, Plan, StampWith, Target};
 
 pub(super) enum Action {
-    Create(Patch),
+    /// Create from the patch; a copy of the other side's card (id, revision)
+    /// when there is one.
+    Create {
+        patch: Patch,
+        copy_of: Option<(String, String)>,
+    },
     Update {
         id: String,
         rev: String,
@@ -98,10 +104,11 @@ pub(super) fn intents(
     decisions: &[Decision],
     groups: &[Group<'_>],
     stores: &PerSide<Box<dyn Store>>,
+    fields: &FieldSet,
 ) -> Vec<Intent> {
     let mut intents = Vec::new();
     for (g, group) in groups.iter().enumerate() {
-        group_intents(g, group, plan, decisions, stores, &mut intents);
+        group_intents(g, group, plan, decisions, stores, fields, &mut intents);
     }
     intents
 }
@@ -110,6 +117,11 @@ pub(super) fn intents(
 struct Create {
     to: Side,
     patch: Patch,
+    /// The fields it writes.
+    written: Vec<FieldPath>,
+    /// Between card stores: the record (id, revision) on the other side
+    /// whose card the new one copies.
+    copy_of: Option<(String, String)>,
     /// Whether the record it is created from gets the new one's identity
     /// stamped into it afterwards.
     stamp_source: bool,
@@ -124,6 +136,7 @@ fn group_intents(
     plan: &Plan,
     decisions: &[Decision],
     stores: &PerSide<Box<dyn Store>>,
+    fields: &FieldSet,
     out: &mut Vec<Intent>,
 ) {
     let mut patches: PerSide<Patch> = PerSide::default();
@@ -132,7 +145,7 @@ fn group_intents(
     for &i in &group.ops {
         let op = &plan.operations[i];
         match op.kind {
-            OpKind::Create => create = Some(create_of(op)),
+            OpKind::Create => create = Some(create_of(op, fields)),
             OpKind::Delete => out.extend(delete_intents(g, op, stores)),
             OpKind::Unlink => {}
             OpKind::Update | OpKind::Link | OpKind::Conflict => {
@@ -146,17 +159,40 @@ fn group_intents(
     out.extend(update_intents(g, group.first, patches, touched, stores));
 }
 
-fn create_of(op: &Op) -> Create {
+fn create_of(op: &Op, fields: &FieldSet) -> Create {
     let to = if op.target == Target::Left {
         Side::Left
     } else {
         Side::Right
     };
     let mut patch = Patch::default();
+    let from = to.opposite();
+    let copy_of = match (op.id_on(from), op.revs.get(from)) {
+        (Some(id), Some(rev)) if fields.whole_cards => {
+            // What the target's limits keep out is not copied either.
+            for field in &fields.fields {
+                if !*field.writable.get(to) {
+                    patch.fields.push((field.path, None));
+                }
+            }
+            Some((id.to_string(), rev.clone()))
+        }
+        _ => None,
+    };
+    let mut written = Vec::new();
     for c in &op.changes {
-        patch
-            .fields
-            .push((c.field, c.value_for(to).map(str::to_string)));
+        written.push(c.field);
+        match c.field {
+            // The UID the copy keeps is the card's identity, not a field.
+            FieldPath::Prop(name) if name.as_str() == "UID" => {
+                patch.uid = c.value_for(to).map(str::to_string);
+            }
+            // The rest of the card comes with the card copied.
+            FieldPath::Prop(_) if copy_of.is_some() => {}
+            field => patch
+                .fields
+                .push((field, c.value_for(to).map(str::to_string))),
+        }
     }
     if let Some(StampWith::Id(v)) = op.stamp.get(to) {
         patch.stamp = Some(v.clone());
@@ -165,7 +201,9 @@ fn create_of(op: &Op) -> Create {
     Create {
         to,
         patch,
+        written,
         stamp_source,
+        copy_of,
     }
 }
 
@@ -228,17 +266,18 @@ fn create_intents(
     let Create {
         to,
         mut patch,
+        written,
         stamp_source,
+        copy_of,
     } = create;
-    patch.uid = Some(card_uid());
+    patch.uid.get_or_insert_with(card_uid);
     let unit = stores.get(to).create_unit(&patch);
-    let fields = patch.fields.iter().map(|(f, _)| *f).collect();
     let mut out = vec![Intent {
         group: g,
         side: to,
-        action: Action::Create(patch),
+        action: Action::Create { patch, copy_of },
         unit,
-        fields,
+        fields: written,
     }];
     let from = to.opposite();
     if stamp_source && let (Some(id), Some(rev)) = (first.id_on(from), first.revs.get(from)) {

@@ -235,6 +235,10 @@ fn values_now(
                 }
             }
         }
+        // A written card's properties as it holds them (their digests).
+        if let Some(props) = w.props.get(side) {
+            c.props = props.clone();
+        }
         *now.get_mut(side) = c;
     }
     now

@@ -89,7 +89,7 @@ pub fn apply_with_progress(
             notes: Vec::new(),
         });
     }
-    let intents = intents::intents(plan, decisions, &groups, stores);
+    let intents = intents::intents(plan, decisions, &groups, stores, input.fields);
     // 0. Every store the intents write to can be written at all.
     for side in Side::BOTH {
         if intents.iter().any(|i| i.side == side) {
@@ -106,11 +106,19 @@ pub fn apply_with_progress(
     // 2. Write; 3. commit the writes, then the new links and the apply
     // marked done. When the state or a commit fails, what the apply wrote
     // is put back.
-    let written = execute::write_all(stores, state, intents, groups.len(), &mut journal, progress)
-        .and_then(|written| commit_writes(state, stores, &mut journal).map(|()| written))
-        .and_then(|written| {
-            record_links(state, stores, input, &groups, &written, &journal).map(|()| written)
-        });
+    let written = execute::write_all(
+        stores,
+        state,
+        intents,
+        groups.len(),
+        input.fields.whole_cards,
+        &mut journal,
+        progress,
+    )
+    .and_then(|written| commit_writes(state, stores, &mut journal).map(|()| written))
+    .and_then(|written| {
+        record_links(state, stores, input, &groups, &written, &journal).map(|()| written)
+    });
     let written = match written {
         Ok(written) => written,
         Err(e) => {

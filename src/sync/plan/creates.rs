@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use super::planner::{Planner, value};
 use super::types::{Change, LinkAfter, Op, OpKind, StampWith, Target, identity};
 use super::warning::{Someone, Warning};
+use crate::model::contact::{FieldPath, PropName};
 use crate::model::record::Record;
 use crate::model::{PerSide, Side};
 use crate::sync::matcher::{Lookalikes, Matcher};
@@ -47,6 +48,28 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// The UID a copy of `rec` on side `to` keeps (`card.UID`, which
+    /// `apply` gives the new card): the card's own, unless a card on that
+    /// side has it or an earlier create gives it.
+    fn copied_uid(&mut self, rec: &Record, to: Side) -> Option<Change> {
+        let uid = rec.uid.as_deref()?;
+        let side = &self.inp.snapshot.sides;
+        let taken = self.uids.get_mut(to).get_or_insert_with(|| {
+            side.get(to)
+                .records
+                .iter()
+                .filter_map(|r| r.uid.clone())
+                .collect()
+        });
+        if !taken.insert(uid.to_string()) {
+            return None;
+        }
+        let mut change = create_change(FieldPath::Prop(PropName::new("UID")?), to);
+        *change.values.get_mut(to.opposite()) = Some(uid.to_string());
+        *change.write.get_mut(to) = Some(uid.to_string());
+        Some(change)
+    }
+
     /// A create on the other side for `rec`, which no link holds and no
     /// match found.
     pub(super) fn create(&mut self, from: Side, rec: &Record) {
@@ -62,18 +85,24 @@ impl<'a> Planner<'a> {
             };
             match self.convert(field, Some(&v), to) {
                 Ok(w) => {
-                    let mut change = Change {
-                        field: field.path,
-                        values: PerSide::default(),
-                        base: None,
-                        to: Some(to),
-                        write: PerSide::default(),
-                    };
+                    let mut change = create_change(field.path, to);
                     *change.write.get_mut(to) = w;
                     *change.values.get_mut(from) = Some(v);
                     changes.push(change);
                 }
                 Err(w) => warnings.push(w),
+            }
+        }
+        if self.inp.fields.whole_cards {
+            // The whole card: the target copies the card itself (see
+            // `apply::intents`); these say what it carries besides the fields.
+            changes.extend(self.copied_uid(rec, to));
+            // The copy carries their text: the change names it (`write`
+            // stays empty, so a photo is held once more, not twice).
+            for path in self.inp.fields.props_of([&rec.contact], None) {
+                let mut change = create_change(path, to);
+                *change.values.get_mut(from) = value(&rec.contact, &path);
+                changes.push(change);
             }
         }
         warnings.extend(self.inp.fields.uncarried(&rec.contact, to));
@@ -129,6 +158,17 @@ impl<'a> Planner<'a> {
             pending: Vec::new(),
             stamp,
         });
+    }
+}
+
+/// A field a create writes to `to`, its values still to fill in.
+fn create_change(field: FieldPath, to: Side) -> Change {
+    Change {
+        field,
+        values: PerSide::default(),
+        base: None,
+        to: Some(to),
+        write: PerSide::default(),
     }
 }
 

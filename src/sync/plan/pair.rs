@@ -3,11 +3,12 @@
 //! what the mode holds back; the stamps a pair lacks; the base both sides
 //! reached on their own.
 
-use super::planner::{Planner, value};
+use super::planner::{Planner, prop_text, value};
 use super::types::{Change, LinkAfter, Op, OpKind, Refresh, StampWith, Target, identity};
 use super::warning::Warning;
 use crate::config::ConflictPolicy;
 use crate::model::contact::{Contact, FieldClass, FieldPath};
+use crate::model::normal::prop_digest;
 use crate::model::record::Record;
 use crate::model::{PerSide, Side};
 use crate::sync::fields::{FieldSet, SyncField};
@@ -135,52 +136,72 @@ impl Planner<'_> {
         for field in &self.inp.fields.fields {
             let path = &field.path;
             let values = PerSide::new(value(&l.contact, path), value(&r.contact, path));
-            let bv = base.map_or(BaseValue::Unknown, |b| b.get(path));
             let read = PerSide::new(values.left.as_deref(), values.right.as_deref());
-            let outcome = self.decide(field, read, &bv, newest);
-            let mut change = Change {
-                field: *path,
-                values,
-                base: match &bv {
-                    BaseValue::Known(b) => b.left.clone().or_else(|| b.right.clone()),
-                    BaseValue::Unknown => None,
-                },
-                to: None,
-                write: PerSide::default(),
-            };
-            match outcome {
-                Outcome::Settled => {}
-                Outcome::Pending => out.pending.push(*path),
-                Outcome::Conflict => {
-                    for side in Side::BOTH {
-                        match self.convert(
-                            field,
-                            change.values.get(side.opposite()).as_deref(),
-                            side,
-                        ) {
-                            Ok(v) => *change.write.get_mut(side) = v,
-                            Err(w) => out.warnings.push(w),
-                        }
-                    }
-                    out.conflicts.push(change);
-                }
-                Outcome::Write(to, v) => match self.convert(field, v.as_deref(), to) {
-                    Ok(v) => {
-                        // Converting may make the two equal after all.
-                        if self.same(path, v.as_deref(), change.values.get(to).as_deref())
-                            && v.as_deref() == change.values.get(to).as_deref()
-                        {
-                            continue;
-                        }
-                        change.to = Some(to);
-                        *change.write.get_mut(to) = v;
-                        out.changes.push(change);
-                    }
-                    Err(w) => out.warnings.push(w),
-                },
-            }
+            self.compare_field(field, read, base, newest, &mut out);
+        }
+        // The rest of the card, between two card stores; its texts are
+        // copied only for what changes (a photo can be large).
+        for path in self.inp.fields.props_of([&l.contact, &r.contact], base) {
+            let field = FieldSet::prop_field(path);
+            let read = PerSide::new(prop_text(&l.contact, &path), prop_text(&r.contact, &path));
+            self.compare_field(&field, read, base, newest, &mut out);
         }
         out
+    }
+
+    /// Decide one field of a pair and add what it takes to `out`.
+    fn compare_field(
+        &self,
+        field: &SyncField,
+        read: PerSide<Option<&str>>,
+        base: Option<&Base>,
+        newest: Option<Side>,
+        out: &mut Compared,
+    ) {
+        let path = &field.path;
+        let bv = base.map_or(BaseValue::Unknown, |b| b.get(path));
+        let outcome = self.decide(field, read.clone(), &bv, newest);
+        if outcome == Outcome::Settled {
+            return;
+        }
+        let values = read.map(|v| v.map(str::to_string));
+        let mut change = Change {
+            field: *path,
+            values,
+            base: match &bv {
+                BaseValue::Known(b) => b.left.clone().or_else(|| b.right.clone()),
+                BaseValue::Unknown => None,
+            },
+            to: None,
+            write: PerSide::default(),
+        };
+        match outcome {
+            Outcome::Settled => {}
+            Outcome::Pending => out.pending.push(*path),
+            Outcome::Conflict => {
+                for side in Side::BOTH {
+                    match self.convert(field, change.values.get(side.opposite()).as_deref(), side) {
+                        Ok(v) => *change.write.get_mut(side) = v,
+                        Err(w) => out.warnings.push(w),
+                    }
+                }
+                out.conflicts.push(change);
+            }
+            Outcome::Write(to, v) => match self.convert(field, v.as_deref(), to) {
+                Ok(v) => {
+                    // Converting may make the two equal after all.
+                    if self.same(path, v.as_deref(), change.values.get(to).as_deref())
+                        && v.as_deref() == change.values.get(to).as_deref()
+                    {
+                        return;
+                    }
+                    change.to = Some(to);
+                    *change.write.get_mut(to) = v;
+                    out.changes.push(change);
+                }
+                Err(w) => out.warnings.push(w),
+            },
+        }
     }
 
     /// Whether `side` keeps a stamp and the mode lets anything be written there.
@@ -350,7 +371,8 @@ fn display(pair: &PerSide<&Record>) -> String {
 }
 
 /// The base after a pair agrees: every field's current values, except the
-/// fields held back, which keep their old base.
+/// fields held back, which keep their old base. A card property's text is
+/// remembered by its digest ([`prop_digest`]).
 pub fn settled_base(
     fields: &FieldSet,
     old: &Base,
@@ -358,17 +380,20 @@ pub fn settled_base(
     pending: &[FieldPath],
 ) -> Base {
     let mut base = Base::default();
-    for field in &fields.fields {
-        let path = &field.path;
-        let v = if pending.contains(path) {
-            old.get(path)
+    let props = fields.props_of([contacts.left, contacts.right], Some(old));
+    for path in fields.fields.iter().map(|f| f.path).chain(props) {
+        let v = if pending.contains(&path) {
+            old.get(&path)
+        } else if let FieldPath::Prop(_) = path {
+            let digest = |c: &Contact| prop_text(c, &path).map(|t| prop_digest(t).into_owned());
+            BaseValue::Known(contacts.map(|c| digest(c)))
         } else {
             BaseValue::Known(PerSide::new(
-                value(contacts.left, path),
-                value(contacts.right, path),
+                value(contacts.left, &path),
+                value(contacts.right, &path),
             ))
         };
-        base.set(*path, v);
+        base.set(path, v);
     }
     base
 }

@@ -38,14 +38,34 @@ pub(super) struct Planner<'a> {
     pub(super) waiting: PerSide<HashMap<String, Warning>>,
     pub(super) ops: Vec<Op>,
     pub(super) refreshes: Vec<Refresh>,
+    /// Per side: the UIDs its cards hold and the creates so far give, so a
+    /// copy keeps its card's UID only where no other card has it. Built on
+    /// the first create between card stores only.
+    pub(super) uids: PerSide<Option<HashSet<String>>>,
 }
 
 /// A field's value as the planner compares it: trimmed, `None` when empty.
 pub(super) fn value(contact: &Contact, path: &FieldPath) -> Option<String> {
+    if let FieldPath::Prop(_) = path {
+        // A card property's text is kept exactly.
+        return prop_text(contact, path).map(str::to_string);
+    }
     contact
         .get(path)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
+}
+
+/// A card property's text, without a copy (a photo can be large).
+pub(super) fn prop_text<'c>(contact: &'c Contact, path: &FieldPath) -> Option<&'c str> {
+    match path {
+        FieldPath::Prop(name) => contact
+            .props
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty()),
+        _ => None,
+    }
 }
 
 impl<'a> Planner<'a> {
@@ -58,6 +78,7 @@ impl<'a> Planner<'a> {
             waiting: PerSide::default(),
             ops: Vec::new(),
             refreshes: Vec::new(),
+            uids: PerSide::default(),
         }
     }
 

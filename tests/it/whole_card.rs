@@ -1,0 +1,289 @@
+//! The whole card between two card stores (SPEC §2): properties no field
+//! reads (ROLE, IMPP, `X-ABLabel` groups, `X-EVOLUTION-*`) travel with the
+//! contact, an edit of one on one side reaches the other, edits on both
+//! sides to different values are a conflict; every card abgleich writes
+//! gets a fresh `REV`, from the other card store and from the CRM alike.
+
+use std::collections::BTreeMap;
+
+use crate::common::copy_samples;
+use crate::common::two_vdirs::TwoVdirs;
+use crate::common::unfold::unfold;
+
+const ANNA: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:anna-1\r\nN:Berg;Anna;;;\r\nFN:Anna Berg\r\n\
+EMAIL;TYPE=WORK:anna@example.org\r\nROLE:Einkauf\r\nitem1.TEL:+49 30 1234567\r\n\
+item1.X-ABLabel:Assistenz\r\nX-EVOLUTION-FILE-AS:Berg\\, Anna\r\n\
+PHOTO;ENCODING=b;TYPE=PNG:iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\n\
+REV:20000101T000000Z\r\nEND:VCARD\r\n";
+
+fn has(text: &str, line: &str) -> bool {
+    unfold(text).iter().any(|l| l == line)
+}
+
+/// The one card's `REV` as a time.
+fn rev(text: &str) -> chrono::NaiveDateTime {
+    let line = unfold(text)
+        .into_iter()
+        .find(|l| l.starts_with("REV"))
+        .unwrap_or_else(|| panic!("no REV:\n{text}"));
+    let value = line.rsplit(':').next().unwrap();
+    chrono::NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%SZ")
+        .unwrap_or_else(|e| panic!("{value:?}: {e}"))
+}
+
+fn fresh(text: &str) -> bool {
+    let age = chrono::Utc::now().naive_utc() - rev(text);
+    age >= chrono::Duration::zero() - chrono::Duration::seconds(1)
+        && age < chrono::Duration::minutes(5)
+}
+
+/// Anna on the left, copied to the right (written as 3.0): the right file name.
+fn synced_anna(sync: &TwoVdirs) -> String {
+    sync.write("a", "anna.vcf", ANNA);
+    sync.apply(&[]);
+    let links = sync.links();
+    assert_eq!(links.len(), 1);
+    links[0].1.clone()
+}
+
+fn edit(sync: &TwoVdirs, sub: &str, name: &str, from: &str, to: &str) {
+    let text = sync.read(sub, name);
+    assert!(text.contains(from), "{from:?} not in\n{text}");
+    sync.write(sub, name, &text.replacen(from, to, 1));
+}
+
+#[test]
+fn a_created_copy_carries_the_unmapped_properties_and_the_uid() {
+    let sync = TwoVdirs::new("3.0", "");
+    let right = synced_anna(&sync);
+    let copy = sync.read("b", &right);
+    for line in [
+        "UID:anna-1",
+        "ROLE:Einkauf",
+        "item1.TEL:+49 30 1234567",
+        "item1.X-ABLabel:Assistenz",
+        "X-EVOLUTION-FILE-AS:Berg\\, Anna",
+        "PHOTO;TYPE=PNG;ENCODING=b:iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+    ] {
+        assert!(has(&copy, line), "{line} missing:\n{copy}");
+    }
+    assert!(sync.operations().is_empty());
+    // The base remembers the photo by its digest, not a second copy.
+    let db = rusqlite::Connection::open(sync.path("abgleich.state")).unwrap();
+    let base: String = db
+        .query_row("SELECT base FROM links", [], |r| r.get(0))
+        .unwrap();
+    assert!(base.contains("\"card.PHOTO\":\"#"), "{base}");
+    assert!(!base.contains("iVBORw0KGgo"), "{base}");
+}
+
+#[test]
+fn an_unmapped_property_edited_on_one_side_travels_to_the_other() {
+    let sync = TwoVdirs::new("3.0", "");
+    let right = synced_anna(&sync);
+
+    edit(
+        &sync,
+        "a",
+        "anna.vcf",
+        "ROLE:Einkauf",
+        "ROLE:Leitung Einkauf",
+    );
+    let ops = sync.operations();
+    assert_eq!(ops.len(), 1, "{ops:#?}");
+    assert_eq!(ops[0]["kind"], "update");
+    assert_eq!(ops[0]["changes"][0]["field"], "card.ROLE");
+    sync.apply(&[]);
+    let copy = sync.read("b", &right);
+    assert!(
+        has(&copy, "ROLE:Leitung Einkauf") && !has(&copy, "ROLE:Einkauf"),
+        "{copy}"
+    );
+
+    // The other way: one removed, one added on the right.
+    edit(
+        &sync,
+        "b",
+        &right,
+        "X-EVOLUTION-FILE-AS:Berg\\, Anna\r\n",
+        "IMPP:xmpp:anna@example.org\r\n",
+    );
+    sync.apply(&[]);
+    let left = sync.read("a", "anna.vcf");
+    assert!(!left.contains("X-EVOLUTION-FILE-AS"), "{left}");
+    assert!(has(&left, "IMPP:xmpp:anna@example.org"), "{left}");
+    assert!(has(&left, "ROLE:Leitung Einkauf"), "{left}");
+    assert!(sync.operations().is_empty(), "{:#?}", sync.operations());
+}
+
+#[test]
+fn an_unmapped_property_edited_differently_on_both_sides_is_a_conflict() {
+    let sync = TwoVdirs::new("4.0", "conflicts = \"ask\"");
+    let right = synced_anna(&sync);
+    edit(&sync, "a", "anna.vcf", "ROLE:Einkauf", "ROLE:Vertrieb");
+    edit(&sync, "b", &right, "ROLE:Einkauf", "ROLE:Lager");
+    let ops = sync.operations();
+    assert_eq!(ops.len(), 1, "{ops:#?}");
+    assert_eq!(ops[0]["kind"], "conflict");
+    assert_eq!(ops[0]["review"], true);
+    assert_eq!(ops[0]["changes"][0]["field"], "card.ROLE");
+
+    // The conflict waits: neither card is written.
+    let before = (sync.read("a", "anna.vcf"), sync.read("b", &right));
+    sync.apply(&[]);
+    assert_eq!((sync.read("a", "anna.vcf"), sync.read("b", &right)), before);
+
+    sync.apply(&["--conflicts", "right"]);
+    assert!(has(&sync.read("a", "anna.vcf"), "ROLE:Lager"));
+    assert!(has(&sync.read("b", &right), "ROLE:Lager"));
+    assert!(sync.operations().is_empty());
+}
+
+#[test]
+fn every_card_written_between_card_stores_gets_a_fresh_rev() {
+    let sync = TwoVdirs::new("3.0", "");
+    let right = synced_anna(&sync);
+    let copy = sync.read("b", &right);
+    assert!(fresh(&copy), "the copy's REV is not now:\n{copy}");
+    // The left card was not written and keeps its REV; the REVs differ,
+    // and that alone is nothing to do.
+    assert!(has(&sync.read("a", "anna.vcf"), "REV:20000101T000000Z"));
+    assert!(sync.operations().is_empty());
+
+    edit(&sync, "b", &right, "ROLE:Einkauf", "ROLE:Lager");
+    sync.apply(&[]);
+    let left = sync.read("a", "anna.vcf");
+    assert!(fresh(&left), "the updated card's REV is not now:\n{left}");
+    assert!(sync.operations().is_empty());
+}
+
+/// Every card file of a folder: name → text.
+fn folder(dir: &std::path::Path) -> BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            let text = String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned();
+            (e.file_name().to_string_lossy().into_owned(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn cards_written_from_the_crm_get_a_fresh_rev_and_keep_their_other_properties() {
+    let dir = copy_samples();
+    let before = folder(&dir.path().join("outlook"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_abgleich"))
+        .args([
+            "apply",
+            "--yes",
+            "--conflicts",
+            "left",
+            "--accept-review",
+            "--config",
+        ])
+        .arg(dir.path().join("abgleich.toml"))
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = folder(&dir.path().join("outlook"));
+    let mut written = 0;
+    for (name, text) in &after {
+        if before.get(name) == Some(text) || !text.contains("BEGIN:VCARD") {
+            continue;
+        }
+        written += 1;
+        assert!(fresh(text), "{name}: REV is not now:\n{text}");
+        // What the mapping does not own stays as it was (X-…, LABEL, PHOTO).
+        if let Some(old) = before.get(name) {
+            for line in unfold(old) {
+                let name_of = line.split([':', ';']).next().unwrap_or("");
+                if name_of.starts_with("X-MS") || name_of.starts_with("PHOTO") {
+                    assert!(
+                        unfold(text).iter().any(|l| l.starts_with(name_of)),
+                        "{name}: {name_of} lost:\n{text}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(written > 5, "only {written} cards written");
+}
+
+#[test]
+fn a_one_file_book_copied_to_a_card_folder_keeps_the_rest_of_each_card() {
+    let sync = TwoVdirs::with_config(
+        "[left]\nkind = \"vcard\"\npath = \"book.vcf\"\n\
+         [right]\nkind = \"vdir\"\npath = \"b\"\nwrite_version = \"3.0\"\n",
+    );
+    let second = ANNA
+        .replace("anna-1", "bert-2")
+        .replace("Anna", "Bert")
+        .replace("anna@", "bert@")
+        .replace("ROLE:Einkauf", "ROLE:Lager");
+    sync.write(".", "book.vcf", &format!("{ANNA}{second}"));
+    sync.apply(&[]);
+    let copies: Vec<String> = sync
+        .links()
+        .iter()
+        .map(|(_, r)| sync.read("b", r))
+        .collect();
+    assert_eq!(copies.len(), 2);
+    assert!(
+        copies
+            .iter()
+            .any(|c| has(c, "ROLE:Einkauf") && has(c, "UID:anna-1"))
+    );
+    assert!(
+        copies
+            .iter()
+            .any(|c| has(c, "ROLE:Lager") && has(c, "UID:bert-2"))
+    );
+    assert!(copies.iter().all(|c| has(c, "item1.X-ABLabel:Assistenz")));
+    // Back into the book: an edit of the copy.
+    edit(&sync, "b", "bert-2.vcf", "ROLE:Lager", "ROLE:Versand");
+    sync.apply(&[]);
+    let book = sync.read(".", "book.vcf");
+    assert!(
+        has(&book, "ROLE:Versand") && has(&book, "ROLE:Einkauf"),
+        "{book}"
+    );
+    assert!(sync.operations().is_empty());
+}
+
+#[test]
+fn a_stamp_property_is_never_carried_to_the_other_card_store() {
+    let sync = TwoVdirs::with_config(
+        "[left]\nkind = \"vdir\"\npath = \"a\"\n\
+         [right]\nkind = \"vdir\"\npath = \"b\"\nstamp = \"X-LEFT-ID\"\n",
+    );
+    // The left card carries the property the right uses as its stamp.
+    let anna = ANNA.replace("ROLE:Einkauf", "X-LEFT-ID:nonsense\r\nROLE:Einkauf");
+    sync.write("a", "anna.vcf", &anna);
+    sync.apply(&[]);
+    let right = &sync.links()[0].1;
+    let copy = sync.read("b", right);
+    assert!(
+        has(&copy, "X-LEFT-ID:anna-1"),
+        "the stamp is the left card's UID:\n{copy}"
+    );
+    assert!(!copy.contains("nonsense"), "{copy}");
+    assert!(sync.operations().is_empty());
+    edit(&sync, "a", "anna.vcf", "ROLE:Einkauf", "ROLE:Lager");
+    let ops = sync.operations();
+    let fields: Vec<&str> = ops[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["card.ROLE"]);
+    sync.apply(&[]);
+    assert!(has(&sync.read("b", right), "X-LEFT-ID:anna-1"));
+}
