@@ -551,6 +551,14 @@ pub fn status(config: Config) -> Result<ExitCode> {
 
 pub fn undo(config: Config) -> Result<ExitCode> {
     let mut session = open(config, "undo")?;
+    // Run again after an undo that stopped (a kill, a full disk), `undo`
+    // finishes that one, as recovery just did, and nothing more.
+    if let Some(id) = session.finished_undos.last() {
+        say!(
+            "the interrupted undo of apply #{id} is finished; nothing else was undone (`abgleich undo` again undoes the apply before it)"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = apply::undo(&mut session.state, &mut session.stores)?;
     for note in &report.notes {
         say!("{}", for_terminal(note));

@@ -451,8 +451,9 @@ fn changed_notes(changed: &[String], since: &str) -> impl Iterator<Item = String
 pub fn recover(
     state: &mut State,
     stores: &mut PerSide<Box<dyn Store>>,
-) -> Result<Vec<String>, ApplyError> {
+) -> Result<Recovered, ApplyError> {
     let mut notes = Vec::new();
+    let mut finished_undos = Vec::new();
     for apply in state.applies()? {
         let undoing = match apply.status {
             ApplyStatus::Running => false,
@@ -473,6 +474,7 @@ pub fn recover(
         }
         if undoing {
             finish_undo(state, apply.apply_id, &checked.links)?;
+            finished_undos.push(apply.apply_id);
             notes.push(format!(
                 "the undo of apply #{} (started {}) did not finish; it is finished now: {} more record(s) put back",
                 apply.apply_id, apply.started, done.restored
@@ -499,7 +501,19 @@ pub fn recover(
             notes.extend(changed_notes(&done.changed, "the interrupted apply"));
         }
     }
-    Ok(notes)
+    Ok(Recovered {
+        notes,
+        finished_undos,
+    })
+}
+
+/// What [`recover`] did, for messages and for `undo`.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    pub notes: Vec<String>,
+    /// The applies whose interrupted undo it finished: an `undo` run that
+    /// finds one is the retry of that undo, and undoes nothing more.
+    pub finished_undos: Vec<i64>,
 }
 
 /// Revert the last finished apply: every unit it wrote goes back to what the
@@ -520,8 +534,19 @@ pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<R
         tx.finish_apply(apply.apply_id, ApplyStatus::Undoing)?;
         tx.commit()?;
     }
-    let done = put_back(stores, &checked.entries, true)?;
-    finish_undo(state, apply.apply_id, &checked.links)?;
+    let stopped = |e: ApplyError| match e {
+        ApplyError::State(e) => ApplyError::UndoStopped {
+            apply_id: apply.apply_id,
+            cause: e.into(),
+        },
+        ApplyError::Store(e) => ApplyError::UndoStopped {
+            apply_id: apply.apply_id,
+            cause: e.into(),
+        },
+        e => e,
+    };
+    let done = put_back(stores, &checked.entries, true).map_err(stopped)?;
+    finish_undo(state, apply.apply_id, &checked.links).map_err(|e| stopped(e.into()))?;
     let mut notes = vec![format!(
         "undid apply #{} of {} ({}): {} record(s) put back",
         apply.apply_id, apply.started, apply.summary, done.restored

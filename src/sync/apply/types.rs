@@ -78,10 +78,29 @@ pub enum ApplyError {
     NotWritable(String, #[source] StoreError),
     #[error("nothing to undo: no finished apply in the journal")]
     NothingToUndo,
+    /// An undo that stopped part-way (a full disk): what it put back stays
+    /// put back, and the next command finishes it.
+    #[error(
+        "the undo of apply #{apply_id} stopped: {cause}; the records it put back so far stay put back, and the next abgleich command (or `abgleich undo` again) finishes this undo"
+    )]
+    UndoStopped {
+        apply_id: i64,
+        #[source]
+        cause: UndoCause,
+    },
     /// A journal row that cannot be read back: undo and recovery refuse
     /// before they touch a store.
     #[error(transparent)]
     DamagedJournal(Box<DamagedJournal>),
+}
+
+/// Why an undo stopped part-way.
+#[derive(Debug, thiserror::Error)]
+pub enum UndoCause {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// A journal row that cannot be read back, named by the state file, the
