@@ -3,6 +3,8 @@
 //! generated book with deletes propagating both ways and no delete limit,
 //! the setting in which a wrong "deleted" costs customer rows.
 
+use crate::common::Run;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,22 +26,6 @@ enum Book {
 struct Sandbox {
     dir: TempDir,
     book: Book,
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
 }
 
 /// Card `i` of a generated book, with a UID when `uid` is set.

@@ -4,6 +4,7 @@
 //! (not "failed"), and a saved plan applied twice lists what it no longer
 //! has once, in the file's order.
 
+use crate::common::Run;
 use crate::common::copy_samples;
 
 use std::path::Path;
@@ -16,22 +17,6 @@ use abgleich::sync::plan::OpKind;
 use abgleich::sync::session::Session;
 
 const BIN: &str = env!("CARGO_BIN_EXE_abgleich");
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
 
 fn run(dir: &Path, args: &[&str]) -> Run {
     let config = dir.join("abgleich.toml");

@@ -7,6 +7,7 @@
 //! cards by rewriting or deleting their files.
 
 use crate::common;
+use crate::common::Run;
 use crate::common::unfold;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,22 +50,6 @@ const BROKEN: &str = "Broken Export.vcf";
 const LATER: &str = "2027-03-01 10:00:00";
 
 // ---- running the binary -------------------------------------------------------
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
 
 /// A copy of the samples (config, database, vdir) in a temp dir, and the
 /// binary run against it with a neutral environment.
