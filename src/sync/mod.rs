@@ -23,5 +23,6 @@ pub mod decisions;
 pub mod apply;
 pub mod journal;
 
+pub mod base;
 pub mod state;
 pub mod state_files;

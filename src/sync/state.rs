@@ -9,19 +9,20 @@
 //! contact is not created again until `forget`); and the journal of every
 //! apply. A lock file beside it keeps a second abgleich out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::state_files::{FileError, create_private, create_state_folder, refuse_unless_file};
-use crate::model::contact::FieldPath;
 use crate::model::{PerSide, Side};
 use crate::store::{Known, Version};
+
+pub use super::base::{Base, BaseValue};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -37,85 +38,6 @@ pub enum StateError {
     Sql(#[from] rusqlite::Error),
     #[error(transparent)]
     File(#[from] FileError),
-}
-
-/// What both sides held for one field at the last sync.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BaseValue {
-    /// The values each side held (equal in normal form, unless a limit or a
-    /// one-way mapping kept them apart).
-    Known(PerSide<Option<String>>),
-    /// Never agreed (a new link whose values differ and are not resolved yet).
-    Unknown,
-}
-
-/// The base of a link. A field without an entry was empty on both sides.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Base(pub BTreeMap<FieldPath, BaseValue>);
-
-impl Base {
-    pub fn get(&self, field: &FieldPath) -> BaseValue {
-        self.0
-            .get(field)
-            .cloned()
-            .unwrap_or(BaseValue::Known(PerSide::default()))
-    }
-
-    pub fn set(&mut self, field: FieldPath, value: BaseValue) {
-        match &value {
-            BaseValue::Known(v) if v.left.is_none() && v.right.is_none() => {
-                self.0.remove(&field);
-            }
-            _ => {
-                self.0.insert(field, value);
-            }
-        }
-    }
-
-    /// `{"field": "value"}` when both sides agree, `["left", "right"]` when
-    /// not, `null` when unknown.
-    pub fn to_json(&self) -> String {
-        let mut map = Map::new();
-        for (field, value) in &self.0 {
-            let v = match value {
-                BaseValue::Unknown => Value::Null,
-                BaseValue::Known(v) if v.left == v.right => {
-                    Value::String(v.left.clone().unwrap_or_default())
-                }
-                BaseValue::Known(v) => Value::Array(vec![
-                    v.left.clone().map_or(Value::Null, Value::String),
-                    v.right.clone().map_or(Value::Null, Value::String),
-                ]),
-            };
-            map.insert(field.to_string(), v);
-        }
-        Value::Object(map).to_string()
-    }
-
-    pub fn from_json(text: &str) -> Base {
-        let mut base = Base::default();
-        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
-            return base;
-        };
-        let text = |v: &Value| v.as_str().map(str::to_string);
-        for (key, v) in map {
-            let Ok(field) = FieldPath::from_stored(&key) else {
-                continue;
-            };
-            let value = match &v {
-                Value::Null => BaseValue::Unknown,
-                Value::String(s) => {
-                    BaseValue::Known(PerSide::new(Some(s.clone()), Some(s.clone())))
-                }
-                Value::Array(pair) if pair.len() == 2 => {
-                    BaseValue::Known(PerSide::new(text(&pair[0]), text(&pair[1])))
-                }
-                _ => BaseValue::Unknown,
-            };
-            base.0.insert(field, value);
-        }
-        base
-    }
 }
 
 /// A link between a left and a right record, or a tombstone.
@@ -845,43 +767,6 @@ impl StateTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_base_with_card_properties_round_trips_and_one_from_before_still_loads() {
-        let photo = FieldPath::from_stored("card.PHOTO").unwrap();
-        let mut base = Base::default();
-        let digest = Some("#0123456789abcdef".to_string());
-        base.set(
-            photo,
-            BaseValue::Known(PerSide::new(digest.clone(), digest)),
-        );
-        let json = base.to_json();
-        assert!(json.contains("\"card.PHOTO\""), "{json}");
-        assert_eq!(Base::from_json(&json), base);
-        // A base written before card properties travelled: no such keys.
-        let old = Base::from_json(r#"{"name.given":"Anna","email[1]":["a@b","A@B"]}"#);
-        assert_eq!(old.0.len(), 2);
-        assert_eq!(old.get(&photo), BaseValue::Known(PerSide::default()));
-    }
-
-    #[test]
-    fn base_round_trips_through_json() {
-        let mut base = Base::default();
-        let email = "email[1]".parse().unwrap();
-        let note = "note".parse().unwrap();
-        let phone = "phone.cell".parse().unwrap();
-        base.set(
-            email,
-            BaseValue::Known(PerSide::new(Some("a@b".into()), Some("a@b".into()))),
-        );
-        base.set(note, BaseValue::Known(PerSide::new(Some("n".into()), None)));
-        base.set(phone, BaseValue::Unknown);
-        assert_eq!(Base::from_json(&base.to_json()), base);
-        assert_eq!(
-            base.get(&"title".parse().unwrap()),
-            BaseValue::Known(PerSide::default())
-        );
-    }
 
     #[test]
     fn state_is_private_and_locked() {
