@@ -34,12 +34,15 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
 /// serializer already escapes control characters), so the JSON means the
 /// same and a terminal shows it as it is.
 pub fn for_json(json: &str) -> Cow<'_, str> {
-    if !json.chars().any(is_spoofing) {
+    // The serializer escapes C0 controls, not DEL and the C1 controls
+    // (U+009B is a CSI on many terminals).
+    let escaped = |c: char| is_spoofing(c) || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c);
+    if !json.chars().any(escaped) {
         return Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if is_spoofing(c) {
+        if escaped(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
@@ -99,10 +102,12 @@ mod tests {
 
     #[test]
     fn json_keeps_its_meaning() {
-        let json = serde_json::to_string("Eve\u{202e}\u{200d}x").unwrap();
+        let name = "Eve\u{202e}\u{200d}x\u{9b}31m\u{85}\u{7f}";
+        let json = serde_json::to_string(name).unwrap();
         let shown = super::for_json(&json);
-        assert_eq!(shown, r#""Eve\u202e\u200dx""#);
+        assert_eq!(shown, r#""Eve\u202e\u200dx\u009b31m\u0085\u007f""#);
+        assert!(!shown.chars().any(char::is_control));
         let back: String = serde_json::from_str(&shown).unwrap();
-        assert_eq!(back, "Eve\u{202e}\u{200d}x");
+        assert_eq!(back, name);
     }
 }

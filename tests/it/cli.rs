@@ -421,10 +421,19 @@ fn no_command_lets_contact_text_or_file_names_move_the_terminal() {
     )
     .unwrap();
     std::fs::write(outlook.join("x\u{1b}]0;PWNED\u{7}.vcf"), "garbage").unwrap();
+    // A CSI (U+009B), NEL and DEL in a CRM field: serde_json leaves them raw.
+    rusqlite::Connection::open(dir.path().join("crm.sqlite"))
+        .unwrap()
+        .execute_batch(
+            "UPDATE customers SET company = 'Evil' || char(155) || '2J' || char(133) || char(127), updated_at = '2027-03-01 10:00:00' WHERE id = 1",
+        )
+        .unwrap();
     let config = dir.path().join("abgleich.toml");
     let config = config.to_str().unwrap();
     let sandbox = tempfile::tempdir().unwrap();
-    let spoofing = ['\u{1b}', '\u{7}', '\u{202e}', '\u{200b}'];
+    let spoofing = [
+        '\u{1b}', '\u{7}', '\u{202e}', '\u{200b}', '\u{9b}', '\u{85}', '\u{7f}',
+    ];
     for args in [
         &["--config", config, "check"][..],
         &["--config", config, "plan"],
