@@ -95,7 +95,16 @@ fn why_not_a_key(conn: &Connection, table: &str, column: &str) -> rusqlite::Resu
         )
         .optional()?
         .unwrap_or(false);
-    let rowid_alias = sole_key && !without_rowid && declared.eq_ignore_ascii_case("INTEGER");
+    // An INTEGER PRIMARY KEY is the rowid (never NULL), except when
+    // declared DESC: then SQLite keeps it in an index of its own (origin
+    // "pk") and lets it hold NULL. The index tells; the declaration does not.
+    let pk_index = conn.query_row(
+        "SELECT count(*) FROM pragma_index_list(?1) WHERE origin = 'pk'",
+        [table],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    let rowid_alias =
+        sole_key && !without_rowid && !pk_index && declared.eq_ignore_ascii_case("INTEGER");
     let mut unique = sole_key;
     let indexes: Vec<String> = conn
         .prepare("SELECT name FROM pragma_index_list(?1) WHERE \"unique\" = 1 AND partial = 0")?

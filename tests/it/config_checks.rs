@@ -111,6 +111,7 @@ fn the_id_column_must_be_unique_and_not_null() {
         "CREATE TABLE t (k TEXT PRIMARY KEY NOT NULL, given TEXT)",
         "CREATE TABLE t (k TEXT PRIMARY KEY, given TEXT) WITHOUT ROWID",
         "CREATE TABLE t (k TEXT NOT NULL UNIQUE, given TEXT)",
+        "CREATE TABLE t (k INTEGER PRIMARY KEY DESC NOT NULL, given TEXT)",
         "CREATE TABLE t (k TEXT NOT NULL, given TEXT); CREATE UNIQUE INDEX tk ON t(k)",
     ] {
         assert_eq!(open_with_id(ok), Ok(()), "{ok}");
@@ -118,6 +119,12 @@ fn the_id_column_must_be_unique_and_not_null() {
     for (refused, why) in [
         ("CREATE TABLE t (k TEXT PRIMARY KEY, given TEXT)", "NULL"),
         ("CREATE TABLE t (k TEXT UNIQUE, given TEXT)", "NULL"),
+        // Not the rowid (a quirk of SQLite): it may hold NULL. Found by the
+        // verification pass: `apply` inserted a row with a NULL id.
+        (
+            "CREATE TABLE t (k INTEGER PRIMARY KEY DESC, given TEXT)",
+            "NULL",
+        ),
         (
             "CREATE TABLE t (k INTEGER NOT NULL, given TEXT)",
             "not unique",
