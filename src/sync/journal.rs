@@ -344,6 +344,25 @@ fn check(
         };
         links.push((change.link_id, old));
     }
+    // Every record the apply created and the undo removes must lose its
+    // link with it.
+    let undone: std::collections::HashSet<i64> = links.iter().map(|(id, _)| *id).collect();
+    for e in entries
+        .iter()
+        .filter(|e| e.before.is_none() && !e.unit.is_empty())
+    {
+        if let Some(link) = state.link_by_id(e.side, &e.unit)?
+            && !undone.contains(&link.link_id)
+        {
+            let record = unit_name(stores.get(e.side).as_ref(), &e.unit);
+            let entry = format!("link {}", link.link_id);
+            let damage = JournalDamage::LinkLeftBehind {
+                link_id: link.link_id,
+                record,
+            };
+            return Err(damaged(state, apply, entry, damage));
+        }
+    }
     Ok(Checked { entries, links })
 }
 

@@ -434,6 +434,14 @@ fn a_damaged_journal_is_refused_before_anything_is_touched() {
             "UPDATE link_undo SET old = '{broken' WHERE seq = (SELECT MAX(seq) FROM link_undo)",
             "link change",
         ),
+        (
+            // Found by the verification pass: undo put the rows back, left
+            // the link of a created row, and the next apply deleted its card.
+            "the link a created record got",
+            "UPDATE link_undo SET link_id = 99999 WHERE seq = \
+             (SELECT MIN(seq) FROM link_undo WHERE old IS NULL)",
+            "no link change of the journal undoes that link",
+        ),
     ];
     for (what, sql, row) in damages {
         let copy = Copy::new();

@@ -127,6 +127,13 @@ pub enum JournalDamage {
     Store(StoreError),
     #[error("the saved link row cannot be read")]
     LinkRow,
+    /// The apply created the record and its link, but the journal does not
+    /// say to undo that link: undone, the link would name a record that is
+    /// gone, and the next apply would delete the other side's copy.
+    #[error(
+        "the apply created {record} and link {link_id} to it, but no link change of the journal undoes that link"
+    )]
+    LinkLeftBehind { link_id: i64, record: String },
 }
 
 #[cfg(test)]
