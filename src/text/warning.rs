@@ -131,6 +131,11 @@ impl fmt::Display for Sentence<'_> {
                     name(*side)
                 )
             }
+            Warning::MaybeMoved { name: who, side } => write!(
+                f,
+                "the new contact {who} in {} looks like this one (renamed or moved, and edited?): the delete waits for review; link them by hand (`abgleich link`) if they are one",
+                name(*side)
+            ),
             Warning::NewestUnknown => f.write_str(
                 "conflicts = \"newest\": not both stores tell when this contact changed (a `modified` column, a card's REV), or both at the same time; decide by hand",
             ),

@@ -778,3 +778,47 @@ proptest::proptest! {
         run_shape(book, uids, stamp, &steps);
     }
 }
+
+/// Found by the verification pass (issue 11, finding 6): a card renamed and
+/// edited, with neither a UID nor a stamp to tie it to its link, was a
+/// delete that needed no review beside a create that "may be the same
+/// person"; `apply --yes` deleted the CRM row. The delete waits now, and
+/// the create with it.
+#[test]
+fn a_delete_whose_contact_a_create_looks_like_waits_for_review() {
+    let sb = Sandbox::new(Book::Folder, 6, false, false);
+    sb.first_sync(6);
+    let rows = sb.rows();
+    let path = sb.folder().join("Person 3.vcf");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(
+        sb.folder().join("Renamed 3.vcf"),
+        text.replace("Nachname3", "Neuname3"),
+    )
+    .unwrap();
+    let plan = sb.plan();
+    let delete = ops(&plan)
+        .iter()
+        .find(|op| op["kind"] == "delete")
+        .unwrap_or_else(|| panic!("the old card's row is a delete\n{plan:#}"));
+    assert_eq!(delete["review"], true, "{plan:#}");
+    assert!(
+        delete["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("looks like this one")),
+        "{plan:#}"
+    );
+    let create = ops(&plan)
+        .iter()
+        .find(|op| op["kind"] == "create")
+        .unwrap_or_else(|| panic!("the renamed card is a create\n{plan:#}"));
+    assert_eq!(create["review"], true, "no second copy either\n{plan:#}");
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(
+        sb.rows(),
+        rows,
+        "no CRM row deleted or added by what needs no review"
+    );
+    assert!(sb.row_by_email("p3@example.de") > 0);
+}

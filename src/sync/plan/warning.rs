@@ -79,6 +79,14 @@ pub enum Warning {
     },
     /// `conflicts = "newest"` cannot tell which side changed last.
     NewestUnknown,
+    /// A delete whose contact a create of the same plan looks like (a card
+    /// renamed and edited, say): the delete waits for review.
+    MaybeMoved {
+        /// The name of the record the create would make.
+        name: String,
+        /// The store the create comes from.
+        side: Side,
+    },
 }
 
 /// What a side's limits keep out of a field (`limits` in the store's config).
@@ -138,10 +146,11 @@ pub enum WarningKind {
     WaitsWithDelete,
     MaybeSamePerson,
     NewestUnknown,
+    MaybeMoved,
 }
 
 impl WarningKind {
-    pub const ALL: [WarningKind; 14] = [
+    pub const ALL: [WarningKind; 15] = [
         WarningKind::NotE164,
         WarningKind::TooManyEmails,
         WarningKind::TooManyUrls,
@@ -156,6 +165,7 @@ impl WarningKind {
         WarningKind::WaitsWithDelete,
         WarningKind::MaybeSamePerson,
         WarningKind::NewestUnknown,
+        WarningKind::MaybeMoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -174,6 +184,7 @@ impl WarningKind {
             WarningKind::WaitsWithDelete => "waits-with-delete",
             WarningKind::MaybeSamePerson => "maybe-same-person",
             WarningKind::NewestUnknown => "newest-unknown",
+            WarningKind::MaybeMoved => "maybe-moved",
         }
     }
 }
@@ -195,6 +206,7 @@ impl Warning {
             Warning::WaitsWithDelete(_) => WarningKind::WaitsWithDelete,
             Warning::MaybeSamePerson { .. } => WarningKind::MaybeSamePerson,
             Warning::NewestUnknown => WarningKind::NewestUnknown,
+            Warning::MaybeMoved { .. } => WarningKind::MaybeMoved,
         }
     }
 }
