@@ -187,14 +187,14 @@ mod tests {
         let added = set_mapping(
             INIT_TEMPLATE,
             Side::Left,
-            "email.home",
+            "nickname",
             Some("email_private"),
             Transform::None,
             Direction::Both,
         )
         .unwrap();
         assert!(
-            added.contains("\n\"email.home\" = \"email_private\"\n"),
+            added.contains("\n\"nickname\" = \"email_private\"\n"),
             "{added}"
         );
         let changed = set_mapping(
@@ -233,7 +233,7 @@ mod tests {
             .unwrap();
         assert_eq!(cell.transform, Transform::E164);
         assert_eq!(cell.direction, Direction::LeftToRight);
-        assert!(config.left.fields.iter().any(|f| f.key == "email.home"));
+        assert!(config.left.fields.iter().any(|f| f.key == "nickname"));
         assert!(
             !config
                 .left

@@ -55,6 +55,7 @@ pub(super) fn store(
         ("stamp", raw.stamp.as_deref()),
     ];
     one_use_per_column(ctx, side, own, &scope, &fields)?;
+    emails_one_way(ctx, side, &fields)?;
     let write_version = match raw.write_version.as_deref() {
         None => WriteVersion::V4,
         Some(v) => WriteVersion::parse(v).ok_or_else(|| {
@@ -276,6 +277,40 @@ fn one_use_per_column(
         ));
     }
     Ok(())
+}
+
+/// E-mail fields by position (`email[N]`: the N-th address whatever its
+/// kind) and by kind (`email.work[N]`) in one mapping may name the same
+/// address twice (`email[1]` and `email.work[1]` on a card whose first
+/// address is a work address), and then an edit of one never travels. The
+/// later key is refused, naming the earlier.
+fn emails_one_way(ctx: &Ctx<'_>, side: &str, fields: &[FieldMapping]) -> Result<(), ConfigError> {
+    let positional = fields
+        .iter()
+        .find(|f| matches!(f.field, FieldPath::Email { kind: None, .. }));
+    let kinded = fields
+        .iter()
+        .find(|f| matches!(f.field, FieldPath::Email { kind: Some(_), .. }));
+    let (Some(p), Some(k)) = (positional, kinded) else {
+        return Ok(());
+    };
+    let (p_path, k_path) = (
+        [side, "fields", p.key.as_str()],
+        [side, "fields", k.key.as_str()],
+    );
+    let (at, other) = if ctx.loc.line(&p_path) > ctx.loc.line(&k_path) {
+        (p_path, &k.key)
+    } else {
+        (k_path, &p.key)
+    };
+    Err(ctx.err(
+        &at,
+        format!(
+            "`{other}` and this key may name the same address (`email[N]` counts every address \
+             whatever its kind), and then an edit of one never travels; map e-mail addresses \
+             one way: by position (`email[1]`, `email[2]`, …) or by kind (`email.work[1]`, …)"
+        ),
+    ))
 }
 
 /// The entry for `field` at `path` (`[side, "fields", key]`): its column,

@@ -39,6 +39,35 @@ fn two_fields_on_one_column_are_refused_naming_file_line_and_both_keys() {
     );
 }
 
+/// Found by the verification pass (issue 11, finding 9): `email[1]` and
+/// `email.work[1]` can name the same address, and then an edit of the CRM
+/// column of one never reached the card. Refused like two fields on one
+/// column.
+#[test]
+fn e_mails_by_position_and_by_kind_in_one_mapping_are_refused() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, _) = copied_samples();
+    let (config, line) = edited_config(
+        stores.path(),
+        "\"email[3]\" = \"email3\"",
+        "\"email.work[1]\" = \"email3\"",
+    );
+    for command in ["check", "plan"] {
+        let out = run(&mut abgleich(
+            sandbox.path(),
+            &[command, "--config", config.to_str().unwrap()],
+        ));
+        assert_eq!(out.code, Some(1), "{command}\n{out}");
+        let at = format!(
+            "{}:{line}: key `left.fields.\"email.work[1]\"`",
+            config.display()
+        );
+        assert!(out.stderr.contains(&at), "{command} names `{at}`\n{out}");
+        assert!(out.stderr.contains("`email[1]`"), "{command}\n{out}");
+        assert!(!out.stdout.contains("(valid)"), "{command}\n{out}");
+    }
+}
+
 /// Rows of the samples' customers table.
 fn customer_rows(db: &Path) -> i64 {
     rusqlite::Connection::open(db)

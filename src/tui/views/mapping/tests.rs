@@ -141,18 +141,18 @@ fn add_then_save_writes_the_mapping_and_keeps_every_comment() {
     let mut view = sample_view();
     view.update(&Action::Add);
     assert!(view.is_capturing());
-    pick(&mut view, "email.home");
+    pick(&mut view, "nickname");
     assert!(view.is_capturing(), "the column picker follows");
     pick(&mut view, "email_private");
     assert!(!view.is_capturing());
-    assert_eq!(view.rows[view.selected].field.to_string(), "email.home");
+    assert_eq!(view.rows[view.selected].field.to_string(), "nickname");
     assert!(view.dirty());
     assert_eq!(view.message().as_deref(), Some("1 change not saved"));
 
     let text = saved_text(&mut view);
     assert_eq!(comments(&text), comments(samples::CONFIG));
     assert!(
-        text.contains("\n\"email.home\" = \"email_private\"\n"),
+        text.contains("\n\"nickname\" = \"email_private\"\n"),
         "{text}"
     );
     let config = parse(&text);
@@ -160,7 +160,7 @@ fn add_then_save_writes_the_mapping_and_keeps_every_comment() {
         .left
         .fields
         .iter()
-        .find(|f| f.key == "email.home")
+        .find(|f| f.key == "nickname")
         .unwrap();
     assert_eq!(added.column.as_deref(), Some("email_private"));
     assert_eq!(config.left.fields.len(), 22);
