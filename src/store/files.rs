@@ -32,6 +32,23 @@ fn write_ahead(bytes: &[u8]) -> Result<(), StoreError> {
     })
 }
 
+/// Where another program's write would race abgleich's: after abgleich read
+/// what it is about to replace, before it replaces it. Builds with the
+/// `crash-points` feature run `ABGLEICH_WHILE_WRITING` (a shell command)
+/// here, so tests can play that other program; other builds do nothing.
+#[cfg(feature = "crash-points")]
+pub fn another_writer_point() {
+    if let Ok(command) = std::env::var("ABGLEICH_WHILE_WRITING") {
+        let _ = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .status();
+    }
+}
+
+#[cfg(not(feature = "crash-points"))]
+pub fn another_writer_point() {}
+
 /// Read a file for the journal: its bytes, or `None` when it does not exist.
 pub fn read_unit_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
     match std::fs::read(path) {
@@ -164,6 +181,21 @@ pub fn remove_leftovers(dir: &Path) -> Result<usize, StoreError> {
 /// never half of one.
 /// With `create_new`, an existing `target` is an error instead of replaced.
 pub fn write_atomic(target: &Path, bytes: &[u8], create_new: bool) -> Result<(), StoreError> {
+    replace_if(target, bytes, create_new, &mut || Ok(true)).map(drop)
+}
+
+/// [`write_atomic`], asking `still()` right before the rename (after the
+/// temporary file is written and flushed, and the journal's write-ahead
+/// hook recorded it) whether `target` still holds what the caller read:
+/// when not, nothing is replaced and `Ok(false)` says so. The time between
+/// the question and the rename is as short as it can be made without a
+/// lock the other program would honour.
+pub fn replace_if(
+    target: &Path,
+    bytes: &[u8],
+    create_new: bool,
+    still: &mut dyn FnMut() -> Result<bool, StoreError>,
+) -> Result<bool, StoreError> {
     use std::io::Write;
     let dir = target.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
@@ -187,6 +219,9 @@ pub fn write_atomic(target: &Path, bytes: &[u8], create_new: bool) -> Result<(),
         .sync_data()
         .map_err(|e| StoreError::io(target, e))?;
     write_ahead(bytes)?;
+    if !still()? {
+        return Ok(false);
+    }
     if create_new {
         tmp.persist_noclobber(target)
             .map_err(|e| StoreError::io(target, e.error))?;
@@ -194,5 +229,5 @@ pub fn write_atomic(target: &Path, bytes: &[u8], create_new: bool) -> Result<(),
         tmp.persist(target)
             .map_err(|e| StoreError::io(target, e.error))?;
     }
-    Ok(())
+    Ok(true)
 }

@@ -897,6 +897,7 @@ fn vcard_file_refuses_stale_writes_and_keeps_the_hand_edit() {
     // Card a did not change: its old revision still writes, and the hand
     // edit of card b survives that write.
     store.update("a", &a.revision, &title("Vier")).unwrap();
+    assert!(store.flush().unwrap().is_empty());
     let now = std::fs::read_to_string(&file).unwrap();
     assert!(now.contains("TITLE:Zwei von Hand"), "{now}");
     assert_eq!(store.read("a").unwrap().contact.title, "Vier");
@@ -959,6 +960,7 @@ fn vcard_file_update_keeps_the_other_cards_byte_for_byte() {
     store
         .update(&b.id, &b.revision, &title("Obermeister"))
         .unwrap();
+    assert!(store.flush().unwrap().is_empty());
     let now = std::fs::read(&file).unwrap();
     assert!(
         now.starts_with(CARD_21),
@@ -988,6 +990,7 @@ fn vcard_file_update_keeps_the_other_cards_byte_for_byte() {
 
     // Deleting the middle card also keeps its neighbours as they were.
     store.delete(&b.id, &after.records[1].revision).unwrap();
+    assert!(store.flush().unwrap().is_empty());
     assert_eq!(std::fs::read(&file).unwrap(), [CARD_21, CARD_C].concat());
 }
 

@@ -282,6 +282,12 @@ impl WriteStore for Faulty {
     fn renamed(&self) -> Vec<store::Renamed> {
         self.inner.renamed()
     }
+    fn held_back(&self) -> Option<String> {
+        self.inner.held_back()
+    }
+    fn flush(&mut self) -> Result<Vec<store::Refused>, StoreError> {
+        self.inner.flush()
+    }
 }
 
 impl JournalStore for Faulty {

@@ -1,0 +1,160 @@
+//! Issue 11, finding 4 (SPEC §6 "Another program's write lost because
+//! abgleich wrote at the same time"): another program writes to a store
+//! while `apply` writes to it. The binary runs that program at the point
+//! where the two race (`ABGLEICH_WHILE_WRITING`, a shell command run after
+//! abgleich read what it is about to replace and before it replaces it; a
+//! `crash-points` build hook), once per apply (a marker file).
+
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_abgleich");
+const WHILE_WRITING: &str = "ABGLEICH_WHILE_WRITING";
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn run(dir: &Path, args: &[&str], other_writer: Option<&str>) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--config")
+        .arg(dir.join("abgleich.toml"))
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir)
+        .env_remove(WHILE_WRITING)
+        .env_remove("ABGLEICH_ABORT_AFTER_WRITES");
+    if let Some(script) = other_writer {
+        // Once: the first time the apply reaches the point.
+        let once = format!(
+            "cd {dir:?} && if [ ! -e other-wrote ]; then touch other-wrote; {script}; fi",
+            dir = dir
+        );
+        cmd.env(WHILE_WRITING, once);
+    }
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn crm(dir: &Path, rows: usize) {
+    let db = rusqlite::Connection::open(dir.join("crm.sqlite")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, uid TEXT)",
+    )
+    .unwrap();
+    for i in 1..=rows {
+        db.execute(
+            "INSERT INTO customers (first_name, last_name, email) VALUES (?1, ?2, ?3)",
+            (
+                format!("Person{i}"),
+                format!("Family{i}"),
+                format!("person{i}@example.org"),
+            ),
+        )
+        .unwrap();
+    }
+}
+
+const CONFIG: &str = r#"[left]
+name = "CRM"
+kind = "sqlite"
+path = "crm.sqlite"
+table = "customers"
+id = "id"
+stamp = "uid"
+[left.fields]
+"name.given" = "first_name"
+"name.family" = "last_name"
+"email[1]" = "email"
+[right]
+name = "Book"
+kind = "STORE_KIND"
+path = "STORE_PATH"
+stamp = "X-CRM-ID"
+[sync]
+conflicts = "left"
+"#;
+
+/// The cards of another program, appended to a one-file book.
+fn other_cards(from: usize, to: usize) -> String {
+    (from..to)
+        .map(|i| {
+            format!(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:other-{i}\r\nFN:Other {i}\r\nN:Program;Other {i};;;\r\nEMAIL:other{i}@example.org\r\nEND:VCARD\r\n"
+            )
+        })
+        .collect()
+}
+
+/// Before: a one-file book was parsed and rewritten by every write; cards
+/// another program appended (and an edit it made) between abgleich's read
+/// and its rewrite were lost without a word. Now the book is written once
+/// per apply, re-read and compared right before it is replaced: every card
+/// the other program added stays, its edit stays, and the card abgleich was
+/// about to update that the other program edited is "changed since plan".
+#[test]
+fn a_one_file_book_keeps_what_another_program_wrote_during_an_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crm(d, 20);
+    std::fs::write(d.join("book.vcf"), "").unwrap();
+    let config = CONFIG
+        .replace("STORE_KIND", "vcard")
+        .replace("STORE_PATH", "book.vcf");
+    std::fs::write(d.join("abgleich.toml"), config).unwrap();
+    let first = run(d, &["apply", "--yes"], None);
+    assert_eq!(first.code, Some(0), "{first}");
+    // Every CRM row changes: the next apply updates all 20 cards.
+    let db = rusqlite::Connection::open(d.join("crm.sqlite")).unwrap();
+    db.execute("UPDATE customers SET last_name = last_name || '-neu'", [])
+        .unwrap();
+    drop(db);
+    std::fs::write(d.join("other.vcf"), other_cards(0, 30)).unwrap();
+    let other = "cat other.vcf >> book.vcf && \
+                 sed -i 's/person7@example.org/person7@other.example.org/' book.vcf";
+    let second = run(d, &["apply", "--yes"], Some(other));
+    assert!(
+        d.join("other-wrote").exists(),
+        "the other program never ran"
+    );
+    let book = std::fs::read_to_string(d.join("book.vcf")).unwrap();
+    let lost: Vec<usize> = (0..30)
+        .filter(|i| !book.contains(&format!("UID:other-{i}\r\n")))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "the other program's cards {lost:?} were lost\n{second}"
+    );
+    assert!(
+        book.contains("person7@other.example.org"),
+        "the other program's edit was lost\n{second}\n{book}"
+    );
+    assert!(
+        second.stdout.contains("changed since plan"),
+        "the edited card is not reported\n{second}"
+    );
+    for i in (1..=20).filter(|&i| i != 7) {
+        assert!(
+            book.contains(&format!("Family{i}-neu")),
+            "card {i} not updated\n{second}"
+        );
+    }
+    assert!(!book.contains("Family7-neu"), "{second}");
+}
