@@ -51,10 +51,15 @@ struct Parsed {
 /// it.
 struct Draft {
     base: Parsed,
+    /// The position of each card of `base` by id.
+    at: HashMap<String, usize>,
     /// Per card of `base`: what the writes left of it.
     edits: Vec<Option<Edit>>,
-    /// The cards created, in order.
+    /// The cards created, in order, and their position by UID.
     created: Vec<Written>,
+    created_at: HashMap<String, usize>,
+    /// How many writes it holds.
+    writes: usize,
 }
 
 enum Edit {
@@ -168,10 +173,16 @@ impl VcardFileStore {
         if self.draft.is_none() {
             let base = self.writable()?;
             let edits = base.cards.iter().map(|_| None).collect();
+            let at = (base.cards.iter().enumerate())
+                .map(|(i, (id, _))| (id.clone(), i))
+                .collect();
             self.draft = Some(Draft {
                 base,
+                at,
                 edits,
                 created: Vec::new(),
+                created_at: HashMap::new(),
+                writes: 0,
             });
         }
         Ok(self.draft.as_mut().expect("the draft was just made"))
@@ -372,7 +383,7 @@ fn has_uid(card: &ParsedCard) -> bool {
 impl Draft {
     /// The index in `base` of card `id`.
     fn index(&self, id: &str) -> Option<usize> {
-        self.base.cards.iter().position(|(i, _)| i == id)
+        self.at.get(id).copied()
     }
 
     /// Card `id` as the writes so far left it: (revision, card).
@@ -387,10 +398,8 @@ impl Draft {
                 Some(Edit::Removed) => None,
             };
         }
-        self.created
-            .iter()
-            .find(|w| w.uid == id)
-            .map(|w| (w.revision.as_str(), &w.card))
+        let w = &self.created[*self.created_at.get(id)?];
+        Some((w.revision.as_str(), &w.card))
     }
 
     /// The index of card `id` in `base`, if the writes so far left it at
@@ -406,7 +415,7 @@ impl Draft {
     }
 
     fn is_empty(&self) -> bool {
-        self.created.is_empty() && self.edits.iter().all(Option::is_none)
+        self.writes == 0
     }
 }
 
@@ -523,7 +532,10 @@ impl WriteStore for VcardFileStore {
         }
         let w = self.written(uid.clone(), cards::new_card(&self.config, &uid, patch));
         let revision = w.revision.clone();
-        self.draft()?.created.push(w);
+        let draft = self.draft()?;
+        draft.created_at.insert(uid.clone(), draft.created.len());
+        draft.created.push(w);
+        draft.writes += 1;
         Ok((uid, revision))
     }
 
@@ -545,7 +557,9 @@ impl WriteStore for VcardFileStore {
         };
         let w = self.written(uid, changed);
         let revision = w.revision.clone();
-        self.draft()?.edits[index] = Some(Edit::Card(w));
+        let draft = self.draft()?;
+        draft.edits[index] = Some(Edit::Card(w));
+        draft.writes += 1;
         Ok(revision)
     }
 
@@ -553,6 +567,7 @@ impl WriteStore for VcardFileStore {
         let draft = self.draft()?;
         let index = draft.find(id, expected)?;
         draft.edits[index] = Some(Edit::Removed);
+        draft.writes += 1;
         Ok(())
     }
 
