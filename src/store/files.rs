@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::interface::StoreError;
 use crate::config::StoreConfig;
+use crate::model::record::hash_revision;
 
 /// What the journal does with the bytes a replacement is about to put in
 /// place: record their hash before they land.
@@ -33,21 +34,24 @@ fn write_ahead(bytes: &[u8]) -> Result<(), StoreError> {
 }
 
 /// Where another program's write would race abgleich's: after abgleich read
-/// what it is about to replace, before it replaces it. Builds with the
-/// `crash-points` feature run `ABGLEICH_WHILE_WRITING` (a shell command)
-/// here, so tests can play that other program; other builds do nothing.
+/// `file` for a write, before it replaces it. Builds with the
+/// `crash-points` feature run `ABGLEICH_WHILE_WRITING` (a shell command,
+/// given `file` as `$1`) here, so tests can play that other program; other
+/// builds do nothing.
 #[cfg(feature = "crash-points")]
-pub fn another_writer_point() {
+pub fn another_writer_point(file: &Path) {
     if let Ok(command) = std::env::var("ABGLEICH_WHILE_WRITING") {
         let _ = std::process::Command::new("sh")
             .arg("-c")
             .arg(command)
+            .arg("sh")
+            .arg(file)
             .status();
     }
 }
 
 #[cfg(not(feature = "crash-points"))]
-pub fn another_writer_point() {}
+pub fn another_writer_point(_file: &Path) {}
 
 /// Read a file for the journal: its bytes, or `None` when it does not exist.
 pub fn read_unit_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
@@ -181,21 +185,125 @@ pub fn remove_leftovers(dir: &Path) -> Result<usize, StoreError> {
 /// never half of one.
 /// With `create_new`, an existing `target` is an error instead of replaced.
 pub fn write_atomic(target: &Path, bytes: &[u8], create_new: bool) -> Result<(), StoreError> {
-    replace_if(target, bytes, create_new, &mut || Ok(true)).map(drop)
+    let tmp = prepare(target, bytes)?;
+    persist(tmp, target, create_new)
 }
 
 /// [`write_atomic`], asking `still()` right before the rename (after the
 /// temporary file is written and flushed, and the journal's write-ahead
 /// hook recorded it) whether `target` still holds what the caller read:
-/// when not, nothing is replaced and `Ok(false)` says so. The time between
-/// the question and the rename is as short as it can be made without a
-/// lock the other program would honour.
+/// when not, nothing is replaced and `Ok(false)` says so.
 pub fn replace_if(
     target: &Path,
     bytes: &[u8],
-    create_new: bool,
     still: &mut dyn FnMut() -> Result<bool, StoreError>,
 ) -> Result<bool, StoreError> {
+    let tmp = prepare(target, bytes)?;
+    if !still()? {
+        return Ok(false);
+    }
+    persist(tmp, target, false).map(|()| true)
+}
+
+/// Replace `target` with `bytes` only if it holds the revision `expected`
+/// (the hash of its bytes) when it is replaced: checked right before, and
+/// (Linux) by exchanging the new file with the old one in one step and
+/// reading what was exchanged out; when that is not what the caller read
+/// (another program replaced the file in between), the two are exchanged
+/// back. `Ok(false)`: not replaced, the file changed. A file system
+/// without the exchange is checked right before the rename only.
+pub fn replace_unchanged(target: &Path, bytes: &[u8], expected: &str) -> Result<bool, StoreError> {
+    let tmp = prepare(target, bytes)?;
+    if !holds(target, expected)? {
+        return Ok(false);
+    }
+    another_writer_point(target);
+    match exchange(tmp.path(), target) {
+        Ok(()) => {
+            // The temporary name holds what `target` held a moment ago.
+            if holds(tmp.path(), expected)? {
+                // Dropping `tmp` removes the old card.
+                return Ok(true);
+            }
+            exchange(tmp.path(), target).map_err(|e| StoreError::io(target, e))?;
+            Ok(false)
+        }
+        Err(_) => {
+            // No exchange here: the check above is the last word.
+            persist(tmp, target, false).map(|()| true)
+        }
+    }
+}
+
+/// Whether `path` holds bytes of revision `expected` (not: it is gone).
+fn holds(path: &Path, expected: &str) -> Result<bool, StoreError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(hash_revision(&bytes) == expected),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(StoreError::io(path, e)),
+    }
+}
+
+/// Exchange two names in one step (Linux `renameat2(RENAME_EXCHANGE)`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are NUL-terminated strings that live across the call;
+    // AT_FDCWD makes relative paths relative to the working folder, as
+    // every other path of the store is; the call does not keep them.
+    let done = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// Remove `target` only if it holds the revision `expected`: it is moved
+/// to a hidden name in one step first, and what was moved is checked;
+/// when that is not what the caller read, it is put back (`Ok(false)`).
+pub fn remove_unchanged(target: &Path, expected: &str) -> Result<bool, StoreError> {
+    if !holds(target, expected)? {
+        return Ok(false);
+    }
+    let dir = target.parent().unwrap_or(Path::new("."));
+    // A name recovery removes, should abgleich be killed before it is gone.
+    let aside = dir.join(format!(".abgleich-{}.tmp", uuid::Uuid::new_v4()));
+    another_writer_point(target);
+    std::fs::rename(target, &aside).map_err(|e| StoreError::io(target, e))?;
+    if holds(&aside, expected)? {
+        std::fs::remove_file(&aside).map_err(|e| StoreError::io(&aside, e))?;
+        return Ok(true);
+    }
+    // Another program's card: back under its name (never over a file that
+    // took the name meanwhile).
+    std::fs::hard_link(&aside, target).map_err(|e| StoreError::io(target, e))?;
+    std::fs::remove_file(&aside).map_err(|e| StoreError::io(&aside, e))?;
+    Ok(false)
+}
+
+/// A temporary file beside `target` holding `bytes`, flushed, with the
+/// permissions `target` has (a new file: the folder's cards'); the
+/// journal's write-ahead hook has recorded the bytes.
+fn prepare(target: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
     use std::io::Write;
     let dir = target.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
@@ -219,9 +327,14 @@ pub fn replace_if(
         .sync_data()
         .map_err(|e| StoreError::io(target, e))?;
     write_ahead(bytes)?;
-    if !still()? {
-        return Ok(false);
-    }
+    Ok(tmp)
+}
+
+fn persist(
+    tmp: tempfile::NamedTempFile,
+    target: &Path,
+    create_new: bool,
+) -> Result<(), StoreError> {
     if create_new {
         tmp.persist_noclobber(target)
             .map_err(|e| StoreError::io(target, e.error))?;
@@ -229,5 +342,5 @@ pub fn replace_if(
         tmp.persist(target)
             .map_err(|e| StoreError::io(target, e.error))?;
     }
-    Ok(true)
+    Ok(())
 }

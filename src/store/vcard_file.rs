@@ -587,7 +587,7 @@ impl WriteStore for VcardFileStore {
         if draft.is_empty() {
             return Ok(Vec::new());
         }
-        files::another_writer_point();
+        files::another_writer_point(&self.file);
         for _ in 0..FLUSH_ATTEMPTS {
             let now = self.writable()?;
             let (bytes, renamed, refused) = self.merge(&draft, &now);
@@ -596,7 +596,7 @@ impl WriteStore for VcardFileStore {
                 let raw = std::fs::read(&file).map_err(|e| StoreError::io(&file, e))?;
                 Ok(hash_revision(&raw) == now.raw_hash)
             };
-            if files::replace_if(&self.file, &bytes, false, &mut still)? {
+            if files::replace_if(&self.file, &bytes, &mut still)? {
                 self.renamed.extend(renamed);
                 return Ok(refused);
             }

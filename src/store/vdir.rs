@@ -342,7 +342,10 @@ impl WriteStore for VdirStore {
         let mut card = single_card(&bytes, &path)?.card;
         cards::apply(&self.config, &mut card, patch);
         let text = vcard::write_card(&card, self.version());
-        write_atomic(&path, text.as_bytes(), false)?;
+        // Compared with the revision read once more, as it is replaced.
+        if !files::replace_unchanged(&path, text.as_bytes(), expected)? {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
         Ok(hash_revision(text.as_bytes()))
     }
 
@@ -351,7 +354,10 @@ impl WriteStore for VdirStore {
         if hash_revision(&bytes) != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
-        std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))
+        if !files::remove_unchanged(&path, expected)? {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
+        Ok(())
     }
 }
 

@@ -205,7 +205,9 @@ impl Journaled {
 
     /// Right before the stores commit, in one state transaction: the units
     /// creates made are journaled, and every unit's hash after the writes
-    /// (an SQL row's as its transaction holds it) is recorded, so that after
+    /// (an SQL row's as its transaction holds it; a card store's writes
+    /// recorded theirs as they went, and a unit none of them wrote keeps its
+    /// hash from before) is recorded, so that after
     /// a crash at any later point each unit either holds what abgleich wrote,
     /// or is as it was, or changed since.
     pub(in crate::sync) fn before_commit(
@@ -218,7 +220,18 @@ impl Journaled {
         let created = std::mem::take(&mut self.created);
         self.journal_created(&tx, stores, created)?;
         for e in &self.entries {
-            let after = unit_hash(stores.get(e.side).as_ref(), &e.unit)?;
+            let store = stores.get(e.side).as_ref();
+            let after = if store.writes_at_commit() {
+                unit_hash(store, &e.unit)?
+            } else if self.afters.borrow().contains_key(&e.seq) {
+                // A card store's writes recorded what each put in place;
+                // what the unit holds now may be another program's write
+                // (one abgleich's write was refused for).
+                continue;
+            } else {
+                // Not written: whatever the unit holds now is not abgleich's.
+                hash_text(e.before.as_deref())
+            };
             tx.set_after_hash(self.apply_id, e.seq, Some(&after))?;
             self.afters
                 .borrow_mut()

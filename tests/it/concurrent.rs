@@ -3,7 +3,8 @@
 //! while `apply` writes to it. The binary runs that program at the point
 //! where the two race (`ABGLEICH_WHILE_WRITING`, a shell command run after
 //! abgleich read what it is about to replace and before it replaces it; a
-//! `crash-points` build hook), once per apply (a marker file).
+//! `crash-points` build hook, given that file as `$1`); the other program
+//! writes once (it leaves a marker file).
 
 use std::path::Path;
 use std::process::Command;
@@ -38,11 +39,8 @@ fn run(dir: &Path, args: &[&str], other_writer: Option<&str>) -> Run {
         .env_remove(WHILE_WRITING)
         .env_remove("ABGLEICH_ABORT_AFTER_WRITES");
     if let Some(script) = other_writer {
-        // Once: the first time the apply reaches the point.
-        let once = format!(
-            "cd {dir:?} && if [ ! -e other-wrote ]; then touch other-wrote; {script}; fi",
-            dir = dir
-        );
+        // Until it wrote (the script touches the marker when it does).
+        let once = format!("cd {dir:?} && if [ ! -e other-wrote ]; then {script}; fi; true");
         cmd.env(WHILE_WRITING, once);
     }
     let out = cmd.output().unwrap();
@@ -127,7 +125,7 @@ fn a_one_file_book_keeps_what_another_program_wrote_during_an_apply() {
         .unwrap();
     drop(db);
     std::fs::write(d.join("other.vcf"), other_cards(0, 30)).unwrap();
-    let other = "cat other.vcf >> book.vcf && \
+    let other = "touch other-wrote && cat other.vcf >> book.vcf && \
                  sed -i 's/person7@example.org/person7@other.example.org/' book.vcf";
     let second = run(d, &["apply", "--yes"], Some(other));
     assert!(
@@ -157,4 +155,78 @@ fn a_one_file_book_keeps_what_another_program_wrote_during_an_apply() {
         );
     }
     assert!(!book.contains("Family7-neu"), "{second}");
+}
+
+/// Before: a card file edited by another program after abgleich checked its
+/// revision and before abgleich renamed the new card into place was
+/// overwritten, and the apply said it was applied. Now the file is compared
+/// with the revision the plan read right before the rename: the edit stays,
+/// and that card is "changed since plan".
+#[test]
+fn a_vdir_card_edited_while_abgleich_writes_it_keeps_the_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crm(d, 20);
+    std::fs::create_dir(d.join("book")).unwrap();
+    let config = CONFIG
+        .replace("STORE_KIND", "vdir")
+        .replace("STORE_PATH", "book");
+    std::fs::write(d.join("abgleich.toml"), config).unwrap();
+    let first = run(d, &["apply", "--yes"], None);
+    assert_eq!(first.code, Some(0), "{first}");
+    let db = rusqlite::Connection::open(d.join("crm.sqlite")).unwrap();
+    db.execute("UPDATE customers SET last_name = last_name || '-neu'", [])
+        .unwrap();
+    drop(db);
+    // When abgleich is about to replace card 7 (and only then), the other
+    // program edits it.
+    let other = "if grep -q person7@example.org \"$1\"; then touch other-wrote && \
+                 sed -i 's/person7@example.org/person7@other.example.org/' \"$1\"; fi";
+    let second = run(d, &["apply", "--yes"], Some(other));
+    assert!(
+        d.join("other-wrote").exists(),
+        "the other program never ran"
+    );
+    let cards: Vec<String> = std::fs::read_dir(d.join("book"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(cards.len(), 20);
+    let seven: Vec<&String> = cards.iter().filter(|c| c.contains("person7@")).collect();
+    assert_eq!(seven.len(), 1);
+    assert!(
+        seven[0].contains("person7@other.example.org"),
+        "the other program's edit was overwritten\n{second}\n{}",
+        seven[0]
+    );
+    assert!(!seven[0].contains("Family7-neu"), "{second}");
+    assert!(
+        second.stdout.contains("changed since plan"),
+        "the edited card is not reported\n{second}"
+    );
+    for i in (1..=20).filter(|&i| i != 7) {
+        let card = cards
+            .iter()
+            .find(|c| c.contains(&format!("person{i}@example.org")))
+            .unwrap();
+        assert!(
+            card.contains(&format!("Family{i}-neu")),
+            "card {i}\n{second}"
+        );
+    }
+    // Undo puts back what abgleich wrote, and leaves the other program's
+    // card alone.
+    let undo = run(d, &["undo"], None);
+    assert_eq!(undo.code, Some(0), "{undo}");
+    let cards: Vec<String> = std::fs::read_dir(d.join("book"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        cards
+            .iter()
+            .any(|c| c.contains("person7@other.example.org")),
+        "undo put back card 7 over the other program's edit\n{undo}"
+    );
+    assert!(!cards.iter().any(|c| c.contains("-neu")), "{undo}");
 }
