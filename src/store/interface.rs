@@ -259,17 +259,19 @@ pub trait WriteStore: ReadStore {
     fn check_writable(&self) -> Result<(), StoreError> {
         Ok(())
     }
-    /// The unit [`WriteStore::flush`] will replace, when the store holds its
-    /// writes back until then (a one-file book is written once per apply)
-    /// and some are waiting; `None` otherwise.
-    fn held_back(&self) -> Option<String> {
-        None
+    /// Whether writes wait for [`WriteStore::flush`]: a card store holds
+    /// them back (a one-file book is written once per apply; a card folder
+    /// writes its cards as a batch of temporary files flushed at once).
+    fn holds_writes(&self) -> bool {
+        false
     }
     /// Put the held-back writes in place, each still conditional on the
-    /// revision its write read: the store is read again right before it is
-    /// replaced, what another program wrote meanwhile is kept, and a write
-    /// whose record changed or went away meanwhile is not made. Returns those
-    /// writes; an error means none was made.
+    /// revision its write read, compared right before the record is
+    /// replaced (a one-file book is read again and merged, so what another
+    /// program wrote meanwhile is kept); a write whose record changed or
+    /// went away meanwhile is not made. The journal's write-ahead hook gets
+    /// the whole batch before the first of them lands. Returns the writes
+    /// not made; an error means the ones not yet made were not made.
     fn flush(&mut self) -> Result<Vec<Refused>, StoreError> {
         Ok(Vec::new())
     }

@@ -571,11 +571,8 @@ impl WriteStore for VcardFileStore {
         Ok(())
     }
 
-    fn held_back(&self) -> Option<String> {
-        self.draft
-            .as_ref()
-            .filter(|d| !d.is_empty())
-            .map(|_| self.unit_of(""))
+    fn holds_writes(&self) -> bool {
+        self.draft.as_ref().is_some_and(|d| !d.is_empty())
     }
 
     /// Read the file again, merge the draft into it, and replace it if it
@@ -596,7 +593,9 @@ impl WriteStore for VcardFileStore {
                 let raw = std::fs::read(&file).map_err(|e| StoreError::io(&file, e))?;
                 Ok(hash_revision(&raw) == now.raw_hash)
             };
-            if files::replace_if(&self.file, &bytes, &mut still)? {
+            let unit = self.unit_of("");
+            if files::replace_if(&self.file, &unit, &bytes, &mut still)? {
+                files::count_write();
                 self.renamed.extend(renamed);
                 return Ok(refused);
             }

@@ -354,6 +354,7 @@ fn vdir_create_with_a_path_like_uid_stays_in_the_folder() {
         ..Patch::default()
     };
     let (id, revision) = store.create(&patch).unwrap();
+    assert!(store.flush().unwrap().is_empty());
 
     let after = tree(root.path());
     let new: Vec<&PathBuf> = after.difference(&before).collect();
@@ -616,6 +617,7 @@ fn title_update_keeps_the_rest(
     let new_revision = store
         .update(&record.id, &record.revision, &title("Chef"))
         .unwrap_or_else(|e| panic!("{name} as {version}: update failed: {e}"));
+    assert!(store.flush().unwrap().is_empty());
 
     let written = std::fs::read(&file).unwrap();
     let shown = String::from_utf8_lossy(&written).into_owned();
@@ -791,6 +793,7 @@ fn vdir_refuses_stale_writes_and_keeps_the_hand_edit() {
     store
         .update(&fresh.id, &fresh.revision, &title("Kellner"))
         .unwrap();
+    assert!(store.flush().unwrap().is_empty());
     let now = contact_of(&std::fs::read(&file).unwrap());
     assert_eq!(now.title, "Kellner");
     assert_eq!(now.note, "von Hand");

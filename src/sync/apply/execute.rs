@@ -76,18 +76,16 @@ pub(super) fn write_all(
                 continue;
             }
             let copy = copies.remove(&i);
-            let deletes = matches!(intent.action, Action::Delete { .. });
-            journal.before_write(state, stores, intent.side, intent.unit.as_deref(), deletes)?;
+            journal.before_write(state, stores)?;
             let (side, group) = (intent.side, intent.group);
             let named = intent.action.record().map(str::to_string);
             let result = write(stores, intent, w, journal, whole_cards, copy);
-            journal.after_write();
             count_write();
             match result {
                 Ok(()) => {
                     w.wrote = true;
                     *landed[group].get_mut(side) += 1;
-                    if stores.get(side).held_back().is_some() {
+                    if stores.get(side).holds_writes() {
                         let id = named.or_else(|| w.ids.get(side).clone());
                         held.extend(id.map(|id| ((side, id), group)));
                     }
@@ -112,13 +110,13 @@ fn flush(
     held: &HashMap<(Side, String), usize>,
 ) -> Result<(), ApplyError> {
     for side in Side::BOTH {
-        let Some(unit) = stores.get(side).held_back() else {
+        if !stores.get(side).holds_writes() {
             continue;
-        };
-        journal.before_write(state, stores, side, Some(&unit), false)?;
+        }
+        journal.before_write(state, stores)?;
+        journal.flushing(Some(side));
         let flushed = stores.get_mut(side).flush();
-        journal.after_write();
-        count_write();
+        journal.flushing(None);
         for Refused { id, error } in flushed? {
             let Some(&g) = held.get(&(side, id)) else {
                 continue;
