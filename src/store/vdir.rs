@@ -444,20 +444,25 @@ impl WriteStore for VdirStore {
         let mut refused = Vec::new();
         for Pending { name, what } in pending {
             let path = self.path_of(&name)?;
+            // A create or delete that cannot be made is that record's
+            // failure (nothing of it landed); an update's is the apply's
+            // (its exchange may be half done), which puts back what landed.
             let landed = match what {
-                Change::Create(temp, _) => files::put_new(temp, &path).map(|()| true)?,
+                Change::Create(temp, _) => files::put_new(temp, &path).map(|()| true),
                 Change::Update { expected, temp, .. } => {
-                    files::put_unchanged(temp, &path, &expected)?
+                    Ok(files::put_unchanged(temp, &path, &expected)?)
                 }
-                Change::Delete { expected } => files::remove_unchanged(&path, &expected)?,
+                Change::Delete { expected } => files::remove_unchanged(&path, &expected),
                 Change::Nothing => continue,
             };
             files::count_write();
-            if !landed {
-                refused.push(Refused {
+            match landed {
+                Ok(true) => {}
+                Ok(false) => refused.push(Refused {
                     error: StoreError::Changed { id: name.clone() },
                     id: name,
-                });
+                }),
+                Err(error) => refused.push(Refused { id: name, error }),
             }
         }
         Ok(refused)

@@ -1,9 +1,10 @@
 //! The journal: before an apply writes, every unit (card file, row) a write
-//! will replace is saved with its exact bytes. A card store's write is not
-//! in a transaction, so the hash of what each of its writes puts in place is
-//! recorded right before it lands (the write-ahead hook of
-//! [`crate::store::files`]); before the stores commit, every unit's hash
-//! after the writes is recorded (an SQL row's as its transaction holds it).
+//! will replace is saved with its exact bytes. A card store's writes are not
+//! in a transaction, so the hashes of what a batch of them puts in place are
+//! recorded (one state commit) before the first of them lands (the
+//! write-ahead hook of [`crate::store::files`]); before the stores commit,
+//! every row's hash after the writes is recorded (as its transaction holds
+//! it).
 //! From it a failed apply is rolled back, an interrupted one recovered
 //! ([`recover`]), and the last finished one undone ([`undo`]).
 //!

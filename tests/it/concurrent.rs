@@ -29,6 +29,15 @@ impl std::fmt::Display for Run {
 }
 
 fn run(dir: &Path, args: &[&str], other_writer: Option<&str>) -> Run {
+    run_aborting(dir, args, other_writer, None)
+}
+
+fn run_aborting(
+    dir: &Path,
+    args: &[&str],
+    other_writer: Option<&str>,
+    abort_after: Option<usize>,
+) -> Run {
     let mut cmd = Command::new(BIN);
     cmd.arg("--config")
         .arg(dir.join("abgleich.toml"))
@@ -42,6 +51,9 @@ fn run(dir: &Path, args: &[&str], other_writer: Option<&str>) -> Run {
         // Until it wrote (the script touches the marker when it does).
         let once = format!("cd {dir:?} && if [ ! -e other-wrote ]; then {script}; fi; true");
         cmd.env(WHILE_WRITING, once);
+    }
+    if let Some(k) = abort_after {
+        cmd.env("ABGLEICH_ABORT_AFTER_WRITES", k.to_string());
     }
     let out = cmd.output().unwrap();
     Run {
@@ -229,4 +241,78 @@ fn a_vdir_card_edited_while_abgleich_writes_it_keeps_the_edit() {
         "undo put back card 7 over the other program's edit\n{undo}"
     );
     assert!(!cards.iter().any(|c| c.contains("-neu")), "{undo}");
+}
+
+/// The one-file book written once per apply, killed at every write point
+/// (each write to the draft, the file's replacement, the commit): the next
+/// command puts the book and the CRM back exactly as they were.
+#[test]
+fn a_one_file_book_apply_killed_at_every_write_point_is_put_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crm(d, 5);
+    std::fs::write(d.join("book.vcf"), "").unwrap();
+    let config = CONFIG
+        .replace("STORE_KIND", "vcard")
+        .replace("STORE_PATH", "book.vcf");
+    std::fs::write(d.join("abgleich.toml"), config).unwrap();
+    assert_eq!(run(d, &["apply", "--yes"], None).code, Some(0));
+    let db = rusqlite::Connection::open(d.join("crm.sqlite")).unwrap();
+    db.execute("UPDATE customers SET last_name = last_name || '-neu'", [])
+        .unwrap();
+    db.execute(
+        "INSERT INTO customers (first_name, last_name, email) VALUES ('Neu', 'Person', 'neu@example.org')",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let book = std::fs::read(d.join("book.vcf")).unwrap();
+    let rows = |d: &Path| -> Vec<(i64, String)> {
+        let db = rusqlite::Connection::open(d.join("crm.sqlite")).unwrap();
+        let mut stmt = db
+            .prepare("SELECT id, coalesce(last_name, '') || '|' || coalesce(uid, '') FROM customers ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    // Each kill on a fresh copy of the folder as it is now.
+    let fresh = || {
+        let to = tempfile::tempdir().unwrap();
+        for e in std::fs::read_dir(d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), to.path().join(e.file_name())).unwrap();
+            }
+        }
+        to
+    };
+    let before_rows = rows(d);
+    let mut k = 1;
+    loop {
+        let copy = fresh();
+        let d = copy.path();
+        let crashed = run_aborting(d, &["apply", "--yes"], None, Some(k));
+        if crashed.code == Some(0) {
+            break;
+        }
+        assert_eq!(crashed.code, None, "k = {k}: killed\n{crashed}");
+        let status = run(d, &["status"], None);
+        assert_eq!(status.code, Some(0), "k = {k}\n{status}");
+        assert_eq!(
+            std::fs::read(d.join("book.vcf")).unwrap(),
+            book,
+            "k = {k}: the book as before the apply\n{status}"
+        );
+        assert_eq!(rows(d), before_rows, "k = {k}\n{status}");
+        let names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".abgleich-"))
+            .collect();
+        assert!(names.is_empty(), "k = {k}: {names:?} left");
+        k += 1;
+    }
+    assert!(k > 5, "the apply has write points to kill at: {k}");
 }
