@@ -119,6 +119,16 @@ pub struct Patch {
     pub template: Option<VCard>,
 }
 
+/// A write [`WriteStore::flush`] could not make: its record changed or went
+/// away since the write read it (another program wrote it meanwhile).
+#[derive(Debug)]
+pub struct Refused {
+    /// The id the write named (an update's, a delete's) or returned (a
+    /// create's).
+    pub id: String,
+    pub error: StoreError,
+}
+
 /// Why a store could not do what was asked. Each kind keeps its cause
 /// (`source()`); the message names the file or the config key.
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +160,10 @@ pub enum StoreError {
     Changed { id: String },
     #[error("record {id} does not exist")]
     Missing { id: String },
+    /// Another program kept changing the file while abgleich tried to
+    /// replace it; nothing was written.
+    #[error("{}: another program kept changing the file ({attempts} attempts to replace it); nothing was written, try again", path.display())]
+    Busy { path: PathBuf, attempts: usize },
     /// An id that would name something outside the store (`../x`).
     #[error("{id:?} is not a file name inside the address-book folder")]
     BadId { id: String },
@@ -244,6 +258,22 @@ pub trait WriteStore: ReadStore {
     /// with one error before anything is written, not with one per record.
     fn check_writable(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+    /// Whether writes wait for [`WriteStore::flush`]: a card store holds
+    /// them back (a one-file book is written once per apply; a card folder
+    /// writes its cards as a batch of temporary files flushed at once).
+    fn holds_writes(&self) -> bool {
+        false
+    }
+    /// Put the held-back writes in place, each still conditional on the
+    /// revision its write read, compared right before the record is
+    /// replaced (a one-file book is read again and merged, so what another
+    /// program wrote meanwhile is kept); a write whose record changed or
+    /// went away meanwhile is not made. The journal's write-ahead hook gets
+    /// the whole batch before the first of them lands. Returns the writes
+    /// not made; an error means the ones not yet made were not made.
+    fn flush(&mut self) -> Result<Vec<Refused>, StoreError> {
+        Ok(Vec::new())
     }
     /// Make the writes since [`WriteStore::begin`] permanent.
     fn commit(&mut self) -> Result<(), StoreError> {

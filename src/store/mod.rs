@@ -15,10 +15,10 @@ pub mod vdir;
 use crate::config::{StoreConfig, StoreKind};
 use crate::model::normal::Normalizer;
 
-pub use files::{WriteAhead, set_write_ahead, write_atomic};
+pub use files::{Landing, WriteAhead, count_write, set_write_ahead, write_atomic};
 pub use interface::{
-    ChangedListing, JournalStore, Known, Listed, Listing, Patch, ReadStore, Renamed, Store,
-    StoreError, Version, Versions, WriteStore, read_changed,
+    ChangedListing, JournalStore, Known, Listed, Listing, Patch, ReadStore, Refused, Renamed,
+    Store, StoreError, Version, Versions, WriteStore, read_changed,
 };
 
 /// Open a store for reading only (`check`, a plan): the same checks as

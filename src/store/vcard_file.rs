@@ -1,4 +1,5 @@
-//! `vcard`: one `.vcf` file with many cards, rewritten atomically.
+//! `vcard`: one `.vcf` file with many cards, rewritten atomically, once per
+//! apply.
 //!
 //! A card's id is its UID; a card without one is `#N` (its position among
 //! the file's cards) until abgleich first writes the file, which gives every
@@ -8,31 +9,77 @@
 //! same apply may still name it `#N`.
 //! Cards a write does not touch are kept byte for byte. A file with a card
 //! that cannot be read is never rewritten: that card would be lost.
+//!
+//! An apply's writes are made on a draft of the file as its first write
+//! read it; [`WriteStore::flush`] reads the file again and merges: cards
+//! another program added or changed meanwhile are kept as it wrote them, a
+//! write to a card that changed meanwhile is refused (changed since plan),
+//! and the file is replaced only if it still holds what the merge read.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 
 use super::cards;
 use super::files::{self, write_atomic};
 use super::interface::{
-    JournalStore, Listing, Patch, ReadStore, Renamed, StoreError, Versions, WriteStore,
+    JournalStore, Listing, Patch, ReadStore, Refused, Renamed, StoreError, Versions, WriteStore,
 };
 use crate::config::StoreConfig;
 use crate::model::record::{Record, Unreadable, hash_revision};
-use crate::vcard::{self, ParsedCard, decode};
+use crate::vcard::{self, ParsedCard, VCard, decode};
 
 pub struct VcardFileStore {
     config: StoreConfig,
     file: PathBuf,
     /// The cards this store's writes gave a UID, so far.
     renamed: Vec<Renamed>,
+    /// The writes of this apply, until [`WriteStore::flush`].
+    draft: Option<Draft>,
 }
 
 /// A parsed file: its (UTF-8) bytes and the id of every readable card.
 struct Parsed {
+    /// The hash of the file's bytes as read.
+    raw_hash: String,
     bytes: Vec<u8>,
     cards: Vec<(String, ParsedCard)>,
     unreadable: Vec<Unreadable>,
+}
+
+/// The file as an apply's first write read it, and what its writes made of
+/// it.
+struct Draft {
+    base: Parsed,
+    /// The position of each card of `base` by id.
+    at: HashMap<String, usize>,
+    /// Per card of `base`: what the writes left of it.
+    edits: Vec<Option<Edit>>,
+    /// The cards created, in order, and their position by UID.
+    created: Vec<Written>,
+    created_at: HashMap<String, usize>,
+    /// How many writes it holds.
+    writes: usize,
+}
+
+enum Edit {
+    Card(Written),
+    Removed,
+}
+
+/// A card as a write left it.
+struct Written {
+    uid: String,
+    card: VCard,
+    text: String,
+    revision: String,
+}
+
+/// What becomes of one card of the file as it is now.
+enum Output<'a> {
+    Keep,
+    Text(Cow<'a, str>),
+    Remove,
 }
 
 impl VcardFileStore {
@@ -48,13 +95,15 @@ impl VcardFileStore {
             config: config.clone(),
             file: config.path.clone(),
             renamed: Vec::new(),
+            draft: None,
         })
     }
 
     fn parse(&self) -> Result<Parsed, StoreError> {
         let mut cards = Vec::new();
-        let (bytes, unreadable) = self.each_card(|id, card| cards.push((id, card)))?;
+        let (raw_hash, bytes, unreadable) = self.each_card(|id, card| cards.push((id, card)))?;
         Ok(Parsed {
+            raw_hash,
             bytes,
             cards,
             unreadable,
@@ -62,12 +111,14 @@ impl VcardFileStore {
     }
 
     /// Read the file and hand every readable card with its id to `keep`;
-    /// returns the file's bytes (as UTF-8) and what could not be read.
+    /// returns the hash of the file's bytes, the bytes (as UTF-8) and what
+    /// could not be read.
     fn each_card(
         &self,
         mut keep: impl FnMut(String, ParsedCard),
-    ) -> Result<(Vec<u8>, Vec<Unreadable>), StoreError> {
+    ) -> Result<(String, Vec<u8>, Vec<Unreadable>), StoreError> {
         let raw = std::fs::read(&self.file).map_err(|e| StoreError::io(&self.file, e))?;
+        let raw_hash = hash_revision(&raw);
         let bytes = decode::to_utf8(&raw).into_owned();
         let mut unreadable = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
@@ -97,7 +148,7 @@ impl VcardFileStore {
                 }),
             }
         }
-        Ok((bytes, unreadable))
+        Ok((raw_hash, bytes, unreadable))
     }
 
     /// The folder that holds the file (its temporary files go there).
@@ -116,80 +167,38 @@ impl VcardFileStore {
         Ok(parsed)
     }
 
-    /// The id and expected revision a caller's `id` and `expected` stand for
-    /// now: a card an earlier write gave a UID is found by that UID, at the
-    /// revision the UID gave it.
-    fn resolve(&self, id: &str, expected: &str) -> (String, String) {
-        match self.renamed.iter().find(|r| r.from == id) {
-            Some(r) if r.revision_before == expected => (r.to.clone(), r.revision_after.clone()),
-            Some(r) => (r.to.clone(), expected.to_string()),
-            None => (id.to_string(), expected.to_string()),
+    /// The draft the apply's writes go to: the file as the first of them
+    /// reads it.
+    fn draft(&mut self) -> Result<&mut Draft, StoreError> {
+        if self.draft.is_none() {
+            let base = self.writable()?;
+            let edits = base.cards.iter().map(|_| None).collect();
+            let at = (base.cards.iter().enumerate())
+                .map(|(i, (id, _))| (id.clone(), i))
+                .collect();
+            self.draft = Some(Draft {
+                base,
+                at,
+                edits,
+                created: Vec::new(),
+                created_at: HashMap::new(),
+                writes: 0,
+            });
         }
+        Ok(self.draft.as_mut().expect("the draft was just made"))
     }
 
-    /// The position of card `id` in the file, if its revision is `expected`.
-    fn find(&self, parsed: &Parsed, id: &str, expected: &str) -> Result<usize, StoreError> {
-        let (id, expected) = self.resolve(id, expected);
-        let (id, expected) = (id.as_str(), expected.as_str());
-        let index = parsed
-            .cards
-            .iter()
-            .position(|(i, _)| i == id)
-            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
-        if parsed.cards[index].1.revision != expected {
-            return Err(StoreError::Changed { id: id.to_string() });
+    /// A card made by a write: its text in the configured version, and the
+    /// revision a later read computes for it.
+    fn written(&self, uid: String, card: VCard) -> Written {
+        let text = vcard::write_card(&card, self.config.write_version);
+        let revision = Self::text_revision(&text);
+        Written {
+            uid,
+            card,
+            text,
+            revision,
         }
-        Ok(index)
-    }
-
-    /// Rebuild the file: `replace` maps a card's index to its new text
-    /// (empty = delete); UID-less cards get a UID (remembered in
-    /// `renamed`); `append` goes at the end.
-    fn rewrite(
-        &mut self,
-        parsed: &Parsed,
-        replace: Option<(usize, String)>,
-        append: Option<String>,
-    ) -> Result<(), StoreError> {
-        let mut renamed = Vec::new();
-        let mut out = Vec::with_capacity(parsed.bytes.len() + 1024);
-        let mut at = 0;
-        for (i, (_, card)) in parsed.cards.iter().enumerate() {
-            out.extend_from_slice(&parsed.bytes[at..card.span.start]);
-            at = card.span.end;
-            match &replace {
-                Some((r, text)) if *r == i => out.extend_from_slice(text.as_bytes()),
-                _ if vcard::property_text(&card.card, "UID").is_none() => {
-                    let mut with_uid = card.card.clone();
-                    let uid = uuid::Uuid::new_v4().to_string();
-                    vcard::set_property_text(&mut with_uid, "UID", Some(&uid));
-                    let text = vcard::write_card(&with_uid, self.config.write_version);
-                    out.extend_from_slice(text.as_bytes());
-                    renamed.push(Renamed {
-                        from: parsed.cards[i].0.clone(),
-                        to: uid,
-                        revision_before: card.revision.clone(),
-                        revision_after: Self::text_revision(&text),
-                    });
-                }
-                _ => {
-                    out.extend_from_slice(&parsed.bytes[card.span.clone()]);
-                    if !parsed.bytes[..card.span.end].ends_with(b"\n") {
-                        out.extend_from_slice(b"\r\n");
-                    }
-                }
-            }
-        }
-        out.extend_from_slice(&parsed.bytes[at..]);
-        if let Some(text) = append {
-            if !out.is_empty() && !out.ends_with(b"\n") {
-                out.extend_from_slice(b"\r\n");
-            }
-            out.extend_from_slice(text.as_bytes());
-        }
-        write_atomic(&self.file, &out, false)?;
-        self.renamed.extend(renamed);
-        Ok(())
     }
 
     /// Card `id` for a copy in the other store, if it still has the
@@ -198,13 +207,24 @@ impl VcardFileStore {
         &self,
         id: &str,
         expected: &str,
-        card: Option<ParsedCard>,
+        card: Option<(String, VCard)>,
     ) -> Result<Option<vcard::VCard>, StoreError> {
-        let card = card.ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
-        if card.revision != expected {
+        let (revision, card) = card.ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
+        if revision != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
-        Ok(Some(cards::for_copy(&self.config, card.card)))
+        Ok(Some(cards::for_copy(&self.config, card)))
+    }
+
+    /// Card `id` as the draft holds it (revision, card); `None` when there
+    /// is no draft, `Some(None)` when the draft does not hold it.
+    fn drafted(&self, id: &str) -> Option<Option<(String, VCard)>> {
+        let draft = self.draft.as_ref()?;
+        Some(
+            draft
+                .get(id)
+                .map(|(rev, card)| (rev.to_string(), card.clone())),
+        )
     }
 
     fn text_revision(text: &str) -> String {
@@ -215,6 +235,187 @@ impl VcardFileStore {
             .and_then(Result::ok)
             .map(|c| c.revision)
             .unwrap_or_else(|| hash_revision(text.as_bytes()))
+    }
+
+    /// The draft merged into the file as it is now (`now`): the bytes to
+    /// put in place, the cards given a UID, and the writes refused because
+    /// their card changed or went away since the draft read it.
+    fn merge(&self, draft: &Draft, now: &Parsed) -> (Vec<u8>, Vec<Renamed>, Vec<Refused>) {
+        let base = &draft.base;
+        // Each card of `now` that is a card of `base`: by UID, or (without
+        // one) by its text, in order.
+        let by_uid: HashMap<&str, usize> = base
+            .cards
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, c))| has_uid(c))
+            .map(|(i, (id, _))| (id.as_str(), i))
+            .collect();
+        let mut by_text: HashMap<&str, VecDeque<usize>> = HashMap::new();
+        for (i, (_, c)) in base
+            .cards
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, c))| !has_uid(c))
+        {
+            by_text.entry(c.revision.as_str()).or_default().push_back(i);
+        }
+        let mut in_now: Vec<Option<usize>> = vec![None; base.cards.len()];
+        let mut of_base: Vec<Option<usize>> = vec![None; now.cards.len()];
+        for (j, (id, c)) in now.cards.iter().enumerate() {
+            let i = if has_uid(c) {
+                by_uid.get(id.as_str()).copied()
+            } else {
+                by_text
+                    .get_mut(c.revision.as_str())
+                    .and_then(VecDeque::pop_front)
+            };
+            if let Some(i) = i {
+                in_now[i] = Some(j);
+                of_base[j] = Some(i);
+            }
+        }
+        let mut refused = Vec::new();
+        let mut accepted: Vec<bool> = vec![false; base.cards.len()];
+        for (i, edit) in draft.edits.iter().enumerate() {
+            if edit.is_none() {
+                continue;
+            }
+            let id = base.cards[i].0.clone();
+            match in_now[i] {
+                None => refused.push(Refused {
+                    error: StoreError::Missing { id: id.clone() },
+                    id,
+                }),
+                Some(j) if now.cards[j].1.revision != base.cards[i].1.revision => {
+                    refused.push(Refused {
+                        error: StoreError::Changed { id: id.clone() },
+                        id,
+                    });
+                }
+                Some(_) => accepted[i] = true,
+            }
+        }
+        let now_ids: HashSet<&str> = now.cards.iter().map(|(id, _)| id.as_str()).collect();
+        let mut created = Vec::new();
+        for w in &draft.created {
+            if now_ids.contains(w.uid.as_str()) {
+                // Another program added a card with this UID meanwhile.
+                refused.push(Refused {
+                    id: w.uid.clone(),
+                    error: StoreError::Changed { id: w.uid.clone() },
+                });
+            } else {
+                created.push(w.text.as_str());
+            }
+        }
+        let mut renamed = Vec::new();
+        let mut outputs: Vec<Output<'_>> = Vec::with_capacity(now.cards.len());
+        for (j, (_, c)) in now.cards.iter().enumerate() {
+            let Some(i) = of_base[j] else {
+                outputs.push(Output::Keep);
+                continue;
+            };
+            let from = &base.cards[i].0;
+            let edit = draft.edits[i].as_ref().filter(|_| accepted[i]);
+            match edit {
+                Some(Edit::Removed) => outputs.push(Output::Remove),
+                Some(Edit::Card(w)) => {
+                    if !has_uid(c) {
+                        renamed.push(Renamed {
+                            from: from.clone(),
+                            to: w.uid.clone(),
+                            revision_before: w.revision.clone(),
+                            revision_after: w.revision.clone(),
+                        });
+                    }
+                    outputs.push(Output::Text(Cow::Borrowed(&w.text)));
+                }
+                None if !has_uid(c) => {
+                    // Untouched, without a UID: it gets one, like every card
+                    // of a file abgleich writes.
+                    let mut with_uid = c.card.clone();
+                    let uid = uuid::Uuid::new_v4().to_string();
+                    vcard::set_property_text(&mut with_uid, "UID", Some(&uid));
+                    let text = vcard::write_card(&with_uid, self.config.write_version);
+                    renamed.push(Renamed {
+                        from: from.clone(),
+                        to: uid,
+                        revision_before: c.revision.clone(),
+                        revision_after: Self::text_revision(&text),
+                    });
+                    outputs.push(Output::Text(Cow::Owned(text)));
+                }
+                None => outputs.push(Output::Keep),
+            }
+        }
+        let mut out = Vec::with_capacity(now.bytes.len() + 1024);
+        let mut at = 0;
+        for ((_, card), output) in now.cards.iter().zip(&outputs) {
+            out.extend_from_slice(&now.bytes[at..card.span.start]);
+            at = card.span.end;
+            match output {
+                Output::Text(text) => out.extend_from_slice(text.as_bytes()),
+                Output::Remove => {}
+                Output::Keep => {
+                    out.extend_from_slice(&now.bytes[card.span.clone()]);
+                    if !now.bytes[..card.span.end].ends_with(b"\n") {
+                        out.extend_from_slice(b"\r\n");
+                    }
+                }
+            }
+        }
+        out.extend_from_slice(&now.bytes[at..]);
+        for text in created {
+            if !out.is_empty() && !out.ends_with(b"\n") {
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(text.as_bytes());
+        }
+        (out, renamed, refused)
+    }
+}
+
+fn has_uid(card: &ParsedCard) -> bool {
+    vcard::property_text(&card.card, "UID").is_some()
+}
+
+impl Draft {
+    /// The index in `base` of card `id`.
+    fn index(&self, id: &str) -> Option<usize> {
+        self.at.get(id).copied()
+    }
+
+    /// Card `id` as the writes so far left it: (revision, card).
+    fn get(&self, id: &str) -> Option<(&str, &VCard)> {
+        if let Some(i) = self.index(id) {
+            return match &self.edits[i] {
+                None => {
+                    let c = &self.base.cards[i].1;
+                    Some((c.revision.as_str(), &c.card))
+                }
+                Some(Edit::Card(w)) => Some((w.revision.as_str(), &w.card)),
+                Some(Edit::Removed) => None,
+            };
+        }
+        let w = &self.created[*self.created_at.get(id)?];
+        Some((w.revision.as_str(), &w.card))
+    }
+
+    /// The index of card `id` in `base`, if the writes so far left it at
+    /// revision `expected`.
+    fn find(&self, id: &str, expected: &str) -> Result<usize, StoreError> {
+        let missing = || StoreError::Missing { id: id.to_string() };
+        let i = self.index(id).ok_or_else(missing)?;
+        let (revision, _) = self.get(id).ok_or_else(missing)?;
+        if revision != expected {
+            return Err(StoreError::Changed { id: id.to_string() });
+        }
+        Ok(i)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.writes == 0
     }
 }
 
@@ -227,7 +428,7 @@ impl ReadStore for VcardFileStore {
     /// full, each card's revision as its version.
     fn list(&self) -> Result<Versions, StoreError> {
         let mut records = Vec::new();
-        let (_, unreadable) = self.each_card(|id, card| {
+        let (_, _, unreadable) = self.each_card(|id, card| {
             records.push(cards::record(&self.config, id, card.revision, &card.card));
         })?;
         Ok(Versions::read_in_full(Listing {
@@ -239,7 +440,7 @@ impl ReadStore for VcardFileStore {
     fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError> {
         let wanted: HashSet<&str> = ids.iter().copied().collect();
         let mut records = Vec::new();
-        let (_, unreadable) = self.each_card(|id, card| {
+        let (_, _, unreadable) = self.each_card(|id, card| {
             if wanted.contains(id.as_str()) {
                 records.push(cards::record(&self.config, id, card.revision, &card.card));
             }
@@ -250,39 +451,58 @@ impl ReadStore for VcardFileStore {
         })
     }
 
+    /// A card as the apply's writes so far left it.
     fn read(&self, id: &str) -> Result<Record, StoreError> {
         let id = self
             .renamed
             .iter()
             .find(|r| r.from == id)
             .map_or(id, |r| r.to.as_str());
+        let missing = || StoreError::Missing { id: id.to_string() };
+        if let Some(draft) = &self.draft {
+            let (revision, card) = draft.get(id).ok_or_else(missing)?;
+            return Ok(cards::record(
+                &self.config,
+                id.to_string(),
+                revision.to_string(),
+                card,
+            ));
+        }
         let parsed = self.parse()?;
         parsed
             .cards
             .into_iter()
             .find(|(i, _)| i == id)
             .map(|(id, card)| cards::record(&self.config, id, card.revision.clone(), &card.card))
-            .ok_or_else(|| StoreError::Missing { id: id.to_string() })
+            .ok_or_else(missing)
     }
 
     fn card(&self, id: &str, expected: &str) -> Result<Option<vcard::VCard>, StoreError> {
+        if let Some(card) = self.drafted(id) {
+            return self.copy_of(id, expected, card);
+        }
         let mut parsed = self.parse()?;
         let at = parsed.cards.iter().position(|(i, _)| i == id);
         let card = at.map(|at| parsed.cards.swap_remove(at).1);
-        self.copy_of(id, expected, card)
+        self.copy_of(id, expected, card.map(|c| (c.revision, c.card)))
     }
 
     /// The file is parsed once for the whole batch.
     fn cards(&self, wanted: &[(&str, &str)]) -> Vec<Result<Option<vcard::VCard>, StoreError>> {
+        if self.draft.is_some() {
+            return wanted.iter().map(|(id, rev)| self.card(id, rev)).collect();
+        }
         let Ok(parsed) = self.parse() else {
             // Each says why on its own.
             return wanted.iter().map(|(id, rev)| self.card(id, rev)).collect();
         };
-        let mut by_id: std::collections::HashMap<String, ParsedCard> =
-            parsed.cards.into_iter().collect();
+        let mut by_id: HashMap<String, ParsedCard> = parsed.cards.into_iter().collect();
         wanted
             .iter()
-            .map(|(id, expected)| self.copy_of(id, expected, by_id.remove(*id)))
+            .map(|(id, expected)| {
+                let card = by_id.remove(*id).map(|c| (c.revision, c.card));
+                self.copy_of(id, expected, card)
+            })
             .collect()
     }
 }
@@ -301,58 +521,101 @@ impl WriteStore for VcardFileStore {
     }
 
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
-        let parsed = self.writable()?;
+        self.draft()?;
+        let draft = self.draft.as_ref().expect("the draft was just made");
         let mut uid = patch
             .uid
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        if parsed.cards.iter().any(|(id, _)| *id == uid) {
+        if draft.index(&uid).is_some() || draft.get(&uid).is_some() {
             uid = uuid::Uuid::new_v4().to_string();
         }
-        let text = vcard::write_card(
-            &cards::new_card(&self.config, &uid, patch),
-            self.config.write_version,
-        );
-        self.rewrite(&parsed, None, Some(text.clone()))?;
-        Ok((uid, Self::text_revision(&text)))
+        let w = self.written(uid.clone(), cards::new_card(&self.config, &uid, patch));
+        let revision = w.revision.clone();
+        let draft = self.draft()?;
+        draft.created_at.insert(uid.clone(), draft.created.len());
+        draft.created.push(w);
+        draft.writes += 1;
+        Ok((uid, revision))
     }
 
     fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError> {
-        let parsed = self.writable()?;
-        let index = self.find(&parsed, id, expected)?;
-        let mut changed = parsed.cards[index].1.card.clone();
+        let draft = self.draft()?;
+        let index = draft.find(id, expected)?;
+        let (_, card) = draft.get(id).expect("found just now");
+        let mut changed = card.clone();
         cards::apply(&self.config, &mut changed, patch);
         // A card without a UID gets one with its first write, like every
         // other card of the file: its id is that UID from now on.
-        let uid = vcard::property_text(&changed, "UID")
-            .is_none()
-            .then(|| uuid::Uuid::new_v4().to_string());
-        if let Some(uid) = &uid {
-            vcard::set_property_text(&mut changed, "UID", Some(uid));
-        }
-        let text = vcard::write_card(&changed, self.config.write_version);
-        self.rewrite(&parsed, Some((index, text.clone())), None)?;
-        let revision = Self::text_revision(&text);
-        if let Some(uid) = uid {
-            self.renamed.push(Renamed {
-                from: parsed.cards[index].0.clone(),
-                to: uid,
-                revision_before: revision.clone(),
-                revision_after: revision.clone(),
-            });
-        }
+        let uid = match vcard::property_text(&changed, "UID") {
+            Some(uid) => uid,
+            None => {
+                let uid = uuid::Uuid::new_v4().to_string();
+                vcard::set_property_text(&mut changed, "UID", Some(&uid));
+                uid
+            }
+        };
+        let w = self.written(uid, changed);
+        let revision = w.revision.clone();
+        let draft = self.draft()?;
+        draft.edits[index] = Some(Edit::Card(w));
+        draft.writes += 1;
         Ok(revision)
     }
 
     fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError> {
-        let parsed = self.writable()?;
-        let index = self.find(&parsed, id, expected)?;
-        self.rewrite(&parsed, Some((index, String::new())), None)
+        let draft = self.draft()?;
+        let index = draft.find(id, expected)?;
+        draft.edits[index] = Some(Edit::Removed);
+        draft.writes += 1;
+        Ok(())
+    }
+
+    fn holds_writes(&self) -> bool {
+        self.draft.as_ref().is_some_and(|d| !d.is_empty())
+    }
+
+    /// Read the file again, merge the draft into it, and replace it if it
+    /// still holds what the merge read (else merge again).
+    fn flush(&mut self) -> Result<Vec<Refused>, StoreError> {
+        let Some(draft) = self.draft.take() else {
+            return Ok(Vec::new());
+        };
+        if draft.is_empty() {
+            return Ok(Vec::new());
+        }
+        files::another_writer_point(&self.file);
+        for _ in 0..FLUSH_ATTEMPTS {
+            let now = self.writable()?;
+            let (bytes, renamed, refused) = self.merge(&draft, &now);
+            let file = self.file.clone();
+            let mut still = || {
+                let raw = std::fs::read(&file).map_err(|e| StoreError::io(&file, e))?;
+                Ok(hash_revision(&raw) == now.raw_hash)
+            };
+            let unit = self.unit_of("");
+            if files::replace_if(&self.file, &unit, &bytes, &mut still)? {
+                files::count_write();
+                self.renamed.extend(renamed);
+                return Ok(refused);
+            }
+        }
+        Err(StoreError::Busy {
+            path: self.file.clone(),
+            attempts: FLUSH_ATTEMPTS,
+        })
     }
 
     /// A new apply: the renames of an earlier one are in its links already.
     fn begin(&mut self) -> Result<(), StoreError> {
         self.renamed.clear();
+        self.draft = None;
+        Ok(())
+    }
+
+    /// The writes held back are dropped.
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        self.draft = None;
         Ok(())
     }
 
@@ -360,6 +623,10 @@ impl WriteStore for VcardFileStore {
         self.renamed.clone()
     }
 }
+
+/// How often a flush merges again when another program keeps changing the
+/// file between the merge's read and the replacement.
+const FLUSH_ATTEMPTS: usize = 20;
 
 /// Every write rewrites the one file, so the journal saves the file.
 impl JournalStore for VcardFileStore {

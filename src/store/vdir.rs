@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use super::cards;
-use super::files::{self, write_atomic};
+use super::files;
 use super::interface::{
-    JournalStore, Listed, Listing, Patch, ReadStore, StoreError, Version, Versions, WriteStore,
+    JournalStore, Listed, Listing, Patch, ReadStore, Refused, StoreError, Version, Versions,
+    WriteStore,
 };
 use crate::config::StoreConfig;
 use crate::model::record::{Record, Unreadable, hash_revision};
@@ -18,6 +19,32 @@ use crate::vcard::{self, WriteVersion};
 pub struct VdirStore {
     config: StoreConfig,
     dir: PathBuf,
+    /// The writes of this apply not yet in place, in order, and the one for
+    /// each file name.
+    pending: Vec<Pending>,
+    pending_at: std::collections::HashMap<String, usize>,
+}
+
+/// A write waiting for [`WriteStore::flush`]: the card file's name, and its
+/// new content in a temporary file beside it (not yet flushed).
+struct Pending {
+    name: String,
+    what: Change,
+}
+
+enum Change {
+    /// A new file; its hash.
+    Create(tempfile::TempPath, String),
+    /// The file as the plan read it (`expected`) replaced; the new hash.
+    Update {
+        expected: String,
+        temp: tempfile::TempPath,
+        hash: String,
+    },
+    /// The file as the plan read it removed.
+    Delete { expected: String },
+    /// Created and removed again in one apply: nothing to do.
+    Nothing,
 }
 
 /// Check that `id` is a plain file name inside the folder: no separator,
@@ -136,6 +163,8 @@ impl VdirStore {
         Ok(VdirStore {
             config: config.clone(),
             dir,
+            pending: Vec::new(),
+            pending_at: std::collections::HashMap::new(),
         })
     }
 
@@ -146,9 +175,18 @@ impl VdirStore {
         Ok(path)
     }
 
+    /// Card file `id` as the apply's writes so far left it, and its path.
     fn read_file(&self, id: &str) -> Result<(Vec<u8>, PathBuf), StoreError> {
         let path = self.path_of(id)?;
-        match std::fs::read(&path) {
+        let waiting = self.pending_at.get(id).map(|&i| &self.pending[i].what);
+        let read = match waiting {
+            Some(Change::Delete { .. } | Change::Nothing) => {
+                return Err(StoreError::Missing { id: id.to_string() });
+            }
+            Some(Change::Create(temp, _) | Change::Update { temp, .. }) => std::fs::read(temp),
+            None => std::fs::read(&path),
+        };
+        match read {
             Ok(bytes) => Ok((bytes, path)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(StoreError::Missing { id: id.to_string() })
@@ -324,14 +362,16 @@ impl WriteStore for VdirStore {
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let mut name = file_name_for_uid(&uid);
-        if self.dir.join(&name).exists() {
+        if self.dir.join(&name).exists() || self.pending_at.contains_key(&name) {
             name = file_name_for_uid(&uuid::Uuid::new_v4().to_string());
         }
         let path = self.path_of(&name)?;
         let card = cards::new_card(&self.config, &uid, patch);
         let text = vcard::write_card(&card, self.version());
-        write_atomic(&path, text.as_bytes(), true)?;
-        Ok((name, hash_revision(text.as_bytes())))
+        let hash = hash_revision(text.as_bytes());
+        let temp = files::temporary(&path, text.as_bytes())?;
+        self.hold(name.clone(), Change::Create(temp, hash.clone()));
+        Ok((name, hash))
     }
 
     fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError> {
@@ -342,16 +382,132 @@ impl WriteStore for VdirStore {
         let mut card = single_card(&bytes, &path)?.card;
         cards::apply(&self.config, &mut card, patch);
         let text = vcard::write_card(&card, self.version());
-        write_atomic(&path, text.as_bytes(), false)?;
-        Ok(hash_revision(text.as_bytes()))
+        let hash = hash_revision(text.as_bytes());
+        let temp = files::temporary(&path, text.as_bytes())?;
+        let what = Change::Update {
+            expected: expected.to_string(),
+            temp,
+            hash: hash.clone(),
+        };
+        self.hold(id.to_string(), what);
+        Ok(hash)
     }
 
     fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError> {
-        let (bytes, path) = self.read_file(id)?;
+        let (bytes, _) = self.read_file(id)?;
         if hash_revision(&bytes) != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
-        std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))
+        let what = Change::Delete {
+            expected: expected.to_string(),
+        };
+        self.hold(id.to_string(), what);
+        Ok(())
+    }
+
+    fn holds_writes(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// The batch: every temporary file flushed at once, the journal told
+    /// every file's new hash (one state commit), then each file put in
+    /// place, compared with the revision the plan read right before; the
+    /// folder is flushed in [`WriteStore::commit`].
+    fn flush(&mut self) -> Result<Vec<Refused>, StoreError> {
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_at.clear();
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let temps: Vec<&Path> = pending
+            .iter()
+            .filter_map(|p| match &p.what {
+                Change::Create(temp, _) | Change::Update { temp, .. } => Some(temp.as_ref()),
+                Change::Delete { .. } | Change::Nothing => None,
+            })
+            .collect();
+        files::flush_files(&self.dir, &temps)?;
+        files::count_write();
+        let batch: Vec<files::Landing> = pending
+            .iter()
+            .filter_map(|p| {
+                let hash = match &p.what {
+                    Change::Create(_, hash) | Change::Update { hash, .. } => Some(hash.clone()),
+                    Change::Delete { .. } => None,
+                    Change::Nothing => return None,
+                };
+                Some((p.name.clone(), hash))
+            })
+            .collect();
+        files::write_ahead(&batch)?;
+        files::count_write();
+        let mut refused = Vec::new();
+        for Pending { name, what } in pending {
+            let path = self.path_of(&name)?;
+            // A create or delete that cannot be made is that record's
+            // failure (nothing of it landed); an update's is the apply's
+            // (its exchange may be half done), which puts back what landed.
+            let landed = match what {
+                Change::Create(temp, _) => files::put_new(temp, &path).map(|()| true),
+                Change::Update { expected, temp, .. } => {
+                    Ok(files::put_unchanged(temp, &path, &expected)?)
+                }
+                Change::Delete { expected } => files::remove_unchanged(&path, &expected),
+                Change::Nothing => continue,
+            };
+            files::count_write();
+            match landed {
+                Ok(true) => {}
+                Ok(false) => refused.push(Refused {
+                    error: StoreError::Changed { id: name.clone() },
+                    id: name,
+                }),
+                Err(error) => refused.push(Refused { id: name, error }),
+            }
+        }
+        Ok(refused)
+    }
+
+    /// A new apply starts with nothing held back.
+    fn begin(&mut self) -> Result<(), StoreError> {
+        self.pending.clear();
+        self.pending_at.clear();
+        Ok(())
+    }
+
+    /// The writes held back are dropped (their temporary files removed).
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        self.begin()
+    }
+}
+
+impl VdirStore {
+    /// Hold a write back for [`WriteStore::flush`]; a later write to the
+    /// same file takes the place of the earlier one (a create stays a
+    /// create, an update or delete keeps the revision the first one read,
+    /// a delete of a card created in the same batch leaves nothing).
+    fn hold(&mut self, name: String, what: Change) {
+        let Some(&i) = self.pending_at.get(&name) else {
+            self.pending_at.insert(name.clone(), self.pending.len());
+            self.pending.push(Pending { name, what });
+            return;
+        };
+        let earlier = std::mem::replace(&mut self.pending[i].what, Change::Nothing);
+        let first_read = match &earlier {
+            Change::Update { expected, .. } | Change::Delete { expected } => Some(expected.clone()),
+            Change::Create(..) | Change::Nothing => None,
+        };
+        self.pending[i].what = match (first_read, what) {
+            (None, Change::Update { temp, hash, .. }) => Change::Create(temp, hash),
+            (None, Change::Delete { .. }) => Change::Nothing,
+            (Some(expected), Change::Update { temp, hash, .. }) => Change::Update {
+                expected,
+                temp,
+                hash,
+            },
+            (Some(expected), Change::Delete { .. }) => Change::Delete { expected },
+            (_, other @ (Change::Create(..) | Change::Nothing)) => other,
+        };
     }
 }
 

@@ -1,9 +1,10 @@
 //! The journal: before an apply writes, every unit (card file, row) a write
-//! will replace is saved with its exact bytes. A card store's write is not
-//! in a transaction, so the hash of what each of its writes puts in place is
-//! recorded right before it lands (the write-ahead hook of
-//! [`crate::store::files`]); before the stores commit, every unit's hash
-//! after the writes is recorded (an SQL row's as its transaction holds it).
+//! will replace is saved with its exact bytes. A card store's writes are not
+//! in a transaction, so the hashes of what a batch of them puts in place are
+//! recorded (one state commit) before the first of them lands (the
+//! write-ahead hook of [`crate::store::files`]); before the stores commit,
+//! every row's hash after the writes is recorded (as its transaction holds
+//! it).
 //! From it a failed apply is rolled back, an interrupted one recovered
 //! ([`recover`]), and the last finished one undone ([`undo`]).
 //!
@@ -51,19 +52,22 @@ struct Entry {
 /// The hashes each entry may hold after the apply's writes, as recorded.
 type Afters = Rc<RefCell<HashMap<i64, Vec<String>>>>;
 
+/// Each journaled unit's entry.
+type Seqs = Rc<RefCell<HashMap<(Side, String), i64>>>;
+
 /// What one apply journaled: the units saved before its writes (in journal
 /// order), the units its creates made, known only after them, and the
 /// hashes recorded for them.
 pub(in crate::sync) struct Journaled {
     pub(in crate::sync) apply_id: i64,
     entries: Vec<Entry>,
-    seqs: HashMap<(Side, String), i64>,
+    seqs: Seqs,
     /// Units creates made that are not journaled yet.
     created: Vec<(Side, String)>,
     afters: Afters,
-    /// The entry a card-store write is under way for (what the write-ahead
-    /// hook records for).
-    writing: Rc<Cell<Option<i64>>>,
+    /// The side whose held-back writes are being put in place (what the
+    /// write-ahead hook records for).
+    flushing: Rc<Cell<Option<Side>>>,
 }
 
 impl Journaled {
@@ -83,13 +87,17 @@ impl Journaled {
         let mut journal = Journaled {
             apply_id,
             entries: Vec::new(),
-            seqs: HashMap::new(),
+            seqs: Seqs::default(),
             created: Vec::new(),
             afters: Rc::default(),
-            writing: Rc::default(),
+            flushing: Rc::default(),
         };
         for (side, unit) in units {
-            if journal.seqs.contains_key(&(side, unit.to_string())) {
+            if journal
+                .seqs
+                .borrow()
+                .contains_key(&(side, unit.to_string()))
+            {
                 continue;
             }
             let before = stores.get(side).save_unit(unit)?;
@@ -97,16 +105,30 @@ impl Journaled {
         }
         tx.commit()?;
         let writer = state.journal_writer()?;
-        let (writing, afters) = (journal.writing.clone(), journal.afters.clone());
-        store::set_write_ahead(Some(Box::new(move |bytes: &[u8]| {
-            let Some(seq) = writing.get() else {
+        let (flushing, seqs, afters) = (
+            journal.flushing.clone(),
+            journal.seqs.clone(),
+            journal.afters.clone(),
+        );
+        store::set_write_ahead(Some(Box::new(move |batch: &[store::Landing]| {
+            let Some(side) = flushing.get() else {
                 return Ok(());
             };
-            let hash = hash_revision(bytes);
+            let seqs = seqs.borrow();
+            let hashes: Vec<(i64, &str)> = batch
+                .iter()
+                .filter_map(|(unit, hash)| {
+                    let seq = *seqs.get(&(side, unit.clone()))?;
+                    Some((seq, hash.as_deref().unwrap_or(ABSENT)))
+                })
+                .collect();
             writer
-                .add_after_hash(apply_id, seq, &hash)
+                .add_after_hashes(apply_id, &hashes)
                 .map_err(|e| StoreError::Journal(Box::new(e)))?;
-            afters.borrow_mut().entry(seq).or_default().push(hash);
+            let mut afters = afters.borrow_mut();
+            for (seq, hash) in hashes {
+                afters.entry(seq).or_default().push(hash.to_string());
+            }
             Ok(())
         })));
         Ok(journal)
@@ -120,7 +142,7 @@ impl Journaled {
         before: Option<Vec<u8>>,
     ) -> Result<i64, StateError> {
         let seq = tx.journal_unit(self.apply_id, side, &unit, before.as_deref())?;
-        self.seqs.insert((side, unit.clone()), seq);
+        self.seqs.borrow_mut().insert((side, unit.clone()), seq);
         self.entries.push(Entry {
             seq,
             side,
@@ -136,18 +158,13 @@ impl Journaled {
         self.created.push((side, unit));
     }
 
-    /// Before a write to `unit` on `side` (`None`: a create whose unit is
-    /// known only after it; `deletes`: the write removes the unit): the
-    /// units card stores' creates made are journaled, and a card store's
-    /// unit becomes the one the write-ahead hook records for (a delete is
-    /// recorded here: it leaves the unit absent).
+    /// Before a store write: the units card stores' creates made (known
+    /// only after them) are journaled, so that the batch that puts them in
+    /// place finds their entries.
     pub(in crate::sync) fn before_write(
         &mut self,
         state: &mut State,
         stores: &PerSide<Box<dyn Store>>,
-        side: Side,
-        unit: Option<&str>,
-        deletes: bool,
     ) -> Result<(), ApplyError> {
         let at_once = |(side, _): &(Side, String)| !stores.get(*side).writes_at_commit();
         if self.created.iter().any(at_once) {
@@ -159,29 +176,13 @@ impl Journaled {
             self.journal_created(&tx, stores, now)?;
             tx.commit()?;
         }
-        let seq = match unit {
-            Some(unit) if !stores.get(side).writes_at_commit() => {
-                self.seqs.get(&(side, unit.to_string())).copied()
-            }
-            _ => None,
-        };
-        if let (Some(seq), true) = (seq, deletes) {
-            let tx = state.transaction()?;
-            tx.add_after_hash(self.apply_id, seq, ABSENT)?;
-            tx.commit()?;
-            self.afters
-                .borrow_mut()
-                .entry(seq)
-                .or_default()
-                .push(ABSENT.to_string());
-        }
-        self.writing.set(seq);
         Ok(())
     }
 
-    /// The write is over: no later file replacement is taken for it.
-    pub(in crate::sync) fn after_write(&self) {
-        self.writing.set(None);
+    /// The held-back writes of `side` are being put in place (`None`: no
+    /// more): the write-ahead hook records their batches for that side.
+    pub(in crate::sync) fn flushing(&self, side: Option<Side>) {
+        self.flushing.set(side);
     }
 
     /// Journal units creates made (as not existing before), with their hash.
@@ -192,7 +193,7 @@ impl Journaled {
         created: Vec<(Side, String)>,
     ) -> Result<(), ApplyError> {
         for (side, unit) in created {
-            if self.seqs.contains_key(&(side, unit.clone())) {
+            if self.seqs.borrow().contains_key(&(side, unit.clone())) {
                 continue;
             }
             let after = unit_hash(stores.get(side).as_ref(), &unit)?;
@@ -205,7 +206,9 @@ impl Journaled {
 
     /// Right before the stores commit, in one state transaction: the units
     /// creates made are journaled, and every unit's hash after the writes
-    /// (an SQL row's as its transaction holds it) is recorded, so that after
+    /// (an SQL row's as its transaction holds it; a card store's writes
+    /// recorded theirs as they went, and a unit none of them wrote keeps its
+    /// hash from before) is recorded, so that after
     /// a crash at any later point each unit either holds what abgleich wrote,
     /// or is as it was, or changed since.
     pub(in crate::sync) fn before_commit(
@@ -218,7 +221,18 @@ impl Journaled {
         let created = std::mem::take(&mut self.created);
         self.journal_created(&tx, stores, created)?;
         for e in &self.entries {
-            let after = unit_hash(stores.get(e.side).as_ref(), &e.unit)?;
+            let store = stores.get(e.side).as_ref();
+            let after = if store.writes_at_commit() {
+                unit_hash(store, &e.unit)?
+            } else if self.afters.borrow().contains_key(&e.seq) {
+                // A card store's writes recorded what each put in place;
+                // what the unit holds now may be another program's write
+                // (one abgleich's write was refused for).
+                continue;
+            } else {
+                // Not written: whatever the unit holds now is not abgleich's.
+                hash_text(e.before.as_deref())
+            };
             tx.set_after_hash(self.apply_id, e.seq, Some(&after))?;
             self.afters
                 .borrow_mut()
@@ -580,21 +594,7 @@ pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<R
 
 // ---- the fault hook the crash tests use -------------------------------------
 
-/// With `ABGLEICH_ABORT_AFTER_WRITES=k`, the process aborts right after the
-/// k-th store write (an apply's write or its commit, or a unit an undo puts
-/// back), as a kill -9 would (crash tests). Only in builds with the `crash-points`
-/// feature (test builds; see Cargo.toml).
-#[cfg(feature = "crash-points")]
+/// See [`crate::store::count_write`]: the crash tests' write points.
 pub(in crate::sync) fn count_write() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static WRITES: AtomicUsize = AtomicUsize::new(0);
-    let n = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
-    if let Ok(k) = std::env::var("ABGLEICH_ABORT_AFTER_WRITES")
-        && k.trim().parse::<usize>().ok() == Some(n)
-    {
-        std::process::abort();
-    }
+    store::count_write();
 }
-
-#[cfg(not(feature = "crash-points"))]
-pub(in crate::sync) fn count_write() {}

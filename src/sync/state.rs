@@ -495,6 +495,17 @@ impl JournalWriter {
     pub fn add_after_hash(&self, apply_id: i64, seq: i64, hash: &str) -> Result<(), StateError> {
         add_after_hash(&self.conn, apply_id, seq, hash)
     }
+
+    /// [`JournalWriter::add_after_hash`] for a batch of (entry, hash), in
+    /// one transaction: one flush of the state for the whole batch.
+    pub fn add_after_hashes(&self, apply_id: i64, batch: &[(i64, &str)]) -> Result<(), StateError> {
+        let tx = self.conn.unchecked_transaction()?;
+        for (seq, hash) in batch {
+            add_after_hash(&tx, apply_id, *seq, hash)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 fn add_after_hash(

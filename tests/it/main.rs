@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod codec_robustness;
+mod concurrent;
 mod config_checks;
 mod crash;
 mod field_decisions;

@@ -354,6 +354,7 @@ fn vdir_create_with_a_path_like_uid_stays_in_the_folder() {
         ..Patch::default()
     };
     let (id, revision) = store.create(&patch).unwrap();
+    assert!(store.flush().unwrap().is_empty());
 
     let after = tree(root.path());
     let new: Vec<&PathBuf> = after.difference(&before).collect();
@@ -616,6 +617,7 @@ fn title_update_keeps_the_rest(
     let new_revision = store
         .update(&record.id, &record.revision, &title("Chef"))
         .unwrap_or_else(|e| panic!("{name} as {version}: update failed: {e}"));
+    assert!(store.flush().unwrap().is_empty());
 
     let written = std::fs::read(&file).unwrap();
     let shown = String::from_utf8_lossy(&written).into_owned();
@@ -791,6 +793,7 @@ fn vdir_refuses_stale_writes_and_keeps_the_hand_edit() {
     store
         .update(&fresh.id, &fresh.revision, &title("Kellner"))
         .unwrap();
+    assert!(store.flush().unwrap().is_empty());
     let now = contact_of(&std::fs::read(&file).unwrap());
     assert_eq!(now.title, "Kellner");
     assert_eq!(now.note, "von Hand");
@@ -897,6 +900,7 @@ fn vcard_file_refuses_stale_writes_and_keeps_the_hand_edit() {
     // Card a did not change: its old revision still writes, and the hand
     // edit of card b survives that write.
     store.update("a", &a.revision, &title("Vier")).unwrap();
+    assert!(store.flush().unwrap().is_empty());
     let now = std::fs::read_to_string(&file).unwrap();
     assert!(now.contains("TITLE:Zwei von Hand"), "{now}");
     assert_eq!(store.read("a").unwrap().contact.title, "Vier");
@@ -959,6 +963,7 @@ fn vcard_file_update_keeps_the_other_cards_byte_for_byte() {
     store
         .update(&b.id, &b.revision, &title("Obermeister"))
         .unwrap();
+    assert!(store.flush().unwrap().is_empty());
     let now = std::fs::read(&file).unwrap();
     assert!(
         now.starts_with(CARD_21),
@@ -988,6 +993,7 @@ fn vcard_file_update_keeps_the_other_cards_byte_for_byte() {
 
     // Deleting the middle card also keeps its neighbours as they were.
     store.delete(&b.id, &after.records[1].revision).unwrap();
+    assert!(store.flush().unwrap().is_empty());
     assert_eq!(std::fs::read(&file).unwrap(), [CARD_21, CARD_C].concat());
 }
 

@@ -282,6 +282,12 @@ impl WriteStore for Faulty {
     fn renamed(&self) -> Vec<store::Renamed> {
         self.inner.renamed()
     }
+    fn holds_writes(&self) -> bool {
+        self.inner.holds_writes()
+    }
+    fn flush(&mut self) -> Result<Vec<store::Refused>, StoreError> {
+        self.inner.flush()
+    }
 }
 
 impl JournalStore for Faulty {
@@ -359,6 +365,15 @@ impl World {
         std::fs::write(&file, CONFIG).unwrap();
         let config = Config::load(&file).unwrap_or_else(|e| panic!("test config: {e}"));
         World { _dir: dir, config }
+    }
+
+    /// A write to one side as the user makes it (a card store holds its
+    /// writes back until it is flushed).
+    fn write<T>(&self, side: Side, write: impl FnOnce(&mut dyn Store) -> T) -> T {
+        let mut store = self.store(side);
+        let out = write(store.as_mut());
+        assert!(store.flush().unwrap().is_empty());
+        out
     }
 
     fn store(&self, side: Side) -> Box<dyn Store> {
@@ -661,19 +676,18 @@ fn run(id: &str, initial: Vec<(Side, [Spec; 5])>, steps: Vec<Step>) {
                 }
                 let v = to.map(|s| value(*field, key, s));
                 let rec = world.find(*side, key);
-                let mut store = world.store(*side);
                 let patch = |v: Option<String>| Patch {
                     fields: vec![(path(*field), v)],
                     ..Patch::default()
                 };
-                let rev = store
-                    .update(&rec.id, &rec.revision, &patch(v.clone()))
-                    .unwrap();
+                let rev = world.write(*side, |s| {
+                    s.update(&rec.id, &rec.revision, &patch(v.clone())).unwrap()
+                });
                 if *side == Side::Left && *field == GIVEN && confusable(&world, None) {
                     // A given name no engine could tell from the renamed
                     // contact's (see `confusable`): put it back, skip.
                     let old = rec.contact.get(&path(GIVEN)).map(|v| v.to_string());
-                    store.update(&rec.id, &rev, &patch(old)).unwrap();
+                    world.write(*side, |s| s.update(&rec.id, &rev, &patch(old)).unwrap());
                     continue;
                 }
                 let e = model.keys.get_mut(&key).unwrap();
@@ -687,10 +701,7 @@ fn run(id: &str, initial: Vec<(Side, [Spec; 5])>, steps: Vec<Step>) {
                     // could tell it from that contact (see `confusable`):
                     // remove it again (its id is free again too), skip.
                     let rec = world.find(Side::Left, key);
-                    world
-                        .store(Side::Left)
-                        .delete(&rec.id, &rec.revision)
-                        .unwrap();
+                    world.write(Side::Left, |s| s.delete(&rec.id, &rec.revision).unwrap());
                     model.keys.remove(&key);
                     model.next_key = key;
                 }
@@ -721,7 +732,7 @@ fn run(id: &str, initial: Vec<(Side, [Spec; 5])>, steps: Vec<Step>) {
                     // contact whose id it took (see `confusable`).
                     continue;
                 }
-                world.store(*side).delete(&rec.id, &rec.revision).unwrap();
+                world.write(*side, |s| s.delete(&rec.id, &rec.revision).unwrap());
                 let e = model.keys.get_mut(&key).unwrap();
                 *e.on.get_mut(*side) = None;
                 if e.linked {
@@ -833,7 +844,7 @@ fn create(world: &World, model: &mut Model, side: Side, specs: &[Spec; 5]) {
             .collect(),
         ..Patch::default()
     };
-    world.store(side).create(&patch).unwrap();
+    world.write(side, |s| s.create(&patch).unwrap());
     let e = model.keys.entry(key).or_default();
     *e.on.get_mut(side) = Some(values);
 }

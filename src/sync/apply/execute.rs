@@ -11,7 +11,7 @@ use crate::model::contact::{FieldPath, PropName};
 use crate::model::normal::prop_digest;
 use crate::model::{PerSide, Side};
 use crate::store::vdir::file_name_for_uid;
-use crate::store::{Patch, Store, StoreError};
+use crate::store::{Patch, Refused, Store, StoreError};
 use crate::sync::journal::{Journaled, count_write};
 use crate::sync::plan::identity;
 use crate::sync::state::State;
@@ -55,6 +55,10 @@ pub(super) fn write_all(
         stores.get_mut(side).begin()?;
     }
     let mut written: Vec<Written> = (0..groups).map(|_| Written::default()).collect();
+    // Per group, the writes that landed on each side; the writes a store
+    // held back, by (side, id), with their group.
+    let mut landed: Vec<PerSide<usize>> = vec![PerSide::default(); groups];
+    let mut held: HashMap<(Side, String), usize> = HashMap::new();
     let total = intents.len();
     let mut intents = intents.into_iter();
     let mut n = 0;
@@ -72,18 +76,64 @@ pub(super) fn write_all(
                 continue;
             }
             let copy = copies.remove(&i);
-            let deletes = matches!(intent.action, Action::Delete { .. });
-            journal.before_write(state, stores, intent.side, intent.unit.as_deref(), deletes)?;
+            journal.before_write(state, stores)?;
+            let (side, group) = (intent.side, intent.group);
+            let named = intent.action.record().map(str::to_string);
             let result = write(stores, intent, w, journal, whole_cards, copy);
-            journal.after_write();
             count_write();
             match result {
-                Ok(()) => w.wrote = true,
+                Ok(()) => {
+                    w.wrote = true;
+                    *landed[group].get_mut(side) += 1;
+                    if stores.get(side).holds_writes() {
+                        let id = named.or_else(|| w.ids.get(side).clone());
+                        held.extend(id.map(|id| ((side, id), group)));
+                    }
+                }
                 Err(e) => w.failed = Some(e),
             }
         }
     }
+    flush(stores, state, journal, &mut written, &mut landed, &held)?;
     Ok(written)
+}
+
+/// Put the writes the stores held back in place (a one-file book, once per
+/// apply); a write refused because its record changed meanwhile becomes
+/// its group's failure, and what it would have written is not recorded.
+fn flush(
+    stores: &mut PerSide<Box<dyn Store>>,
+    state: &mut State,
+    journal: &mut Journaled,
+    written: &mut [Written],
+    landed: &mut [PerSide<usize>],
+    held: &HashMap<(Side, String), usize>,
+) -> Result<(), ApplyError> {
+    for side in Side::BOTH {
+        if !stores.get(side).holds_writes() {
+            continue;
+        }
+        journal.before_write(state, stores)?;
+        journal.flushing(Some(side));
+        let flushed = stores.get_mut(side).flush();
+        journal.flushing(None);
+        for Refused { id, error } in flushed? {
+            let Some(&g) = held.get(&(side, id)) else {
+                continue;
+            };
+            let (w, landed) = (&mut written[g], &mut landed[g]);
+            let n = landed.get_mut(side);
+            *n = n.saturating_sub(1);
+            w.wrote = landed.left + landed.right > 0;
+            w.failed.get_or_insert(error);
+            w.fields.get_mut(side).clear();
+            *w.revs.get_mut(side) = None;
+            *w.props.get_mut(side) = None;
+            *w.ids.get_mut(side) = None;
+            *w.uids.get_mut(side) = None;
+        }
+    }
+    Ok(())
 }
 
 /// How many writes' copied cards are read at once: a one-file book is

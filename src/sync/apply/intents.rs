@@ -33,6 +33,18 @@ pub(super) enum Action {
     },
 }
 
+impl Action {
+    /// The record the write names (all but a create).
+    pub fn record(&self) -> Option<&str> {
+        match self {
+            Action::Create { .. } => None,
+            Action::Update { id, .. }
+            | Action::Delete { id, .. }
+            | Action::StampAfterCreate { id, .. } => Some(id),
+        }
+    }
+}
+
 /// One store write.
 pub(super) struct Intent {
     /// Index of its group.

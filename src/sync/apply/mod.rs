@@ -6,9 +6,12 @@
 //!    (`crate::sync::journal`);
 //! 2. the stores are written (each write conditional on the revision the
 //!    plan read; SQL stores inside one transaction), a record's failure
-//!    collected for the report (`execute.rs`); a card store writes at once,
-//!    so the journal records the hash each of its writes left (and which
-//!    unit is being written) as it goes;
+//!    collected for the report (`execute.rs`); a card store holds its
+//!    writes back (temporary files, or a draft of a one-file book) until
+//!    the flush after the last write, which hands the journal the hashes of
+//!    the whole batch (one state commit) before the first of them lands,
+//!    and refuses a write whose record changed meanwhile (that group's
+//!    outcome: changed since plan, its fields not recorded as written);
 //! 3. one state transaction records every unit's hash after the writes,
 //!    then the stores commit, then one state transaction records the new
 //!    links and marks the apply `done` (`links.rs`).
