@@ -91,18 +91,24 @@ pub fn plan(
     Ok(ExitCode::SUCCESS)
 }
 
-/// A saved plan holds contact data: owner-only, like the state.
+/// A saved plan holds contact data: owner-only, like the state, also when
+/// it replaces an existing file; written to a temporary file beside it and
+/// renamed into place, so a symbolic link at `path` is replaced, never
+/// followed.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // tempfile creates the file owner-only (0600).
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".abgleich-plan-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn arrow(op: &Op) -> &'static str {

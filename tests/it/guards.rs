@@ -109,3 +109,53 @@ fn state_lock_and_journal_files_are_never_opened_through_a_symlink() {
         );
     }
 }
+
+/// Found by the verification pass (issue 11, finding 11): `plan --out` over
+/// an existing 0644 file left it readable by others, and a symbolic link in
+/// its place was followed. The saved plan (contact data) is owner-only, and
+/// a link is replaced, not written through.
+#[test]
+fn a_saved_plan_is_owner_only_and_never_written_through_a_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, config) = copied_samples();
+    let config = config.to_str().unwrap();
+    let existing = stores.path().join("plan.json");
+    std::fs::write(&existing, "old").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(&mut abgleich(
+        sandbox.path(),
+        &[
+            "plan",
+            "--config",
+            config,
+            "--out",
+            existing.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(out.code, Some(0), "{out}");
+    let mode = std::fs::metadata(&existing).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{out}");
+    assert!(
+        std::fs::read_to_string(&existing)
+            .unwrap()
+            .contains("\"operations\"")
+    );
+
+    let victim = stores.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let link = stores.path().join("linked.json");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let out = run(&mut abgleich(
+        sandbox.path(),
+        &["plan", "--config", config, "--out", link.to_str().unwrap()],
+    ));
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(
+        !std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
