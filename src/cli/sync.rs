@@ -559,7 +559,7 @@ pub fn undo(config: Config) -> Result<ExitCode> {
     let mut session = open(config, "undo")?;
     // Run again after an undo that stopped (a kill, a full disk), `undo`
     // finishes that one, as recovery just did, and nothing more.
-    if let Some(id) = session.finished_undos.last() {
+    if let Some(id) = abgleich::sync::journal::take_undo_finished_by_recovery(&mut session.state)? {
         say!(
             "the interrupted undo of apply #{id} is finished; nothing else was undone (`abgleich undo` again undoes the apply before it)"
         );

@@ -457,10 +457,14 @@ fn put_back_each(
 
 /// Put the link rows an apply replaced back, last first, mark it undone and
 /// forget the last plan's fingerprint (one state transaction).
+/// `by_recovery`: a command other than the `undo` that began it finished
+/// it; the state remembers that, so the operator's `undo` run again as the
+/// retry finishes nothing more ([`take_undo_finished_by_recovery`]).
 fn finish_undo(
     state: &mut State,
     apply_id: i64,
     links: &[(i64, Option<Link>)],
+    by_recovery: bool,
 ) -> Result<(), StateError> {
     let tx = state.transaction()?;
     for (link_id, old) in links.iter().rev() {
@@ -468,7 +472,37 @@ fn finish_undo(
     }
     tx.finish_apply(apply_id, ApplyStatus::Undone)?;
     tx.set_meta("fingerprint", "")?;
+    let finished = if by_recovery {
+        apply_id.to_string()
+    } else {
+        String::new()
+    };
+    tx.set_meta(UNDO_FINISHED_BY_RECOVERY, &finished)?;
     tx.commit()
+}
+
+/// The meta key that names an apply whose interrupted undo recovery
+/// finished, until the next `undo` has seen it.
+const UNDO_FINISHED_BY_RECOVERY: &str = "undo_finished_by_recovery";
+
+/// The apply whose interrupted undo a recovery finished since the last
+/// `undo` ran, if it is still the newest apply: the `undo` that asks is the
+/// operator's retry of that undo, and undoes nothing more. Asking forgets
+/// it, so the `undo` after reverts the apply before.
+pub fn take_undo_finished_by_recovery(state: &mut State) -> Result<Option<i64>, StateError> {
+    let Some(id) = state
+        .meta(UNDO_FINISHED_BY_RECOVERY)?
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
+        return Ok(None);
+    };
+    let newest = state.applies()?.into_iter().max_by_key(|a| a.apply_id);
+    let tx = state.transaction()?;
+    tx.set_meta(UNDO_FINISHED_BY_RECOVERY, "")?;
+    tx.commit()?;
+    Ok(newest
+        .filter(|a| a.apply_id == id && a.status == ApplyStatus::Undone)
+        .map(|a| a.apply_id))
 }
 
 fn changed_notes(changed: &[String], since: &str) -> impl Iterator<Item = String> {
@@ -484,9 +518,8 @@ fn changed_notes(changed: &[String], since: &str) -> impl Iterator<Item = String
 pub fn recover(
     state: &mut State,
     stores: &mut PerSide<Box<dyn Store>>,
-) -> Result<Recovered, ApplyError> {
+) -> Result<Vec<String>, ApplyError> {
     let mut notes = Vec::new();
-    let mut finished_undos = Vec::new();
     for apply in state.applies()? {
         let undoing = match apply.status {
             ApplyStatus::Running => false,
@@ -506,8 +539,7 @@ pub fn recover(
             }
         }
         if undoing {
-            finish_undo(state, apply.apply_id, &checked.links)?;
-            finished_undos.push(apply.apply_id);
+            finish_undo(state, apply.apply_id, &checked.links, true)?;
             notes.push(format!(
                 "the undo of apply #{} (started {}) did not finish; it is finished now: {} more record(s) put back",
                 apply.apply_id, apply.started, done.restored
@@ -534,19 +566,7 @@ pub fn recover(
             notes.extend(changed_notes(&done.changed, "the interrupted apply"));
         }
     }
-    Ok(Recovered {
-        notes,
-        finished_undos,
-    })
-}
-
-/// What [`recover`] did, for messages and for `undo`.
-#[derive(Debug, Default)]
-pub struct Recovered {
-    pub notes: Vec<String>,
-    /// The applies whose interrupted undo it finished: an `undo` run that
-    /// finds one is the retry of that undo, and undoes nothing more.
-    pub finished_undos: Vec<i64>,
+    Ok(notes)
 }
 
 /// Revert the last finished apply: every unit it wrote goes back to what the
@@ -579,7 +599,7 @@ pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<R
         e => e,
     };
     let done = put_back(stores, &checked.entries, true).map_err(stopped)?;
-    finish_undo(state, apply.apply_id, &checked.links).map_err(|e| stopped(e.into()))?;
+    finish_undo(state, apply.apply_id, &checked.links, false).map_err(|e| stopped(e.into()))?;
     let mut notes = vec![format!(
         "undid apply #{} of {} ({}): {} record(s) put back",
         apply.apply_id, apply.started, apply.summary, done.restored

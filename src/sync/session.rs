@@ -74,8 +74,6 @@ pub struct Session {
     pub policy: Policy,
     /// What recovery did before this run (an unfinished apply rolled back).
     pub recovered: Vec<String>,
-    /// The applies whose interrupted undo recovery finished on opening.
-    pub finished_undos: Vec<i64>,
 }
 
 impl Session {
@@ -101,11 +99,8 @@ impl Session {
             fields,
             policy,
             recovered: Vec::new(),
-            finished_undos: Vec::new(),
         };
-        let recovered = apply::recover(&mut session.state, &mut session.stores)?;
-        session.recovered = recovered.notes;
-        session.finished_undos = recovered.finished_undos;
+        session.recovered = apply::recover(&mut session.state, &mut session.stores)?;
         Ok(session)
     }
 

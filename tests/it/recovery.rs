@@ -378,10 +378,20 @@ fn an_interrupted_undo_is_finished_as_an_undo_and_keeps_later_edits() {
         plan_after + 2 >= plan_before && plan_after <= plan_before + 2,
         "the plan before the apply again ({plan_before} operations, now {plan_after})"
     );
+    // Run again, `undo` is the retry of the interrupted one: it says that
+    // one is finished and undoes nothing more; after that, nothing is left.
     let again = copy.run(&["undo"]);
     assert!(
-        !again.status.success() && again.stderr.contains("nothing to undo"),
+        again.status.success()
+            && again
+                .stdout
+                .contains("the interrupted undo of apply #1 is finished; nothing else was undone"),
         "apply #1 is not undone twice\n{again}"
+    );
+    let more = copy.run(&["undo"]);
+    assert!(
+        !more.status.success() && more.stderr.contains("nothing to undo"),
+        "{more}"
     );
 }
 
@@ -823,40 +833,49 @@ fn chef_cards(copy: &Copy) -> usize {
 
 /// Issue 11, finding 12: an undo that stopped part-way (a kill here) and
 /// was run again finished that undo and then undid the apply before it
-/// too. Run again, `undo` finishes the interrupted one and nothing more.
+/// too (also when `status` ran in between). Run again, `undo` finishes the
+/// interrupted one and nothing more.
 #[test]
 fn undo_run_again_after_an_interrupted_undo_undoes_nothing_more() {
-    let copy = Copy::new();
-    let db = copy.path().join("crm.sqlite");
-    let rows_after_first = two_applies(&copy);
-    let killed = Run::of(copy.command(&["undo"]).env(HOOK, "2").output().unwrap());
-    assert!(killed.aborted(), "{killed}");
-    let again = copy.run(&["undo"]);
-    assert!(again.status.success(), "{again}");
-    assert!(
-        again
-            .stdout
-            .contains("the interrupted undo of apply #2 is finished; nothing else was undone"),
-        "{again}"
-    );
-    assert_eq!(
-        count(&db, "SELECT count(*) FROM customers"),
-        rows_after_first,
-        "the first apply's rows are still there"
-    );
-    assert_eq!(
-        chef_cards(&copy),
-        0,
-        "the second apply's card writes are undone"
-    );
-    let status = copy.run(&["status"]);
-    assert!(
-        status.stdout.contains("last apply: #2") && status.stdout.contains("(undone)"),
-        "{status}"
-    );
-    // Now, and only now, the apply before it.
-    let third = copy.run(&["undo"]);
-    assert!(third.stdout.contains("undid apply #1"), "{third}");
+    // Run again at once, or after another command (here `status`) has
+    // finished the interrupted undo on opening.
+    for status_first in [false, true] {
+        let copy = Copy::new();
+        let db = copy.path().join("crm.sqlite");
+        let rows_after_first = two_applies(&copy);
+        let killed = Run::of(copy.command(&["undo"]).env(HOOK, "2").output().unwrap());
+        assert!(killed.aborted(), "{killed}");
+        if status_first {
+            let status = copy.run(&["status"]);
+            assert!(status.stderr.contains("the undo of apply #2"), "{status}");
+        }
+        let again = copy.run(&["undo"]);
+        assert!(again.status.success(), "{again}");
+        assert!(
+            again
+                .stdout
+                .contains("the interrupted undo of apply #2 is finished; nothing else was undone"),
+            "status first: {status_first}\n{again}"
+        );
+        assert_eq!(
+            count(&db, "SELECT count(*) FROM customers"),
+            rows_after_first,
+            "the first apply's rows are still there (status first: {status_first})"
+        );
+        assert_eq!(
+            chef_cards(&copy),
+            0,
+            "the second apply's card writes are undone"
+        );
+        let status = copy.run(&["status"]);
+        assert!(
+            status.stdout.contains("last apply: #2") && status.stdout.contains("(undone)"),
+            "{status}"
+        );
+        // Now, and only now, the apply before it.
+        let third = copy.run(&["undo"]);
+        assert!(third.stdout.contains("undid apply #1"), "{third}");
+    }
 }
 
 /// Issue 11, finding 12: an undo that failed part-way (a full disk; here a
