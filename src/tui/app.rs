@@ -283,6 +283,7 @@ impl App {
                 });
                 self.view = View::Queue;
                 self.queue.show_results();
+                self.send(Job::Load, "reading the stores again");
             }
             Event::Note(message) => self.message = Some(message),
             Event::SaveFailed(why) => {

@@ -322,20 +322,22 @@ impl Worker {
             )?)
         });
         match result {
-            Ok(report) => {
-                self.send(Event::Executed {
-                    data: data.clone(),
-                    decisions,
-                    outcomes: report.outcomes,
-                    notes: report.notes,
-                });
+            // The writes are done: the screen asks for the new plan as a
+            // job of its own, so quitting is not held up by a read.
+            Ok(report) => self.send(Event::Executed {
+                data: data.clone(),
+                decisions,
+                outcomes: report.outcomes,
+                notes: report.notes,
+            }),
+            Err(e) => {
+                self.send(Event::Note(Message::error(format!(
+                    "nothing written: {}",
+                    describe(&e)
+                ))));
+                self.load();
             }
-            Err(e) => self.send(Event::Note(Message::error(format!(
-                "nothing written: {}",
-                describe(&e)
-            )))),
         }
-        self.load();
     }
 
     fn save_config(&mut self, text: String) {
