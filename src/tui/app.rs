@@ -46,6 +46,9 @@ pub struct App {
     /// Jobs sent to the worker and not finished, and how many of them write.
     pending: usize,
     pending_writes: usize,
+    /// Writing jobs whose writes are done (their results came) but whose
+    /// end has not arrived yet: counted off `pending_writes` already.
+    writes_settled: usize,
     jobs: Option<Sender<Job>>,
     events: Receiver<Event>,
     worker: Option<std::thread::JoinHandle<()>>,
@@ -92,6 +95,7 @@ impl App {
             // The worker starts with a load of its own.
             pending: 1,
             pending_writes: 0,
+            writes_settled: 0,
             jobs: Some(jobs),
             events,
             worker,
@@ -199,7 +203,9 @@ impl App {
             }
             Event::Finished { wrote } => {
                 self.pending = self.pending.saturating_sub(1);
-                if wrote {
+                if wrote && self.writes_settled > 0 {
+                    self.writes_settled -= 1;
+                } else if wrote {
                     self.pending_writes = self.pending_writes.saturating_sub(1);
                 }
                 if self.pending == 0 {
@@ -283,6 +289,12 @@ impl App {
                 });
                 self.view = View::Queue;
                 self.queue.show_results();
+                // The writes are done: quitting need not wait for the end
+                // of the job.
+                if self.pending_writes > 0 {
+                    self.pending_writes -= 1;
+                    self.writes_settled += 1;
+                }
                 self.send(Job::Load, "reading the stores again");
             }
             Event::Note(message) => self.message = Some(message),
