@@ -161,6 +161,18 @@ fn connect(config: &StoreConfig, access: OpenFlags) -> Result<(Connection, PathB
 }
 
 impl SqliteStore {
+    /// `UPDATE` of the row whose id is parameter `?{id_param}`, setting
+    /// `sets` (each `column = ?N`): the one statement an update and a
+    /// put-back in place share.
+    fn update_sql(&self, sets: &[String], id_param: usize) -> String {
+        format!(
+            "UPDATE {} SET {} WHERE {} = ?{id_param}",
+            self.table,
+            sets.join(", "),
+            self.id
+        )
+    }
+
     pub fn open(config: &StoreConfig, normalizer: Normalizer) -> Result<Self, StoreError> {
         let (conn, path) = connect(config, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         let config_err = |key: String, message: String| StoreError::Config {
@@ -531,13 +543,7 @@ impl WriteStore for SqliteStore {
             sets.push(format!("{m} = ?{}", values.len()));
         }
         values.push(Some(id.to_string()));
-        let sql = format!(
-            "UPDATE {} SET {} WHERE {} = ?{}",
-            self.table,
-            sets.join(", "),
-            self.id,
-            values.len()
-        );
+        let sql = self.update_sql(&sets, values.len());
         self.conn.execute(&sql, params_from_iter(values.iter()))?;
         let revision = self.current_revision(id)?;
         if let Some(tx) = tx {
@@ -717,13 +723,7 @@ impl SqliteStore {
             return Ok(());
         }
         values.push(rusqlite::types::Value::Text(unit.to_string()));
-        let sql = format!(
-            "UPDATE {} SET {} WHERE {} = ?{}",
-            self.table,
-            sets.join(", "),
-            self.id,
-            values.len()
-        );
+        let sql = self.update_sql(&sets, values.len());
         self.conn.execute(&sql, params_from_iter(values.iter()))?;
         Ok(())
     }
