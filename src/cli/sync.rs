@@ -452,6 +452,7 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
 /// not one per card), then what changed since the plan.
 fn print_outcomes(plan: &Plan, outcomes: &[Outcome]) {
     let mut grouped: Vec<(&str, String, Vec<&Op>)> = Vec::new();
+    let mut group_of: HashMap<(&str, String), usize> = HashMap::new();
     let mut changed: Vec<&Op> = Vec::new();
     for (op, outcome) in plan.operations.iter().zip(outcomes) {
         let (what, why) = match outcome {
@@ -463,9 +464,14 @@ fn print_outcomes(plan: &Plan, outcomes: &[Outcome]) {
             }
             Outcome::Done | Outcome::Skipped => continue,
         };
-        match grouped.iter_mut().find(|(w, y, _)| *w == what && *y == why) {
-            Some((_, _, ops)) => ops.push(op),
-            None => grouped.push((what, why, vec![op])),
+        // Grouped by a map, in the order first seen: 100,000 failures that
+        // each name their file stay linear.
+        match group_of.get(&(what, why.clone())) {
+            Some(&g) => grouped[g].2.push(op),
+            None => {
+                group_of.insert((what, why.clone()), grouped.len());
+                grouped.push((what, why, vec![op]));
+            }
         }
     }
     let about = |op: &Op| format!("{} {}", op.kind.as_str(), for_terminal(&op.name));
