@@ -284,6 +284,23 @@ pub trait WriteStore: ReadStore {
     fn rollback(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Whether record `id` may get a lasting id of its own only when the
+    /// store is next written (a card without a UID in a one-file book is
+    /// `#N`, its place in the file).
+    fn id_may_change(&self, id: &str) -> bool {
+        let _ = id;
+        false
+    }
+    /// Before an apply's writes that link records among `ids`: give every
+    /// record whose id may change ([`WriteStore::id_may_change`]) its
+    /// lasting id now, so that the other side's stamp and the links name
+    /// that id. Returns (old id, new id) per record; the change lands with
+    /// [`WriteStore::flush`] (reported by [`WriteStore::renamed`]), and the
+    /// writes between may name either id.
+    fn settle_ids(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+        let _ = ids;
+        Ok(Vec::new())
+    }
     /// The records the writes so far gave a new id, in the order they were
     /// renamed. Later writes to this store take the old ids too (with the
     /// revision read before the rename).

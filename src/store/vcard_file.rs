@@ -3,10 +3,12 @@
 //!
 //! A card's id is its UID; a card without one is `#N` (its position among
 //! the file's cards) until abgleich first writes the file, which gives every
-//! card without a UID a fresh one so that ids stay stable from then on. The
-//! store reports each such card as [`Renamed`] (`#N` → its UID), and the
-//! apply moves its link in the same state transaction; later writes of the
-//! same apply may still name it `#N`.
+//! card without a UID a fresh one so that ids stay stable from then on. An
+//! apply that links such a card writes the file for that alone
+//! ([`WriteStore::settle_ids`] gives the UIDs before the other side's
+//! stamps are written). The store reports each such card as [`Renamed`]
+//! (`#N` → its UID), and the apply moves its link in the same state
+//! transaction; later writes of the same apply may still name it `#N`.
 //! Cards a write does not touch are kept byte for byte. A file with a card
 //! that cannot be read is never rewritten: that card would be lost.
 //!
@@ -55,6 +57,9 @@ struct Draft {
     at: HashMap<String, usize>,
     /// Per card of `base`: what the writes left of it.
     edits: Vec<Option<Edit>>,
+    /// Per card of `base` without a UID: the one it gets when the file is
+    /// written, when [`WriteStore::settle_ids`] gave it one beforehand.
+    uids: Vec<Option<String>>,
     /// The cards created, in order, and their position by UID.
     created: Vec<Written>,
     created_at: HashMap<String, usize>,
@@ -173,6 +178,7 @@ impl VcardFileStore {
         if self.draft.is_none() {
             let base = self.writable()?;
             let edits = base.cards.iter().map(|_| None).collect();
+            let uids = vec![None; base.cards.len()];
             let at = (base.cards.iter().enumerate())
                 .map(|(i, (id, _))| (id.clone(), i))
                 .collect();
@@ -180,6 +186,7 @@ impl VcardFileStore {
                 base,
                 at,
                 edits,
+                uids,
                 created: Vec::new(),
                 created_at: HashMap::new(),
                 writes: 0,
@@ -333,11 +340,15 @@ impl VcardFileStore {
                 }
                 None if !has_uid(c) => {
                     // Untouched, without a UID: it gets one, like every card
-                    // of a file abgleich writes.
-                    let mut with_uid = c.card.clone();
-                    let uid = uuid::Uuid::new_v4().to_string();
-                    vcard::set_property_text(&mut with_uid, "UID", Some(&uid));
-                    let text = vcard::write_card(&with_uid, self.config.write_version);
+                    // of a file abgleich writes (the one settled beforehand).
+                    // Its text stays as it is, with one line added.
+                    let uid = draft.uids[i].clone().unwrap_or_else(new_uid);
+                    let text =
+                        with_uid_line(&now.bytes[c.span.clone()], &uid).unwrap_or_else(|| {
+                            let mut with_uid = c.card.clone();
+                            vcard::set_property_text(&mut with_uid, "UID", Some(&uid));
+                            vcard::write_card(&with_uid, self.config.write_version)
+                        });
                     renamed.push(Renamed {
                         from: from.clone(),
                         to: uid,
@@ -374,6 +385,31 @@ impl VcardFileStore {
         }
         (out, renamed, refused)
     }
+}
+
+/// A card's text with a `UID` line added before its `END:VCARD`, in the
+/// card's own line ending; `None` if the text is not one card in UTF-8.
+fn with_uid_line(card: &[u8], uid: &str) -> Option<String> {
+    let text = std::str::from_utf8(card).ok()?;
+    let end = text.to_ascii_uppercase().rfind("END:VCARD")?;
+    if end > 0 && !text[..end].ends_with('\n') {
+        return None;
+    }
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut out = String::with_capacity(text.len() + uid.len() + 8);
+    out.push_str(&text[..end]);
+    out.push_str("UID:");
+    out.push_str(uid);
+    out.push_str(eol);
+    out.push_str(&text[end..]);
+    if !out.ends_with('\n') {
+        out.push_str(eol);
+    }
+    Some(out)
+}
+
+fn new_uid() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn has_uid(card: &ParsedCard) -> bool {
@@ -544,13 +580,14 @@ impl WriteStore for VcardFileStore {
         let index = draft.find(id, expected)?;
         let (_, card) = draft.get(id).expect("found just now");
         let mut changed = card.clone();
+        let settled = draft.uids[index].clone();
         cards::apply(&self.config, &mut changed, patch);
         // A card without a UID gets one with its first write, like every
         // other card of the file: its id is that UID from now on.
         let uid = match vcard::property_text(&changed, "UID") {
             Some(uid) => uid,
             None => {
-                let uid = uuid::Uuid::new_v4().to_string();
+                let uid = settled.unwrap_or_else(new_uid);
                 vcard::set_property_text(&mut changed, "UID", Some(&uid));
                 uid
             }
@@ -569,6 +606,38 @@ impl WriteStore for VcardFileStore {
         draft.edits[index] = Some(Edit::Removed);
         draft.writes += 1;
         Ok(())
+    }
+
+    fn id_may_change(&self, id: &str) -> bool {
+        id.starts_with('#')
+    }
+
+    /// When one of `ids` is a card without a UID, every card without one
+    /// gets its UID now (the file is written with this apply, so that no
+    /// link depends on a card's place in the file from then on).
+    fn settle_ids(&mut self, ids: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+        files::probe_writable(self.folder())?;
+        let draft = self.draft()?;
+        let uid_less = |draft: &Draft, i: usize| !has_uid(&draft.base.cards[i].1);
+        if !ids
+            .iter()
+            .any(|id| draft.index(id).is_some_and(|i| uid_less(draft, i)))
+        {
+            return Ok(Vec::new());
+        }
+        let mut settled = Vec::new();
+        for i in 0..draft.base.cards.len() {
+            if !uid_less(draft, i) || draft.uids[i].is_some() {
+                continue;
+            }
+            let uid = new_uid();
+            draft.at.insert(uid.clone(), i);
+            draft.uids[i] = Some(uid.clone());
+            settled.push((draft.base.cards[i].0.clone(), uid));
+        }
+        // The file is written even if no other write reaches it.
+        draft.writes += 1;
+        Ok(settled)
     }
 
     fn holds_writes(&self) -> bool {

@@ -822,3 +822,118 @@ fn a_delete_whose_contact_a_create_looks_like_waits_for_review() {
     );
     assert!(sb.row_by_email("p3@example.de") > 0);
 }
+
+// ---- finding 1, continued: a UID-less book keeps its ids from the first sync ----
+
+impl Sandbox {
+    fn book_text(&self) -> String {
+        std::fs::read_to_string(self.root().join("book.vcf")).unwrap()
+    }
+
+    /// The user removes the card of contact `key` from the one-file book (as
+    /// a phone or Outlook would), keeping every other card byte for byte.
+    fn remove_from_book(&self, key: usize) {
+        let text = self.book_text();
+        let needle = format!("N:Nachname{key};");
+        let cards: Vec<&str> = text
+            .split_inclusive("END:VCARD\r\n")
+            .filter(|c| !c.contains(&needle))
+            .collect();
+        std::fs::write(self.root().join("book.vcf"), cards.concat()).unwrap();
+    }
+}
+
+#[test]
+fn a_card_the_user_removes_from_a_uid_less_book_after_the_first_sync_deletes_only_its_own_row() {
+    let sb = Sandbox::new(Book::OneFile, 20, false, false);
+    sb.first_sync(20);
+    // The first sync linked every card, so it gave each a UID: the links
+    // no longer depend on the cards' places in the file.
+    assert_eq!(
+        sb.book_text().matches("\nUID:").count(),
+        20,
+        "{}",
+        sb.book_text()
+    );
+    let kept: Vec<(usize, i64)> = (0..20)
+        .filter(|&i| i != 3)
+        .map(|i| (i, sb.row_by_email(&format!("p{i}@example.de"))))
+        .collect();
+    sb.remove_from_book(3);
+    let plan = sb.plan();
+    assert_eq!(kinds(&plan), ["delete"], "only card 3's row goes\n{plan:#}");
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(sb.rows(), 19);
+    for (i, id) in kept {
+        assert_eq!(
+            sb.row_by_email(&format!("p{i}@example.de")),
+            id,
+            "row {i} kept"
+        );
+        assert_eq!(sb.crm_given(i), [format!("Vor{i}")], "row {i} unchanged");
+    }
+    assert!(ops(&sb.plan()).is_empty());
+}
+
+#[test]
+fn the_crm_stamp_of_a_uid_less_card_is_the_uid_the_first_sync_gave_it() {
+    let sb = Sandbox::new(Book::OneFile, 5, false, false);
+    sb.db()
+        .execute_batch("ALTER TABLE customers ADD COLUMN outlook_uid TEXT;")
+        .unwrap();
+    let config = std::fs::read_to_string(sb.root().join("abgleich.toml")).unwrap();
+    let config = config.replace("id = \"id\"\n", "id = \"id\"\nstamp = \"outlook_uid\"\n");
+    std::fs::write(sb.root().join("abgleich.toml"), config).unwrap();
+    sb.first_sync(5);
+    let text = sb.book_text();
+    let db = sb.db();
+    let mut stmt = db
+        .prepare("SELECT email, outlook_uid FROM customers")
+        .unwrap();
+    let rows: Vec<(String, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 5);
+    for (email, stamp) in rows {
+        let stamp = stamp.unwrap_or_default();
+        assert!(
+            !stamp.starts_with('#'),
+            "{email}: the stamp is no position: {stamp}"
+        );
+        let card = text
+            .split_inclusive("END:VCARD\r\n")
+            .find(|c| c.contains(&email))
+            .unwrap();
+        assert!(
+            card.contains(&format!("UID:{stamp}\r\n")),
+            "{email}: {stamp}\n{card}"
+        );
+    }
+}
+
+#[test]
+fn a_fresh_uid_less_export_of_the_same_book_deletes_nothing() {
+    let sb = Sandbox::new(Book::OneFile, 10, false, false);
+    sb.first_sync(10);
+    let before: Vec<i64> = (0..10)
+        .map(|i| sb.row_by_email(&format!("p{i}@example.de")))
+        .collect();
+    // Outlook exports the book again, without the UIDs abgleich gave it.
+    let export: String = (0..10).map(|i| card(i, false)).collect();
+    std::fs::write(sb.root().join("book.vcf"), export).unwrap();
+    let plan = sb.plan();
+    for op in ops(&plan) {
+        assert!(
+            op["kind"] != "delete" || op["review"] == true,
+            "no delete without review\n{plan:#}"
+        );
+    }
+    sb.ok(&["apply", "--yes"]);
+    let after: Vec<i64> = (0..10)
+        .map(|i| sb.row_by_email(&format!("p{i}@example.de")))
+        .collect();
+    assert_eq!(before, after, "every CRM row kept");
+    assert_eq!(sb.cards(), 10, "no card doubled");
+}

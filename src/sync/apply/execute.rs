@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::intents::{Action, Intent};
+use super::intents::{self, Action, Intent};
 use super::types::ApplyError;
 use crate::model::contact::{FieldPath, PropName};
 use crate::model::normal::prop_digest;
@@ -37,8 +37,33 @@ pub(super) struct Written {
     pub wrote: bool,
 }
 
+/// Begin each store's transaction; then the records whose ids last only
+/// once their store is written (`settle`, per side) get their lasting ids
+/// first, so that the other side's stamps in `intents` name those. A store
+/// that cannot give them (a folder it cannot write, a card it cannot read)
+/// keeps its ids as they are; its links stay as before.
+pub(super) fn begin(
+    stores: &mut PerSide<Box<dyn Store>>,
+    intents: &mut [Intent],
+    settle: &PerSide<Vec<String>>,
+) -> Result<(), ApplyError> {
+    for side in Side::BOTH {
+        stores.get_mut(side).begin()?;
+    }
+    for side in Side::BOTH {
+        let ids: Vec<&str> = settle.get(side).iter().map(String::as_str).collect();
+        if ids.is_empty() {
+            continue;
+        }
+        if let Ok(settled) = stores.get_mut(side).settle_ids(&ids) {
+            intents::restamp(intents, side.opposite(), &settled);
+        }
+    }
+    Ok(())
+}
+
 /// Run every write in order (inside each store's transaction, which the
-/// caller commits), telling `progress(writes done, writes in all)` before
+/// caller began with [`begin`] and commits), telling `progress(writes done, writes in all)` before
 /// each; the journal follows each write (units that creates made, the
 /// hash a card store's write left). Returns one [`Written`] per group; an
 /// error (a store that cannot begin, the state database) stops the run.
@@ -51,9 +76,6 @@ pub(super) fn write_all(
     journal: &mut Journaled,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Written>, ApplyError> {
-    for side in Side::BOTH {
-        stores.get_mut(side).begin()?;
-    }
     let mut written: Vec<Written> = (0..groups).map(|_| Written::default()).collect();
     // Per group, the writes that landed on each side; the writes a store
     // held back, by (side, id), with their group.

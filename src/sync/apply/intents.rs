@@ -1,14 +1,15 @@
 //! What to write where: the accepted operations grouped per pair, and for
 //! each group the store writes (intents) it needs, in the order they run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use crate::config::policy::Mode;
 use crate::model::contact::FieldPath;
 use crate::model::{PerSide, Side};
 use crate::store::{Patch, Store};
 use crate::sync::decisions::Decision;
 use crate::sync::fields::FieldSet;
-use crate::sync::plan::{Op, OpKind, Plan, StampWith, Target};
+use crate::sync::plan::{Op, OpKind, Plan, Refresh, StampWith, Target};
 
 pub(super) enum Action {
     /// Create from the patch; a copy of the other side's card (id, revision)
@@ -336,6 +337,60 @@ fn update_intents(
         });
     }
     out
+}
+
+/// Per side, the ids of records the accepted groups name whose ids may
+/// change when their store is next written ([`crate::store::WriteStore::id_may_change`]),
+/// where the plan's mode lets the apply write to that side.
+pub(super) fn to_settle(
+    plan: &Plan,
+    groups: &[Group<'_>],
+    stores: &PerSide<Box<dyn Store>>,
+) -> PerSide<Vec<String>> {
+    let mode = plan.mode.parse::<Mode>().ok();
+    let mut out: PerSide<Vec<String>> = PerSide::default();
+    for side in Side::BOTH {
+        if !mode.is_some_and(|m| m.writes_to(side)) {
+            continue;
+        }
+        let store = stores.get(side);
+        let ops = (groups.iter())
+            .flat_map(|g| g.ops.iter().map(|&i| &plan.operations[i]))
+            .filter_map(|op| op.id_on(side));
+        // A link the state learns without a write (a pair that agreed on
+        // its own, one linked by hand) too.
+        let refreshed = plan.refreshes.iter().filter_map(|r| match r {
+            Refresh::Put(link) => link.id(side),
+            Refresh::Drop(_) => None,
+        });
+        *out.get_mut(side) = ops
+            .chain(refreshed)
+            .filter(|id| store.id_may_change(id))
+            .map(str::to_string)
+            .collect();
+    }
+    out
+}
+
+/// The stamps the intents on `side` write that name a record of the other
+/// side by an id [`crate::store::WriteStore::settle_ids`] just replaced:
+/// they name the new one.
+pub(super) fn restamp(intents: &mut [Intent], side: Side, settled: &[(String, String)]) {
+    if settled.is_empty() {
+        return;
+    }
+    let new: HashMap<&str, &str> = (settled.iter())
+        .map(|(old, new)| (old.as_str(), new.as_str()))
+        .collect();
+    for intent in intents.iter_mut().filter(|i| i.side == side) {
+        let (Action::Create { patch, .. } | Action::Update { patch, .. }) = &mut intent.action
+        else {
+            continue;
+        };
+        if let Some(to) = patch.stamp.as_deref().and_then(|s| new.get(s)) {
+            patch.stamp = Some(to.to_string());
+        }
+    }
 }
 
 fn card_uid() -> String {

@@ -84,7 +84,11 @@ pub fn apply_with_progress(
         return Err(ApplyError::Refused(refused.reasons.to_vec()));
     }
     let groups = intents::groups(plan, decisions);
-    if groups.is_empty() {
+    // The records the groups and the refreshes link whose ids last only
+    // once their store is written: the apply writes that store too (and
+    // journals it).
+    let settle = intents::to_settle(plan, &groups, stores);
+    if groups.is_empty() && settle.left.is_empty() && settle.right.is_empty() {
         record_without_writes(state, input)?;
         return Ok(Report {
             apply_id: None,
@@ -92,7 +96,7 @@ pub fn apply_with_progress(
             notes: Vec::new(),
         });
     }
-    let intents = intents::intents(plan, decisions, &groups, stores, input.fields);
+    let mut intents = intents::intents(plan, decisions, &groups, stores, input.fields);
     // 0. Every store the intents write to can be written at all.
     for side in Side::BOTH {
         if intents.iter().any(|i| i.side == side) {
@@ -102,26 +106,40 @@ pub fn apply_with_progress(
                 .map_err(|e| ApplyError::NotWritable(store.name().to_string(), e))?;
         }
     }
+    let settle_units: Vec<(Side, String)> = Side::BOTH
+        .into_iter()
+        .filter_map(|side| {
+            let id = settle.get(side).first()?;
+            Some((side, stores.get(side).unit_of(id)))
+        })
+        .collect();
     // 1. Journal what every write will replace.
     let summary = intents::summary_text(plan, decisions);
-    let units = intents.iter().filter_map(intents::Intent::journaled);
+    let units = (intents.iter().filter_map(intents::Intent::journaled)).chain(
+        settle_units
+            .iter()
+            .map(|(side, unit)| (*side, unit.as_str())),
+    );
     let mut journal = Journaled::begin(state, stores, &summary, units)?;
     // 2. Write; 3. commit the writes, then the new links and the apply
     // marked done. When the state or a commit fails, what the apply wrote
     // is put back.
-    let written = execute::write_all(
-        stores,
-        state,
-        intents,
-        groups.len(),
-        input.fields.whole_cards,
-        &mut journal,
-        progress,
-    )
-    .and_then(|written| commit_writes(state, stores, &mut journal).map(|()| written))
-    .and_then(|written| {
-        record_links(state, stores, input, &groups, &written, &journal).map(|()| written)
-    });
+    let written = execute::begin(stores, &mut intents, &settle)
+        .and_then(|()| {
+            execute::write_all(
+                stores,
+                state,
+                intents,
+                groups.len(),
+                input.fields.whole_cards,
+                &mut journal,
+                progress,
+            )
+        })
+        .and_then(|written| commit_writes(state, stores, &mut journal).map(|()| written))
+        .and_then(|written| {
+            record_links(state, stores, input, &groups, &written, &journal).map(|()| written)
+        });
     let written = match written {
         Ok(written) => written,
         Err(e) => {
