@@ -937,3 +937,31 @@ fn a_fresh_uid_less_export_of_the_same_book_deletes_nothing() {
     assert_eq!(before, after, "every CRM row kept");
     assert_eq!(sb.cards(), 10, "no card doubled");
 }
+
+#[test]
+fn two_cards_that_swap_file_names_keep_their_links_by_uid() {
+    let sb = Sandbox::new(Book::Folder, 6, true, true);
+    sb.first_sync(6);
+    let rows: Vec<i64> = (0..6)
+        .map(|i| sb.row_by_email(&format!("p{i}@example.de")))
+        .collect();
+    // A tool renames the cards so that card 1 and card 2 swap file names.
+    rename_card(&sb, "Person 1.vcf", "swap.tmp");
+    rename_card(&sb, "Person 2.vcf", "Person 1.vcf");
+    rename_card(&sb, "swap.tmp", "Person 2.vcf");
+    let plan = sb.plan();
+    assert!(ops(&plan).is_empty(), "the same two contacts\n{plan:#}");
+    sb.ok(&["apply", "--yes", "--accept-review"]);
+    let after: Vec<i64> = (0..6)
+        .map(|i| sb.row_by_email(&format!("p{i}@example.de")))
+        .collect();
+    assert_eq!(rows, after, "no CRM row deleted or created");
+    // The links follow the cards: a CRM edit reaches the right file.
+    sb.set_given(rows[1], "Erste");
+    sb.ok(&["apply", "--yes"]);
+    let text = std::fs::read_to_string(sb.folder().join("Person 2.vcf")).unwrap();
+    assert!(text.contains("N:Nachname1;Erste;;;"), "{text}");
+    let other = std::fs::read_to_string(sb.folder().join("Person 1.vcf")).unwrap();
+    assert!(other.contains("N:Nachname2;Vor2;;;"), "{other}");
+    assert!(ops(&sb.plan()).is_empty());
+}

@@ -43,19 +43,39 @@ impl<'a> Planner<'a> {
             let snapshot = self.side(side);
             // Links and tombstones alike: a tombstone follows its card too,
             // so the card is not created again.
+            // A link whose file now holds a card with another UID than the
+            // one the link recorded (two cards that swapped names) looks
+            // for its own card too; its file is free for the card's own.
+            let swapped = |l: &Link| {
+                let (Some(id), Some(was)) = (l.id(side), l.uids.get(side).as_deref()) else {
+                    return false;
+                };
+                let was = was.trim();
+                snapshot
+                    .get(id)
+                    .and_then(|r| r.uid.as_deref())
+                    .is_some_and(|now| {
+                        let now = now.trim();
+                        !was.is_empty() && !now.is_empty() && now != was
+                    })
+            };
             let lost: Vec<usize> = links
                 .iter()
                 .enumerate()
                 .filter(|(_, l)| {
-                    l.id(side)
-                        .is_some_and(|id| snapshot.get(id).is_none() && !snapshot.may_exist(id))
+                    swapped(l)
+                        || l.id(side)
+                            .is_some_and(|id| snapshot.get(id).is_none() && !snapshot.may_exist(id))
                 })
                 .map(|(i, _)| i)
                 .collect();
             if lost.is_empty() {
                 continue;
             }
-            let held: HashSet<&str> = links.iter().filter_map(|l| l.id(side)).collect();
+            let held: HashSet<&str> = (links.iter())
+                .filter(|l| !swapped(l))
+                .filter_map(|l| l.id(side))
+                .collect();
             let free: Vec<&'a Record> = snapshot
                 .records
                 .iter()
@@ -64,12 +84,13 @@ impl<'a> Planner<'a> {
             if free.is_empty() {
                 continue;
             }
-            let mut free_taken = vec![false; free.len()];
+            // Per free record, the lost link (its index in `lost`) that took it.
+            let mut free_taken: Vec<Option<usize>> = vec![None; free.len()];
             let mut followed = vec![false; lost.len()];
             for rule in [Rule::Uid, Rule::Stamp, Rule::Revision] {
                 let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
                 for (j, rec) in free.iter().enumerate() {
-                    if free_taken[j] {
+                    if free_taken[j].is_some() {
                         continue;
                     }
                     for key in self.record_keys(rule, side, rec) {
@@ -97,11 +118,36 @@ impl<'a> Planner<'a> {
                 }
                 for (j, ns) in claims {
                     let [n] = ns[..] else { continue };
-                    free_taken[j] = true;
+                    free_taken[j] = Some(n);
                     followed[n] = true;
                     let mut link = out[lost[n]].clone().into_owned();
                     *link.ids.get_mut(side) = Some(free[j].id.clone());
                     out[lost[n]] = Cow::Owned(link);
+                }
+            }
+            // A swapped link that found no card of its own keeps its file,
+            // and so no other link takes that file (that link stays as it
+            // was): only a complete swap moves links off files that are there.
+            let at: HashMap<&str, usize> = (free.iter().enumerate())
+                .map(|(j, r)| (r.id.as_str(), j))
+                .collect();
+            loop {
+                let mut reverted = false;
+                for (n, &i) in lost.iter().enumerate() {
+                    if followed[n] || !swapped(&links[i]) {
+                        continue;
+                    }
+                    let own = links[i].id(side).and_then(|id| at.get(id)).copied();
+                    if let Some(j) = own
+                        && let Some(taker) = free_taken[j].take()
+                    {
+                        followed[taker] = false;
+                        out[lost[taker]] = Cow::Borrowed(&links[lost[taker]]);
+                        reverted = true;
+                    }
+                }
+                if !reverted {
+                    break;
                 }
             }
         }
