@@ -965,3 +965,35 @@ fn two_cards_that_swap_file_names_keep_their_links_by_uid() {
     assert!(other.contains("N:Nachname2;Vor2;;;"), "{other}");
     assert!(ops(&sb.plan()).is_empty());
 }
+
+#[test]
+fn a_crash_at_any_write_of_the_first_sync_of_a_uid_less_book_recovers_it_byte_for_byte() {
+    // The first sync writes every row and gives the book its UIDs: kill
+    // it after each write; the next command puts both back exactly, and
+    // the sync then runs as if nothing had happened.
+    let mut k = 1;
+    loop {
+        let sb = Sandbox::new(Book::OneFile, 6, false, false);
+        let book = sb.book_text();
+        let out = Command::new(BIN)
+            .args(["apply", "--yes", "--config"])
+            .arg(sb.root().join("abgleich.toml"))
+            .env("XDG_STATE_HOME", sb.root().join("env"))
+            .env(crate::crash::HOOK, k.to_string())
+            .output()
+            .unwrap();
+        let done = out.status.success();
+        if !done {
+            sb.ok(&["status"]);
+            assert_eq!(sb.book_text(), book, "the book after a crash at write {k}");
+            assert_eq!(sb.rows(), 0, "the CRM after a crash at write {k}");
+        }
+        sb.first_sync(6);
+        assert_eq!(sb.book_text().matches("\nUID:").count(), 6);
+        if done {
+            assert!(k > 2, "the apply wrote rows and the book");
+            break;
+        }
+        k += 1;
+    }
+}
