@@ -4,7 +4,8 @@
 //! database's real schema and quoted before it reaches SQL, so a config
 //! value can never become SQL code. The user's database settings are left
 //! alone (no journal-mode change; foreign keys are enforced, as the CRM's own
-//! program does). Creates take the id the table assigns.
+//! program does). Creates take the id the table assigns (the rowid, a DEFAULT
+//! expression) or, for a text key nothing fills, a fresh UUID.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -23,6 +24,8 @@ pub struct SqliteStore {
     /// Quoted names, checked against the schema.
     table: String,
     id: String,
+    /// Who gives a created row its id.
+    new_id: NewId,
     modified: Option<String>,
     /// The column that keeps the other side's id (the card's UID).
     stamp: Option<String>,
@@ -87,24 +90,8 @@ fn why_not_a_key(conn: &Connection, table: &str, column: &str) -> rusqlite::Resu
         return Ok(Some("it is not a column of the table".to_string()));
     };
     let sole_key = *pk == 1 && columns.iter().filter(|c| c.3 > 0).count() == 1;
-    let without_rowid = conn
-        .query_row(
-            "SELECT wr FROM pragma_table_list WHERE name = ?1 AND schema = 'main'",
-            [table],
-            |r| r.get::<_, bool>(0),
-        )
-        .optional()?
-        .unwrap_or(false);
-    // An INTEGER PRIMARY KEY is the rowid (never NULL), except when
-    // declared DESC: then SQLite keeps it in an index of its own (origin
-    // "pk") and lets it hold NULL. The index tells; the declaration does not.
-    let pk_index = conn.query_row(
-        "SELECT count(*) FROM pragma_index_list(?1) WHERE origin = 'pk'",
-        [table],
-        |r| r.get::<_, i64>(0),
-    )? > 0;
-    let rowid_alias =
-        sole_key && !without_rowid && !pk_index && declared.eq_ignore_ascii_case("INTEGER");
+    let without_rowid = is_without_rowid(conn, table)?;
+    let rowid_alias = sole_key && is_rowid_alias(conn, table, declared)?;
     let mut unique = sole_key;
     let indexes: Vec<String> = conn
         .prepare("SELECT name FROM pragma_index_list(?1) WHERE \"unique\" = 1 AND partial = 0")?
@@ -135,6 +122,98 @@ fn why_not_a_key(conn: &Connection, table: &str, column: &str) -> rusqlite::Resu
                 .to_string(),
         ),
     })
+}
+
+fn is_without_rowid(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT wr FROM pragma_table_list WHERE name = ?1 AND schema = 'main'",
+            [table],
+            |r| r.get::<_, bool>(0),
+        )
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Whether the sole PRIMARY KEY column of `table`, declared `declared`, is
+/// the rowid: never NULL, and numbered by SQLite when a row is inserted
+/// without it.
+fn is_rowid_alias(conn: &Connection, table: &str, declared: &str) -> rusqlite::Result<bool> {
+    // An INTEGER PRIMARY KEY is the rowid, except when declared DESC: then
+    // SQLite keeps it in an index of its own (origin "pk") and lets it hold
+    // NULL. The index tells; the declaration does not.
+    let pk_index = conn.query_row(
+        "SELECT count(*) FROM pragma_index_list(?1) WHERE origin = 'pk'",
+        [table],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    Ok(!is_without_rowid(conn, table)? && !pk_index && declared.eq_ignore_ascii_case("INTEGER"))
+}
+
+/// Who gives a row that `create` inserts its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NewId {
+    /// The table: the rowid, or the column's DEFAULT expression.
+    Table,
+    /// abgleich: a fresh UUID, for a text column nothing else fills.
+    Uuid,
+}
+
+/// How a create gives the id column `column` of `table` (a key, see
+/// [`why_not_a_key`]) its value, or why it cannot: SQLite numbers only the
+/// rowid; a DEFAULT expression fills a column the INSERT leaves out; a
+/// column of text (or no) affinity takes a UUID. Anything else (an INTEGER
+/// NOT NULL UNIQUE that is not the rowid) would make every create fail.
+fn new_id(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<Result<NewId, String>> {
+    // (name, declared type, DEFAULT, position in the primary key)
+    let columns: Vec<(String, String, Option<String>, i64)> = conn
+        .prepare("SELECT name, type, dflt_value, pk FROM pragma_table_info(?1)")?
+        .query_map([table], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let Some((_, declared, default, pk)) = columns.iter().find(|c| c.0 == column) else {
+        return Ok(Err("it is not a column of the table".to_string()));
+    };
+    let sole_key = *pk == 1 && columns.iter().filter(|c| c.3 > 0).count() == 1;
+    if sole_key && is_rowid_alias(conn, table, declared)? {
+        return Ok(Ok(NewId::Table));
+    }
+    if default.as_deref().is_some_and(is_default_expression) {
+        return Ok(Ok(NewId::Table));
+    }
+    // SQLite's affinity rules (its documentation, section 3.1).
+    let upper = declared.to_ascii_uppercase();
+    let text_like = !upper.contains("INT")
+        && (["CHAR", "CLOB", "TEXT", "BLOB"]
+            .iter()
+            .any(|t| upper.contains(t))
+            || upper.trim().is_empty());
+    if text_like {
+        return Ok(Ok(NewId::Uuid));
+    }
+    Ok(Err(format!(
+        "a new row could not get an id: SQLite numbers only an INTEGER PRIMARY KEY (the rowid), \
+         this column is declared {declared:?} without a DEFAULT expression, and abgleich gives \
+         a fresh id (a UUID) only to a text column; make it the INTEGER PRIMARY KEY or a TEXT \
+         column, or give it a DEFAULT expression"
+    )))
+}
+
+/// Whether a column's DEFAULT (as `pragma_table_info` tells it, without
+/// its parentheses) is an expression that may differ per row, as
+/// `random()`: a literal (`'x'`, `0`, `-1`, `X'00'`, `NULL`, `TRUE`) or a
+/// `CURRENT_TIME…` would give two rows inserted together the same id.
+fn is_default_expression(default: &str) -> bool {
+    let d = default.trim();
+    let upper = d.to_ascii_uppercase();
+    let literal = d.starts_with('\'')
+        || upper.starts_with("X'")
+        || ["NULL", "TRUE", "FALSE"].contains(&upper.as_str())
+        || upper.starts_with("CURRENT_")
+        || d.trim_start_matches(['+', '-']).parse::<f64>().is_ok()
+        || upper.trim_start_matches(['+', '-']).starts_with("0X");
+    !d.is_empty() && !literal
 }
 
 /// Open the configured database (which must exist: abgleich never creates
@@ -241,6 +320,18 @@ impl SqliteStore {
                 ),
             ));
         }
+        let new_id = match new_id(&conn, &table_name, id_name)? {
+            Ok(new_id) => new_id,
+            Err(why) => {
+                return Err(config_err(
+                    "id".to_string(),
+                    format!(
+                        "column {id_name:?} of table {table_name:?} in {} cannot be the id: {why}",
+                        path.display()
+                    ),
+                ));
+            }
+        };
         let modified = config
             .modified
             .as_deref()
@@ -268,6 +359,7 @@ impl SqliteStore {
             conn,
             table: quote_identifier(&table_name),
             id,
+            new_id,
             modified,
             stamp,
             scope,
@@ -480,6 +572,11 @@ impl WriteStore for SqliteStore {
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         let mut cols = Vec::new();
         let mut values: Vec<Option<String>> = Vec::new();
+        if self.new_id == NewId::Uuid {
+            // "The store chooses the id": a key SQLite does not number.
+            cols.push(self.id.clone());
+            values.push(Some(uuid::Uuid::new_v4().to_string()));
+        }
         for (column, value) in self.column_values(patch, None) {
             cols.push(column);
             values.push(value);
