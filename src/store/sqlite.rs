@@ -7,6 +7,7 @@
 //! program does). Creates take the id the table assigns (the rowid, a DEFAULT
 //! expression) or, for a text key nothing fills, a fresh UUID.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -33,6 +34,18 @@ pub struct SqliteStore {
     /// (mapping, quoted column)
     columns: Vec<(FieldMapping, String)>,
     normalizer: Normalizer,
+    /// The foreign keys that refer to the table's rows, found when undo or
+    /// recovery first removes a row abgleich created.
+    references: OnceCell<Vec<Reference>>,
+}
+
+/// A foreign key of a table of the database (the CRM table's own too) that
+/// refers to rows of the CRM table.
+struct Reference {
+    /// The referring table, as the schema names it.
+    table: String,
+    /// Counts the rows of `table` that refer to the CRM row whose id is `?1`.
+    count_sql: String,
 }
 
 /// Quote an identifier for SQLite: `"` doubled inside double quotes.
@@ -242,10 +255,12 @@ fn connect(config: &StoreConfig, access: OpenFlags) -> Result<(Connection, PathB
 impl SqliteStore {
     /// `UPDATE` of the row whose id is parameter `?{id_param}`, setting
     /// `sets` (each `column = ?N`): the one statement an update and a
-    /// put-back in place share.
+    /// put-back in place share. `OR ABORT`, whatever conflict clause the
+    /// table declares: a clash undoes only this statement (`REPLACE` would
+    /// delete another row, `ROLLBACK` end the whole transaction).
     fn update_sql(&self, sets: &[String], id_param: usize) -> String {
         format!(
-            "UPDATE {} SET {} WHERE {} = ?{id_param}",
+            "UPDATE OR ABORT {} SET {} WHERE {} = ?{id_param}",
             self.table,
             sets.join(", "),
             self.id
@@ -365,6 +380,7 @@ impl SqliteStore {
             scope,
             columns,
             normalizer,
+            references: OnceCell::new(),
         })
     }
 
@@ -596,13 +612,13 @@ impl WriteStore for SqliteStore {
         }
         let sql = if cols.is_empty() {
             format!(
-                "INSERT INTO {} DEFAULT VALUES RETURNING CAST({} AS TEXT)",
+                "INSERT OR ABORT INTO {} DEFAULT VALUES RETURNING CAST({} AS TEXT)",
                 self.table, self.id
             )
         } else {
             let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
             format!(
-                "INSERT INTO {} ({}) VALUES ({}) RETURNING CAST({} AS TEXT)",
+                "INSERT OR ABORT INTO {} ({}) VALUES ({}) RETURNING CAST({} AS TEXT)",
                 self.table,
                 cols.join(", "),
                 marks.join(", "),
@@ -712,20 +728,32 @@ impl JournalStore for SqliteStore {
     /// inserted; `None` deletes the row (one abgleich created). A row is
     /// never deleted and inserted again, so `ON DELETE CASCADE` children and
     /// delete triggers never see it.
+    ///
+    /// A row that cannot be put back is left as it is, and the error is a
+    /// constraint violation with SQLite's message (a UNIQUE value another
+    /// row holds now, a foreign key); only that statement is undone, the
+    /// transaction goes on. A row abgleich created that other rows refer to
+    /// now (orders of a new customer) is kept the same way: deleting it
+    /// would take them with it (`ON DELETE CASCADE`) or be refused.
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
         let tx = self.own_transaction()?;
-        match saved {
-            None => {
-                let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
-                self.conn.execute(&sql, [unit])?;
-            }
+        let in_transaction = !self.conn.is_autocommit();
+        let result = match saved {
+            None => self.delete_created(unit),
             Some(bytes) => {
-                let saved = decode_saved(unit, bytes)?;
-                match self.saved_row(unit)? {
-                    Some(now) => self.put_back_in_place(unit, saved, &now)?,
-                    None => self.insert_saved(saved)?,
-                }
+                decode_saved(unit, bytes).and_then(|saved| match self.saved_row(unit)? {
+                    Some(now) => self.put_back_in_place(unit, saved, &now),
+                    None => self.insert_saved(saved),
+                })
             }
+        };
+        if let Err(error) = result {
+            if in_transaction && self.conn.is_autocommit() {
+                // A trigger's RAISE(ROLLBACK) ended the whole transaction:
+                // what was put back before is gone, so nothing may go on.
+                return Err(rolled_back(&error));
+            }
+            return Err(error);
         }
         if let Some(tx) = tx {
             tx.commit()?;
@@ -766,6 +794,40 @@ impl JournalStore for SqliteStore {
     }
 }
 
+/// A constraint violation, as SQLite reports one, with `message`.
+fn constraint(extended_code: std::ffi::c_int, message: String) -> StoreError {
+    StoreError::Sql(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(extended_code),
+        Some(message),
+    ))
+}
+
+/// `error` ended the transaction it happened in.
+fn rolled_back(error: &StoreError) -> StoreError {
+    StoreError::Sql(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT_ROLLBACK),
+        Some(format!(
+            "{error}; the database rolled back the whole transaction"
+        )),
+    ))
+}
+
+/// "3 rows of orders and 1 row of invoices"
+fn rows_of(counts: &[(&str, i64)]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(table, n)| {
+            let rows = if *n == 1 { "row" } else { "rows" };
+            format!("{n} {rows} of {table}")
+        })
+        .collect();
+    match parts.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 fn decode_saved(unit: &str, bytes: &[u8]) -> Result<SavedRow, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::DamagedSavedRow {
         unit: unit.to_string(),
@@ -774,6 +836,113 @@ fn decode_saved(unit: &str, bytes: &[u8]) -> Result<SavedRow, StoreError> {
 }
 
 impl SqliteStore {
+    /// Delete row `unit`, which abgleich created, unless rows of any table
+    /// refer to it now (then a foreign-key violation that names them).
+    fn delete_created(&self, unit: &str) -> Result<(), StoreError> {
+        let mut counts = Vec::new();
+        for reference in self.references()? {
+            let n: i64 = self
+                .conn
+                .prepare_cached(&reference.count_sql)?
+                .query_row([unit], |r| r.get(0))?;
+            if n > 0 {
+                counts.push((reference.table.as_str(), n));
+            }
+        }
+        if !counts.is_empty() {
+            return Err(constraint(
+                rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY,
+                format!(
+                    "{} {} to it",
+                    rows_of(&counts),
+                    if matches!(counts.as_slice(), [(_, 1)]) {
+                        "refers"
+                    } else {
+                        "refer"
+                    }
+                ),
+            ));
+        }
+        let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
+        self.conn.execute(&sql, [unit])?;
+        Ok(())
+    }
+
+    /// Every foreign key of the database that refers to the CRM table
+    /// (`PRAGMA foreign_key_list` of each table), once per store.
+    fn references(&self) -> Result<&[Reference], StoreError> {
+        if let Some(found) = self.references.get() {
+            return Ok(found);
+        }
+        let found = self.find_references()?;
+        Ok(self.references.get_or_init(|| found))
+    }
+
+    fn find_references(&self) -> Result<Vec<Reference>, StoreError> {
+        let parent = self.config.table.clone().unwrap_or_default();
+        // (referring table, key id, parent table, column, parent column)
+        let keys: Vec<(String, i64, String, String, Option<String>)> = self
+            .conn
+            .prepare(
+                "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\" \
+                 FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f \
+                 WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
+            )?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        // A key that names no parent column refers to the primary key.
+        let primary: Vec<String> = self
+            .conn
+            .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?
+            .query_map([&parent], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut references = Vec::new();
+        let mut i = 0;
+        while i < keys.len() {
+            let (table, id) = (&keys[i].0, keys[i].1);
+            let end = keys[i..]
+                .iter()
+                .position(|k| &k.0 != table || k.1 != id)
+                .map_or(keys.len(), |n| i + n);
+            let key = &keys[i..end];
+            i = end;
+            if !key[0].2.eq_ignore_ascii_case(&parent) {
+                continue;
+            }
+            let from: Vec<String> = key.iter().map(|k| quote_identifier(&k.3)).collect();
+            let to: Vec<String> = if key.iter().all(|k| k.4.is_none()) {
+                primary.iter().map(|c| quote_identifier(c)).collect()
+            } else {
+                key.iter()
+                    .map(|k| quote_identifier(k.4.as_deref().unwrap_or_default()))
+                    .collect()
+            };
+            if to.len() != from.len() {
+                // A key SQLite itself could not use ("foreign key mismatch").
+                continue;
+            }
+            let mut count_sql = format!(
+                "SELECT count(*) FROM {} WHERE ({}) IN (SELECT {} FROM {} WHERE {} = ?1)",
+                quote_identifier(table),
+                from.join(", "),
+                to.join(", "),
+                self.table,
+                self.id
+            );
+            if table.eq_ignore_ascii_case(&parent) {
+                // The row itself does not keep itself.
+                count_sql.push_str(&format!(" AND {} IS NOT ?1", self.id));
+            }
+            references.push(Reference {
+                table: table.clone(),
+                count_sql,
+            });
+        }
+        Ok(references)
+    }
+
     /// Row `unit` with all its columns, or `None` when there is none.
     fn saved_row(&self, unit: &str) -> Result<Option<SavedRow>, StoreError> {
         let sql = format!("SELECT * FROM {} WHERE {} = ?1", self.table, self.id);
@@ -830,7 +999,7 @@ impl SqliteStore {
         let columns: Vec<String> = saved.columns.iter().map(|c| quote_identifier(c)).collect();
         let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
+            "INSERT OR ABORT INTO {} ({}) VALUES ({})",
             self.table,
             columns.join(", "),
             marks.join(", ")
