@@ -1058,3 +1058,87 @@ impl SavedValue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_default_that_may_differ_per_row_can_give_ids() {
+        for expression in ["random()", "lower(hex(randomblob(16)))", "1+2"] {
+            assert!(is_default_expression(expression), "{expression}");
+        }
+        for literal in [
+            "'x'",
+            "0",
+            "-1",
+            "+2.5",
+            "1e3",
+            "0x1F",
+            "X'00'",
+            "NULL",
+            "true",
+            "CURRENT_TIMESTAMP",
+            "",
+        ] {
+            assert!(!is_default_expression(literal), "{literal}");
+        }
+    }
+
+    #[test]
+    fn referring_rows_are_counted_in_words() {
+        assert_eq!(rows_of(&[("orders", 1)]), "1 row of orders");
+        assert_eq!(
+            rows_of(&[("orders", 3), ("invoices", 1), ("notes", 2)]),
+            "3 rows of orders, 1 row of invoices and 2 rows of notes"
+        );
+    }
+
+    #[test]
+    fn a_key_of_another_table_and_a_self_reference_are_found_and_counted() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, boss INTEGER REFERENCES c(id), a TEXT, b TEXT, \
+                UNIQUE (a, b));
+             CREATE TABLE \"order\"\"s\" (cid INTEGER REFERENCES c);
+             CREATE TABLE pair (x TEXT, y TEXT, FOREIGN KEY (x, y) REFERENCES c(a, b));
+             INSERT INTO c VALUES (1, 1, 'p', 'q'), (2, 1, NULL, NULL);
+             INSERT INTO \"order\"\"s\" VALUES (1), (1), (2);
+             INSERT INTO pair VALUES ('p', 'q');",
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.sqlite");
+        conn.execute("VACUUM INTO ?1", [path.to_str().unwrap()])
+            .unwrap();
+        let text = "[left]\nkind = \"sqlite\"\npath = \"crm.sqlite\"\ntable = \"c\"\nid = \"id\"\n\
+                    [left.fields]\n\"name.given\" = \"a\"\n[right]\nkind = \"vdir\"\npath = \"book\"\n";
+        let config = crate::config::Config::parse(text, &dir.path().join("abgleich.toml")).unwrap();
+        let store = SqliteStore::open(&config.left, config.normalizer.clone()).unwrap();
+        let counted = |id: &str| -> Vec<(String, i64)> {
+            store
+                .references()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let n = store
+                        .conn
+                        .query_row(&r.count_sql, [id], |row| row.get(0))
+                        .unwrap();
+                    (r.table.clone(), n)
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        };
+        // Row 1 refers to itself (not counted) and is row 2's boss.
+        assert_eq!(
+            counted("1"),
+            [
+                ("c".to_string(), 1),
+                ("order\"s".to_string(), 2),
+                ("pair".to_string(), 1)
+            ]
+        );
+        assert_eq!(counted("2"), [("order\"s".to_string(), 1)]);
+    }
+}
