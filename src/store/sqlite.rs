@@ -4,8 +4,10 @@
 //! database's real schema and quoted before it reaches SQL, so a config
 //! value can never become SQL code. The user's database settings are left
 //! alone (no journal-mode change; foreign keys are enforced, as the CRM's own
-//! program does). Creates take the id the table assigns.
+//! program does). Creates take the id the table assigns (the rowid, a DEFAULT
+//! expression) or, for a text key nothing fills, a fresh UUID.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -23,6 +25,8 @@ pub struct SqliteStore {
     /// Quoted names, checked against the schema.
     table: String,
     id: String,
+    /// Who gives a created row its id.
+    new_id: NewId,
     modified: Option<String>,
     /// The column that keeps the other side's id (the card's UID).
     stamp: Option<String>,
@@ -30,6 +34,18 @@ pub struct SqliteStore {
     /// (mapping, quoted column)
     columns: Vec<(FieldMapping, String)>,
     normalizer: Normalizer,
+    /// The foreign keys that refer to the table's rows, found when undo or
+    /// recovery first removes a row abgleich created.
+    references: OnceCell<Vec<Reference>>,
+}
+
+/// A foreign key of a table of the database (the CRM table's own too) that
+/// refers to rows of the CRM table.
+struct Reference {
+    /// The referring table, as the schema names it.
+    table: String,
+    /// Counts the rows of `table` that refer to the CRM row whose id is `?1`.
+    count_sql: String,
 }
 
 /// Quote an identifier for SQLite: `"` doubled inside double quotes.
@@ -87,24 +103,8 @@ fn why_not_a_key(conn: &Connection, table: &str, column: &str) -> rusqlite::Resu
         return Ok(Some("it is not a column of the table".to_string()));
     };
     let sole_key = *pk == 1 && columns.iter().filter(|c| c.3 > 0).count() == 1;
-    let without_rowid = conn
-        .query_row(
-            "SELECT wr FROM pragma_table_list WHERE name = ?1 AND schema = 'main'",
-            [table],
-            |r| r.get::<_, bool>(0),
-        )
-        .optional()?
-        .unwrap_or(false);
-    // An INTEGER PRIMARY KEY is the rowid (never NULL), except when
-    // declared DESC: then SQLite keeps it in an index of its own (origin
-    // "pk") and lets it hold NULL. The index tells; the declaration does not.
-    let pk_index = conn.query_row(
-        "SELECT count(*) FROM pragma_index_list(?1) WHERE origin = 'pk'",
-        [table],
-        |r| r.get::<_, i64>(0),
-    )? > 0;
-    let rowid_alias =
-        sole_key && !without_rowid && !pk_index && declared.eq_ignore_ascii_case("INTEGER");
+    let without_rowid = is_without_rowid(conn, table)?;
+    let rowid_alias = sole_key && is_rowid_alias(conn, table, declared)?;
     let mut unique = sole_key;
     let indexes: Vec<String> = conn
         .prepare("SELECT name FROM pragma_index_list(?1) WHERE \"unique\" = 1 AND partial = 0")?
@@ -137,6 +137,98 @@ fn why_not_a_key(conn: &Connection, table: &str, column: &str) -> rusqlite::Resu
     })
 }
 
+fn is_without_rowid(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT wr FROM pragma_table_list WHERE name = ?1 AND schema = 'main'",
+            [table],
+            |r| r.get::<_, bool>(0),
+        )
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Whether the sole PRIMARY KEY column of `table`, declared `declared`, is
+/// the rowid: never NULL, and numbered by SQLite when a row is inserted
+/// without it.
+fn is_rowid_alias(conn: &Connection, table: &str, declared: &str) -> rusqlite::Result<bool> {
+    // An INTEGER PRIMARY KEY is the rowid, except when declared DESC: then
+    // SQLite keeps it in an index of its own (origin "pk") and lets it hold
+    // NULL. The index tells; the declaration does not.
+    let pk_index = conn.query_row(
+        "SELECT count(*) FROM pragma_index_list(?1) WHERE origin = 'pk'",
+        [table],
+        |r| r.get::<_, i64>(0),
+    )? > 0;
+    Ok(!is_without_rowid(conn, table)? && !pk_index && declared.eq_ignore_ascii_case("INTEGER"))
+}
+
+/// Who gives a row that `create` inserts its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NewId {
+    /// The table: the rowid, or the column's DEFAULT expression.
+    Table,
+    /// abgleich: a fresh UUID, for a text column nothing else fills.
+    Uuid,
+}
+
+/// How a create gives the id column `column` of `table` (a key, see
+/// [`why_not_a_key`]) its value, or why it cannot: SQLite numbers only the
+/// rowid; a DEFAULT expression fills a column the INSERT leaves out; a
+/// column of text (or no) affinity takes a UUID. Anything else (an INTEGER
+/// NOT NULL UNIQUE that is not the rowid) would make every create fail.
+fn new_id(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<Result<NewId, String>> {
+    // (name, declared type, DEFAULT, position in the primary key)
+    let columns: Vec<(String, String, Option<String>, i64)> = conn
+        .prepare("SELECT name, type, dflt_value, pk FROM pragma_table_info(?1)")?
+        .query_map([table], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let Some((_, declared, default, pk)) = columns.iter().find(|c| c.0 == column) else {
+        return Ok(Err("it is not a column of the table".to_string()));
+    };
+    let sole_key = *pk == 1 && columns.iter().filter(|c| c.3 > 0).count() == 1;
+    if sole_key && is_rowid_alias(conn, table, declared)? {
+        return Ok(Ok(NewId::Table));
+    }
+    if default.as_deref().is_some_and(is_default_expression) {
+        return Ok(Ok(NewId::Table));
+    }
+    // SQLite's affinity rules (its documentation, section 3.1).
+    let upper = declared.to_ascii_uppercase();
+    let text_like = !upper.contains("INT")
+        && (["CHAR", "CLOB", "TEXT", "BLOB"]
+            .iter()
+            .any(|t| upper.contains(t))
+            || upper.trim().is_empty());
+    if text_like {
+        return Ok(Ok(NewId::Uuid));
+    }
+    Ok(Err(format!(
+        "a new row could not get an id: SQLite numbers only an INTEGER PRIMARY KEY (the rowid), \
+         this column is declared {declared:?} without a DEFAULT expression, and abgleich gives \
+         a fresh id (a UUID) only to a text column; make it the INTEGER PRIMARY KEY or a TEXT \
+         column, or give it a DEFAULT expression"
+    )))
+}
+
+/// Whether a column's DEFAULT (as `pragma_table_info` tells it, without
+/// its parentheses) is an expression that may differ per row, as
+/// `random()`: a literal (`'x'`, `0`, `-1`, `X'00'`, `NULL`, `TRUE`) or a
+/// `CURRENT_TIME…` would give two rows inserted together the same id.
+fn is_default_expression(default: &str) -> bool {
+    let d = default.trim();
+    let upper = d.to_ascii_uppercase();
+    let literal = d.starts_with('\'')
+        || upper.starts_with("X'")
+        || ["NULL", "TRUE", "FALSE"].contains(&upper.as_str())
+        || upper.starts_with("CURRENT_")
+        || d.trim_start_matches(['+', '-']).parse::<f64>().is_ok()
+        || upper.trim_start_matches(['+', '-']).starts_with("0X");
+    !d.is_empty() && !literal
+}
+
 /// Open the configured database (which must exist: abgleich never creates
 /// a CRM) with `access` (read-only or read-write).
 fn connect(config: &StoreConfig, access: OpenFlags) -> Result<(Connection, PathBuf), StoreError> {
@@ -163,10 +255,12 @@ fn connect(config: &StoreConfig, access: OpenFlags) -> Result<(Connection, PathB
 impl SqliteStore {
     /// `UPDATE` of the row whose id is parameter `?{id_param}`, setting
     /// `sets` (each `column = ?N`): the one statement an update and a
-    /// put-back in place share.
+    /// put-back in place share. `OR ABORT`, whatever conflict clause the
+    /// table declares: a clash undoes only this statement (`REPLACE` would
+    /// delete another row, `ROLLBACK` end the whole transaction).
     fn update_sql(&self, sets: &[String], id_param: usize) -> String {
         format!(
-            "UPDATE {} SET {} WHERE {} = ?{id_param}",
+            "UPDATE OR ABORT {} SET {} WHERE {} = ?{id_param}",
             self.table,
             sets.join(", "),
             self.id
@@ -241,6 +335,18 @@ impl SqliteStore {
                 ),
             ));
         }
+        let new_id = match new_id(&conn, &table_name, id_name)? {
+            Ok(new_id) => new_id,
+            Err(why) => {
+                return Err(config_err(
+                    "id".to_string(),
+                    format!(
+                        "column {id_name:?} of table {table_name:?} in {} cannot be the id: {why}",
+                        path.display()
+                    ),
+                ));
+            }
+        };
         let modified = config
             .modified
             .as_deref()
@@ -268,11 +374,13 @@ impl SqliteStore {
             conn,
             table: quote_identifier(&table_name),
             id,
+            new_id,
             modified,
             stamp,
             scope,
             columns,
             normalizer,
+            references: OnceCell::new(),
         })
     }
 
@@ -480,6 +588,11 @@ impl WriteStore for SqliteStore {
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         let mut cols = Vec::new();
         let mut values: Vec<Option<String>> = Vec::new();
+        if self.new_id == NewId::Uuid {
+            // "The store chooses the id": a key SQLite does not number.
+            cols.push(self.id.clone());
+            values.push(Some(uuid::Uuid::new_v4().to_string()));
+        }
         for (column, value) in self.column_values(patch, None) {
             cols.push(column);
             values.push(value);
@@ -499,13 +612,13 @@ impl WriteStore for SqliteStore {
         }
         let sql = if cols.is_empty() {
             format!(
-                "INSERT INTO {} DEFAULT VALUES RETURNING CAST({} AS TEXT)",
+                "INSERT OR ABORT INTO {} DEFAULT VALUES RETURNING CAST({} AS TEXT)",
                 self.table, self.id
             )
         } else {
             let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
             format!(
-                "INSERT INTO {} ({}) VALUES ({}) RETURNING CAST({} AS TEXT)",
+                "INSERT OR ABORT INTO {} ({}) VALUES ({}) RETURNING CAST({} AS TEXT)",
                 self.table,
                 cols.join(", "),
                 marks.join(", "),
@@ -615,20 +728,32 @@ impl JournalStore for SqliteStore {
     /// inserted; `None` deletes the row (one abgleich created). A row is
     /// never deleted and inserted again, so `ON DELETE CASCADE` children and
     /// delete triggers never see it.
+    ///
+    /// A row that cannot be put back is left as it is, and the error is a
+    /// constraint violation with SQLite's message (a UNIQUE value another
+    /// row holds now, a foreign key); only that statement is undone, the
+    /// transaction goes on. A row abgleich created that other rows refer to
+    /// now (orders of a new customer) is kept the same way: deleting it
+    /// would take them with it (`ON DELETE CASCADE`) or be refused.
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
         let tx = self.own_transaction()?;
-        match saved {
-            None => {
-                let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
-                self.conn.execute(&sql, [unit])?;
-            }
+        let in_transaction = !self.conn.is_autocommit();
+        let result = match saved {
+            None => self.delete_created(unit),
             Some(bytes) => {
-                let saved = decode_saved(unit, bytes)?;
-                match self.saved_row(unit)? {
-                    Some(now) => self.put_back_in_place(unit, saved, &now)?,
-                    None => self.insert_saved(saved)?,
-                }
+                decode_saved(unit, bytes).and_then(|saved| match self.saved_row(unit)? {
+                    Some(now) => self.put_back_in_place(unit, saved, &now),
+                    None => self.insert_saved(saved),
+                })
             }
+        };
+        if let Err(error) = result {
+            if in_transaction && self.conn.is_autocommit() {
+                // A trigger's RAISE(ROLLBACK) ended the whole transaction:
+                // what was put back before is gone, so nothing may go on.
+                return Err(rolled_back(&error));
+            }
+            return Err(error);
         }
         if let Some(tx) = tx {
             tx.commit()?;
@@ -669,6 +794,40 @@ impl JournalStore for SqliteStore {
     }
 }
 
+/// A constraint violation, as SQLite reports one, with `message`.
+fn constraint(extended_code: std::ffi::c_int, message: String) -> StoreError {
+    StoreError::Sql(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(extended_code),
+        Some(message),
+    ))
+}
+
+/// `error` ended the transaction it happened in.
+fn rolled_back(error: &StoreError) -> StoreError {
+    StoreError::Sql(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT_ROLLBACK),
+        Some(format!(
+            "{error}; the database rolled back the whole transaction"
+        )),
+    ))
+}
+
+/// "3 rows of orders and 1 row of invoices"
+fn rows_of(counts: &[(&str, i64)]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(table, n)| {
+            let rows = if *n == 1 { "row" } else { "rows" };
+            format!("{n} {rows} of {table}")
+        })
+        .collect();
+    match parts.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 fn decode_saved(unit: &str, bytes: &[u8]) -> Result<SavedRow, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::DamagedSavedRow {
         unit: unit.to_string(),
@@ -677,6 +836,113 @@ fn decode_saved(unit: &str, bytes: &[u8]) -> Result<SavedRow, StoreError> {
 }
 
 impl SqliteStore {
+    /// Delete row `unit`, which abgleich created, unless rows of any table
+    /// refer to it now (then a foreign-key violation that names them).
+    fn delete_created(&self, unit: &str) -> Result<(), StoreError> {
+        let mut counts = Vec::new();
+        for reference in self.references()? {
+            let n: i64 = self
+                .conn
+                .prepare_cached(&reference.count_sql)?
+                .query_row([unit], |r| r.get(0))?;
+            if n > 0 {
+                counts.push((reference.table.as_str(), n));
+            }
+        }
+        if !counts.is_empty() {
+            return Err(constraint(
+                rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY,
+                format!(
+                    "{} {} to it",
+                    rows_of(&counts),
+                    if matches!(counts.as_slice(), [(_, 1)]) {
+                        "refers"
+                    } else {
+                        "refer"
+                    }
+                ),
+            ));
+        }
+        let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
+        self.conn.execute(&sql, [unit])?;
+        Ok(())
+    }
+
+    /// Every foreign key of the database that refers to the CRM table
+    /// (`PRAGMA foreign_key_list` of each table), once per store.
+    fn references(&self) -> Result<&[Reference], StoreError> {
+        if let Some(found) = self.references.get() {
+            return Ok(found);
+        }
+        let found = self.find_references()?;
+        Ok(self.references.get_or_init(|| found))
+    }
+
+    fn find_references(&self) -> Result<Vec<Reference>, StoreError> {
+        let parent = self.config.table.clone().unwrap_or_default();
+        // (referring table, key id, parent table, column, parent column)
+        let keys: Vec<(String, i64, String, String, Option<String>)> = self
+            .conn
+            .prepare(
+                "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\" \
+                 FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f \
+                 WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
+            )?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        // A key that names no parent column refers to the primary key.
+        let primary: Vec<String> = self
+            .conn
+            .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?
+            .query_map([&parent], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut references = Vec::new();
+        let mut i = 0;
+        while i < keys.len() {
+            let (table, id) = (&keys[i].0, keys[i].1);
+            let end = keys[i..]
+                .iter()
+                .position(|k| &k.0 != table || k.1 != id)
+                .map_or(keys.len(), |n| i + n);
+            let key = &keys[i..end];
+            i = end;
+            if !key[0].2.eq_ignore_ascii_case(&parent) {
+                continue;
+            }
+            let from: Vec<String> = key.iter().map(|k| quote_identifier(&k.3)).collect();
+            let to: Vec<String> = if key.iter().all(|k| k.4.is_none()) {
+                primary.iter().map(|c| quote_identifier(c)).collect()
+            } else {
+                key.iter()
+                    .map(|k| quote_identifier(k.4.as_deref().unwrap_or_default()))
+                    .collect()
+            };
+            if to.len() != from.len() {
+                // A key SQLite itself could not use ("foreign key mismatch").
+                continue;
+            }
+            let mut count_sql = format!(
+                "SELECT count(*) FROM {} WHERE ({}) IN (SELECT {} FROM {} WHERE {} = ?1)",
+                quote_identifier(table),
+                from.join(", "),
+                to.join(", "),
+                self.table,
+                self.id
+            );
+            if table.eq_ignore_ascii_case(&parent) {
+                // The row itself does not keep itself.
+                count_sql.push_str(&format!(" AND {} IS NOT ?1", self.id));
+            }
+            references.push(Reference {
+                table: table.clone(),
+                count_sql,
+            });
+        }
+        Ok(references)
+    }
+
     /// Row `unit` with all its columns, or `None` when there is none.
     fn saved_row(&self, unit: &str) -> Result<Option<SavedRow>, StoreError> {
         let sql = format!("SELECT * FROM {} WHERE {} = ?1", self.table, self.id);
@@ -733,7 +999,7 @@ impl SqliteStore {
         let columns: Vec<String> = saved.columns.iter().map(|c| quote_identifier(c)).collect();
         let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
+            "INSERT OR ABORT INTO {} ({}) VALUES ({})",
             self.table,
             columns.join(", "),
             marks.join(", ")
@@ -790,5 +1056,89 @@ impl SavedValue {
             SavedValue::Text(t) => Value::Text(t),
             SavedValue::Blob(b) => Value::Blob(b),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_default_that_may_differ_per_row_can_give_ids() {
+        for expression in ["random()", "lower(hex(randomblob(16)))", "1+2"] {
+            assert!(is_default_expression(expression), "{expression}");
+        }
+        for literal in [
+            "'x'",
+            "0",
+            "-1",
+            "+2.5",
+            "1e3",
+            "0x1F",
+            "X'00'",
+            "NULL",
+            "true",
+            "CURRENT_TIMESTAMP",
+            "",
+        ] {
+            assert!(!is_default_expression(literal), "{literal}");
+        }
+    }
+
+    #[test]
+    fn referring_rows_are_counted_in_words() {
+        assert_eq!(rows_of(&[("orders", 1)]), "1 row of orders");
+        assert_eq!(
+            rows_of(&[("orders", 3), ("invoices", 1), ("notes", 2)]),
+            "3 rows of orders, 1 row of invoices and 2 rows of notes"
+        );
+    }
+
+    #[test]
+    fn a_key_of_another_table_and_a_self_reference_are_found_and_counted() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, boss INTEGER REFERENCES c(id), a TEXT, b TEXT, \
+                UNIQUE (a, b));
+             CREATE TABLE \"order\"\"s\" (cid INTEGER REFERENCES c);
+             CREATE TABLE pair (x TEXT, y TEXT, FOREIGN KEY (x, y) REFERENCES c(a, b));
+             INSERT INTO c VALUES (1, 1, 'p', 'q'), (2, 1, NULL, NULL);
+             INSERT INTO \"order\"\"s\" VALUES (1), (1), (2);
+             INSERT INTO pair VALUES ('p', 'q');",
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.sqlite");
+        conn.execute("VACUUM INTO ?1", [path.to_str().unwrap()])
+            .unwrap();
+        let text = "[left]\nkind = \"sqlite\"\npath = \"crm.sqlite\"\ntable = \"c\"\nid = \"id\"\n\
+                    [left.fields]\n\"name.given\" = \"a\"\n[right]\nkind = \"vdir\"\npath = \"book\"\n";
+        let config = crate::config::Config::parse(text, &dir.path().join("abgleich.toml")).unwrap();
+        let store = SqliteStore::open(&config.left, config.normalizer.clone()).unwrap();
+        let counted = |id: &str| -> Vec<(String, i64)> {
+            store
+                .references()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let n = store
+                        .conn
+                        .query_row(&r.count_sql, [id], |row| row.get(0))
+                        .unwrap();
+                    (r.table.clone(), n)
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        };
+        // Row 1 refers to itself (not counted) and is row 2's boss.
+        assert_eq!(
+            counted("1"),
+            [
+                ("c".to_string(), 1),
+                ("order\"s".to_string(), 2),
+                ("pair".to_string(), 1)
+            ]
+        );
+        assert_eq!(counted("2"), [("order\"s".to_string(), 1)]);
     }
 }

@@ -386,6 +386,43 @@ struct PutBack {
     restored: usize,
     /// Units that changed since abgleich wrote them, left as they are.
     changed: Vec<String>,
+    /// Units that hold abgleich's write but could not be put back without
+    /// breaking a constraint of their store, kept as they are: (name, the
+    /// entry, the store's reason).
+    kept: Vec<Kept>,
+}
+
+/// A unit kept as the apply left it.
+struct Kept {
+    name: String,
+    /// The apply created it (undoing would have removed it).
+    created: bool,
+    why: String,
+}
+
+/// The reason a store gives for refusing to put a unit back because of a
+/// constraint of its own (a UNIQUE value another row holds now, rows of
+/// another table that refer to a row abgleich created): the unit can stay
+/// as it is while the rest is put back. `None`: any other error, which
+/// stops the undo.
+fn clash(error: &StoreError) -> Option<String> {
+    match error {
+        StoreError::Sql(rusqlite::Error::SqliteFailure(e, message))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Some(message.clone().unwrap_or_else(|| e.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// A unit's name with its contact's, where the store can still read it.
+fn unit_and_contact(store: &dyn Store, unit: &str) -> String {
+    let name = unit_name(store, unit);
+    match store.read(unit).map(|r| r.contact.display_name()) {
+        Ok(contact) if !contact.trim().is_empty() => format!("{name} ({contact})"),
+        _ => name,
+    }
 }
 
 fn unit_name(store: &dyn Store, unit: &str) -> String {
@@ -443,11 +480,24 @@ fn put_back_each(
         }
         let now_hash = hash_text(now.as_deref());
         if e.afters.as_ref().is_none_or(|a| a.contains(&now_hash)) {
-            store.restore_unit(&e.unit, e.before.as_deref())?;
-            if counted {
-                count_write();
+            match store.restore_unit(&e.unit, e.before.as_deref()) {
+                Ok(()) => {
+                    if counted {
+                        count_write();
+                    }
+                    done.restored += 1;
+                }
+                Err(error) => {
+                    let Some(why) = clash(&error) else {
+                        return Err(error.into());
+                    };
+                    done.kept.push(Kept {
+                        name: unit_and_contact(store.as_ref(), &e.unit),
+                        created: e.before.is_none(),
+                        why,
+                    });
+                }
             }
-            done.restored += 1;
         } else {
             done.changed.push(unit_name(store.as_ref(), &e.unit));
         }
@@ -505,10 +555,35 @@ pub fn take_undo_finished_by_recovery(state: &mut State) -> Result<Option<i64>, 
         .map(|a| a.apply_id))
 }
 
-fn changed_notes(changed: &[String], since: &str) -> impl Iterator<Item = String> {
-    changed
+/// One note per unit left as it is: changed since, or kept.
+fn left_notes(done: &PutBack, since: &str) -> Vec<String> {
+    let changed = done
+        .changed
         .iter()
-        .map(move |name| format!("{name}: changed since {since}; left as it is"))
+        .map(|name| format!("{name}: changed since {since}; left as it is"));
+    let kept = done.kept.iter().map(|k| {
+        if k.created {
+            format!(
+                "{}: kept, though {since} created it: {}; it is no longer linked (the next plan matches it to its contact again where it can)",
+                k.name, k.why
+            )
+        } else {
+            format!(
+                "{}: kept as {since} left it; it could not be put back: {}",
+                k.name, k.why
+            )
+        }
+    });
+    changed.chain(kept).collect()
+}
+
+/// ", 2 kept (named below)", or nothing.
+fn kept_count(done: &PutBack) -> String {
+    if done.kept.is_empty() {
+        String::new()
+    } else {
+        format!(", {} kept as they are (named below)", done.kept.len())
+    }
 }
 
 /// Finish every apply that did not finish (a crash, a kill): a running one
@@ -541,16 +616,19 @@ pub fn recover(
         if undoing {
             finish_undo(state, apply.apply_id, &checked.links, true)?;
             notes.push(format!(
-                "the undo of apply #{} (started {}) did not finish; it is finished now: {} more record(s) put back",
-                apply.apply_id, apply.started, done.restored
+                "the undo of apply #{} (started {}) did not finish; it is finished now: {} more record(s) put back{}",
+                apply.apply_id,
+                apply.started,
+                done.restored,
+                kept_count(&done)
             ));
-            notes.extend(changed_notes(&done.changed, "that apply"));
+            notes.extend(left_notes(&done, "that apply"));
         } else {
             let tx = state.transaction()?;
             tx.finish_apply(apply.apply_id, ApplyStatus::RolledBack)?;
             tx.commit()?;
             notes.push(format!(
-                "an earlier apply (#{}, started {}) did not finish; {} journaled record(s) were put back as they were{}",
+                "an earlier apply (#{}, started {}) did not finish; {} journaled record(s) were put back as they were{}{}",
                 apply.apply_id,
                 apply.started,
                 done.restored,
@@ -561,9 +639,10 @@ pub fn recover(
                         ", {} changed since and left as they are",
                         done.changed.len()
                     )
-                }
+                },
+                kept_count(&done)
             ));
-            notes.extend(changed_notes(&done.changed, "the interrupted apply"));
+            notes.extend(left_notes(&done, "the interrupted apply"));
         }
     }
     Ok(notes)
@@ -601,10 +680,14 @@ pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<R
     let done = put_back(stores, &checked.entries, true).map_err(stopped)?;
     finish_undo(state, apply.apply_id, &checked.links, false).map_err(|e| stopped(e.into()))?;
     let mut notes = vec![format!(
-        "undid apply #{} of {} ({}): {} record(s) put back",
-        apply.apply_id, apply.started, apply.summary, done.restored
+        "undid apply #{} of {} ({}): {} record(s) put back{}",
+        apply.apply_id,
+        apply.started,
+        apply.summary,
+        done.restored,
+        kept_count(&done)
     )];
-    notes.extend(changed_notes(&done.changed, "that apply"));
+    notes.extend(left_notes(&done, "that apply"));
     Ok(Report {
         apply_id: Some(apply.apply_id),
         notes,

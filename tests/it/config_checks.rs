@@ -140,8 +140,8 @@ fn the_id_column_must_be_unique_and_not_null() {
         "CREATE TABLE t (k TEXT PRIMARY KEY NOT NULL, given TEXT)",
         "CREATE TABLE t (k TEXT PRIMARY KEY, given TEXT) WITHOUT ROWID",
         "CREATE TABLE t (k TEXT NOT NULL UNIQUE, given TEXT)",
-        "CREATE TABLE t (k INTEGER PRIMARY KEY DESC NOT NULL, given TEXT)",
         "CREATE TABLE t (k TEXT NOT NULL, given TEXT); CREATE UNIQUE INDEX tk ON t(k)",
+        "CREATE TABLE t (k INTEGER NOT NULL UNIQUE DEFAULT (random()), given TEXT)",
     ] {
         assert_eq!(open_with_id(ok), Ok(()), "{ok}");
     }
@@ -174,6 +174,24 @@ fn the_id_column_must_be_unique_and_not_null() {
         (
             "CREATE TABLE t (k INTEGER NOT NULL, given TEXT); CREATE UNIQUE INDEX tk ON t(k, given)",
             "not unique",
+        ),
+        // A key, but one no create can fill (issue 11, finding 7): SQLite
+        // numbers only the rowid, and a constant DEFAULT repeats.
+        (
+            "CREATE TABLE t (k INTEGER PRIMARY KEY DESC NOT NULL, given TEXT)",
+            "could not get an id",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER NOT NULL UNIQUE, given TEXT)",
+            "could not get an id",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER NOT NULL UNIQUE DEFAULT 0, given TEXT)",
+            "could not get an id",
+        ),
+        (
+            "CREATE TABLE t (k INTEGER PRIMARY KEY, given TEXT) WITHOUT ROWID",
+            "could not get an id",
         ),
     ] {
         let message = open_with_id(refused).expect_err(refused);
@@ -394,4 +412,134 @@ fn the_screen_refuses_an_id_column_that_may_be_null() {
     assert!(app.data.is_none(), "no contacts shown from a refused store");
     app.shutdown();
     assert_eq!(customer_rows(&stores.path().join("crm.sqlite")), rows);
+}
+
+/// Issue 11, finding 7: `id = "cid"` on a `cid TEXT PRIMARY KEY NOT NULL`
+/// passed `check`, but every create into the CRM failed (SQLite numbers
+/// only the rowid). A create gives such a key a fresh UUID; the rows are
+/// linked (the next plan is empty) and `undo` removes them.
+#[test]
+fn a_text_key_gets_a_fresh_id_on_every_create_and_undo_removes_the_rows() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, _) = copied_samples();
+    let db = stores.path().join("people.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE people (cid TEXT PRIMARY KEY NOT NULL, \
+             first_name TEXT, last_name TEXT, email TEXT)",
+        )
+        .unwrap();
+    let config = stores.path().join("people.toml");
+    std::fs::write(
+        &config,
+        r#"
+[left]
+name = "CRM"
+kind = "sqlite"
+path = "people.sqlite"
+table = "people"
+id = "cid"
+[left.fields]
+"name.given" = "first_name"
+"name.family" = "last_name"
+"email[1]" = "email"
+[right]
+name = "Outlook"
+kind = "vdir"
+path = "outlook"
+[sync]
+mode = "import"
+"#,
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let ids = || -> Vec<String> {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mut stmt = conn.prepare("SELECT cid FROM people ORDER BY cid").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+
+    let checked = run(&mut abgleich(
+        sandbox.path(),
+        &["check", "--config", config],
+    ));
+    assert!(checked.stdout.contains("(valid)"), "{checked}");
+    let applied = run(&mut abgleich(
+        sandbox.path(),
+        &["apply", "--yes", "--accept-review", "--config", config],
+    ));
+    assert_eq!(applied.code, Some(0), "{applied}");
+    assert!(
+        !applied.stdout.contains("failed"),
+        "no create failed\n{applied}"
+    );
+    let created = ids();
+    assert!(
+        created.len() >= 10,
+        "the cards were created as rows\n{applied}"
+    );
+    for id in &created {
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id:?} is a fresh UUID");
+    }
+    let mut distinct = created.clone();
+    distinct.dedup();
+    assert_eq!(distinct, created, "every row has an id of its own");
+
+    let plan = run(&mut abgleich(
+        sandbox.path(),
+        &["plan", "--json", "--config", config],
+    ));
+    assert_eq!(plan.code, Some(0), "{plan}");
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(
+        plan["operations"].as_array().map(Vec::len),
+        Some(0),
+        "the created rows are linked: nothing more to do\n{plan}"
+    );
+
+    let undo = run(&mut abgleich(sandbox.path(), &["undo", "--config", config]));
+    assert_eq!(undo.code, Some(0), "{undo}");
+    assert_eq!(ids(), Vec::<String>::new(), "undo removed the rows\n{undo}");
+}
+
+/// Issue 11, finding 7: an id column no create can fill (INTEGER NOT NULL
+/// UNIQUE, not the rowid, no DEFAULT) is refused by `check`, `plan` and
+/// `apply` with the config file, line and key, before anything is written.
+#[test]
+fn an_id_column_no_create_can_fill_is_refused_by_check_plan_and_apply() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, _) = copied_samples();
+    let db = stores.path().join("crm.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE customers ADD COLUMN legacy_no INTEGER NOT NULL DEFAULT 0; \
+             UPDATE customers SET legacy_no = id; \
+             CREATE UNIQUE INDEX customers_legacy_no ON customers(legacy_no);",
+        )
+        .unwrap();
+    let (config, line) = edited_config(stores.path(), "id = \"id\"", "id = \"legacy_no\"");
+    let rows = customer_rows(&db);
+    for args in [&["check"][..], &["plan"], &["apply", "--yes"]] {
+        let mut all = args.to_vec();
+        all.extend(["--config", config.to_str().unwrap()]);
+        let out = run(&mut abgleich(sandbox.path(), &all));
+        assert_eq!(out.code, Some(1), "{args:?}\n{out}");
+        let at = format!("{}:{line}: key `left.id`", config.display());
+        let message = out
+            .stderr
+            .lines()
+            .find(|l| l.contains(&at))
+            .unwrap_or_else(|| panic!("{args:?} names `{at}`\n{out}"));
+        assert!(
+            message.contains("\"legacy_no\"") && message.contains("could not get an id"),
+            "{args:?} names the column and why\n{out}"
+        );
+        assert!(!out.stdout.contains("(valid)"), "{args:?}\n{out}");
+    }
+    assert_eq!(customer_rows(&db), rows, "nothing was created");
 }

@@ -911,3 +911,180 @@ fn an_undo_that_stops_part_way_says_so_and_the_next_command_finishes_it() {
         "the second apply's card writes are undone"
     );
 }
+
+/// The message line (an undo's report, or a note on stderr) that names
+/// `what` as kept, with `why`.
+fn names_as_kept(run: &Run, what: &str, why: &str) -> bool {
+    run.stdout
+        .lines()
+        .chain(run.stderr.lines())
+        .any(|l| l.contains(&format!("{what} ")) && l.contains("kept") && l.contains(why))
+}
+
+/// Issue 11, finding 3: rows the user added after an apply that refer to a
+/// customer the apply created (orders of a new customer). Undo deleted the
+/// customer, and `ON DELETE CASCADE` silently deleted the orders with it;
+/// without a cascade the foreign key refused the delete and every later
+/// command failed. Undo keeps that customer and names it with the rows
+/// that refer to it; everything else is undone.
+#[test]
+fn undo_keeps_a_created_row_that_other_rows_refer_to_and_names_it() {
+    for (table, declaration) in [
+        (
+            "orders",
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, \
+             customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE, \
+             item TEXT NOT NULL)",
+        ),
+        (
+            "invoices",
+            "CREATE TABLE invoices (id INTEGER PRIMARY KEY, \
+             customer_id INTEGER REFERENCES customers(id), item TEXT NOT NULL)",
+        ),
+    ] {
+        let copy = Copy::new();
+        let db = copy.path().join("crm.sqlite");
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(declaration).unwrap();
+        let sample_ids = row_ids(&db);
+        let first = copy.run(&APPLY);
+        assert!(first.status.success(), "{table}: apply\n{first}");
+        let created: Vec<i64> = row_ids(&db)
+            .into_iter()
+            .filter(|id| !sample_ids.contains(id))
+            .collect();
+        assert!(created.len() > 1, "{table}: the apply created customers");
+        let kept = created[0];
+        for item in ["a", "b", "c"] {
+            conn.execute(
+                &format!("INSERT INTO {table} (customer_id, item) VALUES (?1, ?2)"),
+                rusqlite::params![kept, item],
+            )
+            .unwrap();
+        }
+        let children = format!("SELECT count(*) FROM {table}");
+
+        let undo = copy.run(&["undo"]);
+        assert!(undo.status.success(), "{table}: undo\n{undo}");
+        assert_eq!(count(&db, &children), 3, "{table}: no row lost\n{undo}");
+        assert!(
+            names_as_kept(
+                &undo,
+                &format!("CRM {kept}"),
+                &format!("3 rows of {table} refer to it")
+            ),
+            "{table}: the kept customer is named with why\n{undo}"
+        );
+        let mut expected = sample_ids.clone();
+        expected.push(kept);
+        assert_eq!(
+            row_ids(&db),
+            expected,
+            "{table}: the other created customers are gone\n{undo}"
+        );
+        let kept = kept.to_string();
+        assert_eq!(
+            other_rows(&db, &kept),
+            crm_rows(&samples().join("crm.sqlite")),
+            "{table}: every other customer as before the apply\n{undo}"
+        );
+        assert_eq!(
+            files(&copy.path().join("outlook")),
+            files(&samples().join("outlook")),
+            "{table}: every card as before the apply\n{undo}"
+        );
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM pragma_foreign_key_check"),
+            0,
+            "{table}: no row without its customer"
+        );
+
+        // Later commands work: the undo is finished, the kept customer is a
+        // row like any other.
+        for args in [&["status"][..], &["plan"]] {
+            let out = copy.run(args);
+            assert!(out.status.success(), "{table}: {args:?}\n{out}");
+        }
+        plan_operations(&copy);
+        let again = copy.run(&["undo"]);
+        assert!(
+            again.stderr.contains("nothing to undo"),
+            "{table}: undo again\n{again}"
+        );
+    }
+}
+
+/// Issue 11, finding 3: an undo that cannot put a row back because another
+/// row holds one of its UNIQUE values now (the user gave the old e-mail
+/// address to a new customer) stopped with a bare SQLite error, and so did
+/// every later command. Undo keeps that row as the apply left it and names
+/// it with the constraint; the rest is undone, and later commands work.
+#[test]
+fn an_undo_that_would_break_a_unique_value_keeps_that_row_names_it_and_later_commands_work() {
+    const OLD: &str = "anna.schroeder@baeckerei-schroeder.example.de";
+    const NEW: &str = "anna@neu.example.de";
+    let copy = Copy::new();
+    let db = copy.path().join("crm.sqlite");
+    let outlook = copy.path().join("outlook");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE UNIQUE INDEX customers_email ON customers(email)")
+        .unwrap();
+    let email = |id: i64| -> Option<String> {
+        conn.query_row("SELECT email FROM customers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let anna: i64 = conn
+        .query_row("SELECT id FROM customers WHERE email = ?1", [OLD], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let first = copy.run(&APPLY);
+    assert!(first.status.success(), "apply #1\n{first}");
+    let card = outlook.join("Anna Schroeder.vcf");
+    let text = std::fs::read_to_string(&card).unwrap();
+    assert!(text.contains(OLD));
+    std::fs::write(&card, text.replace(OLD, NEW)).unwrap();
+    let second = copy.run(&["apply", "--yes"]);
+    assert!(second.status.success(), "apply #2\n{second}");
+    assert_eq!(email(anna).as_deref(), Some(NEW), "apply #2 wrote the CRM");
+    // Meanwhile the old address goes to someone else.
+    conn.execute(
+        "INSERT INTO customers (first_name, last_name, email, outlook_sync, updated_at) \
+         VALUES ('Anne', 'Andere', ?1, 0, '2027-01-01 00:00:00')",
+        [OLD],
+    )
+    .unwrap();
+    let rows_before_undo = crm_rows(&db);
+
+    let undo = copy.run(&["undo"]);
+    assert!(undo.status.success(), "undo\n{undo}");
+    assert!(
+        names_as_kept(
+            &undo,
+            &format!("CRM {anna}"),
+            "UNIQUE constraint failed: customers.email"
+        ),
+        "the row that could not be put back is named with why\n{undo}"
+    );
+    assert_eq!(
+        crm_rows(&db),
+        rows_before_undo,
+        "both rows as they were\n{undo}"
+    );
+    assert!(
+        !undo.stdout.contains("Error code") && !undo.stderr.contains("Error code"),
+        "{undo}"
+    );
+
+    for args in [&["status"][..], &["plan"]] {
+        let out = copy.run(args);
+        assert!(out.status.success(), "{args:?}\n{out}");
+        assert!(!out.stderr.contains("constraint"), "{args:?}\n{out}");
+    }
+    // The undo is finished: the next one reverts apply #1.
+    let again = copy.run(&["undo"]);
+    assert!(again.status.success(), "undo of #1\n{again}");
+    assert!(again.stdout.contains("undid apply #1"), "{again}");
+}
