@@ -18,7 +18,9 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use serde_json::Value;
 
-use super::state_files::{FileError, create_private, create_state_folder, refuse_unless_file};
+use super::state_files::{
+    FileError, create_private, create_state_folder, refuse_unless_file, still_names,
+};
 use crate::model::{PerSide, Side};
 use crate::store::{Known, Version};
 
@@ -298,6 +300,8 @@ impl State {
                 });
             }
         }
+        // The lock file is abgleich's own (checked on the open file):
+        // its text, who holds it, is all that is written to it.
         let _ = lock.set_len(0);
         let _ = lock.rewind();
         let _ = write!(
@@ -306,7 +310,7 @@ impl State {
             std::process::id(),
             now()
         );
-        create_private(path)?;
+        let held = create_private(path)?;
         // SQLite's own files beside it: it opens them with O_NOFOLLOW, but
         // says only "unable to open"; name the link instead.
         for suffix in ["-wal", "-shm", "-journal"] {
@@ -319,6 +323,14 @@ impl State {
             path,
             rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
         )?;
+        // The file SQLite opened by name is the one checked above.
+        if !still_names(path, &held)? {
+            return Err(FileError::NotAFile {
+                path: path.to_path_buf(),
+                what: "a file that was swapped while it was opened",
+            }
+            .into());
+        }
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
