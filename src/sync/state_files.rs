@@ -100,18 +100,31 @@ fn xdg_path_for(
 
 /// Whether this process may create files in `dir`.
 fn writable(dir: &Path) -> bool {
+    may_write(dir).is_ok()
+}
+
+/// Whether this process may write `path` (a file, or a folder to create
+/// files in); the error says why not.
+pub(super) fn may_write(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
-        let Ok(c_dir) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-            return false;
-        };
-        // SAFETY: `c_dir` is a valid NUL-terminated string that outlives the call.
-        unsafe { libc::access(c_dir.as_ptr(), libc::W_OK) == 0 }
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call.
+        if unsafe { libc::access(c_path.as_ptr(), libc::W_OK) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
     }
     #[cfg(not(unix))]
     {
-        !std::fs::metadata(dir).is_ok_and(|m| m.permissions().readonly())
+        if std::fs::metadata(path)?.permissions().readonly() {
+            Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -193,6 +206,17 @@ pub(super) fn refuse_unless_file(path: &Path) -> Result<(), FileError> {
 /// open file, so a name swapped after the check cannot slip past).
 pub(super) fn create_private(path: &Path) -> Result<File, FileError> {
     open_checked(path, true)
+}
+
+/// Open an existing `path` for reading only, with the checks of
+/// [`create_private`]; `None` when it does not exist.
+pub(super) fn open_private_read_only(path: &Path) -> Result<Option<File>, FileError> {
+    match open_checked(path, false) {
+        Err(FileError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        other => other.map(Some),
+    }
 }
 
 fn open_checked(path: &Path, write: bool) -> Result<File, FileError> {
