@@ -34,6 +34,24 @@ fn open(config: Config, command: &str) -> Result<Session> {
     Ok(session)
 }
 
+/// [`open`] for a command that writes the state: refused, naming the state
+/// and why, when it cannot be written, before a store is read.
+fn open_to_write(config: Config, command: &str) -> Result<Session> {
+    let session = open(config, command)?;
+    session.state.ensure_writable()?;
+    Ok(session)
+}
+
+/// A command that only reads the state says so when it cannot be written.
+fn note_read_only(session: &Session) {
+    if let Some(why) = session.state.read_only() {
+        tell!(
+            "abgleich: the state {} cannot be written ({why}); it is read as it is, but `abgleich apply` refuses until it is writable",
+            session.state.path().display()
+        );
+    }
+}
+
 fn with_overrides(
     mut config: Config,
     mode: Option<Mode>,
@@ -69,6 +87,7 @@ pub fn plan(
     out: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let session = open(with_overrides(config, mode, None), "plan")?;
+    note_read_only(&session);
     let (_, plan) = read_and_plan(&session)?;
     let names = store_names(&session.config);
     let text = serde_json::to_string_pretty(&PlanJson::new(&plan, &names))?;
@@ -308,7 +327,7 @@ fn print_stale(saved: &HashMap<String, SavedOp>, stale: &mut [String]) {
 }
 
 pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
-    let session = open(with_overrides(config, args.mode, args.conflicts), "apply")?;
+    let session = open_to_write(with_overrides(config, args.mode, args.conflicts), "apply")?;
     let mut session = session;
     let saved = match &args.plan {
         Some(path) => Some(saved_plan(path)?),
@@ -520,6 +539,7 @@ fn print_waiting(waiting: &[&Op]) {
 
 pub fn status(config: Config) -> Result<ExitCode> {
     let session = open(config, "status")?;
+    note_read_only(&session);
     let links = session.links()?;
     let live = links.iter().filter(|l| l.tombstone.is_none()).count();
     say!("state: {}", session.state.path().display());
@@ -562,7 +582,7 @@ pub fn status(config: Config) -> Result<ExitCode> {
 }
 
 pub fn undo(config: Config) -> Result<ExitCode> {
-    let mut session = open(config, "undo")?;
+    let mut session = open_to_write(config, "undo")?;
     // Run again after an undo that stopped (a kill, a full disk), `undo`
     // finishes that one, as recovery just did, and nothing more.
     if let Some(id) = abgleich::sync::journal::take_undo_finished_by_recovery(&mut session.state)? {
@@ -594,7 +614,7 @@ fn find_link(session: &Session, id: &str) -> Result<Link> {
 }
 
 pub fn link(config: Config, left: String, right: String) -> Result<ExitCode> {
-    let mut session = open(config, "link")?;
+    let mut session = open_to_write(config, "link")?;
     session
         .link_pair(&PerSide::new(left.clone(), right.clone()))
         .map_err(|e| match e {
@@ -610,7 +630,7 @@ pub fn link(config: Config, left: String, right: String) -> Result<ExitCode> {
 }
 
 pub fn unlink(config: Config, id: String) -> Result<ExitCode> {
-    let mut session = open(config, "unlink")?;
+    let mut session = open_to_write(config, "unlink")?;
     let link = find_link(&session, &id)?;
     if link.tombstone.is_some() {
         return Err(eyre!(
@@ -630,7 +650,7 @@ pub fn unlink(config: Config, id: String) -> Result<ExitCode> {
 }
 
 pub fn forget(config: Config, id: String) -> Result<ExitCode> {
-    let mut session = open(config, "forget")?;
+    let mut session = open_to_write(config, "forget")?;
     let link = find_link(&session, &id)?;
     session.forget(link.link_id)?;
     say!(

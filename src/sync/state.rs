@@ -18,7 +18,10 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use serde_json::Value;
 
-use super::state_files::{FileError, create_private, create_state_folder, refuse_unless_file};
+use super::state_files::{
+    FileError, create_private, create_state_folder, may_write, open_private_read_only,
+    refuse_unless_file, still_names,
+};
 use crate::model::{PerSide, Side};
 use crate::store::{Known, Version};
 
@@ -38,6 +41,108 @@ pub enum StateError {
     Sql(#[from] rusqlite::Error),
     #[error(transparent)]
     File(#[from] FileError),
+    /// The state (or its folder, or its lock) cannot be written, and what
+    /// was asked needs to write it.
+    #[error(
+        "{needed} must write the state {}, and it cannot be written (make the file and its \
+         folder writable again, or move the config together with its state to a writable \
+         folder)",
+        path.display()
+    )]
+    ReadOnly {
+        path: PathBuf,
+        /// What needs the write: "`abgleich apply`", say.
+        needed: String,
+        #[source]
+        why: NotWritable,
+    },
+}
+
+/// Why the state cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum NotWritable {
+    #[error("its folder {} is not writable", folder.display())]
+    Folder {
+        folder: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not writable", file.display())]
+    File {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl NotWritable {
+    /// The same reason once more (an `io::Error` is not `Clone`).
+    fn again(&self) -> NotWritable {
+        let copy = copy_io;
+        match self {
+            NotWritable::Folder { folder, source } => NotWritable::Folder {
+                folder: folder.clone(),
+                source: copy(source),
+            },
+            NotWritable::File { file, source } => NotWritable::File {
+                file: file.clone(),
+                source: copy(source),
+            },
+        }
+    }
+}
+
+/// Whether an open failed only because the file may not be written (or
+/// created): the state is then read without writing it.
+fn denied(error: &FileError) -> Option<&std::io::Error> {
+    match error {
+        FileError::Io { source, .. }
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            Some(source)
+        }
+        _ => None,
+    }
+}
+
+/// A state file as [`open_or_read`] found it.
+enum Opened {
+    Writable(File),
+    /// It may not be written: opened to read, and why.
+    ReadOnly(File, NotWritable),
+    /// It does not exist, and cannot be made.
+    Missing(NotWritable),
+}
+
+/// `path` opened to write (made if need be, see [`create_private`]), or,
+/// when it may not be written or made, to read.
+fn open_or_read(path: &Path) -> Result<Opened, FileError> {
+    let error = match create_private(path) {
+        Ok(file) => return Ok(Opened::Writable(file)),
+        Err(e) => e,
+    };
+    let Some(source) = denied(&error) else {
+        return Err(error);
+    };
+    let why = NotWritable::File {
+        file: path.to_path_buf(),
+        source: copy_io(source),
+    };
+    Ok(match open_private_read_only(path)? {
+        Some(file) => Opened::ReadOnly(file, why),
+        None => Opened::Missing(why),
+    })
+}
+
+/// The same `io::Error` once more (it is not `Clone`).
+fn copy_io(e: &std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(e.kind(), e.to_string()),
+    }
 }
 
 /// A link between a left and a right record, or a tombstone.
@@ -70,6 +175,11 @@ pub struct State {
     conn: Connection,
     path: PathBuf,
     _lock: File,
+    /// What the state was opened for (`plan`, `apply`), for messages.
+    command: String,
+    /// Why the state cannot be written, when it cannot: it is then read
+    /// only, and whatever would write it is refused ([`StateError::ReadOnly`]).
+    read_only: Option<NotWritable>,
 }
 
 const SCHEMA: &str = "
@@ -238,12 +348,17 @@ fn link_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Link> {
     })
 }
 
+/// Whether the links table has the card UID columns (the state's newest
+/// change of its tables).
+fn has_uid_columns(conn: &Connection) -> Result<bool, StateError> {
+    Ok(conn
+        .prepare("SELECT 1 FROM pragma_table_info('links') WHERE name = 'left_uid'")?
+        .exists([])?)
+}
+
 /// A state made before links remembered card UIDs gets the two columns.
 fn add_uid_columns(conn: &Connection) -> Result<(), StateError> {
-    let has: bool = conn
-        .prepare("SELECT 1 FROM pragma_table_info('links') WHERE name = 'left_uid'")?
-        .exists([])?;
-    if !has {
+    if !has_uid_columns(conn)? {
         conn.execute_batch(
             "ALTER TABLE links ADD COLUMN left_uid TEXT; ALTER TABLE links ADD COLUMN right_uid TEXT;",
         )?;
@@ -272,15 +387,67 @@ fn take_lock(lock: &File) -> Result<(), std::fs::TryLockError> {
     }
 }
 
+/// The `file:` URI that opens `path` for reading only (SQLite's URI
+/// syntax: every byte but plain ASCII letters, digits and `/._-~` is
+/// escaped as `%HH`).
+fn read_only_uri(path: &Path, immutable: bool) -> String {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut uri = String::from("file:");
+    if bytes.first() != Some(&b'/') {
+        // A relative path stays relative (no authority part).
+        uri.push_str("./");
+    }
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"/._-~".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?mode=ro");
+    if immutable {
+        uri.push_str("&immutable=1");
+    }
+    uri
+}
+
 const LINK_COLUMNS: &str = "link_id, left_id, right_id, left_rev, right_rev, base, created_on, tombstone, left_uid, right_uid";
 
 impl State {
     /// Open (or create) the state at `path` and take its lock; `command`
     /// says who holds it, for the message a second abgleich shows.
+    ///
+    /// A state that exists but cannot be written (the file, its lock or its
+    /// folder made read-only) is opened for reading: a `plan` or `status`
+    /// still works, and whatever would write it is refused by name
+    /// ([`StateError::ReadOnly`]), before any store is written.
     pub fn open(path: &Path, command: &str) -> Result<State, StateError> {
         create_state_folder(path)?;
+        let needed = format!("`abgleich {command}`");
+        let refuse = |needed: String, why: NotWritable| StateError::ReadOnly {
+            path: path.to_path_buf(),
+            needed,
+            why,
+        };
+        let folder = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        // SQLite creates its `-wal`, `-shm` and `-journal` files beside the
+        // state: without a writable folder it can only read.
+        let mut read_only = may_write(folder).err().map(|source| NotWritable::Folder {
+            folder: folder.to_path_buf(),
+            source,
+        });
         let lock_path = path.with_extension("state.lock");
-        let mut lock = create_private(&lock_path)?;
+        let (mut lock, lock_writable) = match open_or_read(&lock_path)? {
+            Opened::Writable(lock) => (lock, true),
+            // A lock is taken on a file opened for reading as well; only
+            // the holder's text is not written.
+            Opened::ReadOnly(lock, _) => (lock, false),
+            // No lock to take, and none can be made.
+            Opened::Missing(why) => return Err(refuse(needed, read_only.unwrap_or(why))),
+        };
         match take_lock(&lock) {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -298,38 +465,132 @@ impl State {
                 });
             }
         }
-        let _ = lock.set_len(0);
-        let _ = lock.rewind();
-        let _ = write!(
-            lock,
-            "pid {}, `abgleich {command}`, since {}",
-            std::process::id(),
-            now()
-        );
-        create_private(path)?;
+        if lock_writable {
+            // The lock file is abgleich's own (checked on the open file):
+            // its text, who holds it, is all that is written to it.
+            let _ = lock.set_len(0);
+            let _ = lock.rewind();
+            let _ = write!(
+                lock,
+                "pid {}, `abgleich {command}`, since {}",
+                std::process::id(),
+                now()
+            );
+        }
+        let held = match open_or_read(path)? {
+            Opened::Writable(file) => file,
+            Opened::ReadOnly(file, why) => {
+                read_only.get_or_insert(why);
+                file
+            }
+            Opened::Missing(why) => return Err(refuse(needed, read_only.unwrap_or(why))),
+        };
         // SQLite's own files beside it: it opens them with O_NOFOLLOW, but
         // says only "unable to open"; name the link instead.
+        let mut wal_exists = false;
         for suffix in ["-wal", "-shm", "-journal"] {
             let mut name = path.as_os_str().to_os_string();
             name.push(suffix);
-            refuse_unless_file(Path::new(&name))?;
+            let name = PathBuf::from(name);
+            refuse_unless_file(&name)?;
+            if suffix == "-wal" {
+                wal_exists = std::fs::symlink_metadata(&name).is_ok();
+            }
         }
-        // NOFOLLOW: SQLite would otherwise resolve a link in the path.
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
-        )?;
+        let conn = match &read_only {
+            // NOFOLLOW: SQLite would otherwise resolve a link in the path.
+            None => Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+            )?,
+            Some(_) => {
+                // Read as an unchanging file ("immutable"): the lock held
+                // keeps every other abgleich out. Else SQLite makes the
+                // shared memory file a WAL database is read with (it cannot
+                // without a writable folder), and leaves it and an empty
+                // WAL behind as read-only as the state, which a later run
+                // could not write. Only a WAL left beside it, with changes
+                // still to be read, is read through.
+                let immutable = !wal_exists;
+                Connection::open_with_flags(
+                    read_only_uri(path, immutable),
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_URI
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+                )?
+            }
+        };
+        // The file SQLite opened by name is the one checked above.
+        if !still_names(path, &held)? {
+            return Err(FileError::NotAFile {
+                path: path.to_path_buf(),
+                what: "a file that was swapped while it was opened",
+            }
+            .into());
+        }
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-        )?;
-        conn.execute_batch(SCHEMA)?;
-        add_uid_columns(&conn)?;
+        match read_only {
+            None => {
+                conn.execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                )?;
+                conn.execute_batch(SCHEMA)?;
+                add_uid_columns(&conn)?;
+            }
+            Some(why) => {
+                // Read as it is: a state that needs its tables made or
+                // brought up to date, or an apply put back, needs a write.
+                if !has_uid_columns(&conn)? {
+                    return Err(refuse(format!("{needed} (bringing it up to date)"), why));
+                }
+                let unfinished: Option<i64> = conn
+                    .query_row(
+                        "SELECT apply_id FROM applies WHERE status IN (?1, ?2) ORDER BY apply_id",
+                        params![ApplyStatus::Running, ApplyStatus::Undoing],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(apply_id) = unfinished {
+                    return Err(refuse(
+                        format!("putting back apply #{apply_id}, which did not finish,"),
+                        why,
+                    ));
+                }
+                return Ok(State {
+                    conn,
+                    path: path.to_path_buf(),
+                    _lock: lock,
+                    command: command.to_string(),
+                    read_only: Some(why),
+                });
+            }
+        }
         Ok(State {
             conn,
             path: path.to_path_buf(),
             _lock: lock,
+            command: command.to_string(),
+            read_only: None,
         })
+    }
+
+    /// Why the state cannot be written, when it cannot (it is read only).
+    pub fn read_only(&self) -> Option<&NotWritable> {
+        self.read_only.as_ref()
+    }
+
+    /// Refused, naming the state and why, when the state cannot be written:
+    /// a command that writes it asks first, before it reads the stores.
+    pub fn ensure_writable(&self) -> Result<(), StateError> {
+        match &self.read_only {
+            None => Ok(()),
+            Some(why) => Err(StateError::ReadOnly {
+                path: self.path.clone(),
+                needed: format!("`abgleich {}`", self.command),
+                why: why.again(),
+            }),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -392,8 +653,10 @@ impl State {
     }
 
     /// Remember records' versions and revisions (one transaction).
+    /// A state that cannot be written remembers nothing new (it is a cache:
+    /// the next plan reads those records again).
     pub fn put_versions(&self, side: Side, entries: &[(String, Known)]) -> Result<(), StateError> {
-        if entries.is_empty() {
+        if entries.is_empty() || self.read_only.is_some() {
             return Ok(());
         }
         let tx = self.conn.unchecked_transaction()?;
@@ -412,6 +675,7 @@ impl State {
     // ---- applies, journal and link changes ---------------------------------
 
     pub fn transaction(&mut self) -> Result<StateTx<'_>, StateError> {
+        self.ensure_writable()?;
         Ok(StateTx {
             tx: self.conn.transaction()?,
         })
@@ -475,7 +739,11 @@ impl State {
     /// A second connection to the state, for the journal's records made
     /// while a write is under way (see [`JournalWriter`]).
     pub fn journal_writer(&self) -> Result<JournalWriter, StateError> {
-        let conn = Connection::open(&self.path)?;
+        self.ensure_writable()?;
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch("PRAGMA synchronous = FULL;")?;
         Ok(JournalWriter { conn })

@@ -1,8 +1,9 @@
 //! Where the state's files go and how they are opened: beside the config
-//! or in the XDG state directory ([`path_for`]), owner-only, and never
-//! through a symbolic link.
+//! or in the XDG state directory ([`path_for`]), owner-only, and only when
+//! they are abgleich's own: never through a symbolic link, never a file
+//! with a second name (a hard link), never another user's file.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::path::{Path, PathBuf};
 
 /// A state, lock or journal file that cannot be opened safely.
@@ -16,6 +17,23 @@ pub enum FileError {
         path.display()
     )]
     NotAFile { path: PathBuf, what: &'static str },
+    /// A file with more than one name: another name (a hard link planted
+    /// in the state's place) may be anywhere on the file system, and a
+    /// write would change the file behind it.
+    #[error(
+        "{} has {links} names (hard links): the same file is known elsewhere, and abgleich \
+         never writes its state, lock or journal files through another name (remove the \
+         other name, or put a copy of its own in this one's place)",
+        path.display()
+    )]
+    HardLinked { path: PathBuf, links: u64 },
+    /// Another user's file where a state file belongs.
+    #[error(
+        "{} belongs to user {owner}, not to you (user {me}); abgleich opens only its own state, \
+         lock and journal files (run it as that user, or remove the file)",
+        path.display()
+    )]
+    NotYours { path: PathBuf, owner: u32, me: u32 },
     #[error("state {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -82,18 +100,31 @@ fn xdg_path_for(
 
 /// Whether this process may create files in `dir`.
 fn writable(dir: &Path) -> bool {
+    may_write(dir).is_ok()
+}
+
+/// Whether this process may write `path` (a file, or a folder to create
+/// files in); the error says why not.
+pub(super) fn may_write(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
-        let Ok(c_dir) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-            return false;
-        };
-        // SAFETY: `c_dir` is a valid NUL-terminated string that outlives the call.
-        unsafe { libc::access(c_dir.as_ptr(), libc::W_OK) == 0 }
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call.
+        if unsafe { libc::access(c_path.as_ptr(), libc::W_OK) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
     }
     #[cfg(not(unix))]
     {
-        !std::fs::metadata(dir).is_ok_and(|m| m.permissions().readonly())
+        if std::fs::metadata(path)?.permissions().readonly() {
+            Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -118,19 +149,47 @@ pub(super) fn create_state_folder(path: &Path) -> Result<(), FileError> {
     })
 }
 
-/// Refuse `path` if it is a symbolic link or anything but a file; a path
-/// that does not exist yet is fine.
+/// Refuse a state file that is not abgleich's own: anything but a regular
+/// file, a file with a second name (a hard link: writing it would change
+/// the file behind the other name), or another user's file.
+fn refuse_unless_own(path: &Path, meta: &Metadata) -> Result<(), FileError> {
+    if !meta.is_file() {
+        return Err(FileError::NotAFile {
+            path: path.to_path_buf(),
+            what: "not a regular file",
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            return Err(FileError::HardLinked {
+                path: path.to_path_buf(),
+                links: meta.nlink(),
+            });
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(FileError::NotYours {
+                path: path.to_path_buf(),
+                owner: meta.uid(),
+                me,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuse `path` if it is a symbolic link or not abgleich's own file (see
+/// [`refuse_unless_own`]); a path that does not exist yet is fine.
 pub(super) fn refuse_unless_file(path: &Path) -> Result<(), FileError> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => Err(FileError::NotAFile {
             path: path.to_path_buf(),
             what: "a symbolic link",
         }),
-        Ok(meta) if !meta.is_file() => Err(FileError::NotAFile {
-            path: path.to_path_buf(),
-            what: "not a regular file",
-        }),
-        Ok(_) => Ok(()),
+        Ok(meta) => refuse_unless_own(path, &meta),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(source) => Err(FileError::Io {
             path: path.to_path_buf(),
@@ -141,15 +200,36 @@ pub(super) fn refuse_unless_file(path: &Path) -> Result<(), FileError> {
 
 /// Open `path`, creating it with owner-only permissions if needed, never
 /// through a symbolic link (`O_NOFOLLOW`: a link planted between the check
-/// and the open fails the open instead of being followed).
+/// and the open fails the open instead of being followed), never
+/// truncating it, and refused (before anything is written) unless the
+/// file opened is abgleich's own ([`refuse_unless_own`], checked on the
+/// open file, so a name swapped after the check cannot slip past).
 pub(super) fn create_private(path: &Path) -> Result<File, FileError> {
+    open_checked(path, true)
+}
+
+/// Open an existing `path` for reading only, with the checks of
+/// [`create_private`]; `None` when it does not exist.
+pub(super) fn open_private_read_only(path: &Path) -> Result<Option<File>, FileError> {
+    match open_checked(path, false) {
+        Err(FileError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        other => other.map(Some),
+    }
+}
+
+fn open_checked(path: &Path, write: bool) -> Result<File, FileError> {
     refuse_unless_file(path)?;
     let io = |source: std::io::Error| FileError::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
+    options.read(true);
+    if write {
+        options.write(true).create(true).truncate(false);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -167,13 +247,29 @@ pub(super) fn create_private(path: &Path) -> Result<File, FileError> {
         }
         io(e)
     })?;
-    if !file.metadata().map_err(io)?.is_file() {
-        return Err(FileError::NotAFile {
-            path: path.to_path_buf(),
-            what: "not a regular file",
-        });
-    }
+    refuse_unless_own(path, &file.metadata().map_err(io)?)?;
     Ok(file)
+}
+
+/// Whether `path` names `file` still (the same device and inode): the
+/// file a later open by name (SQLite's) reaches is the one checked.
+pub(super) fn still_names(path: &Path, file: &File) -> Result<bool, FileError> {
+    let io = |source: std::io::Error| FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let named = std::fs::symlink_metadata(path).map_err(io)?;
+        let held = file.metadata().map_err(io)?;
+        Ok(named.dev() == held.dev() && named.ino() == held.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, file, io);
+        Ok(true)
+    }
 }
 
 #[cfg(test)]

@@ -312,36 +312,49 @@ fn hand_over(path: &Path) {
     }
 }
 
+/// The samples' stores, and their config moved to a folder of its own
+/// (`sandbox/config`); everything handed to `nobody` when running as root.
+/// Returns the folder and the config file.
+fn config_in_its_own_folder(
+    sandbox: &Path,
+    stores: &Path,
+    config: &Path,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let text = std::fs::read_to_string(config).unwrap();
+    // The stores stay where they are; the config moves to a folder of its own.
+    let text = text
+        .replacen(
+            "path = \"crm.sqlite\"",
+            &format!("path = {:?}", stores.join("crm.sqlite")),
+            1,
+        )
+        .replacen(
+            "path = \"outlook\"",
+            &format!("path = {:?}", stores.join("outlook")),
+            1,
+        );
+    let folder = sandbox.join("config");
+    std::fs::create_dir(&folder).unwrap();
+    let config = folder.join("abgleich.toml");
+    std::fs::write(&config, text).unwrap();
+    std::fs::create_dir_all(sandbox.join("home")).unwrap();
+    std::fs::create_dir(sandbox.join("state")).unwrap();
+    for dir in [sandbox, stores] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    hand_over(sandbox);
+    hand_over(stores);
+    (folder, config)
+}
+
 #[test]
 fn a_config_in_a_read_only_folder_keeps_its_state_in_the_xdg_state_directory() {
     use std::os::unix::fs::PermissionsExt;
     let sandbox = tempfile::tempdir().unwrap();
     let (stores, config) = copied_samples();
-    let text = std::fs::read_to_string(&config).unwrap();
-    // The stores stay where they are; the config moves to a folder of its own.
-    let text = text
-        .replacen(
-            "path = \"crm.sqlite\"",
-            &format!("path = {:?}", stores.path().join("crm.sqlite")),
-            1,
-        )
-        .replacen(
-            "path = \"outlook\"",
-            &format!("path = {:?}", stores.path().join("outlook")),
-            1,
-        );
-    let folder = sandbox.path().join("config");
-    std::fs::create_dir(&folder).unwrap();
-    let config = folder.join("abgleich.toml");
-    std::fs::write(&config, text).unwrap();
+    let (folder, config) = config_in_its_own_folder(sandbox.path(), stores.path(), &config);
     let xdg_state = sandbox.path().join("state");
-    std::fs::create_dir_all(sandbox.path().join("home")).unwrap();
-    std::fs::create_dir(&xdg_state).unwrap();
-    for dir in [sandbox.path(), stores.path()] {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    hand_over(sandbox.path());
-    hand_over(stores.path());
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
 
     let config_arg = config.to_str().unwrap();
@@ -392,6 +405,135 @@ fn a_config_in_a_read_only_folder_keeps_its_state_in_the_xdg_state_directory() {
         "a writable folder keeps the state beside the config\n{beside}"
     );
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Every file of `dir` (recursively) with its content.
+fn contents(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(contents(&path));
+        } else {
+            out.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+/// Issue 11, finding 16: a state beside the config stays there when the
+/// folder (or the file) is made read-only later, and then `plan` and
+/// `apply` stopped with a bare "attempt to write a readonly database".
+/// Now `plan` and `status`, which only read it, work (and say the state
+/// cannot be written); `apply` is refused naming the state file, why, and
+/// what to do, before a store is written.
+#[test]
+fn a_state_made_read_only_is_read_by_plan_and_status_and_apply_is_refused_by_name() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0
+        && std::process::Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        eprintln!("skipped: no setpriv to run as a user a read-only folder stops");
+        return;
+    }
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, config) = copied_samples();
+    let (folder, config) = config_in_its_own_folder(sandbox.path(), stores.path(), &config);
+    let xdg_state = sandbox.path().join("state");
+    let config_arg = config.to_str().unwrap();
+    let state = folder.join("abgleich.state");
+    let abgleich = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--config", config_arg]);
+        as_unprivileged(&all, sandbox.path(), &xdg_state)
+    };
+    let first = abgleich(&["apply", "--yes", "--accept-review", "--conflicts", "left"]);
+    assert_eq!(first.code, Some(0), "{first}");
+    assert!(state.is_file(), "the state is beside the config\n{first}");
+    let links = abgleich(&["status"])
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("links: "))
+        .map(str::to_string)
+        .expect("status counts the links");
+    // Something for the next apply to do.
+    rusqlite::Connection::open(stores.path().join("crm.sqlite"))
+        .unwrap()
+        .execute("UPDATE customers SET position = 'Chef' WHERE id = 1", [])
+        .unwrap();
+    let stores_before = contents(stores.path());
+
+    let folder_read_only =
+        || std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let folder_writable =
+        || std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let state_mode =
+        |mode| std::fs::set_permissions(&state, std::fs::Permissions::from_mode(mode)).unwrap();
+    for (case, make_read_only, why) in [
+        (
+            "read-only folder",
+            &folder_read_only as &dyn Fn(),
+            format!("its folder {} is not writable", folder.display()),
+        ),
+        (
+            "read-only state file",
+            &|| state_mode(0o400),
+            format!("{} is not writable", state.display()),
+        ),
+    ] {
+        make_read_only();
+        let plan = abgleich(&["plan"]);
+        let status = abgleich(&["status"]);
+        let apply = abgleich(&["apply", "--yes"]);
+        folder_writable();
+        state_mode(0o600);
+        assert_eq!(plan.code, Some(0), "{case}: plan reads the state\n{plan}");
+        assert!(plan.stdout.contains("update (1)"), "{case}\n{plan}");
+        let note = format!("the state {} cannot be written ({why})", state.display());
+        assert!(plan.stderr.contains(&note), "{case}: plan says so\n{plan}");
+        assert_eq!(status.code, Some(0), "{case}\n{status}");
+        assert!(status.stdout.contains(&links), "{case}\n{status}");
+        assert_eq!(apply.code, Some(1), "{case}\n{apply}");
+        for part in [
+            format!(
+                "must write the state {}, and it cannot be written",
+                state.display()
+            ),
+            "make the file and its folder writable again".to_string(),
+            why.clone(),
+        ] {
+            assert!(
+                apply.stderr.contains(&part),
+                "{case}: says {part:?}\n{apply}"
+            );
+        }
+        assert!(
+            !apply.stderr.contains("readonly database"),
+            "{case}\n{apply}"
+        );
+        assert_eq!(
+            contents(stores.path()),
+            stores_before,
+            "{case}: nothing written"
+        );
+        let left: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("abgleich.state-"))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{case}: no SQLite files left behind: {left:?}"
+        );
+    }
+    // Writable again, the state works as before.
+    let apply = abgleich(&["apply", "--yes"]);
+    assert_eq!(apply.code, Some(0), "{apply}");
+    assert!(apply.stdout.contains("applied 1 of 1"), "{apply}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Guards of the binary against one mistake taking many contacts along: a
 //! mass unlink is refused as a mass delete is, and the state's files are
-//! never opened through a symlink (issue 11, findings 10 and 11).
+//! never opened through a symlink or a second name, nor when another user
+//! owns them (issue 11, findings 10 and 11).
 
 use std::path::Path;
 
@@ -107,6 +108,62 @@ fn state_lock_and_journal_files_are_never_opened_through_a_symlink() {
             !dangling_target.exists(),
             "{planted}: nothing created through a dangling link\n{out}"
         );
+    }
+}
+
+/// Issue 11, finding 11: `O_NOFOLLOW` stops symbolic links only; a hard
+/// link planted in place of the lock (`ln /some/file abgleich.state.lock`)
+/// was truncated and overwritten with the holder's text by `plan`. A state,
+/// lock or journal file with a second name, or of another user, is refused
+/// by name, and the file behind it keeps its content.
+#[test]
+fn state_lock_and_journal_files_with_a_second_name_or_another_owner_are_refused() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    for planted in [
+        "abgleich.state.lock",
+        "abgleich.state",
+        "abgleich.state-wal",
+        "abgleich.state-journal",
+    ] {
+        let (stores, config) = copied_samples();
+        let victim = outside.path().join(format!("{planted}.victim"));
+        std::fs::write(&victim, "precious\n").unwrap();
+        let name = stores.path().join(planted);
+        std::fs::hard_link(&victim, &name).unwrap();
+        for args in [&["plan"][..], &["status"], &["apply", "--yes"]] {
+            let out = sync(sandbox.path(), &config, args);
+            assert_eq!(out.code, Some(1), "{planted} {args:?}\n{out}");
+            assert!(
+                out.stderr.contains(&*name.to_string_lossy())
+                    && out.stderr.contains("has 2 names (hard links)"),
+                "{planted} {args:?}: names the file and why\n{out}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(&victim).unwrap(),
+                "precious\n",
+                "{planted} {args:?}: the file behind the second name is untouched"
+            );
+        }
+        std::fs::remove_file(&name).unwrap();
+
+        // Another user's file in the state's place (only root can make one).
+        if root {
+            std::fs::write(&name, "theirs\n").unwrap();
+            std::os::unix::fs::chown(&name, Some(65534), Some(65534)).unwrap();
+            let out = sync(sandbox.path(), &config, &["plan"]);
+            assert_eq!(out.code, Some(1), "{planted} not ours\n{out}");
+            assert!(
+                out.stderr.contains(&*name.to_string_lossy())
+                    && out.stderr.contains("belongs to user 65534, not to you"),
+                "{planted}: names the file and its owner\n{out}"
+            );
+            assert_eq!(std::fs::read_to_string(&name).unwrap(), "theirs\n");
+        } else {
+            eprintln!("skipped: another user's file needs root to make");
+        }
     }
 }
 

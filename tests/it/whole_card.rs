@@ -287,3 +287,86 @@ fn a_stamp_property_is_never_carried_to_the_other_card_store() {
     sync.apply(&[]);
     assert!(has(&sync.read("b", right), "X-LEFT-ID:anna-1"));
 }
+
+const MANY_PHONES: &str = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:ben-1\r\nN:Kurz;Ben;;;\r\nFN:Ben Kurz\r\n\
+EMAIL:ben@example.org\r\nTEL;TYPE=cell:+49 170 1234561\r\nTEL;TYPE=cell:+49 170 1234562\r\n\
+TEL;TYPE=cell:+49 170 1234563\r\nTEL;TYPE=cell:+49 170 1234564\r\nURL:https://a.example\r\n\
+URL:https://b.example\r\nURL:https://c.example\r\nURL:https://d.example\r\nEND:VCARD\r\n";
+
+/// The plan's warnings, all operations together.
+fn warnings(sync: &TwoVdirs) -> Vec<String> {
+    sync.operations()
+        .iter()
+        .flat_map(|op| op["warnings"].as_array().cloned().unwrap_or_default())
+        .filter_map(|w| w.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Issue 11, finding 13: between two card stores a create copies the
+/// whole card, yet the plan warned "4 cell phone numbers, B takes 3:
+/// +49 170 1234564 stays only in A" (and the same of web pages), and the
+/// copy held all four. An update writes the fields only: a value past them
+/// the other card holds already is not named as staying behind, one it
+/// lacks still is.
+#[test]
+fn a_whole_card_copy_is_not_warned_of_phone_numbers_it_carries() {
+    let sync = TwoVdirs::new("4.0", "");
+    sync.write("a", "ben.vcf", MANY_PHONES);
+    let before = warnings(&sync);
+    assert!(
+        before
+            .iter()
+            .all(|w| !w.contains("phone numbers") && !w.contains("web pages")),
+        "no warning of values the copy carries: {before:?}"
+    );
+    sync.apply(&[]);
+    let links = sync.links();
+    assert_eq!(links.len(), 1);
+    let copy = unfold(&sync.read("b", &links[0].1));
+    for n in 1..=4 {
+        let tel = format!("TEL;TYPE=CELL:+49 170 123456{n}");
+        assert!(copy.contains(&tel), "{tel} in the copy: {copy:#?}");
+    }
+    let urls = copy.iter().filter(|l| l.starts_with("URL")).count();
+    assert_eq!(urls, 4, "{copy:#?}");
+
+    // A fifth number and an edit: the update carries three per kind, and
+    // the copy has the fourth already; only the fifth stays behind.
+    edit(
+        &sync,
+        "a",
+        "ben.vcf",
+        "TEL;TYPE=cell:+49 170 1234564\r\n",
+        "TEL;TYPE=cell:+49 170 1234564\r\nTEL;TYPE=cell:+49 170 1234565\r\nTITLE:Chef\r\n",
+    );
+    let update = warnings(&sync);
+    assert_eq!(
+        update,
+        ["5 cell phone numbers, B takes 3: +49 170 1234565 stays only in A"],
+        "the update's one true warning"
+    );
+    sync.apply(&[]);
+    let copy = unfold(&sync.read("b", &links[0].1));
+    assert!(copy.contains(&"TITLE:Chef".to_string()), "{copy:#?}");
+    assert!(
+        !copy.iter().any(|l| l.ends_with("1234565")),
+        "the warning was true: {copy:#?}"
+    );
+}
+
+/// A limit of the target card store still keeps numbers out of a copy:
+/// that warning stays.
+#[test]
+fn a_card_store_limit_is_still_warned_of_on_a_whole_card_copy() {
+    let sync = TwoVdirs::with_config(
+        "[left]\nname = \"A\"\nkind = \"vdir\"\npath = \"a\"\n\n\
+         [right]\nname = \"B\"\nkind = \"vdir\"\npath = \"b\"\nlimits = { phones_per_kind = 2 }\n\n\
+         [sync]\nmode = \"sync\"\nmatch = [\"email\"]\n",
+    );
+    sync.write("a", "ben.vcf", MANY_PHONES);
+    let plan = warnings(&sync);
+    assert_eq!(
+        plan,
+        ["4 cell phone numbers, B takes 2: +49 170 1234563, +49 170 1234564 stays only in A"],
+    );
+}

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::action::{Found, LinkAction};
-use super::types::{Inputs, Op, Refresh, op_id};
+use super::types::{Inputs, Op, OpKind, Refresh, op_id};
 use super::warning::Warning;
 use crate::config::Mode;
 use crate::model::contact::{Contact, FieldPath};
@@ -87,8 +87,42 @@ impl<'a> Planner<'a> {
     }
 
     pub(super) fn push(&mut self, mut op: Op) {
+        self.drop_untrue_warnings(&mut op);
         op.id = op_id(&op);
         self.ops.push(op);
+    }
+
+    /// A warning that values past the synchronised fields stay only in the
+    /// other store is untrue where they reach the target or are there
+    /// already (issue 11, finding 13):
+    /// - a create between two card stores copies the whole card, with
+    ///   every phone number, e-mail address and web page on it, unless the
+    ///   target's `limits` keep some out;
+    /// - an update or link leaves the entries past the fields of the
+    ///   target's card as they are: a value it holds there is not only in
+    ///   the other store (an update writes the fields only; such values
+    ///   are no carried property).
+    fn drop_untrue_warnings(&self, op: &mut Op) {
+        if op.warnings.iter().all(|w| w.past_the_fields().is_none()) {
+            return;
+        }
+        let fields = self.inp.fields;
+        let normalizer = self.inp.normalizer;
+        let same = |path: &FieldPath, a: &str, b: &str| normalizer.same(path, Some(a), Some(b));
+        let create = op.kind == OpKind::Create;
+        let ids = op.ids.clone();
+        op.warnings.retain_mut(|w| {
+            let Some(to) = w.past_the_fields() else {
+                return true;
+            };
+            if create {
+                return !fields.whole_cards || w.kept_out_by(fields.limits.get(to));
+            }
+            match self.record(to, ids.get(to).as_deref()) {
+                Some(target) => w.forget_held(&target.contact, same),
+                None => true,
+            }
+        });
     }
 
     pub(super) fn record(&self, side: Side, id: Option<&str>) -> Option<&'a Record> {

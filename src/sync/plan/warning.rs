@@ -3,8 +3,9 @@
 //! sentences). Front ends count and filter by [`Warning::kind`] and make
 //! the words (`crate::text::warning`), with the stores' names.
 
+use crate::config::Limits;
 use crate::model::Side;
-use crate::model::contact::{FieldPath, Kind};
+use crate::model::contact::{Contact, FieldPath, Kind};
 
 /// One warning of an operation. Where a warning is about one store and
 /// the value that stays in the other, it names the first: the other is
@@ -208,6 +209,91 @@ impl Warning {
             Warning::NewestUnknown => WarningKind::NewestUnknown,
             Warning::MaybeMoved { .. } => WarningKind::MaybeMoved,
         }
+    }
+}
+
+impl Warning {
+    /// The store a warning of values past the synchronised fields (more
+    /// e-mail addresses, web pages or phone numbers of a kind than they
+    /// carry) is about; `None` for every other warning.
+    pub fn past_the_fields(&self) -> Option<Side> {
+        match self {
+            Warning::TooManyEmails { to, .. }
+            | Warning::TooManyUrls { to, .. }
+            | Warning::TooManyPhones { to, .. } => Some(*to),
+            _ => None,
+        }
+    }
+
+    /// Whether `limits`, the target store's, keep out values this warning
+    /// of values past the fields names: a card copied whole still leaves
+    /// those behind (every other warning: `true`).
+    pub fn kept_out_by(&self, limits: &Limits) -> bool {
+        match self {
+            Warning::TooManyEmails { count, .. } => limits.emails.is_some_and(|n| *count > n),
+            Warning::TooManyUrls { count, .. } => limits.urls.is_some_and(|n| *count > n),
+            Warning::TooManyPhones { count, .. } => {
+                limits.phones_per_kind.is_some_and(|n| *count > n)
+            }
+            _ => true,
+        }
+    }
+
+    /// Drop from a warning of values past the fields the values `target`
+    /// (the record the warning's store holds) has past them as well: no
+    /// field writes those entries, so they stay where they are, and are
+    /// not only in the other store. `same` compares two values of a
+    /// field. Returns whether the warning still names a value (every other
+    /// warning: `true`).
+    pub fn forget_held(
+        &mut self,
+        target: &Contact,
+        same: impl Fn(&FieldPath, &str, &str) -> bool,
+    ) -> bool {
+        let (path, held, extra): (FieldPath, Vec<&str>, &mut Vec<String>) = match self {
+            Warning::TooManyEmails { takes, extra, .. } => (
+                FieldPath::Email {
+                    kind: None,
+                    index: 0,
+                },
+                target
+                    .emails
+                    .iter()
+                    .skip(*takes)
+                    .map(|e| e.value.as_str())
+                    .collect(),
+                extra,
+            ),
+            Warning::TooManyUrls { takes, extra, .. } => (
+                FieldPath::Url { index: 0 },
+                target
+                    .urls
+                    .iter()
+                    .skip(*takes)
+                    .map(String::as_str)
+                    .collect(),
+                extra,
+            ),
+            Warning::TooManyPhones {
+                kind, takes, extra, ..
+            } => (
+                FieldPath::Phone {
+                    kind: *kind,
+                    index: 0,
+                },
+                target
+                    .phones
+                    .iter()
+                    .filter(|p| p.kind.unwrap_or(Kind::Other) == *kind)
+                    .skip(*takes)
+                    .map(|p| p.value.as_str())
+                    .collect(),
+                extra,
+            ),
+            _ => return true,
+        };
+        extra.retain(|v| !held.iter().any(|h| same(&path, v, h)));
+        !extra.is_empty()
     }
 }
 
