@@ -316,3 +316,86 @@ fn a_one_file_book_apply_killed_at_every_write_point_is_put_back() {
     }
     assert!(k > 5, "the apply has write points to kill at: {k}");
 }
+
+/// The text of every card file in a folder.
+fn folder_texts(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect()
+}
+
+/// Found by the property below: another program deleted the card abgleich
+/// was about to replace, after abgleich checked it and before the rename.
+/// Before, the exchange into place failed (nothing to exchange with), the
+/// fallback rename put abgleich's card in the deleted one's place and the
+/// apply said "applied"; a card abgleich was deleting was "failed: No such
+/// file or directory" (exit 1). Now both are "changed since plan", the
+/// card stays deleted, and the next plan takes the delete to the CRM.
+#[test]
+fn a_vdir_card_deleted_by_another_program_while_abgleich_writes_it_stays_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crm(d, 5);
+    std::fs::create_dir(d.join("book")).unwrap();
+    let config = CONFIG
+        .replace("STORE_KIND", "vdir")
+        .replace("STORE_PATH", "book")
+        + "deletes = { left_to_right = \"propagate\", right_to_left = \"propagate\" }\n\
+           max_delete_percent = 100\n";
+    std::fs::write(d.join("abgleich.toml"), config).unwrap();
+    let first = run(d, &["apply", "--yes"], None);
+    assert_eq!(first.code, Some(0), "{first}");
+    // Card 3 is updated, card 4 deleted; the other program deletes both
+    // right before abgleich replaces (or moves aside) each.
+    let db = rusqlite::Connection::open(d.join("crm.sqlite")).unwrap();
+    db.execute("UPDATE customers SET last_name = last_name || '-neu'", [])
+        .unwrap();
+    db.execute(
+        "DELETE FROM customers WHERE email = 'person4@example.org'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let other = "for i in 3 4; do if grep -q person$i@example.org \"$1\"; then \
+                 rm \"$1\"; touch gone$i; fi; done; \
+                 if [ -e gone3 ] && [ -e gone4 ]; then touch other-wrote; fi";
+    let second = run(d, &["apply", "--yes"], Some(other));
+    assert!(
+        d.join("other-wrote").exists(),
+        "the other program never ran"
+    );
+    assert_eq!(second.code, Some(0), "{second}");
+    assert!(!second.stdout.contains("failed"), "{second}");
+    assert_eq!(
+        second.stdout.matches("changed since plan: ").count(),
+        2,
+        "{second}"
+    );
+    let cards = folder_texts(&d.join("book"));
+    assert!(
+        !cards.iter().any(|c| c.contains("person3@example.org")),
+        "the card the other program deleted is back\n{second}"
+    );
+    assert_eq!(cards.len(), 3, "{second}");
+    for i in [1, 2, 5] {
+        assert!(
+            cards.iter().any(|c| c.contains(&format!("Family{i}-neu"))),
+            "card {i} updated\n{second}"
+        );
+    }
+    // The next apply deletes row 3 (its card was deleted); then nothing.
+    let third = run(d, &["apply", "--yes", "--accept-review"], None);
+    assert_eq!(third.code, Some(0), "{third}");
+    let db = rusqlite::Connection::open(d.join("crm.sqlite")).unwrap();
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 3, "{third}");
+    let plan = run(d, &["plan", "--json"], None);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert!(
+        plan["operations"].as_array().unwrap().is_empty(),
+        "{plan:#}"
+    );
+}
