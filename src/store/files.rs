@@ -262,6 +262,9 @@ pub fn put_unchanged(
             exchange(&temp, target).map_err(|e| StoreError::io(target, e))?;
             Ok(false)
         }
+        // Gone since the check above: another program deleted it, and a
+        // rename would bring it back.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(_) => {
             // No exchange here: the check above is the last word.
             temp.persist(target)
@@ -331,7 +334,13 @@ pub fn remove_unchanged(target: &Path, expected: &str) -> Result<bool, StoreErro
     // A name recovery removes, should abgleich be killed before it is gone.
     let aside = dir.join(format!(".abgleich-{}.tmp", uuid::Uuid::new_v4()));
     another_writer_point(target);
-    std::fs::rename(target, &aside).map_err(|e| StoreError::io(target, e))?;
+    match std::fs::rename(target, &aside) {
+        Ok(()) => {}
+        // Gone since the check above: another program deleted it (the
+        // delete it made is not abgleich's).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(StoreError::io(target, e)),
+    }
     if holds(&aside, expected)? {
         std::fs::remove_file(&aside).map_err(|e| StoreError::io(&aside, e))?;
         return Ok(true);
