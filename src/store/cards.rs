@@ -65,10 +65,13 @@ fn composed_names(c: &Contact) -> [String; 3] {
 /// Apply a patch to a card: only the patched fields (and the stamp) change,
 /// and `REV` says when. When the name changes and FN was composed from it
 /// (and FN itself is not being written), FN follows, so the card does not
-/// show the old name.
+/// show the old name; not where the sync carries FN as a field of its own
+/// (`name.full`: between two card stores, or mapped to a CRM column), as
+/// the base remembers it.
 pub(crate) fn apply(config: &StoreConfig, card: &mut VCard, patch: &Patch) {
     let writes = |wanted: fn(&FieldPath) -> bool| patch.fields.iter().any(|(f, _)| wanted(f));
-    let fn_follows = writes(|f| f.class() == FieldClass::Name && *f != FieldPath::NameFull)
+    let fn_follows = !patch.full_name_synced
+        && writes(|f| f.class() == FieldClass::Name && *f != FieldPath::NameFull)
         && !writes(|f| *f == FieldPath::NameFull);
     // Only a name change can make FN follow; other patches skip the reading.
     let before = fn_follows.then(|| map::to_contact(card));
@@ -213,5 +216,23 @@ mod tests {
         );
         rename(&mut c);
         assert_eq!(vcard::to_contact(&c).full, "Hansi (Bäckerei)");
+    }
+
+    #[test]
+    fn a_display_name_the_sync_carries_does_not_follow_a_name_change() {
+        let mut c = card(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Müller;Hans;;;\r\nFN:Hans Müller\r\nEND:VCARD\r\n",
+        );
+        let patch = Patch {
+            fields: vec![("name.family".parse().unwrap(), Some("Mueller".into()))],
+            full_name_synced: true,
+            ..Patch::default()
+        };
+        apply(&config(), &mut c, &patch);
+        let contact = vcard::to_contact(&c);
+        assert_eq!(
+            (contact.family.as_str(), contact.full.as_str()),
+            ("Mueller", "Hans Müller")
+        );
     }
 }

@@ -117,6 +117,10 @@ pub struct Patch {
     /// card store), whose every property, parameter and group the new card
     /// keeps; the fields then change only what differs.
     pub template: Option<VCard>,
+    /// The sync carries the display name (`name.full`) as a field: a vCard
+    /// store's FN then changes only when the patch writes it, never to
+    /// follow a name change.
+    pub full_name_synced: bool,
 }
 
 /// A write [`WriteStore::flush`] could not make: its record changed or went

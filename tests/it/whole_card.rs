@@ -370,3 +370,42 @@ fn a_card_store_limit_is_still_warned_of_on_a_whole_card_copy() {
         ["4 cell phone numbers, B takes 2: +49 170 1234563, +49 170 1234564 stays only in A"],
     );
 }
+
+#[test]
+fn a_name_change_between_card_stores_leaves_the_display_name_as_the_other_card_has_it() {
+    // Between two card stores FN travels as a field of its own: a given
+    // name edited in A (FN left as it was) must not rewrite B's FN behind
+    // the base's back, else a later edit copies that FN back to A.
+    let sync = TwoVdirs::new("3.0", "conflicts = \"left\"");
+    sync.write(
+        "a",
+        "p1.vcf",
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Nachname1;Vor1;;;\r\nFN:Vor1 Nachname1\r\nEMAIL:p1@example.de\r\nEND:VCARD\r\n",
+    );
+    sync.apply(&[]);
+    let b_name = sync.links()[0].1.clone();
+    edit(&sync, "a", "p1.vcf", ";Vor1;", ";L1x1;");
+    sync.apply(&[]);
+    let b = sync.read("b", &b_name);
+    assert!(has(&b, "N:Nachname1;L1x1;;;"), "{b}");
+    assert!(has(&b, "FN:Vor1 Nachname1"), "B's FN is A's\n{b}");
+    edit(&sync, "a", "p1.vcf", ";L1x1;", ";L1x0;");
+    let ops = sync.operations();
+    assert_eq!(ops.len(), 1, "{ops:#?}");
+    let fields: Vec<&str> = ops[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["name.given"],
+        "only the given name travels\n{ops:#?}"
+    );
+    sync.apply(&[]);
+    let (a, b) = (sync.read("a", "p1.vcf"), sync.read("b", &b_name));
+    assert!(has(&a, "FN:Vor1 Nachname1"), "{a}");
+    assert!(has(&b, "FN:Vor1 Nachname1"), "{b}");
+    assert!(sync.operations().is_empty());
+}

@@ -123,6 +123,14 @@ pub(super) fn intents(
     for (g, group) in groups.iter().enumerate() {
         group_intents(g, group, plan, decisions, stores, fields, &mut intents);
     }
+    // A display name the sync carries is written only as a field: it does
+    // not follow a name change on its own (the base would not know).
+    let full_synced = fields.fields.iter().any(|f| f.path == FieldPath::NameFull);
+    for intent in &mut intents {
+        if let Action::Create { patch, .. } | Action::Update { patch, .. } = &mut intent.action {
+            patch.full_name_synced = full_synced;
+        }
+    }
     intents
 }
 
