@@ -4,7 +4,7 @@ use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue};
 
 use super::interface::Patch;
 use crate::config::{Scope, StoreConfig};
-use crate::model::contact::{Contact, FieldClass, FieldPath, PropName};
+use crate::model::contact::{Contact, FieldClass, FieldPath, Kind, PropName};
 use crate::model::record::Record;
 use crate::vcard::{self, ParsedCard, map};
 
@@ -142,7 +142,40 @@ pub(crate) fn new_card(config: &StoreConfig, uid: &str, patch: &Patch) -> VCard 
     }
     let mut card = VCard { entries };
     apply(config, &mut card, patch);
+    if patch.template.is_some() {
+        keep_within_limits(config, &mut card);
+    }
     card
+}
+
+/// A copied card holds no more e-mail addresses, phone numbers of a kind
+/// or web pages than the store's `limits` take (the first ones are kept),
+/// and no note where notes are off.
+fn keep_within_limits(config: &StoreConfig, card: &mut VCard) {
+    let limits = &config.limits;
+    let contact = vcard::to_contact(card);
+    let mut drop: Vec<FieldPath> = Vec::new();
+    if let Some(n) = limits.emails {
+        drop.extend((n..contact.emails.len()).map(|index| FieldPath::Email { kind: None, index }));
+    }
+    if let Some(n) = limits.phones_per_kind {
+        for kind in Kind::ALL {
+            let count = (contact.phones.iter())
+                .filter(|p| p.kind == Some(kind))
+                .count();
+            drop.extend((n..count).map(|index| FieldPath::Phone { kind, index }));
+        }
+    }
+    if let Some(n) = limits.urls {
+        drop.extend((n..contact.urls.len()).map(|index| FieldPath::Url { index }));
+    }
+    if !limits.notes && !contact.note.is_empty() {
+        drop.push(FieldPath::Note);
+    }
+    // The last first, so that each removal leaves the others' places.
+    for field in drop.iter().rev() {
+        vcard::set_field(card, field, None);
+    }
 }
 
 /// A card as a copy in the other store starts from it: without this

@@ -409,3 +409,36 @@ fn a_name_change_between_card_stores_leaves_the_display_name_as_the_other_card_h
     assert!(has(&b, "FN:Vor1 Nachname1"), "{b}");
     assert!(sync.operations().is_empty());
 }
+
+#[test]
+fn a_whole_card_copy_keeps_exactly_what_the_targets_limits_allow() {
+    let sync = TwoVdirs::with_config(
+        "[left]\nname = \"A\"\nkind = \"vdir\"\npath = \"a\"\n\n\
+         [right]\nname = \"B\"\nkind = \"vdir\"\npath = \"b\"\n\
+         limits = { phones_per_kind = 1, urls = 2 }\n\n\
+         [sync]\nmode = \"sync\"\nmatch = [\"email\"]\n",
+    );
+    sync.write("a", "ben.vcf", MANY_PHONES);
+    sync.apply(&[]);
+    let name = sync.links()[0].1.clone();
+    let b = sync.read("b", &name);
+    let tels: Vec<String> = unfold(&b)
+        .into_iter()
+        .filter(|l| l.starts_with("TEL"))
+        .collect();
+    assert_eq!(tels.len(), 1, "one cell phone: the first\n{b}");
+    assert!(tels[0].ends_with("+49 170 1234561"), "{b}");
+    let urls: Vec<String> = unfold(&b)
+        .into_iter()
+        .filter(|l| l.starts_with("URL"))
+        .collect();
+    assert_eq!(urls.len(), 2, "{b}");
+    assert!(
+        urls[0].ends_with("a.example") && urls[1].ends_with("b.example"),
+        "{b}"
+    );
+    assert!(
+        sync.operations().is_empty(),
+        "the limits hold the rest back"
+    );
+}

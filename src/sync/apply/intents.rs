@@ -190,8 +190,9 @@ fn create_of(op: &Op, fields: &FieldSet) -> Create {
     let from = to.opposite();
     let copy_of = match (op.id_on(from), op.revs.get(from)) {
         (Some(id), Some(rev)) if fields.whole_cards => {
-            // What the target's limits keep out is not copied either.
-            for field in &fields.fields {
+            // What the target's limits keep out is not copied either (the
+            // last first: removing one moves the later ones up).
+            for field in fields.fields.iter().rev() {
                 if !*field.writable.get(to) {
                     patch.fields.push((field.path, None));
                 }
