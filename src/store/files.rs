@@ -9,10 +9,19 @@ use super::interface::StoreError;
 use crate::config::StoreConfig;
 use crate::model::record::hash_revision;
 
-/// One unit a card store is about to replace or remove: its name in the
-/// store (a card file's name; `""` for a one-file book) and the hash of
-/// the bytes it will hold (`None`: removed).
-pub type Landing = (String, Option<String>);
+/// One unit a card store is about to replace or remove.
+#[derive(Debug, Clone)]
+pub struct Landing {
+    /// Its name in the store: a card file's name; `""` for a one-file book.
+    pub unit: String,
+    /// The hash of the bytes it will hold (`None`: removed).
+    pub hash: Option<String>,
+    /// What it holds right before it is replaced, where the store read
+    /// that and it may differ from what the journal saved before the apply
+    /// (a one-file book another program wrote meanwhile, merged): `undo`
+    /// then puts back these bytes, so that the other program's cards stay.
+    pub replaces: Option<Vec<u8>>,
+}
 
 /// What the journal does with the units a card store is about to put in
 /// place: record their hashes, in one state commit per batch, before any
@@ -222,14 +231,20 @@ pub fn write_atomic(target: &Path, bytes: &[u8], create_new: bool) -> Result<(),
 /// `still()` is asked right before the rename whether `target` still holds
 /// what the caller read: when not, nothing is replaced and `Ok(false)` says
 /// so.
+/// `replaces` is what `target` holds now, as [`Landing::replaces`].
 pub fn replace_if(
     target: &Path,
     unit: &str,
     bytes: &[u8],
+    replaces: Vec<u8>,
     still: &mut dyn FnMut() -> Result<bool, StoreError>,
 ) -> Result<bool, StoreError> {
     let tmp = prepare(target, bytes)?;
-    write_ahead(&[(unit.to_string(), Some(hash_revision(bytes)))])?;
+    write_ahead(&[Landing {
+        unit: unit.to_string(),
+        hash: Some(hash_revision(bytes)),
+        replaces: Some(replaces),
+    }])?;
     if !still()? {
         return Ok(false);
     }

@@ -658,12 +658,17 @@ impl WriteStore for VcardFileStore {
             let now = self.writable()?;
             let (bytes, renamed, refused) = self.merge(&draft, &now);
             let file = self.file.clone();
+            // The file's exact bytes as merged (what undo puts back).
+            let raw = std::fs::read(&file).map_err(|e| StoreError::io(&file, e))?;
+            if hash_revision(&raw) != now.raw_hash {
+                continue;
+            }
             let mut still = || {
                 let raw = std::fs::read(&file).map_err(|e| StoreError::io(&file, e))?;
                 Ok(hash_revision(&raw) == now.raw_hash)
             };
             let unit = self.unit_of("");
-            if files::replace_if(&self.file, &unit, &bytes, &mut still)? {
+            if files::replace_if(&self.file, &unit, &bytes, raw, &mut still)? {
                 files::count_write();
                 self.renamed.extend(renamed);
                 return Ok(refused);

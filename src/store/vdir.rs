@@ -436,7 +436,11 @@ impl WriteStore for VdirStore {
                     Change::Delete { .. } => None,
                     Change::Nothing => return None,
                 };
-                Some((p.name.clone(), hash))
+                Some(files::Landing {
+                    unit: p.name.clone(),
+                    hash,
+                    replaces: None,
+                })
             })
             .collect();
         files::write_ahead(&batch)?;

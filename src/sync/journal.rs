@@ -55,6 +55,15 @@ type Afters = Rc<RefCell<HashMap<i64, Vec<String>>>>;
 /// Each journaled unit's entry.
 type Seqs = Rc<RefCell<HashMap<(Side, String), i64>>>;
 
+/// Per entry: the hash of its saved before-image, and the bytes that
+/// replaced that image when the unit held others right before the write
+/// (a one-file book another program wrote meanwhile).
+#[derive(Default)]
+struct Befores {
+    hashes: HashMap<i64, String>,
+    rebased: HashMap<i64, Vec<u8>>,
+}
+
 /// What one apply journaled: the units saved before its writes (in journal
 /// order), the units its creates made, known only after them, and the
 /// hashes recorded for them.
@@ -65,6 +74,7 @@ pub(in crate::sync) struct Journaled {
     /// Units creates made that are not journaled yet.
     created: Vec<(Side, String)>,
     afters: Afters,
+    befores: Rc<RefCell<Befores>>,
     /// The side whose held-back writes are being put in place (what the
     /// write-ahead hook records for).
     flushing: Rc<Cell<Option<Side>>>,
@@ -90,6 +100,7 @@ impl Journaled {
             seqs: Seqs::default(),
             created: Vec::new(),
             afters: Rc::default(),
+            befores: Rc::default(),
             flushing: Rc::default(),
         };
         for (side, unit) in units {
@@ -105,26 +116,39 @@ impl Journaled {
         }
         tx.commit()?;
         let writer = state.journal_writer()?;
-        let (flushing, seqs, afters) = (
+        let (flushing, seqs, afters, befores) = (
             journal.flushing.clone(),
             journal.seqs.clone(),
             journal.afters.clone(),
+            journal.befores.clone(),
         );
         store::set_write_ahead(Some(Box::new(move |batch: &[store::Landing]| {
             let Some(side) = flushing.get() else {
                 return Ok(());
             };
             let seqs = seqs.borrow();
+            let seq_of = |l: &store::Landing| seqs.get(&(side, l.unit.clone())).copied();
             let hashes: Vec<(i64, &str)> = batch
                 .iter()
-                .filter_map(|(unit, hash)| {
-                    let seq = *seqs.get(&(side, unit.clone()))?;
-                    Some((seq, hash.as_deref().unwrap_or(ABSENT)))
+                .filter_map(|l| Some((seq_of(l)?, l.hash.as_deref().unwrap_or(ABSENT))))
+                .collect();
+            let mut befores = befores.borrow_mut();
+            // A unit that holds other bytes than saved (another program's
+            // write, merged): those are what undo puts back.
+            let rebased: Vec<(i64, &[u8])> = batch
+                .iter()
+                .filter_map(|l| {
+                    let (seq, now) = (seq_of(l)?, l.replaces.as_deref()?);
+                    let saved = befores.hashes.get(&seq)?;
+                    (*saved != hash_text(Some(now))).then_some((seq, now))
                 })
                 .collect();
             writer
-                .add_after_hashes(apply_id, &hashes)
+                .add_after_hashes(apply_id, &hashes, &rebased)
                 .map_err(|e| StoreError::Journal(Box::new(e)))?;
+            for (seq, now) in rebased {
+                befores.rebased.insert(seq, now.to_vec());
+            }
             let mut afters = afters.borrow_mut();
             for (seq, hash) in hashes {
                 afters.entry(seq).or_default().push(hash.to_string());
@@ -143,6 +167,7 @@ impl Journaled {
     ) -> Result<i64, StateError> {
         let seq = tx.journal_unit(self.apply_id, side, &unit, before.as_deref())?;
         self.seqs.borrow_mut().insert((side, unit.clone()), seq);
+        (self.befores.borrow_mut().hashes).insert(seq, hash_text(before.as_deref()));
         self.entries.push(Entry {
             seq,
             side,
@@ -258,17 +283,22 @@ impl Journaled {
             let _ = stores.get_mut(*side).restore_unit(unit, None);
         }
         let afters = self.afters.borrow();
+        let befores = self.befores.borrow();
         for e in self.entries.iter().rev() {
+            let before = match befores.rebased.get(&e.seq) {
+                Some(rebased) => Some(rebased.as_slice()),
+                None => e.before.as_deref(),
+            };
             let store = stores.get_mut(e.side);
             let Ok(now) = store.save_unit(&e.unit) else {
                 continue;
             };
-            if now == e.before {
+            if now.as_deref() == before {
                 continue;
             }
             let now = hash_text(now.as_deref());
             if afters.get(&e.seq).is_some_and(|a| a.contains(&now)) {
-                let _ = store.restore_unit(&e.unit, e.before.as_deref());
+                let _ = store.restore_unit(&e.unit, before);
             }
         }
     }

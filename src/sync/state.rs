@@ -765,11 +765,24 @@ impl JournalWriter {
     }
 
     /// [`JournalWriter::add_after_hash`] for a batch of (entry, hash), in
-    /// one transaction: one flush of the state for the whole batch.
-    pub fn add_after_hashes(&self, apply_id: i64, batch: &[(i64, &str)]) -> Result<(), StateError> {
+    /// one transaction: one flush of the state for the whole batch; with
+    /// each entry whose unit held other bytes than saved right before the
+    /// batch (`befores`: entry, bytes), those as the entry's before-image.
+    pub fn add_after_hashes(
+        &self,
+        apply_id: i64,
+        batch: &[(i64, &str)],
+        befores: &[(i64, &[u8])],
+    ) -> Result<(), StateError> {
         let tx = self.conn.unchecked_transaction()?;
         for (seq, hash) in batch {
             add_after_hash(&tx, apply_id, *seq, hash)?;
+        }
+        for (seq, before) in befores {
+            tx.execute(
+                "UPDATE journal SET before = ?3 WHERE apply_id = ?1 AND seq = ?2",
+                params![apply_id, seq, before],
+            )?;
         }
         tx.commit()?;
         Ok(())

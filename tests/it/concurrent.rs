@@ -167,6 +167,23 @@ fn a_one_file_book_keeps_what_another_program_wrote_during_an_apply() {
         );
     }
     assert!(!book.contains("Family7-neu"), "{second}");
+    // Undo takes back abgleich's 19 updates, and only those: the other
+    // program's cards and its edit, made during that apply, stay.
+    let undo = run(d, &["undo"], None);
+    assert_eq!(undo.code, Some(0), "{undo}");
+    let book = std::fs::read_to_string(d.join("book.vcf")).unwrap();
+    assert!(!book.contains("-neu"), "undone\n{undo}\n{book}");
+    let lost: Vec<usize> = (0..30)
+        .filter(|i| !book.contains(&format!("UID:other-{i}\r\n")))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "undo lost the other program's cards {lost:?}\n{undo}"
+    );
+    assert!(
+        book.contains("person7@other.example.org"),
+        "undo lost the other program's edit\n{undo}\n{book}"
+    );
 }
 
 /// Before: a card file edited by another program after abgleich checked its
