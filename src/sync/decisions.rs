@@ -2,9 +2,11 @@
 //! for a conflict which side wins, for the whole contact or per field.
 //! Made by a front end (or the defaults), then executed by `apply`.
 
+use std::collections::HashSet;
+
 use super::plan::{Op, OpKind, Plan};
-use crate::model::Side;
 use crate::model::contact::FieldPath;
+use crate::model::{PerSide, Side};
 
 /// What the operator decided for one operation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -41,6 +43,45 @@ impl Decision {
                 .filter(|c| c.to.is_none())
                 .all(|c| self.winner_for(c.field).is_some())
     }
+}
+
+/// Which operations an apply executes, one per operation of `plan`:
+/// accepted and resolved ones, except those on a pair whose link waits (a
+/// link operation of the same pair not accepted): resolving a conflict or
+/// accepting an update never links a pair the operator has not accepted
+/// the link of (SPEC §5).
+pub fn executable(plan: &Plan, decisions: &[Decision]) -> Vec<bool> {
+    let waiting = waiting_links(plan, decisions);
+    plan.operations
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            decisions.get(i).is_some_and(|d| d.accept && d.resolves(op))
+                && (op.kind == OpKind::Link || !waiting.contains(&op.pair_key()))
+        })
+        .collect()
+}
+
+/// Whether operation `i` is accepted but waits for its pair's link to be
+/// accepted first (it is not executed until then).
+pub fn waits_for_link(plan: &Plan, decisions: &[Decision], i: usize) -> bool {
+    let Some(op) = plan.operations.get(i) else {
+        return false;
+    };
+    op.kind != OpKind::Link
+        && plan.operations.iter().zip(decisions).any(|(other, d)| {
+            other.kind == OpKind::Link && !d.accept && other.pair_key() == op.pair_key()
+        })
+}
+
+/// The pairs whose link operation is not accepted.
+fn waiting_links(plan: &Plan, decisions: &[Decision]) -> HashSet<PerSide<Option<String>>> {
+    plan.operations
+        .iter()
+        .enumerate()
+        .filter(|(i, op)| op.kind == OpKind::Link && !decisions.get(*i).is_some_and(|d| d.accept))
+        .map(|(_, op)| op.pair_key())
+        .collect()
 }
 
 /// The default decisions: every operation that needs no review; with

@@ -29,7 +29,14 @@ pub enum Action {
     /// Queue: accept ⇄ skip the selected operation.
     Toggle,
     AcceptAll,
+    /// Queue: accept every review item shown (asks first, with counts).
+    AcceptReview,
+    /// Confirmed: accept them.
+    AcceptReviewNow,
     SkipAll,
+    /// Queue: jump to the next / previous operation not accepted.
+    NextUndecided,
+    PrevUndecided,
     /// A conflict: take this side (the whole contact, or the selected field
     /// in the detail pane).
     Take(Side),

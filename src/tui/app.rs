@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::model::Side;
 use crate::model::sanitize::for_terminal;
 use crate::sync::apply::{Decision, Outcome, default_decisions};
+use crate::sync::decisions::executable;
 use crate::sync::plan::{OpKind, refusals};
 
 pub struct App {
@@ -348,6 +349,13 @@ impl App {
             }
             return;
         }
+        if self.view == View::Queue && self.queue.is_capturing() {
+            if let Some(data) = &self.data {
+                let data = data.clone();
+                self.queue.handle_key(key, &data);
+            }
+            return;
+        }
         if self.view == View::Contacts && self.contacts.is_capturing() {
             if let Some(data) = &self.data {
                 let data = data.clone();
@@ -464,6 +472,10 @@ impl App {
                     }
                     return;
                 }
+                if action == Action::AcceptReview {
+                    self.ask_accept_review(&data);
+                    return;
+                }
                 if let Some(note) = self.queue.update(&action, &data, &mut self.decisions) {
                     self.message = Some(Message::info(note));
                 }
@@ -493,8 +505,12 @@ impl App {
         }
         let names = data.store_names();
         let mut counts: BTreeMap<(OpKind, String), usize> = BTreeMap::new();
-        for (op, d) in data.plan.operations.iter().zip(&self.decisions) {
-            if !d.accept || !d.resolves(op) {
+        // What the engine executes: not what waits for its pair's link.
+        let runs = executable(&data.plan, &self.decisions);
+        let mut waiting = 0;
+        for ((op, d), run) in data.plan.operations.iter().zip(&self.decisions).zip(runs) {
+            if !run {
+                waiting += usize::from(d.accept && d.resolves(op));
                 continue;
             }
             let side = queue::target_text(queue::writes_to(op, d), &names);
@@ -529,12 +545,61 @@ impl App {
             return;
         }
         lines.insert(0, "These writes will be made:".into());
+        if waiting > 0 {
+            lines.push(format!(
+                "  {waiting} accepted wait for their pair's link (not accepted): not written"
+            ));
+        }
         lines.push(String::new());
         lines.push("Write them now?  y: execute   n: back".into());
         self.dialog = Some(Dialog {
             title: "Execute".into(),
             lines,
             on_yes: Action::Confirmed(Box::new(Action::Execute)),
+        });
+    }
+
+    /// `A`: accept every review item shown, after a question that counts
+    /// them by kind.
+    fn ask_accept_review(&mut self, data: &Data) {
+        let (can, open) = self.queue.review_shown(data, &self.decisions);
+        if can.is_empty() {
+            let why = if open > 0 {
+                format!("{open} conflicts need a side first: < or > (Tab: per field)")
+            } else {
+                "no operation shown waits for review".to_string()
+            };
+            self.message = Some(Message::info(why));
+            return;
+        }
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for &o in &can {
+            let op = &data.plan.operations[o];
+            let what = match op.evidence {
+                Some(e) if op.kind == OpKind::Link => format!("link by {}", e.as_str()),
+                _ => op.kind.as_str().to_string(),
+            };
+            *counts.entry(what).or_insert(0) += 1;
+        }
+        let list: Vec<String> = counts
+            .iter()
+            .map(|(what, n)| format!("{n} × {what}"))
+            .collect();
+        let mut lines = vec![
+            "Accept every operation shown that waits for review?".to_string(),
+            format!("  {}", list.join(", ")),
+        ];
+        if open > 0 {
+            lines.push(format!(
+                "  ({open} conflicts without a side stay as they are)"
+            ));
+        }
+        lines.push(String::new());
+        lines.push("y: accept them   n: back".into());
+        self.dialog = Some(Dialog {
+            title: "Accept review items".into(),
+            lines,
+            on_yes: Action::Confirmed(Box::new(Action::AcceptReviewNow)),
         });
     }
 
@@ -554,6 +619,10 @@ impl App {
             Action::LinkPair(ids) => {
                 self.contacts.clear_mark();
                 self.send(Job::Link(ids), "linking");
+            }
+            Action::AcceptReviewNow => {
+                let n = self.queue.accept_review(&data, &mut self.decisions);
+                self.message = Some(Message::info(format!("accepted {n} waiting for review")));
             }
             Action::UnlinkLink(id) => self.send(Job::Unlink(id), "unlinking"),
             Action::ForgetLink(id) => self.send(Job::Forget(id), "forgetting"),

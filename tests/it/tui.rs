@@ -123,10 +123,30 @@ fn review_operations_start_skipped_and_the_operator_decides() {
     assert!(app.decisions[c].accept);
     assert_eq!(app.decisions[c].winner, Some(Side::Right));
 
-    // s skips all shown, a accepts all shown (conflicts only once resolved).
+    // s skips all shown, a accepts all shown that need no review: review
+    // items (name-only links, conflicts, …) stay as they were.
     press(&mut app, 's');
     assert!(app.decisions.iter().all(|d| !d.accept));
     press(&mut app, 'a');
+    for (op, d) in data.plan.operations.iter().zip(&app.decisions) {
+        assert_eq!(d.accept, !op.review, "{} {}", op.kind.as_str(), op.name);
+    }
+    let note = app
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(
+        note.contains("waiting for review left as they were"),
+        "{note}"
+    );
+    // A accepts the review items shown, after a question that counts them;
+    // a conflict without a side stays.
+    app.update(Action::AcceptReview);
+    let dialog = app.dialog.as_ref().expect("A asks first");
+    let text = dialog.lines.join("\n");
+    assert!(text.contains("link by name"), "{text}");
+    press(&mut app, 'y');
     for (op, d) in data.plan.operations.iter().zip(&app.decisions) {
         let resolved = op.kind != OpKind::Conflict || op.name == "Thomas Becker";
         assert_eq!(d.accept, resolved, "{} {}", op.kind.as_str(), op.name);
@@ -655,4 +675,108 @@ fn quit_waits_for_a_save_in_progress() {
     assert!(app.quit);
     let text = std::fs::read_to_string(dir.path().join("abgleich.toml")).unwrap();
     assert!(!text.contains("\"name.prefix\" = \"salutation\""), "saved");
+}
+
+/// Issue 12, finding 1: resolving a conflict whose pair's link waits for
+/// review must not link the pair (nor write the conflict): the engine
+/// skips it, the screen says so and counts it as waiting.
+#[test]
+fn a_conflict_resolved_on_a_pair_whose_link_waits_writes_nothing_and_links_nothing() {
+    let dir = common::copy_samples();
+    let stores = |dir: &std::path::Path| {
+        let card = std::fs::read(dir.join("outlook/Sabine Gross.vcf")).unwrap();
+        let db = rusqlite::Connection::open(dir.join("crm.sqlite")).unwrap();
+        let row: String = db
+            .query_row(
+                "SELECT concat_ws('|', first_name, last_name, email, phone_work, phone_mobile, \
+                 street, outlook_uid, updated_at) FROM customers WHERE id = 14",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (card, row)
+    };
+    let before = stores(dir.path());
+    let mut app = open(dir.path());
+    let l = select_op(&mut app, OpKind::Link, "Sabine GROSS");
+    assert!(!app.decisions[l].accept, "the name-only link waits");
+    let c = select_op(&mut app, OpKind::Conflict, "Sabine GROSS");
+    press(&mut app, '>');
+    assert!(app.decisions[c].accept);
+    let note = app
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(note.contains("not linked yet"), "{note}");
+    // Only the conflict's pair matters: skip everything else.
+    for (i, d) in app.decisions.iter_mut().enumerate() {
+        if i != c {
+            d.accept = false;
+        }
+    }
+    app.update(Action::Execute);
+    let text = app.dialog.as_ref().map(|d| d.lines.join("\n"));
+    assert!(
+        text.as_deref()
+            .is_none_or(|t| !t.contains("Write them now?")),
+        "nothing is executable: {text:?}"
+    );
+    app.dialog = None;
+    // The engine holds it back too, whatever a front end sends: the
+    // screen's execute job with these decisions writes nothing.
+    app.update(Action::Confirmed(Box::new(Action::Execute)));
+    assert!(app.wait_idle(Duration::from_secs(60)), "execution ends");
+    app.shutdown();
+    assert_eq!(
+        stores(dir.path()),
+        before,
+        "the card and the CRM row are as they were"
+    );
+    let config = Config::load(&dir.path().join("abgleich.toml")).unwrap();
+    let session = Session::open(config, "test").unwrap();
+    let links = session.links().unwrap();
+    let snapshot = session.read_for_plan(&links).unwrap();
+    let plan = session.plan(&snapshot, &links).unwrap();
+    assert!(
+        plan.operations
+            .iter()
+            .any(|op| op.kind == OpKind::Link && op.name == "Sabine GROSS"),
+        "the pair is still not linked: its link is offered again"
+    );
+}
+
+/// Issue 12, finding 2: `/` in the queue searches; the letters typed are
+/// text (an `s` or `a` in "sabine" decides nothing).
+#[test]
+fn typing_a_search_in_the_queue_decides_nothing() {
+    let dir = common::copy_samples();
+    let mut app = open(dir.path());
+    app.update(Action::Show(View::Queue));
+    let before = app.decisions.clone();
+    press(&mut app, '/');
+    for c in "sabine".chars() {
+        press(&mut app, c);
+    }
+    assert_eq!(app.decisions, before, "typing decided nothing");
+    let data = app.data.clone().unwrap();
+    assert!(!app.queue.visible.is_empty());
+    for &o in &app.queue.visible {
+        let op = &data.plan.operations[o as usize];
+        assert!(op.name.to_lowercase().contains("sabine"), "{}", op.name);
+    }
+    // Enter ends typing; now `a` acts on what the search shows only, and
+    // leaves the review items among them.
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    press(&mut app, 's');
+    for (o, (d, b)) in app.decisions.iter().zip(&before).enumerate() {
+        if app.queue.visible.contains(&(o as u32)) {
+            assert!(!d.accept);
+        } else {
+            assert_eq!(d, b, "an operation the search hides is untouched");
+        }
+    }
+    // Esc clears the search: every operation is shown again.
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert_eq!(app.queue.visible.len(), data.plan.operations.len());
 }

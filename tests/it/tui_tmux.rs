@@ -363,14 +363,20 @@ fn demo_review_accept_execute_quit() {
 
     // Help opens and closes.
     screen.type_text("?");
-    let s = screen.wait_for("accept all shown");
+    let s = screen.wait_for("accept shown (no review)");
     assert!(s.contains("execute"), "{s}");
     screen.keys(&["Escape"]);
-    screen.wait_gone("accept all shown");
+    screen.wait_gone("accept shown (no review)");
 
-    // Accept all, execute, confirm.
+    // Accept all (what needs no review is accepted already; the review
+    // items only with A, which asks), execute, confirm.
     screen.type_text("a");
-    screen.wait_until("more operations accepted after `a`", |s| {
+    screen.wait_for("waiting for review left as they were");
+    screen.type_text("A");
+    let s = screen.wait_for("waits for review?");
+    assert!(s.contains("link by name"), "A counts what it accepts:\n{s}");
+    screen.type_text("y");
+    screen.wait_until("more operations accepted after `A`", |s| {
         number_before(s, " accepted").is_some_and(|n| n > accepted)
     });
     screen.type_text("x");

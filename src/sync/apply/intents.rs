@@ -7,7 +7,7 @@ use crate::config::policy::Mode;
 use crate::model::contact::FieldPath;
 use crate::model::{PerSide, Side};
 use crate::store::{Patch, Store};
-use crate::sync::decisions::Decision;
+use crate::sync::decisions::{Decision, executable};
 use crate::sync::fields::FieldSet;
 use crate::sync::plan::{Op, OpKind, Plan, Refresh, StampWith, Target};
 
@@ -72,16 +72,14 @@ pub(super) struct Group<'p> {
     pub first: &'p Op,
 }
 
-fn accepted(op: &Op, decision: Option<&Decision>) -> bool {
-    decision.is_some_and(|d| d.accept && d.resolves(op))
-}
-
-/// The accepted operations, grouped by pair, groups in plan order.
+/// The accepted operations, grouped by pair, groups in plan order (an
+/// operation on a pair whose link waits is not executed: [`executable`]).
 pub(super) fn groups<'p>(plan: &'p Plan, decisions: &[Decision]) -> Vec<Group<'p>> {
+    let executable = executable(plan, decisions);
     let mut by_pair: BTreeMap<PerSide<Option<String>>, usize> = BTreeMap::new();
     let mut groups: Vec<Group<'_>> = Vec::new();
     for (i, op) in plan.operations.iter().enumerate() {
-        if !accepted(op, decisions.get(i)) {
+        if !executable[i] {
             continue;
         }
         let g = *by_pair.entry(op.pair_key()).or_insert_with(|| {
@@ -99,8 +97,8 @@ pub(super) fn groups<'p>(plan: &'p Plan, decisions: &[Decision]) -> Vec<Group<'p
 /// "2 create, 5 update": what the journal says an apply did.
 pub(super) fn summary_text(plan: &Plan, decisions: &[Decision]) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for (op, d) in plan.operations.iter().zip(decisions) {
-        if accepted(op, Some(d)) {
+    for (op, run) in plan.operations.iter().zip(executable(plan, decisions)) {
+        if run {
             *counts.entry(op.kind.as_str()).or_default() += 1;
         }
     }

@@ -31,8 +31,14 @@ pub fn entries(keymap: &Keymap, view: View, theme: &Theme) -> Vec<Entry> {
             ("enter", "end typing the search"),
         ],
         View::Queue => &[
-            ("esc", "leave detail, filter, result"),
-            ("enter", "after execute: the new plan"),
+            ("esc", "leave search/detail/filter"),
+            ("enter", "end search; new plan"),
+            ("[x]", "accepted: x writes it"),
+            ("[ ]", "skipped"),
+            ("[~]", "accepted, waits for link"),
+            ("*", "changed by you"),
+            ("◀?▶", "conflict without a side"),
+            ("⚠", "warning (see detail)"),
         ],
         View::Mapping => &[
             ("esc", "close a picker"),

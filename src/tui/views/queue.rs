@@ -3,7 +3,10 @@
 //! resolved with `<`/`>` for the whole contact in the list, or per field in
 //! the detail pane.
 
+use std::collections::HashMap;
+
 use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -17,6 +20,7 @@ use super::{cell, detail_table, list_window};
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
 use crate::sync::apply::{Decision, Outcome};
+use crate::sync::decisions::waits_for_link;
 use crate::sync::plan::{Op, OpKind, Target};
 use crate::text::warning_text;
 
@@ -41,6 +45,28 @@ pub struct QueueView {
     pub field: usize,
     /// Results of the last execution are on screen.
     pub results: bool,
+    /// The search (`/`): operations whose name, ids or values hold it.
+    pub query: String,
+    /// Typing a search: keys are text, never commands.
+    pub searching: bool,
+    /// Per operation of the plan, its searchable text (lowercase), one
+    /// buffer; `search_ends[o]` ends operation `o`'s part.
+    search_text: String,
+    search_ends: Vec<u32>,
+    /// Per operation on a pair that a link operation links: that one.
+    link_of: HashMap<u32, u32>,
+}
+
+/// For an accepted operation whose pair's link waits for review: a note
+/// that it is written only once the link is accepted.
+fn waits_note(data: &Data, decisions: &[Decision], o: usize) -> Option<String> {
+    if !decisions[o].accept || !waits_for_link(&data.plan, decisions, o) {
+        return None;
+    }
+    Some(format!(
+        "accepted, but {} is not linked yet: it is written only once its link is accepted",
+        for_terminal(&data.plan.operations[o].name)
+    ))
 }
 
 /// Where an operation writes, with the operator's decision (a conflict
@@ -110,6 +136,7 @@ impl QueueView {
         {
             self.filter = None;
         }
+        self.index_search(data);
         self.refilter(data);
         if let Some(id) = keep
             && let Some(p) = self
@@ -122,16 +149,136 @@ impl QueueView {
     }
 
     fn refilter(&mut self, data: &Data) {
+        let needle = self.query.to_lowercase();
         self.visible = data
             .plan
             .operations
             .iter()
             .enumerate()
-            .filter(|(_, op)| self.filter.is_none_or(|k| op.kind == k))
+            .filter(|(i, op)| {
+                self.filter.is_none_or(|k| op.kind == k)
+                    && (needle.is_empty() || self.matches(*i, &needle))
+            })
             .map(|(i, _)| i as u32)
             .collect();
         self.selected = self.selected.min(self.visible.len().saturating_sub(1));
         self.field = 0;
+    }
+
+    /// Every operation's name, ids and values, lowercase, for the search.
+    fn index_search(&mut self, data: &Data) {
+        let ops = &data.plan.operations;
+        let links: HashMap<&PerSide<Option<String>>, u32> = (ops.iter().enumerate())
+            .filter(|(_, op)| op.kind == OpKind::Link)
+            .map(|(i, op)| (&op.ids, i as u32))
+            .collect();
+        self.link_of = (ops.iter().enumerate())
+            .filter(|(_, op)| op.kind != OpKind::Link)
+            .filter_map(|(i, op)| Some((i as u32, *links.get(&op.ids)?)))
+            .collect();
+        self.search_text.clear();
+        self.search_ends.clear();
+        for op in &data.plan.operations {
+            let text = &mut self.search_text;
+            text.push_str(&op.name.to_lowercase());
+            for id in [&op.ids.left, &op.ids.right].into_iter().flatten() {
+                text.push('\u{1f}');
+                text.push_str(&id.to_lowercase());
+            }
+            for c in &op.changes {
+                for v in [&c.values.left, &c.values.right].into_iter().flatten() {
+                    text.push('\u{1f}');
+                    text.push_str(&v.to_lowercase());
+                }
+            }
+            self.search_ends.push(self.search_text.len() as u32);
+        }
+    }
+
+    fn matches(&self, o: usize, needle: &str) -> bool {
+        let start = if o == 0 {
+            0
+        } else {
+            self.search_ends.get(o - 1).map_or(0, |&e| e as usize)
+        };
+        let end = self.search_ends.get(o).map_or(start, |&e| e as usize);
+        self.search_text
+            .get(start..end)
+            .is_some_and(|t| t.contains(needle))
+    }
+
+    pub fn is_capturing(&self) -> bool {
+        self.searching
+    }
+
+    /// Keys while typing a search: every key is text (or ends the search),
+    /// never a command; the list narrows as it is typed.
+    pub fn handle_key(&mut self, key: KeyEvent, data: &Data) {
+        match key.code {
+            KeyCode::Esc => {
+                self.searching = false;
+                self.query.clear();
+                self.refilter(data);
+            }
+            KeyCode::Enter => self.searching = false,
+            KeyCode::Backspace => {
+                self.query.pop();
+                self.refilter(data);
+            }
+            KeyCode::Up => self.move_by(-1, self.visible.len(), 0),
+            KeyCode::Down => self.move_by(1, self.visible.len(), 0),
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.query.clear();
+                self.refilter(data);
+            }
+            KeyCode::Char(_) if key.modifiers.contains(KeyModifiers::CONTROL) => {}
+            KeyCode::Char(c) if !c.is_control() => {
+                self.query.push(c);
+                self.selected = 0;
+                self.refilter(data);
+            }
+            _ => {}
+        }
+    }
+
+    /// Move to the next (`forward`) or previous operation shown that is not
+    /// accepted; `false` when there is none that way.
+    fn move_to_undecided(&mut self, decisions: &[Decision], forward: bool) -> bool {
+        let open = |p: &usize| {
+            self.visible
+                .get(*p)
+                .is_some_and(|&o| !decisions[o as usize].accept)
+        };
+        let found = if forward {
+            (self.selected + 1..self.visible.len()).find(open)
+        } else {
+            (0..self.selected).rev().find(open)
+        };
+        if let Some(p) = found {
+            self.selected = p;
+            self.field = 0;
+        }
+        found.is_some()
+    }
+
+    /// The review items shown that are not accepted yet: (those that can be
+    /// accepted, conflicts still without a side).
+    pub fn review_shown(&self, data: &Data, decisions: &[Decision]) -> (Vec<usize>, usize) {
+        let mut open = 0;
+        let mut can = Vec::new();
+        for &o in &self.visible {
+            let o = o as usize;
+            let (op, d) = (&data.plan.operations[o], &decisions[o]);
+            if !op.review || d.accept {
+                continue;
+            }
+            if d.resolves(op) {
+                can.push(o);
+            } else {
+                open += 1;
+            }
+        }
+        (can, open)
     }
 
     pub fn show_results(&mut self) {
@@ -199,8 +346,28 @@ impl QueueView {
             Action::Back => {
                 if self.detail_focus {
                     self.detail_focus = false;
+                } else if !self.query.is_empty() {
+                    self.query.clear();
+                    self.refilter(data);
                 } else if self.filter.take().is_some() {
                     self.refilter(data);
+                }
+            }
+            Action::Search => {
+                self.searching = true;
+                self.detail_focus = false;
+                if !self.query.is_empty() {
+                    self.query.clear();
+                    self.refilter(data);
+                }
+            }
+            Action::NextUndecided | Action::PrevUndecided => {
+                let forward = *action == Action::NextUndecided;
+                if !self.move_to_undecided(decisions, forward) {
+                    return Some(format!(
+                        "no operation {} is left undecided",
+                        if forward { "below" } else { "above" }
+                    ));
                 }
             }
             Action::Filter => {
@@ -219,30 +386,57 @@ impl QueueView {
                 self.refilter(data);
             }
             Action::Toggle => {
-                if let Some(o) = self.selected_op() {
-                    let op = &data.plan.operations[o];
-                    let d = &mut decisions[o];
-                    d.accept = !d.accept;
-                    // Accepting an unresolved conflict needs a side first.
-                    if d.accept && !d.resolves(op) {
-                        d.accept = false;
-                    }
+                let o = self.selected_op()?;
+                let op = &data.plan.operations[o];
+                let d = &mut decisions[o];
+                // Accepting an unresolved conflict needs a side first.
+                if !d.accept && !d.resolves(op) {
+                    return Some(
+                        "a conflict needs a side first: < takes left, > takes right (Tab: per field)"
+                            .into(),
+                    );
+                }
+                d.accept = !d.accept;
+                let note = waits_note(data, decisions, o);
+                self.move_to_undecided(decisions, true);
+                return note;
+            }
+            Action::SkipAll => {
+                for &o in &self.visible {
+                    decisions[o as usize].accept = false;
                 }
             }
-            Action::AcceptAll | Action::SkipAll => {
-                let accept = *action == Action::AcceptAll;
-                let mut open = 0;
+            Action::AcceptAll => {
+                // Only what needs no review: review items are accepted one
+                // by one, or all shown with their own key (asks first).
+                let (mut review, mut open) = (0, 0);
                 for &o in &self.visible {
                     let o = o as usize;
+                    let op = &data.plan.operations[o];
                     let d = &mut decisions[o];
-                    let resolved = d.resolves(&data.plan.operations[o]);
-                    d.accept = accept && resolved;
-                    open += usize::from(accept && !resolved);
+                    if op.review {
+                        review += usize::from(!d.accept);
+                        continue;
+                    }
+                    if d.resolves(op) {
+                        d.accept = true;
+                    } else {
+                        open += 1;
+                    }
+                }
+                let mut notes = Vec::new();
+                if review > 0 {
+                    notes.push(format!(
+                        "{review} waiting for review left as they were (Space: one, A: all shown, asks first)"
+                    ));
                 }
                 if open > 0 {
-                    return Some(format!(
-                        "{open} conflicts stay skipped until a side is chosen: < or > (Tab: per field)"
+                    notes.push(format!(
+                        "{open} conflicts need a side: < or > (Tab: per field)"
                     ));
+                }
+                if !notes.is_empty() {
+                    return Some(notes.join("; "));
                 }
             }
             Action::Take(side) => {
@@ -266,11 +460,25 @@ impl QueueView {
                     d.winner = Some(*side);
                     d.fields.clear();
                     d.accept = true;
+                    let note = waits_note(data, decisions, o);
+                    self.move_to_undecided(decisions, true);
+                    return note;
                 }
+                return waits_note(data, decisions, o);
             }
             _ => {}
         }
         None
+    }
+
+    /// Accept the review items shown that can be (the operator confirmed
+    /// the count); returns how many.
+    pub fn accept_review(&mut self, data: &Data, decisions: &mut [Decision]) -> usize {
+        let (can, _) = self.review_shown(data, decisions);
+        for &o in &can {
+            decisions[o].accept = true;
+        }
+        can.len()
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, data: &Data, context: &QueueContext<'_>) {
@@ -292,9 +500,10 @@ impl QueueView {
             .zip(defaults)
             .filter(|(a, b)| a != b)
             .count();
+        let open = data.plan.operations.len() - accepted;
         let mut spans = vec![Span::styled(
             format!(
-                "{} operations · {accepted} accepted · {changed} changed by you",
+                "{} ops · {accepted} accepted · {open} open · {changed} changed by you",
                 data.plan.operations.len()
             ),
             theme.style(Role::Title),
@@ -303,6 +512,17 @@ impl QueueView {
             spans.push(Span::styled(
                 format!("  filter: {}", k.as_str()),
                 theme.style(Role::Title),
+            ));
+        }
+        if self.searching || !self.query.is_empty() {
+            let cursor = if self.searching { "▏" } else { "" };
+            spans.push(Span::styled(
+                format!("  /{}{cursor} ", for_terminal(&self.query)),
+                theme.style(Role::Title),
+            ));
+            spans.push(Span::styled(
+                format!("{} found", self.visible.len()),
+                theme.style(Role::Muted),
             ));
         }
         for r in &data.plan.refusals {
@@ -334,6 +554,9 @@ impl QueueView {
         if self.visible.is_empty() {
             frame.render_widget(
                 Paragraph::new(match self.filter {
+                    _ if !self.query.is_empty() => {
+                        "Nothing matches the search; Esc clears it.".to_string()
+                    }
                     Some(k) if !data.plan.is_empty() => {
                         format!(
                             "No {} operations; f shows the next kind, Esc all.",
@@ -359,7 +582,14 @@ impl QueueView {
             } else {
                 Style::default()
             };
-            let mark = if d.accept { "[x]" } else { "[ ]" };
+            // Accepted, but not written until its pair's link is.
+            let waits =
+                (self.link_of.get(&(o as u32))).is_some_and(|&l| !decisions[l as usize].accept);
+            let mark = match (d.accept, waits) {
+                (true, true) => "[~]",
+                (true, false) => "[x]",
+                (false, _) => "[ ]",
+            };
             let mark_role = if d.accept {
                 Role::Accepted
             } else {
