@@ -148,16 +148,16 @@ pub(crate) fn new_card(config: &StoreConfig, uid: &str, patch: &Patch) -> VCard 
     card
 }
 
-/// A copied card holds no more e-mail addresses, phone numbers of a kind
-/// or web pages than the store's `limits` take (the first ones are kept),
-/// and no note where notes are off.
+/// A copied card holds no more phone numbers of a kind or web pages than
+/// the store's `limits` take (the first ones are kept), and no note where
+/// notes are off: the limits the fields block the same way, so that the
+/// base knows what the copy holds. (An `emails` limit counts all kinds
+/// together, which per-kind fields do not: the copy keeps its e-mail
+/// addresses rather than lose one the base would think written.)
 fn keep_within_limits(config: &StoreConfig, card: &mut VCard) {
     let limits = &config.limits;
     let contact = vcard::to_contact(card);
     let mut drop: Vec<FieldPath> = Vec::new();
-    if let Some(n) = limits.emails {
-        drop.extend((n..contact.emails.len()).map(|index| FieldPath::Email { kind: None, index }));
-    }
     if let Some(n) = limits.phones_per_kind {
         for kind in Kind::ALL {
             let count = (contact.phones.iter())

@@ -442,3 +442,31 @@ fn a_whole_card_copy_keeps_exactly_what_the_targets_limits_allow() {
         "the limits hold the rest back"
     );
 }
+
+#[test]
+fn an_emails_limit_on_a_card_store_never_removes_an_address_from_the_other_card() {
+    let sync = TwoVdirs::with_config(
+        "[left]\nname = \"A\"\nkind = \"vdir\"\npath = \"a\"\n\n\
+         [right]\nname = \"B\"\nkind = \"vdir\"\npath = \"b\"\nlimits = { emails = 1 }\n\n\
+         [sync]\nmode = \"sync\"\nmatch = [\"email\"]\n\
+         deletes = { left_to_right = \"propagate\", right_to_left = \"propagate\" }\n",
+    );
+    sync.write(
+        "a",
+        "anna.vcf",
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u1\r\nN:Berg;Anna;;;\r\nFN:Anna Berg\r\n\
+         EMAIL;TYPE=work:e1@x.de\r\nEMAIL;TYPE=home:e2@x.de\r\nEND:VCARD\r\n",
+    );
+    sync.apply(&[]);
+    edit(
+        &sync,
+        "a",
+        "anna.vcf",
+        "FN:Anna Berg\r\n",
+        "FN:Anna Berg\r\nTITLE:Chefin\r\n",
+    );
+    sync.apply(&[]);
+    let a = sync.read("a", "anna.vcf");
+    assert!(a.contains("e2@x.de"), "A keeps its second address\n{a}");
+    assert!(sync.operations().is_empty());
+}
