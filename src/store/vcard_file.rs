@@ -360,28 +360,40 @@ impl VcardFileStore {
                 None => outputs.push(Output::Keep),
             }
         }
+        // A file with CR line ends only (an old Mac export) stays so: a
+        // card written in CRLF among them would make them unreadable.
+        let cr_only = !now.bytes.contains(&b'\n');
+        let eol: &[u8] = if cr_only { b"\r" } else { b"\r\n" };
+        let ends_line = |b: &[u8]| b.ends_with(b"\n") || (cr_only && b.ends_with(b"\r"));
+        let text_of = |text: &str| -> Vec<u8> {
+            if cr_only {
+                text.replace("\r\n", "\r").into_bytes()
+            } else {
+                text.as_bytes().to_vec()
+            }
+        };
         let mut out = Vec::with_capacity(now.bytes.len() + 1024);
         let mut at = 0;
         for ((_, card), output) in now.cards.iter().zip(&outputs) {
             out.extend_from_slice(&now.bytes[at..card.span.start]);
             at = card.span.end;
             match output {
-                Output::Text(text) => out.extend_from_slice(text.as_bytes()),
+                Output::Text(text) => out.extend_from_slice(&text_of(text)),
                 Output::Remove => {}
                 Output::Keep => {
                     out.extend_from_slice(&now.bytes[card.span.clone()]);
-                    if !now.bytes[..card.span.end].ends_with(b"\n") {
-                        out.extend_from_slice(b"\r\n");
+                    if !ends_line(&now.bytes[..card.span.end]) {
+                        out.extend_from_slice(eol);
                     }
                 }
             }
         }
         out.extend_from_slice(&now.bytes[at..]);
         for text in created {
-            if !out.is_empty() && !out.ends_with(b"\n") {
-                out.extend_from_slice(b"\r\n");
+            if !out.is_empty() && !ends_line(&out) {
+                out.extend_from_slice(eol);
             }
-            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(&text_of(text));
         }
         (out, renamed, refused)
     }
@@ -392,17 +404,23 @@ impl VcardFileStore {
 fn with_uid_line(card: &[u8], uid: &str) -> Option<String> {
     let text = std::str::from_utf8(card).ok()?;
     let end = text.to_ascii_uppercase().rfind("END:VCARD")?;
-    if end > 0 && !text[..end].ends_with('\n') {
+    if end > 0 && !text[..end].ends_with(['\n', '\r']) {
         return None;
     }
-    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let eol = if text.contains("\r\n") {
+        "\r\n"
+    } else if text.contains('\n') {
+        "\n"
+    } else {
+        "\r"
+    };
     let mut out = String::with_capacity(text.len() + uid.len() + 8);
     out.push_str(&text[..end]);
     out.push_str("UID:");
     out.push_str(uid);
     out.push_str(eol);
     out.push_str(&text[end..]);
-    if !out.ends_with('\n') {
+    if !out.ends_with(['\n', '\r']) {
         out.push_str(eol);
     }
     Some(out)

@@ -997,3 +997,31 @@ fn a_crash_at_any_write_of_the_first_sync_of_a_uid_less_book_recovers_it_byte_fo
         k += 1;
     }
 }
+
+#[test]
+fn a_one_file_book_with_cr_line_ends_stays_readable_after_abgleich_writes_it() {
+    for uids in [true, false] {
+        let sb = Sandbox::new(Book::OneFile, 3, uids, false);
+        let cr = sb.book_text().replace("\r\n", "\r");
+        std::fs::write(sb.root().join("book.vcf"), &cr).unwrap();
+        sb.first_sync(3);
+        sb.db()
+            .execute(
+                "INSERT INTO customers (first_name, last_name, email) VALUES ('Neu', 'Kunde', 'neu@example.de')",
+                [],
+            )
+            .unwrap();
+        sb.ok(&["apply", "--yes"]);
+        let text = sb.book_text();
+        assert!(!text.contains('\n'), "CR line ends only\n{text:?}");
+        let check = sb.ok(&["check"]);
+        assert!(
+            check
+                .stdout
+                .contains("book.vcf): 4 records, 4 in scope, 0 unreadable"),
+            "{check}"
+        );
+        assert_eq!(sb.cards(), 4);
+        assert!(ops(&sb.plan()).is_empty(), "uids: {uids}");
+    }
+}
