@@ -1025,3 +1025,29 @@ fn a_one_file_book_with_cr_line_ends_stays_readable_after_abgleich_writes_it() {
         assert!(ops(&sb.plan()).is_empty(), "uids: {uids}");
     }
 }
+
+#[test]
+fn two_uid_less_stamped_cards_that_swap_file_names_keep_their_links_by_stamp() {
+    let sb = Sandbox::new(Book::Folder, 4, false, true);
+    sb.first_sync(4);
+    let rows: Vec<i64> = (0..4)
+        .map(|i| sb.row_by_email(&format!("p{i}@example.de")))
+        .collect();
+    let stamped = std::fs::read_to_string(sb.folder().join("Person 1.vcf")).unwrap();
+    assert!(stamped.contains("X-CRM-CUSTOMER-NO:"), "{stamped}");
+    rename_card(&sb, "Person 1.vcf", "swap.tmp");
+    rename_card(&sb, "Person 2.vcf", "Person 1.vcf");
+    rename_card(&sb, "swap.tmp", "Person 2.vcf");
+    let plan = sb.plan();
+    assert!(ops(&plan).is_empty(), "the same two contacts\n{plan:#}");
+    sb.ok(&["apply", "--yes", "--accept-review"]);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(sb.crm_given(i), [format!("Vor{i}")], "row {i} unchanged");
+        assert_eq!(sb.row_by_email(&format!("p{i}@example.de")), *row);
+    }
+    sb.set_given(rows[1], "Erste");
+    sb.ok(&["apply", "--yes"]);
+    let text = std::fs::read_to_string(sb.folder().join("Person 2.vcf")).unwrap();
+    assert!(text.contains("N:Nachname1;Erste;;;"), "{text}");
+    assert!(ops(&sb.plan()).is_empty());
+}

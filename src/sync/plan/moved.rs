@@ -21,6 +21,10 @@ use crate::model::record::Record;
 use crate::store::vdir::file_name_for_uid;
 use crate::sync::state::Link;
 
+fn non_empty(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}
+
 #[derive(Clone, Copy)]
 enum Rule {
     Uid,
@@ -44,20 +48,28 @@ impl<'a> Planner<'a> {
             // Links and tombstones alike: a tombstone follows its card too,
             // so the card is not created again.
             // A link whose file now holds a card with another UID than the
-            // one the link recorded (two cards that swapped names) looks
-            // for its own card too; its file is free for the card's own.
+            // one the link recorded, or (where cards carry the other side's
+            // id) a stamp naming another record than the link's (two cards
+            // that swapped names) looks for its own card too; its file is
+            // free for the card's own.
+            let other = side.opposite();
+            let stamps_here = *self.inp.policy.stamps.get(side);
             let swapped = |l: &Link| {
-                let (Some(id), Some(was)) = (l.id(side), l.uids.get(side).as_deref()) else {
+                let Some(rec) = l.id(side).and_then(|id| snapshot.get(id)) else {
                     return false;
                 };
-                let was = was.trim();
-                snapshot
-                    .get(id)
-                    .and_then(|r| r.uid.as_deref())
-                    .is_some_and(|now| {
-                        let now = now.trim();
-                        !was.is_empty() && !now.is_empty() && now != was
-                    })
+                if let (Some(was), Some(now)) = (
+                    non_empty(l.uids.get(side).as_deref()),
+                    non_empty(rec.uid.as_deref()),
+                ) && was != now
+                {
+                    return true;
+                }
+                let kept = self.record(other, l.id(other));
+                match (stamps_here, non_empty(rec.stamp.as_deref()), kept) {
+                    (true, Some(stamp), Some(kept)) => stamp != kept.id && stamp != identity(kept),
+                    _ => false,
+                }
             };
             let lost: Vec<usize> = links
                 .iter()
