@@ -362,7 +362,7 @@ impl VcardFileStore {
         }
         // A file with CR line ends only (an old Mac export) stays so: a
         // card written in CRLF among them would make them unreadable.
-        let cr_only = !now.bytes.contains(&b'\n');
+        let cr_only = now.bytes.contains(&b'\r') && !now.bytes.contains(&b'\n');
         let eol: &[u8] = if cr_only { b"\r" } else { b"\r\n" };
         let ends_line = |b: &[u8]| b.ends_with(b"\n") || (cr_only && b.ends_with(b"\r"));
         let text_of = |text: &str| -> Vec<u8> {

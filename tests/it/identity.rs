@@ -1051,3 +1051,84 @@ fn two_uid_less_stamped_cards_that_swap_file_names_keep_their_links_by_stamp() {
     assert!(text.contains("N:Nachname1;Erste;;;"), "{text}");
     assert!(ops(&sb.plan()).is_empty());
 }
+
+/// An import from a book abgleich never writes (Outlook's export, no UIDs):
+/// its cards are known by their places, so a card removed or moved up must
+/// not hand its CRM row to the card that now stands there.
+#[test]
+fn an_import_from_a_uid_less_book_never_gives_a_row_to_the_card_that_moved_into_its_place() {
+    let sb = Sandbox::new(Book::OneFile, 0, false, false);
+    sb.db()
+        .execute_batch("ALTER TABLE customers ADD COLUMN outlook_uid TEXT;")
+        .unwrap();
+    let config = std::fs::read_to_string(sb.root().join("abgleich.toml")).unwrap();
+    let config = config
+        .replace("id = \"id\"\n", "id = \"id\"\nstamp = \"outlook_uid\"\n")
+        .replace("mode = \"sync\"", "mode = \"import\"");
+    std::fs::write(sb.root().join("abgleich.toml"), config).unwrap();
+    let card = |given: &str, family: &str, email: &str| {
+        format!(
+            "BEGIN:VCARD\r\nVERSION:2.1\r\nN:{family};{given};;;\r\nFN:{given} {family}\r\nEMAIL;INTERNET:{email}\r\nEND:VCARD\r\n"
+        )
+    };
+    let (anna, max, carla) = (
+        card("Anna", "Berg", "anna@x.de"),
+        card("Max", "Berg", "max@x.de"),
+        card("Carla", "Dorn", "carla@x.de"),
+    );
+    std::fs::write(sb.root().join("book.vcf"), format!("{anna}{max}{carla}")).unwrap();
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(sb.rows(), 3);
+    let book_before = sb.book_text();
+    let stamps: Vec<Option<String>> = {
+        let db = sb.db();
+        let mut stmt = db.prepare("SELECT outlook_uid FROM customers").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(
+        stamps.iter().flatten().all(|s| !s.starts_with('#')),
+        "no position as a stamp: {stamps:?}"
+    );
+    assert_eq!(sb.book_text(), book_before, "import never writes the book");
+    let rows_of = |sb: &Sandbox| -> Vec<(i64, String, String)> {
+        let db = sb.db();
+        let mut stmt = db
+            .prepare("SELECT id, first_name, email FROM customers ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let before = rows_of(&sb);
+    // Outlook exports again in another order: the same three people.
+    std::fs::write(sb.root().join("book.vcf"), format!("{carla}{anna}{max}")).unwrap();
+    let plan = sb.plan();
+    assert!(ops(&plan).is_empty(), "{plan:#}");
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(rows_of(&sb), before);
+    // And again: Anna is gone, Max moved up into her place.
+    std::fs::write(sb.root().join("book.vcf"), format!("{carla}{max}")).unwrap();
+    // An import never deletes: nothing to do, and no row changes hands.
+    let plan = sb.plan();
+    assert!(ops(&plan).is_empty(), "{plan:#}");
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(rows_of(&sb), before, "no row changed hands");
+    // Max edited in Outlook, in Anna's old place: his row gets it.
+    let max2 = max.replace("max@x.de", "max@neu.de");
+    std::fs::write(sb.root().join("book.vcf"), format!("{carla}{max2}")).unwrap();
+    let plan = sb.plan();
+    assert_eq!(kinds(&plan), ["update"], "{plan:#}");
+    sb.ok(&["apply", "--yes"]);
+    let expected: Vec<(i64, String, String)> = before
+        .iter()
+        .map(|(id, given, email)| {
+            let email = if given == "Max" { "max@neu.de" } else { email };
+            (*id, given.clone(), email.to_string())
+        })
+        .collect();
+    assert_eq!(rows_of(&sb), expected, "only Max's row changed");
+}

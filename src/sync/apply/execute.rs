@@ -52,12 +52,17 @@ pub(super) fn begin(
     }
     for side in Side::BOTH {
         let ids: Vec<&str> = settle.get(side).iter().map(String::as_str).collect();
-        if ids.is_empty() {
-            continue;
-        }
-        if let Ok(settled) = stores.get_mut(side).settle_ids(&ids) {
-            intents::restamp(intents, side.opposite(), &settled);
-        }
+        let settled = if ids.is_empty() {
+            Vec::new()
+        } else {
+            stores.get_mut(side).settle_ids(&ids).unwrap_or_default()
+        };
+        intents::restamp(
+            intents,
+            side.opposite(),
+            &settled,
+            stores.get(side).as_ref(),
+        );
     }
     Ok(())
 }

@@ -380,12 +380,17 @@ pub(super) fn to_settle(
 }
 
 /// The stamps the intents on `side` write that name a record of the other
-/// side by an id [`crate::store::WriteStore::settle_ids`] just replaced:
-/// they name the new one.
-pub(super) fn restamp(intents: &mut [Intent], side: Side, settled: &[(String, String)]) {
-    if settled.is_empty() {
-        return;
-    }
+/// side (held by `other`) by an id [`crate::store::WriteStore::settle_ids`]
+/// just replaced: they name the new one. A stamp naming an id that may
+/// still change (a card's place in a one-file book that was not written)
+/// is not written: a position is no identity, and a later plan would link
+/// by it whatever card then stands there.
+pub(super) fn restamp(
+    intents: &mut [Intent],
+    side: Side,
+    settled: &[(String, String)],
+    other: &dyn Store,
+) {
     let new: HashMap<&str, &str> = (settled.iter())
         .map(|(old, new)| (old.as_str(), new.as_str()))
         .collect();
@@ -394,8 +399,13 @@ pub(super) fn restamp(intents: &mut [Intent], side: Side, settled: &[(String, St
         else {
             continue;
         };
-        if let Some(to) = patch.stamp.as_deref().and_then(|s| new.get(s)) {
+        let Some(stamp) = patch.stamp.as_deref() else {
+            continue;
+        };
+        if let Some(to) = new.get(stamp) {
             patch.stamp = Some(to.to_string());
+        } else if other.id_may_change(stamp) {
+            patch.stamp = None;
         }
     }
 }

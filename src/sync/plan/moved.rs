@@ -21,6 +21,15 @@ use crate::model::record::Record;
 use crate::store::vdir::file_name_for_uid;
 use crate::sync::state::Link;
 
+/// A record whose id is its place in a one-file book (`#N`, no UID).
+fn positional(rec: &Record) -> bool {
+    rec.uid.is_none()
+        && rec
+            .id
+            .strip_prefix('#')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn non_empty(text: Option<&str>) -> Option<&str> {
     text.map(str::trim).filter(|t| !t.is_empty())
 }
@@ -63,6 +72,11 @@ impl<'a> Planner<'a> {
                     non_empty(rec.uid.as_deref()),
                 ) && was != now
                 {
+                    return true;
+                }
+                // A card known by its place in a one-file book (no UID)
+                // whose bytes changed may be another card moved up.
+                if positional(rec) && l.revs.get(side).as_deref() != Some(rec.revision.as_str()) {
                     return true;
                 }
                 let kept = self.record(other, l.id(other));
@@ -137,29 +151,23 @@ impl<'a> Planner<'a> {
                     out[lost[n]] = Cow::Owned(link);
                 }
             }
-            // A swapped link that found no card of its own keeps its file,
-            // and so no other link takes that file (that link stays as it
-            // was): only a complete swap moves links off files that are there.
+            // A swapped link that found no card of its own keeps its record
+            // when no other link took it (the card was edited in place); when
+            // another link found its own card there (by UID, stamp or its
+            // very bytes), this link's card is gone: its id went to someone
+            // else, and its delete waits for review.
             let at: HashMap<&str, usize> = (free.iter().enumerate())
                 .map(|(j, r)| (r.id.as_str(), j))
                 .collect();
-            loop {
-                let mut reverted = false;
-                for (n, &i) in lost.iter().enumerate() {
-                    if followed[n] || !swapped(&links[i]) {
-                        continue;
-                    }
-                    let own = links[i].id(side).and_then(|id| at.get(id)).copied();
-                    if let Some(j) = own
-                        && let Some(taker) = free_taken[j].take()
-                    {
-                        followed[taker] = false;
-                        out[lost[taker]] = Cow::Borrowed(&links[lost[taker]]);
-                        reverted = true;
-                    }
+            for (n, &i) in lost.iter().enumerate() {
+                if followed[n] || !swapped(&links[i]) {
+                    continue;
                 }
-                if !reverted {
-                    break;
+                let own = links[i].id(side).and_then(|id| at.get(id));
+                if own.is_some_and(|&j| free_taken[j].is_some()) {
+                    let mut link = links[i].clone();
+                    *link.ids.get_mut(side) = None;
+                    out[i] = Cow::Owned(link);
                 }
             }
         }
