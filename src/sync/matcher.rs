@@ -9,7 +9,7 @@
 //! ambiguous stays unmatched. A match by name alone, or by an address whose
 //! two contacts carry different names, waits for review.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +101,36 @@ fn name_keys(record: &Record) -> Vec<String> {
 }
 
 impl Matcher<'_> {
+    /// Whether two records share nothing that says they are one person:
+    /// every name part they both have differs, and no e-mail address or
+    /// phone number is on both.
+    fn strangers(&self, l: &Record, r: &Record) -> bool {
+        let parts =
+            |c: &crate::model::contact::Contact| [fold::german(&c.given), fold::german(&c.family)];
+        let (a, b) = (parts(&l.contact), parts(&r.contact));
+        let compared: Vec<bool> = a
+            .iter()
+            .zip(&b)
+            .filter(|(x, y)| !x.is_empty() && !y.is_empty())
+            .map(|(x, y)| x == y)
+            .collect();
+        if compared.is_empty() || compared.iter().any(|same| *same) {
+            return false;
+        }
+        let emails = |rec: &Record| -> HashSet<String> {
+            (rec.contact.emails.iter())
+                .map(|e| e.value.trim().to_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect()
+        };
+        let phones = |rec: &Record| -> HashSet<String> {
+            (rec.contact.phones.iter())
+                .filter_map(|p| self.normalizer.phone(&p.value))
+                .collect()
+        };
+        emails(l).is_disjoint(&emails(r)) && phones(l).is_disjoint(&phones(r))
+    }
+
     fn keys(&self, rule: MatchRule, record: &Record, side: Side) -> Vec<String> {
         let mut keys: Vec<String> = match rule {
             MatchRule::Stamp => {
@@ -223,7 +253,10 @@ impl Matcher<'_> {
                 let (l, r) = (records.left[li], records.right[ri]);
                 let review = match rule {
                     MatchRule::Name => true,
-                    MatchRule::Stamp => false,
+                    // A stamp left behind (an undo, a forgotten link) on a
+                    // card whose CRM id went to someone new: it says
+                    // linked, everything else says strangers.
+                    MatchRule::Stamp => self.strangers(l, r),
                     // A shared address (info@…) between two different people.
                     MatchRule::Email | MatchRule::Phone => {
                         // Folding is costly; the same spelling needs none.

@@ -1132,3 +1132,76 @@ fn an_import_from_a_uid_less_book_never_gives_a_row_to_the_card_that_moved_into_
         .collect();
     assert_eq!(rows_of(&sb), expected, "only Max's row changed");
 }
+
+/// A stamp left on a card (the undo of the apply that created its CRM row
+/// kept the card, which the user had edited) points at an id SQLite gives
+/// to the next new row: that stranger is not linked to the card, nor filled
+/// with its values, without review.
+#[test]
+fn a_stamp_left_behind_never_links_a_stranger_who_got_its_id_without_review() {
+    let dir = crate::common::copy_samples();
+    let run = |args: &[&str]| {
+        let out = crate::common::run(
+            Command::new(BIN)
+                .args(args)
+                .arg("--config")
+                .arg(dir.path().join("abgleich.toml"))
+                .env("XDG_STATE_HOME", dir.path().join("xdg")),
+        );
+        assert_eq!(out.code, Some(0), "{args:?}\n{out}");
+        out
+    };
+    run(&["apply", "--yes"]);
+    let db = Connection::open(dir.path().join("crm.sqlite")).unwrap();
+    let id: i64 = db
+        .query_row(
+            "SELECT id FROM customers WHERE last_name = 'Maier'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let card = dir.path().join("outlook/Florian Maier.vcf");
+    let text = std::fs::read_to_string(&card).unwrap();
+    assert!(text.contains(&format!("X-CRM-CUSTOMER-NO:{id}")), "{text}");
+    std::fs::write(
+        &card,
+        text.replace("END:VCARD", "NOTE:met at the fair\r\nEND:VCARD"),
+    )
+    .unwrap();
+    let undo = run(&["undo"]);
+    assert!(
+        undo.stdout.contains("Florian Maier"),
+        "the edited card is kept\n{undo}"
+    );
+    db.execute(
+        "INSERT INTO customers (first_name, last_name, email, updated_at, outlook_sync) \
+         VALUES ('Hans', 'Wurst', 'hans@wurst.example', '2026-01-01 00:00:00', 1)",
+        [],
+    )
+    .unwrap();
+    assert_eq!(
+        db.last_insert_rowid(),
+        id,
+        "SQLite gives the freed id again"
+    );
+    let plan = run(&["plan", "--json"]);
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let link = ops(&plan)
+        .iter()
+        .find(|op| op["left_id"] == id.to_string().as_str())
+        .unwrap_or_else(|| panic!("the new row's operation\n{plan:#}"));
+    assert_eq!(link["review"], true, "{link:#}");
+    run(&["apply", "--yes"]);
+    let row: (String, Option<String>) = db
+        .query_row(
+            "SELECT last_name, company FROM customers WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        ("Wurst".to_string(), None),
+        "Hans Wurst keeps his own row"
+    );
+}
