@@ -61,6 +61,15 @@ impl Config {
         let base = file.parent().unwrap_or(Path::new("."));
         let mut left = validate::store(&ctx, "left", raw.left, base)?;
         let mut right = validate::store(&ctx, "right", raw.right, base)?;
+        if same_store(&left, &right) {
+            return Err(ctx.err(
+                &["right", "path"],
+                format!(
+                    "the right store is the left one again ({}); both sides must be different stores",
+                    right.path.display()
+                ),
+            ));
+        }
         let whole_card = left.kind != StoreKind::Sqlite && right.kind != StoreKind::Sqlite;
         (left.whole_card, right.whole_card) = (whole_card, whole_card);
         let sync = validate::sync(&ctx, raw.sync)?;
@@ -123,6 +132,18 @@ impl Config {
 
 /// The commented config `abgleich init` writes.
 pub const INIT_TEMPLATE: &str = include_str!("../../samples/abgleich.toml");
+
+/// Whether two store configs name the same store: the same file or folder
+/// (after resolving `.`, `..` and links where it exists), and for SQL
+/// stores the same table.
+fn same_store(left: &StoreConfig, right: &StoreConfig) -> bool {
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    real(&left.path) == real(&right.path)
+        && (left.kind != StoreKind::Sqlite
+            || right.kind != StoreKind::Sqlite
+            || left.table.as_deref().map(str::to_lowercase)
+                == right.table.as_deref().map(str::to_lowercase))
+}
 
 #[cfg(test)]
 mod tests {

@@ -685,3 +685,24 @@ fn an_id_column_no_create_can_fill_is_refused_by_check_plan_and_apply() {
     }
     assert_eq!(customer_rows(&db), rows, "nothing was created");
 }
+
+#[test]
+fn the_same_store_on_both_sides_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("book")).unwrap();
+    let config = dir.path().join("abgleich.toml");
+    std::fs::write(
+        &config,
+        "[left]\nname = \"A\"\nkind = \"vdir\"\npath = \"book\"\n\n\
+         [right]\nname = \"B\"\nkind = \"vdir\"\npath = \"./book/\"\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &config);
+    assert_eq!(out.code, Some(1), "{out}");
+    let at = format!("{}:9: key `right.path`", config.display());
+    assert!(out.stderr.contains(&at), "names `{at}`\n{out}");
+    assert!(
+        out.stderr.contains("both sides must be different stores"),
+        "{out}"
+    );
+}
