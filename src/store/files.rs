@@ -112,6 +112,46 @@ pub fn restore_unit_file(path: &Path, saved: Option<&[u8]>) -> Result<(), StoreE
     }
 }
 
+/// [`restore_unit_file`] only if `path` still holds what `now` hashes
+/// (`None`: no file) right when it is replaced or removed: a card is
+/// exchanged in and back if it changed ([`put_unchanged`]), a file that did
+/// not exist is created only if it still does not. `Ok(false)`: it
+/// changed; nothing was put back.
+pub fn restore_unit_file_if(
+    path: &Path,
+    saved: Option<&[u8]>,
+    now: Option<&str>,
+) -> Result<bool, StoreError> {
+    match (saved, now) {
+        (Some(bytes), Some(now)) => {
+            let tmp = prepare(path, bytes)?;
+            put_unchanged(tmp.into_temp_path(), path, now)
+        }
+        (Some(bytes), None) => {
+            let tmp = prepare(path, bytes)?;
+            another_writer_point(path);
+            match tmp.persist_noclobber(path) {
+                Ok(_) => Ok(true),
+                Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(StoreError::io(path, e.error)),
+            }
+        }
+        (None, Some(now)) => remove_unchanged(path, now),
+        (None, None) => Ok(true),
+    }
+}
+
+/// Replace `path` with `bytes` only if it still holds what `now` hashes,
+/// checked right before the rename (a one-file book: it is never removed).
+pub fn replace_unit_if(path: &Path, bytes: &[u8], now: &str) -> Result<bool, StoreError> {
+    let tmp = prepare(path, bytes)?;
+    another_writer_point(path);
+    if !holds(path, now)? {
+        return Ok(false);
+    }
+    persist(tmp, path, false).map(|()| true)
+}
+
 /// The error for a store whose `path` does not exist: named with its config
 /// key, and never read as an empty store.
 pub fn missing_store(config: &StoreConfig, what: &str, why: &str) -> StoreError {

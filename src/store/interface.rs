@@ -334,6 +334,21 @@ pub trait JournalStore {
     /// again, so the database's cascades and triggers do not fire for it);
     /// `None` removes it.
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError>;
+    /// [`JournalStore::restore_unit`] only if the unit still holds what
+    /// `now` hashes ([`crate::model::record::hash_revision`] of its stored
+    /// form; `None`: it does not exist) right when it is replaced, so that
+    /// what another program writes while undo or recovery runs is kept.
+    /// `Ok(false)`: it changed, nothing was put back. Stores whose writes
+    /// wait for their commit (an SQL transaction) restore unconditionally.
+    fn restore_unit_if(
+        &mut self,
+        unit: &str,
+        saved: Option<&[u8]>,
+        now: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let _ = now;
+        self.restore_unit(unit, saved).map(|()| true)
+    }
     /// Whether [`JournalStore::restore_unit`] could put `saved` back as
     /// `unit`: an id that names a unit of this store, a saved copy it can
     /// read. Undo and recovery ask before they touch anything.

@@ -738,6 +738,18 @@ impl JournalStore for VcardFileStore {
         files::read_unit_file(&self.file)
     }
 
+    fn restore_unit_if(
+        &mut self,
+        unit: &str,
+        saved: Option<&[u8]>,
+        now: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        match now {
+            Some(now) => files::replace_unit_if(&self.file, saved.unwrap_or_default(), now),
+            None => self.restore_unit(unit, saved).map(|()| true),
+        }
+    }
+
     fn restore_unit(&mut self, _unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
         // The file is the store: it is put back, never removed.
         match saved {

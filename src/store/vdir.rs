@@ -533,6 +533,15 @@ impl JournalStore for VdirStore {
         files::restore_unit_file(&self.path_of(unit)?, saved)
     }
 
+    fn restore_unit_if(
+        &mut self,
+        unit: &str,
+        saved: Option<&[u8]>,
+        now: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        files::restore_unit_file_if(&self.path_of(unit)?, saved, now)
+    }
+
     fn check_saved(&self, unit: &str, _saved: Option<&[u8]>) -> Result<(), StoreError> {
         self.path_of(unit).map(drop)
     }

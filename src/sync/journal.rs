@@ -296,9 +296,10 @@ impl Journaled {
             if now.as_deref() == before {
                 continue;
             }
+            let holds = now.as_deref().map(hash_revision);
             let now = hash_text(now.as_deref());
             if afters.get(&e.seq).is_some_and(|a| a.contains(&now)) {
-                let _ = store.restore_unit(&e.unit, before);
+                let _ = store.restore_unit_if(&e.unit, before, holds.as_deref());
             }
         }
     }
@@ -510,13 +511,17 @@ fn put_back_each(
         }
         let now_hash = hash_text(now.as_deref());
         if e.afters.as_ref().is_none_or(|a| a.contains(&now_hash)) {
-            match store.restore_unit(&e.unit, e.before.as_deref()) {
-                Ok(()) => {
+            // Still conditional on what was read just now: another
+            // program's write meanwhile is kept, and named.
+            let holds = now.as_deref().map(hash_revision);
+            match store.restore_unit_if(&e.unit, e.before.as_deref(), holds.as_deref()) {
+                Ok(true) => {
                     if counted {
                         count_write();
                     }
                     done.restored += 1;
                 }
+                Ok(false) => done.changed.push(unit_name(store.as_ref(), &e.unit)),
                 Err(error) => {
                     let Some(why) = clash(&error) else {
                         return Err(error.into());

@@ -1373,3 +1373,61 @@ proptest::proptest! {
         run_rounds(shape, uids, stamp, &rounds);
     }
 }
+
+/// Undo (and recovery) put a record back only if it still holds what undo
+/// read right before: another program's write made while undo runs is kept
+/// and named, in a card folder and in a one-file book.
+#[test]
+fn another_programs_write_while_undo_runs_is_kept() {
+    for (kind, path) in [("vdir", "book"), ("vcard", "book.vcf")] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        crm(d, 12);
+        if kind == "vdir" {
+            std::fs::create_dir(d.join("book")).unwrap();
+        } else {
+            std::fs::write(d.join("book.vcf"), "").unwrap();
+        }
+        let config = CONFIG
+            .replace("STORE_KIND", kind)
+            .replace("STORE_PATH", path);
+        std::fs::write(d.join("abgleich.toml"), config).unwrap();
+        assert_eq!(run(d, &["apply", "--yes"], None).code, Some(0));
+        let db = rusqlite::Connection::open(d.join("crm.sqlite")).unwrap();
+        db.execute("UPDATE customers SET last_name = last_name || '-neu'", [])
+            .unwrap();
+        drop(db);
+        let applied = run(d, &["apply", "--yes"], None);
+        assert_eq!(applied.code, Some(0), "{applied}");
+        // While undo puts card 7 back (vdir) or the book back (one file),
+        // the other program edits card 7.
+        let other = if kind == "vdir" {
+            "if grep -q person7@example.org \"$1\"; then touch other-wrote && \
+             sed -i 's/person7@example.org/person7@other.example.org/' \"$1\"; fi"
+        } else {
+            "touch other-wrote && sed -i 's/person7@example.org/person7@other.example.org/' \"$1\""
+        };
+        let undo = run(d, &["undo"], Some(other));
+        assert!(
+            d.join("other-wrote").exists(),
+            "{kind}: the other program never ran"
+        );
+        assert_eq!(undo.code, Some(0), "{kind}: {undo}");
+        let all: String = if kind == "vdir" {
+            std::fs::read_dir(d.join("book"))
+                .unwrap()
+                .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                .collect()
+        } else {
+            std::fs::read_to_string(d.join("book.vcf")).unwrap()
+        };
+        assert!(
+            all.contains("person7@other.example.org"),
+            "{kind}: undo overwrote the other program's edit\n{undo}"
+        );
+        assert!(
+            undo.stdout.contains("changed since"),
+            "{kind}: undo names what it left\n{undo}"
+        );
+    }
+}
