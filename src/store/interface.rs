@@ -238,6 +238,14 @@ pub trait ReadStore {
         let _ = (id, expected);
         Ok(None)
     }
+    /// The rows of other tables that refer to record `id`, in words ("2
+    /// rows of orders"): what its delete may take with it through the
+    /// database's foreign keys. `None` when nothing refers to it (or the
+    /// store has no such thing).
+    fn referred_by(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let _ = id;
+        Ok(None)
+    }
     /// [`ReadStore::card`] for a batch of (id, expected revision), in order.
     fn cards(&self, wanted: &[(&str, &str)]) -> Vec<Result<Option<VCard>, StoreError>> {
         wanted.iter().map(|(id, rev)| self.card(id, rev)).collect()

@@ -545,6 +545,20 @@ impl ReadStore for SqliteStore {
         &self.config.name
     }
 
+    fn referred_by(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let mut counts = Vec::new();
+        for reference in self.references()? {
+            let n: i64 = self
+                .conn
+                .prepare_cached(&reference.count_sql)?
+                .query_row([id], |r| r.get(0))?;
+            if n > 0 {
+                counts.push((reference.table.as_str(), n));
+            }
+        }
+        Ok((!counts.is_empty()).then(|| rows_of(&counts)))
+    }
+
     /// A row's version is its revision: telling it means reading the row,
     /// so the listing holds every record in full.
     fn list(&self) -> Result<Versions, StoreError> {

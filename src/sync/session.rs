@@ -3,7 +3,7 @@
 
 use super::apply::{self, ApplyError};
 use super::fields::FieldSet;
-use super::plan::{self, Inputs, Plan, Policy};
+use super::plan::{self, Inputs, OpKind, Plan, Policy, Warning};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -214,14 +214,46 @@ impl Session {
     /// Plan on `snapshot` (pure; writes nothing).
     pub fn plan(&self, snapshot: &Snapshot, links: &[Link]) -> Result<Plan, SessionError> {
         let trust = self.trusts_revisions()?;
-        Ok(plan::plan(&Inputs {
+        let mut plan = plan::plan(&Inputs {
             snapshot,
             links,
             fields: &self.fields,
             policy: &self.policy,
             normalizer: &self.config.normalizer,
             trust_revisions: trust,
-        }))
+        });
+        self.hold_deletes_others_refer_to(&mut plan)?;
+        Ok(plan)
+    }
+
+    /// A delete of a record other rows of its database refer to (orders
+    /// of a customer) waits for review and says what refers to it: the
+    /// database's foreign keys may delete or change those rows with it,
+    /// and undo cannot bring them back.
+    fn hold_deletes_others_refer_to(&self, plan: &mut Plan) -> Result<(), SessionError> {
+        let mut held = false;
+        for op in plan
+            .operations
+            .iter_mut()
+            .filter(|op| op.kind == OpKind::Delete)
+        {
+            for side in Side::BOTH.into_iter().filter(|s| op.target.includes(*s)) {
+                let Some(id) = op.id_on(side) else { continue };
+                let store = self.stores.get(side);
+                if let Some(rows) = store
+                    .referred_by(id)
+                    .map_err(|e| self.store_error(side, e))?
+                {
+                    op.review = true;
+                    op.warnings.push(Warning::ReferredBy { side, rows });
+                    held = true;
+                }
+            }
+        }
+        if held {
+            plan.summarise();
+        }
+        Ok(())
     }
 
     /// Link a left and a right contact by hand; the next plan compares them

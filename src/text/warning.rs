@@ -136,6 +136,12 @@ impl fmt::Display for Sentence<'_> {
                 "the new contact {who} in {} looks like this one (renamed or moved, and edited?): the delete waits for review; link them by hand (`abgleich link`) if they are one",
                 name(*side)
             ),
+            Warning::ReferredBy { side, rows } => write!(
+                f,
+                "{} in {} refer to it; its delete may delete or change them too (the database's foreign keys), and undo cannot bring those back: the delete waits for review",
+                crate::model::sanitize::for_terminal(rows),
+                name(*side)
+            ),
             Warning::NewestUnknown => f.write_str(
                 "conflicts = \"newest\": not both stores tell when this contact changed (a `modified` column, a card's REV), or both at the same time; decide by hand",
             ),

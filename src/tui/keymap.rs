@@ -1,7 +1,7 @@
 //! Key bindings: key names ↔ actions, per view. The status-bar hints and the
 //! help overlay are generated from the same table, so they cannot drift from
 //! what the keys do. `[keys]` in the config rebinds an action:
-//! `accept_all = "A"` or `down = ["j", "down"]`.
+//! `skip_all = "S"` or `down = ["j", "down"]`.
 
 use std::collections::BTreeMap;
 
@@ -333,11 +333,11 @@ mod tests {
     #[test]
     fn rebinding_replaces_the_default_and_bad_names_are_refused() {
         let mut o = BTreeMap::new();
-        o.insert("accept_all".to_string(), vec!["A".to_string()]);
+        o.insert("accept_all".to_string(), vec!["y".to_string()]);
         let map = Keymap::new(&o).unwrap();
         let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(
-            map.action(View::Queue, &press('A')),
+            map.action(View::Queue, &press('y')),
             Some(Action::AcceptAll)
         );
         assert_eq!(map.action(View::Queue, &press('a')), None);
@@ -345,7 +345,7 @@ mod tests {
         assert!(
             map.hints(View::Queue)
                 .iter()
-                .any(|(k, n)| k == "A" && n == "accept all")
+                .any(|(k, n)| k == "y" && n == "accept all")
         );
 
         assert!(refused(&[("acept_all", &["b"])]).contains("acept_all: no such action"));

@@ -1205,3 +1205,45 @@ fn a_stamp_left_behind_never_links_a_stranger_who_got_its_id_without_review() {
         "Hans Wurst keeps his own row"
     );
 }
+
+/// A propagated delete of a CRM row other rows refer to (its orders, which
+/// the database would delete with it) waits for review and says so.
+#[test]
+fn a_delete_of_a_row_other_rows_refer_to_waits_for_review_and_names_them() {
+    let sb = Sandbox::new(Book::Folder, 3, true, false);
+    sb.db()
+        .execute_batch(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, \
+             customer INTEGER REFERENCES customers(id) ON DELETE CASCADE);",
+        )
+        .unwrap();
+    sb.first_sync(3);
+    let row = sb.row_by_email("p1@example.de");
+    sb.db()
+        .execute("INSERT INTO orders (customer) VALUES (?1), (?1)", [row])
+        .unwrap();
+    std::fs::remove_file(sb.folder().join("Person 1.vcf")).unwrap();
+    std::fs::remove_file(sb.folder().join("Person 2.vcf")).unwrap();
+    let plan = sb.plan();
+    let deletes: Vec<&Value> = ops(&plan)
+        .iter()
+        .filter(|op| op["kind"] == "delete")
+        .collect();
+    assert_eq!(deletes.len(), 2, "{plan:#}");
+    let held = deletes
+        .iter()
+        .find(|op| op["left_id"] == row.to_string().as_str())
+        .unwrap();
+    assert_eq!(held["review"], true, "{plan:#}");
+    let warning = held["warnings"][0].as_str().unwrap_or_default();
+    assert!(warning.contains("2 rows of orders"), "{warning}");
+    let other = deletes.iter().find(|op| *op != held).unwrap();
+    assert_eq!(other["review"], false, "nothing refers to the other row");
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(sb.rows(), 2, "only the row nothing refers to is deleted");
+    let orders: i64 = sb
+        .db()
+        .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(orders, 2, "the orders are kept");
+}

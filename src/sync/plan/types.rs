@@ -235,7 +235,7 @@ impl Plan {
         self.operations.is_empty()
     }
 
-    pub(super) fn summarise(&mut self) {
+    pub(crate) fn summarise(&mut self) {
         let mut s = Summary::default();
         for op in &self.operations {
             match op.kind {

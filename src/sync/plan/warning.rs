@@ -88,6 +88,14 @@ pub enum Warning {
         /// The store the create comes from.
         side: Side,
     },
+    /// Rows of other tables refer to the record a delete would remove on
+    /// `side` (the database's foreign keys may delete or change them with
+    /// it): the delete waits for review.
+    ReferredBy {
+        side: Side,
+        /// The referring rows in words: "2 rows of orders".
+        rows: String,
+    },
 }
 
 /// What a side's limits keep out of a field (`limits` in the store's config).
@@ -148,10 +156,11 @@ pub enum WarningKind {
     MaybeSamePerson,
     NewestUnknown,
     MaybeMoved,
+    ReferredBy,
 }
 
 impl WarningKind {
-    pub const ALL: [WarningKind; 15] = [
+    pub const ALL: [WarningKind; 16] = [
         WarningKind::NotE164,
         WarningKind::TooManyEmails,
         WarningKind::TooManyUrls,
@@ -167,6 +176,7 @@ impl WarningKind {
         WarningKind::MaybeSamePerson,
         WarningKind::NewestUnknown,
         WarningKind::MaybeMoved,
+        WarningKind::ReferredBy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -186,6 +196,7 @@ impl WarningKind {
             WarningKind::MaybeSamePerson => "maybe-same-person",
             WarningKind::NewestUnknown => "newest-unknown",
             WarningKind::MaybeMoved => "maybe-moved",
+            WarningKind::ReferredBy => "referred-by",
         }
     }
 }
@@ -208,6 +219,7 @@ impl Warning {
             Warning::MaybeSamePerson { .. } => WarningKind::MaybeSamePerson,
             Warning::NewestUnknown => WarningKind::NewestUnknown,
             Warning::MaybeMoved { .. } => WarningKind::MaybeMoved,
+            Warning::ReferredBy { .. } => WarningKind::ReferredBy,
         }
     }
 }

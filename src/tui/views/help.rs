@@ -88,7 +88,7 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, view: View, theme:
         .collect();
     lines.push(Line::styled(
         cell(
-            "Rebind keys in the config: [keys] accept_all = \"A\"",
+            "Rebind keys in the config: [keys] skip_all = \"S\"",
             (width as usize).saturating_sub(2),
         ),
         theme.style(Role::Muted),
