@@ -415,6 +415,9 @@ fn check(
 #[derive(Default)]
 struct PutBack {
     restored: usize,
+    /// What was put back into a store whose writes wait for its commit:
+    /// (side, unit, the apply created it), kept instead if the commit fails.
+    uncommitted: Vec<(Side, String, bool)>,
     /// Units that changed since abgleich wrote them, left as they are.
     changed: Vec<String>,
     /// Units that hold abgleich's write but could not be put back without
@@ -485,13 +488,42 @@ fn put_back(
         Err(e) => Err(e.into()),
     };
     // Commit: the rows of an SQL store; for a card store, the flush of its
-    // folder, so what was put back survives a power loss.
+    // folder, so what was put back survives a power loss. A database that
+    // refuses the commit (a deferred foreign key) put nothing back: each of
+    // its rows is kept as the apply left it, named with the reason.
+    let mut result = result;
     for side in Side::BOTH {
         let store = stores.get_mut(side);
-        if result.is_ok() {
-            store.commit()?;
-        } else if store.writes_at_commit() {
-            let _ = store.rollback();
+        if result.is_err() {
+            if store.writes_at_commit() {
+                let _ = store.rollback();
+            }
+            continue;
+        }
+        match store.commit() {
+            Ok(()) => {}
+            Err(error) if store.writes_at_commit() && clash(&error).is_some() => {
+                let _ = store.rollback();
+                let why = format!(
+                    "{} (the database refused it when the undo committed)",
+                    clash(&error).unwrap_or_default()
+                );
+                if let Ok(done) = &mut result {
+                    let (here, others): (Vec<_>, Vec<_>) = std::mem::take(&mut done.uncommitted)
+                        .into_iter()
+                        .partition(|(s, _, _)| *s == side);
+                    done.uncommitted = others;
+                    for (_, unit, created) in here {
+                        done.restored = done.restored.saturating_sub(1);
+                        done.kept.push(Kept {
+                            name: unit_and_contact(store.as_ref(), &unit),
+                            created,
+                            why: why.clone(),
+                        });
+                    }
+                }
+            }
+            Err(error) => return Err(error.into()),
         }
     }
     result
@@ -520,6 +552,9 @@ fn put_back_each(
                         count_write();
                     }
                     done.restored += 1;
+                    if store.writes_at_commit() {
+                        (done.uncommitted).push((e.side, e.unit.clone(), e.before.is_none()));
+                    }
                 }
                 Ok(false) => done.changed.push(unit_name(store.as_ref(), &e.unit)),
                 Err(error) => {

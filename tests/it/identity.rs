@@ -1247,3 +1247,39 @@ fn a_delete_of_a_row_other_rows_refer_to_waits_for_review_and_names_them() {
         .unwrap();
     assert_eq!(orders, 2, "the orders are kept");
 }
+
+/// An undo whose rows a deferred foreign key refuses at COMMIT (the row it
+/// puts back names an account deleted since) keeps those rows as the apply
+/// left them and names them; every later command still works.
+#[test]
+fn an_undo_a_deferred_foreign_key_refuses_at_commit_keeps_the_row_and_names_it() {
+    let sb = Sandbox::new(Book::Folder, 3, true, false);
+    sb.db()
+        .execute_batch(
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT);
+             INSERT INTO accounts VALUES (7, 'Acme');
+             ALTER TABLE customers ADD COLUMN account_id INTEGER \
+                 REFERENCES accounts(id) DEFERRABLE INITIALLY DEFERRED;",
+        )
+        .unwrap();
+    sb.first_sync(3);
+    let row = sb.row_by_email("p1@example.de");
+    sb.db()
+        .execute("UPDATE customers SET account_id = 7", [])
+        .unwrap();
+    std::fs::remove_file(sb.folder().join("Person 1.vcf")).unwrap();
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(sb.rows(), 2, "row {row} deleted with its card");
+    sb.db()
+        .execute_batch("UPDATE customers SET account_id = NULL; DELETE FROM accounts;")
+        .unwrap();
+    let undo = sb.ok(&["undo"]);
+    assert!(
+        undo.stdout.contains(&format!("CRM {row}")),
+        "names the row\n{undo}"
+    );
+    assert!(undo.stdout.contains("FOREIGN KEY"), "and why\n{undo}");
+    assert_eq!(sb.rows(), 2, "the row stays deleted");
+    sb.ok(&["status"]);
+    sb.plan();
+}
