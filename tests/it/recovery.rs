@@ -268,6 +268,12 @@ fn after_a_failed_commit_recovery_keeps_what_was_edited_since() {
     let failed = copy.run(&["apply", "--yes", "--accept-review"]);
     assert_eq!(failed.status.code(), Some(1), "the commit fails\n{failed}");
     assert!(failed.stderr.contains("FOREIGN KEY"), "{failed}");
+    assert!(
+        failed
+            .stderr
+            .contains("CRM refused the writes when they were committed"),
+        "names the store and what happened\n{failed}"
+    );
     assert_eq!(
         files(&outlook),
         cards,

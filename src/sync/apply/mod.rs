@@ -173,7 +173,13 @@ fn commit_writes(
 ) -> Result<(), ApplyError> {
     journal.before_commit(state, stores)?;
     for side in Side::BOTH {
-        stores.get_mut(side).commit()?;
+        let store = stores.get_mut(side);
+        store.commit().map_err(|e| match e {
+            StoreError::Sql(_) if store.writes_at_commit() => {
+                ApplyError::CommitRefused(store.name().to_string(), Box::new(e))
+            }
+            e => ApplyError::Store(e),
+        })?;
     }
     // For the crash hook the commit is a write too: a crash right after it
     // leaves committed rows and an apply not yet done.

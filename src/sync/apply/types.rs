@@ -76,6 +76,13 @@ pub enum ApplyError {
     /// A store the plan writes to cannot be written; nothing was written.
     #[error("{0} cannot be written: {1}; nothing was written")]
     NotWritable(String, #[source] StoreError),
+    /// A store refused the apply's writes when they were committed (a
+    /// deferred foreign key of the database); what the apply wrote was put
+    /// back, and its operations stay in the next plan.
+    #[error(
+        "{0} refused the writes when they were committed: {1}; nothing was written (what had been written was put back), and the operations stay in the next plan"
+    )]
+    CommitRefused(String, #[source] Box<StoreError>),
     #[error("nothing to undo: no finished apply in the journal")]
     NothingToUndo,
     /// An undo that stopped part-way (a full disk): what it put back stays
