@@ -22,6 +22,7 @@ mod stores;
 mod sync_e2e;
 mod sync_props;
 mod tui;
+mod tui_lists;
 mod tui_snapshots;
 mod tui_tmux;
 mod whole_card;

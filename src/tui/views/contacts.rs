@@ -335,6 +335,28 @@ impl ContactsView {
             ));
             spans.push(Span::raw(" "));
         }
+        // Records that could not be read are left alone, never deleted: how
+        // many, and where the first one is (`abgleich check` lists all).
+        let unreadable: Vec<_> = Side::BOTH
+            .into_iter()
+            .flat_map(|side| data.snapshot.sides.get(side).unreadable.iter())
+            .collect();
+        if let Some(first) = unreadable.first() {
+            let name = first.file.file_name().map_or_else(
+                || first.file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let at = first.line.map(|l| format!(":{l}")).unwrap_or_default();
+            let more = if unreadable.len() > 1 { ", …" } else { "" };
+            spans.push(Span::styled(
+                format!(
+                    " {} unreadable ({}{at}{more}), left alone ",
+                    unreadable.len(),
+                    for_terminal(&name)
+                ),
+                theme.style(Role::Failed),
+            ));
+        }
         if let Some(f) = self.filter {
             spans.push(Span::styled(
                 format!(" filter: {} ", f.label()),

@@ -10,7 +10,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::super::action::Action;
 use super::super::model::Data;
@@ -34,12 +34,39 @@ pub struct QueueContext<'a> {
     pub results: Option<&'a Results>,
 }
 
+/// A filter by what an operation needs rather than by its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// It waits for review (starts skipped).
+    Review,
+    /// It has a warning.
+    Warning,
+}
+
+impl Flag {
+    pub fn label(self) -> &'static str {
+        match self {
+            Flag::Review => "needs review",
+            Flag::Warning => "has warning",
+        }
+    }
+
+    fn keeps(self, op: &Op) -> bool {
+        match self {
+            Flag::Review => op.review,
+            Flag::Warning => !op.warnings.is_empty(),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct QueueView {
     /// Operations shown (kind filter applied), as indexes into the plan.
     pub visible: Vec<u32>,
     pub selected: usize,
     pub filter: Option<OpKind>,
+    /// The filters after the kinds in `f`'s cycle.
+    pub flag: Option<Flag>,
     pub detail_focus: bool,
     /// The selected field of the detail pane.
     pub field: usize,
@@ -157,6 +184,7 @@ impl QueueView {
             .enumerate()
             .filter(|(i, op)| {
                 self.filter.is_none_or(|k| op.kind == k)
+                    && self.flag.is_none_or(|f| f.keeps(op))
                     && (needle.is_empty() || self.matches(*i, &needle))
             })
             .map(|(i, _)| i as u32)
@@ -349,7 +377,7 @@ impl QueueView {
                 } else if !self.query.is_empty() {
                     self.query.clear();
                     self.refilter(data);
-                } else if self.filter.take().is_some() {
+                } else if self.filter.take().is_some() | self.flag.take().is_some() {
                     self.refilter(data);
                 }
             }
@@ -371,16 +399,22 @@ impl QueueView {
                 }
             }
             Action::Filter => {
+                // The kinds present, then needs review, has warning, then all.
                 let present: Vec<OpKind> = OpKind::ALL
                     .into_iter()
                     .filter(|k| data.plan.operations.iter().any(|op| op.kind == *k))
                     .collect();
-                self.filter = match self.filter {
-                    None => present.first().copied(),
-                    Some(f) => present
-                        .iter()
-                        .position(|&k| k == f)
-                        .and_then(|p| present.get(p + 1).copied()),
+                (self.filter, self.flag) = match (self.filter, self.flag) {
+                    (None, None) => match present.first() {
+                        Some(&k) => (Some(k), None),
+                        None => (None, Some(Flag::Review)),
+                    },
+                    (Some(f), _) => match present.iter().position(|&k| k == f) {
+                        Some(p) if p + 1 < present.len() => (Some(present[p + 1]), None),
+                        _ => (None, Some(Flag::Review)),
+                    },
+                    (None, Some(Flag::Review)) => (None, Some(Flag::Warning)),
+                    (None, Some(Flag::Warning)) => (None, None),
                 };
                 self.selected = 0;
                 self.refilter(data);
@@ -514,6 +548,12 @@ impl QueueView {
                 theme.style(Role::Title),
             ));
         }
+        if let Some(f) = self.flag {
+            spans.push(Span::styled(
+                format!("  filter: {}", f.label()),
+                theme.style(Role::Title),
+            ));
+        }
         if self.searching || !self.query.is_empty() {
             let cursor = if self.searching { "▏" } else { "" };
             spans.push(Span::styled(
@@ -563,6 +603,12 @@ impl QueueView {
                             k.as_str()
                         )
                     }
+                    None if !data.plan.is_empty() => match self.flag {
+                        Some(f) => {
+                            format!("No operation {}; f: the next filter, Esc: all.", f.label())
+                        }
+                        None => "Nothing to do: both stores agree.".to_string(),
+                    },
                     _ => "Nothing to do: both stores agree.".to_string(),
                 })
                 .style(theme.style(Role::Muted)),
@@ -691,7 +737,7 @@ impl QueueView {
                     }
                 }
             }
-            frame.render_widget(Paragraph::new(lines), inner);
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
             return;
         }
         for w in &op.warnings {
@@ -747,7 +793,8 @@ impl QueueView {
             }
             lines.push(line);
         }
-        frame.render_widget(Paragraph::new(lines), inner);
+        // A long line (a warning) wraps: it is never cut into its opposite.
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
     }
 
     fn render_results(
@@ -864,7 +911,7 @@ impl QueueView {
             .border_style(theme.style(Role::Border));
         let inner = block.inner(detail);
         frame.render_widget(block, detail);
-        frame.render_widget(Paragraph::new(about), inner);
+        frame.render_widget(Paragraph::new(about).wrap(Wrap { trim: false }), inner);
     }
 }
 

@@ -1,0 +1,118 @@
+//! The screen's lists at review scale (issue 12): filters by what an
+//! operation needs, warnings shown whole, unreadable records counted.
+
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use abgleich::config::Config;
+use abgleich::tui::App;
+use abgleich::tui::action::{Action, View};
+use abgleich::tui::views::queue::Flag;
+
+fn demo() -> (tempfile::TempDir, App) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = abgleich::samples::write_to(dir.path()).unwrap();
+    abgleich::samples::write_history(&config).unwrap();
+    let mut app = App::from_config(Config::load(&config).unwrap(), false).unwrap();
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.failure.is_none(), "{:?}", app.failure);
+    (dir, app)
+}
+
+fn screen(app: &App, (w, h): (u16, u16)) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| app.render(f)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            text.push_str(buffer[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn f_reaches_the_operations_that_need_review_and_those_with_a_warning() {
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    let data = app.data.clone().unwrap();
+    let all = data.plan.operations.len();
+    fn review(op: &abgleich::sync::plan::Op) -> bool {
+        op.review
+    }
+    fn warned(op: &abgleich::sync::plan::Op) -> bool {
+        !op.warnings.is_empty()
+    }
+    type Keeps = fn(&abgleich::sync::plan::Op) -> bool;
+    for (flag, keeps) in [
+        (Flag::Review, review as Keeps),
+        (Flag::Warning, warned as Keeps),
+    ] {
+        let mut presses = 0;
+        while app.queue.flag != Some(flag) {
+            app.update(Action::Filter);
+            presses += 1;
+            assert!(presses < 20, "f never reaches {flag:?}");
+        }
+        let expected = data.plan.operations.iter().filter(|op| keeps(op)).count();
+        assert!(
+            expected > 0 && expected < all,
+            "{flag:?}: the demo has some"
+        );
+        assert_eq!(app.queue.visible.len(), expected, "{flag:?}");
+        assert!(
+            screen(&app, (80, 24)).contains(flag.label()),
+            "the header names it"
+        );
+    }
+    // Esc: all again.
+    app.update(Action::Back);
+    assert_eq!(app.queue.visible.len(), all);
+}
+
+#[test]
+fn a_long_warning_is_shown_whole_at_80_columns() {
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    let data = app.data.clone().unwrap();
+    let (pos, warning) = app
+        .queue
+        .visible
+        .iter()
+        .enumerate()
+        .find_map(|(p, &o)| {
+            let op = &data.plan.operations[o as usize];
+            op.warnings
+                .iter()
+                .map(|w| abgleich::text::warning_text(w, &data.fields.names))
+                .find(|t| t.chars().count() > 80)
+                .map(|t| (p, t))
+        })
+        .expect("the demo has a warning longer than a line");
+    app.update(Action::Top);
+    for _ in 0..pos {
+        app.update(Action::Down);
+    }
+    let text = screen(&app, (80, 24));
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let words: Vec<&str> = warning.split_whitespace().collect();
+    let tail = words[words.len().saturating_sub(4)..].join(" ");
+    assert!(
+        flat.contains(&tail),
+        "the end of {warning:?} is on screen:\n{text}"
+    );
+}
+
+#[test]
+fn the_contacts_view_counts_the_unreadable_card_and_names_it() {
+    let (_dir, app) = demo();
+    let text = screen(&app, (120, 40));
+    assert!(
+        text.contains(" 1 unreadable (Broken Export.vcf"),
+        "the broken sample card is on the screen:\n{text}"
+    );
+}
