@@ -116,3 +116,65 @@ fn the_contacts_view_counts_the_unreadable_card_and_names_it() {
         "the broken sample card is on the screen:\n{text}"
     );
 }
+
+#[test]
+fn the_queue_detail_scrolls_to_the_selected_field_at_80x24() {
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    let data = app.data.clone().unwrap();
+    let (pos, o) = app
+        .queue
+        .visible
+        .iter()
+        .enumerate()
+        .map(|(p, &o)| (p, o as usize))
+        .find(|&(_, o)| {
+            let op = &data.plan.operations[o];
+            op.kind == abgleich::sync::plan::OpKind::Link && op.name == "Sabine GROSS"
+        })
+        .expect("Sabine's link in the demo's queue");
+    app.update(Action::Top);
+    for _ in 0..pos {
+        app.update(Action::Down);
+    }
+    let last = data.plan.operations[o].changes.last().unwrap();
+    let value = last
+        .values
+        .left
+        .clone()
+        .or(last.values.right.clone())
+        .unwrap();
+    assert!(
+        !screen(&app, (80, 24)).contains(&value),
+        "out of sight at first"
+    );
+    app.update(Action::NextPane);
+    for _ in 1..data.plan.operations[o].changes.len() {
+        app.update(Action::Down);
+    }
+    let text = screen(&app, (80, 24));
+    assert!(
+        text.contains(&value),
+        "the last field {value:?} is shown:\n{text}"
+    );
+}
+
+#[test]
+fn the_contacts_detail_never_scrolls_past_its_end_and_g_goes_back_up() {
+    let (_dir, mut app) = demo();
+    let first = screen(&app, (80, 24));
+    app.update(Action::NextPane);
+    for _ in 0..30 {
+        app.update(Action::Down);
+        screen(&app, (80, 24));
+    }
+    let bottom = screen(&app, (80, 24));
+    assert_ne!(bottom, first, "the detail scrolled");
+    app.update(Action::Up);
+    let up = screen(&app, (80, 24));
+    assert_ne!(up, bottom, "one key up moves what is seen");
+    app.update(Action::Top);
+    assert_eq!(screen(&app, (80, 24)), first, "g: back to the top");
+    app.update(Action::Bottom);
+    assert_eq!(screen(&app, (80, 24)), bottom, "G: the end");
+}

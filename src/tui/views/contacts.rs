@@ -32,6 +32,9 @@ pub struct ContactsView {
     /// The detail pane has the focus (scrolls).
     pub detail_focus: bool,
     pub detail_scroll: usize,
+    /// How far the detail can scroll, as the last frame drew it (its
+    /// fields past the room it had).
+    detail_max: std::cell::Cell<usize>,
     /// A one-sided contact marked for a manual link.
     pub marked: Option<(Side, u32)>,
 }
@@ -141,7 +144,9 @@ impl ContactsView {
         // The detail never scrolls past its last field.
         let limit = data.fields.fields.len();
         let dialog = self.apply(action, data);
-        self.detail_scroll = self.detail_scroll.min(limit);
+        // Never further than the last frame could show: a key back up
+        // always moves what is seen.
+        self.detail_scroll = self.detail_scroll.min(limit).min(self.detail_max.get());
         dialog
     }
 
@@ -151,6 +156,8 @@ impl ContactsView {
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-10),
             Action::PageDown => self.move_by(10),
+            Action::Top if self.detail_focus => self.detail_scroll = 0,
+            Action::Bottom if self.detail_focus => self.detail_scroll = self.detail_max.get(),
             Action::Top => self.selected = 0,
             Action::Bottom => self.selected = self.visible.len().saturating_sub(1),
             Action::NextPane => self.detail_focus = !self.detail_focus,
@@ -553,6 +560,7 @@ impl ContactsView {
         let fixed = 2.min(lines.len());
         let mut rest = lines.split_off(fixed);
         let room = (inner.height as usize).saturating_sub(fixed);
+        self.detail_max.set(rest.len().saturating_sub(room));
         let skip = self.detail_scroll.min(rest.len().saturating_sub(room));
         lines.extend(rest.split_off(skip));
         frame.render_widget(Paragraph::new(lines), inner);

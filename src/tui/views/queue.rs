@@ -754,6 +754,8 @@ impl QueueView {
         }
         let width = inner.width as usize;
         let result_w = 14;
+        // The detail scrolls so that the selected field stays in sight.
+        let before_table = lines.len();
         let rows = change_rows(op);
         let table = detail_table(
             &rows,
@@ -794,7 +796,23 @@ impl QueueView {
             lines.push(line);
         }
         // A long line (a warning) wraps: it is never cut into its opposite.
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        let scroll = if self.detail_focus {
+            let wrapped = |l: &Line<'_>| l.width().max(1).div_ceil(width.max(1));
+            let above: usize = lines
+                .iter()
+                .take(before_table + 1 + self.field)
+                .map(wrapped)
+                .sum();
+            (above + 1).saturating_sub(inner.height as usize)
+        } else {
+            0
+        };
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+            inner,
+        );
     }
 
     fn render_results(
