@@ -526,7 +526,13 @@ impl ContactsView {
                     .iter()
                     .any(|c| c.field == f.path && c.to.is_none())
             });
-            table.push((f.path.to_string(), left, base, right, conflict));
+            table.push(super::DetailRow::new(
+                &f.path,
+                [left, base, right],
+                conflict,
+                link.is_some(),
+                &data.config.normalizer,
+            ));
         }
         lines.extend(detail_table(
             &table,

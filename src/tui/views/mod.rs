@@ -12,6 +12,9 @@ use unicode_width::UnicodeWidthChar;
 
 use super::model::Status;
 use super::theme::{Role, Theme};
+use crate::model::PerSide;
+use crate::model::contact::FieldPath;
+use crate::model::normal::Normalizer;
 use crate::model::sanitize::for_terminal;
 
 /// `text` sanitised for the terminal and cut or padded to exactly `width`
@@ -67,9 +70,48 @@ pub fn status_role(status: Status) -> Role {
     }
 }
 
-/// One field of a detail table: name, left, base, right, and whether the
-/// field is in conflict.
-pub type DetailRow = (String, Option<String>, Option<String>, Option<String>, bool);
+/// One field of a detail table.
+pub struct DetailRow {
+    pub name: String,
+    pub left: Option<String>,
+    pub base: Option<String>,
+    pub right: Option<String>,
+    pub conflict: bool,
+    /// Per side: its value differs from the base (with no base: from the
+    /// other side's) in normal form, as the engine compares them (`+49
+    /// (160) 7281934` is `+49 160 7281934`).
+    pub changed: PerSide<bool>,
+}
+
+impl DetailRow {
+    /// A row whose `changed` marks come from `normalizer`.
+    pub fn new(
+        path: &FieldPath,
+        values: [Option<String>; 3],
+        conflict: bool,
+        has_base: bool,
+        normalizer: &Normalizer,
+    ) -> DetailRow {
+        let [left, base, right] = values;
+        let differs = |a: &Option<String>, b: &Option<String>| {
+            !normalizer.same(path, a.as_deref(), b.as_deref())
+        };
+        let changed = if has_base {
+            PerSide::new(differs(&left, &base), differs(&right, &base))
+        } else {
+            let d = differs(&left, &right);
+            PerSide::new(d, d)
+        };
+        DetailRow {
+            name: path.to_string(),
+            left,
+            base,
+            right,
+            conflict,
+            changed,
+        }
+    }
+}
 
 /// Field | left | base | right (without a base: field | left | right),
 /// values that differ from the base (or, with no base, from each other)
@@ -89,11 +131,19 @@ pub fn detail_table(
     }
     head.push_str(&format!(" │ {}", cell("right", col)));
     let mut lines = vec![Line::styled(head, theme.style(Role::Muted))];
-    for (name, left, base, right, conflict) in rows {
-        let style_of = |value: &Option<String>, other: &Option<String>| -> Style {
+    for row in rows {
+        let DetailRow {
+            name,
+            left,
+            base,
+            right,
+            conflict,
+            changed,
+        } = row;
+        let style_of = |changed: bool| -> Style {
             if *conflict {
                 theme.style(Role::Conflict)
-            } else if (has_base && value != base) || (!has_base && value != other) {
+            } else if changed {
                 theme.style(Role::Changed)
             } else {
                 Style::default()
@@ -108,7 +158,7 @@ pub fn detail_table(
         let mut spans = vec![
             Span::raw(" "),
             Span::styled(format!("{} ", cell(name, name_w)), theme.style(name_role)),
-            Span::styled(cell(&text(left), col), style_of(left, right)),
+            Span::styled(cell(&text(left), col), style_of(changed.left)),
         ];
         if has_base {
             spans.push(Span::styled(" │ ", theme.style(Role::Muted)));
@@ -118,7 +168,10 @@ pub fn detail_table(
             ));
         }
         spans.push(Span::styled(" │ ", theme.style(Role::Muted)));
-        spans.push(Span::styled(cell(&text(right), col), style_of(right, left)));
+        spans.push(Span::styled(
+            cell(&text(right), col),
+            style_of(changed.right),
+        ));
         lines.push(Line::from(spans));
     }
     lines
@@ -126,7 +179,27 @@ pub fn detail_table(
 
 #[cfg(test)]
 mod tests {
-    use super::{cell, list_window};
+    use super::{DetailRow, cell, list_window};
+
+    #[test]
+    fn a_value_equal_in_normal_form_is_not_highlighted_as_changed() {
+        let normalizer = crate::model::normal::Normalizer::new("DE").unwrap();
+        let phone: crate::model::contact::FieldPath = "phone.cell".parse().unwrap();
+        let some = |v: &str| Some(v.to_string());
+        let row = DetailRow::new(
+            &phone,
+            [
+                some("+49 (160) 7281934"),
+                some("+49 160 7281934"),
+                some("0160 7281935"),
+            ],
+            false,
+            true,
+            &normalizer,
+        );
+        assert!(!row.changed.left, "the same number, written otherwise");
+        assert!(row.changed.right, "another number");
+    }
 
     #[test]
     fn cells_are_cut_padded_and_neutralised() {

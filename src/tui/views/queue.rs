@@ -17,6 +17,7 @@ use super::super::model::Data;
 use super::super::model::Results;
 use super::super::theme::{Role, Theme};
 use super::{cell, detail_table, list_window};
+use crate::model::normal::Normalizer;
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
 use crate::sync::apply::{Decision, Outcome};
@@ -756,7 +757,7 @@ impl QueueView {
         let result_w = 14;
         // The detail scrolls so that the selected field stays in sight.
         let before_table = lines.len();
-        let rows = change_rows(op);
+        let rows = change_rows(op, &data.config.normalizer);
         let table = detail_table(
             &rows,
             width.saturating_sub(result_w),
@@ -893,7 +894,7 @@ impl QueueView {
                     for_terminal(&op.name)
                 )),
             ]));
-            let rows = change_rows(op);
+            let rows = change_rows(op, &results.data.config.normalizer);
             fields = detail_table(&rows, detail.width as usize, op.link.is_some(), theme);
         }
         if let Some(Outcome::Failed(why)) = results.outcomes.get(self.selected) {
@@ -934,17 +935,20 @@ impl QueueView {
 }
 
 /// An operation's fields for [`detail_table`].
-fn change_rows(op: &Op) -> Vec<super::DetailRow> {
+fn change_rows(op: &Op, normalizer: &Normalizer) -> Vec<super::DetailRow> {
     op.changes
         .iter()
         .map(|c| {
-            let conflict = c.to.is_none();
-            (
-                c.field.to_string(),
-                c.values.left.clone(),
-                c.base.clone(),
-                c.values.right.clone(),
-                conflict,
+            super::DetailRow::new(
+                &c.field,
+                [
+                    c.values.left.clone(),
+                    c.base.clone(),
+                    c.values.right.clone(),
+                ],
+                c.to.is_none(),
+                op.link.is_some(),
+                normalizer,
             )
         })
         .collect()
