@@ -904,3 +904,41 @@ fn undo_from_the_screen_puts_the_stores_back_and_the_log_shows_it() {
     );
     app.shutdown();
 }
+
+#[test]
+fn undo_from_the_screen_names_a_record_changed_since_and_leaves_it() {
+    use crate::crash::{crm_rows, files};
+    let dir = common::copy_samples();
+    let (db, outlook) = (dir.path().join("crm.sqlite"), dir.path().join("outlook"));
+    let (rows_before, cards_before) = (crm_rows(&db), files(&outlook));
+    let mut app = open(dir.path());
+    app.update(Action::Show(View::Queue));
+    execute(&mut app);
+    // Another program edits a card the apply created.
+    let created = files(&outlook)
+        .into_keys()
+        .find(|name| !cards_before.contains_key(name))
+        .expect("the apply created a card");
+    let path = outlook.join(&created);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace("END:VCARD", "NOTE:edited elsewhere\r\nEND:VCARD");
+    assert_ne!(edited, text);
+    std::fs::write(&path, &edited).unwrap();
+
+    press(&mut app, 'U');
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)), "the undo ends");
+    let done = pane_text(&app);
+    let named = done
+        .lines()
+        .find(|l| l.contains(&created))
+        .unwrap_or_else(|| panic!("the edited card is named:\n{done}"));
+    assert!(named.contains("changed since that apply; left as it is"), "{done}");
+    // It stays as the other program left it; everything else is put back.
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+    let mut expected = cards_before.clone();
+    expected.insert(created.clone(), edited.into_bytes());
+    assert_eq!(files(&outlook), expected);
+    assert_eq!(crm_rows(&db), rows_before);
+    app.shutdown();
+}
