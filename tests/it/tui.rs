@@ -933,7 +933,10 @@ fn undo_from_the_screen_names_a_record_changed_since_and_leaves_it() {
         .lines()
         .find(|l| l.contains(&created))
         .unwrap_or_else(|| panic!("the edited card is named:\n{done}"));
-    assert!(named.contains("changed since that apply; left as it is"), "{done}");
+    assert!(
+        named.contains("changed since that apply; left as it is"),
+        "{done}"
+    );
     // It stays as the other program left it; everything else is put back.
     assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
     let mut expected = cards_before.clone();

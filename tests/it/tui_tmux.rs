@@ -621,7 +621,10 @@ fn undo_from_the_screen_and_the_log() {
     // U names the apply and asks.
     screen.type_text("U");
     let s = screen.wait_for("Undo it now?");
-    assert!(s.contains("Undo apply #1 of"), "the question names the apply:\n{s}");
+    assert!(
+        s.contains("Undo apply #1 of"),
+        "the question names the apply:\n{s}"
+    );
     assert!(s.contains("create"), "and what it wrote:\n{s}");
     assert!(s.contains("still hold what that apply wrote"), "{s}");
     screen.type_text("y");
@@ -640,7 +643,8 @@ fn undo_from_the_screen_and_the_log() {
     screen.type_text("L");
     let s = screen.wait_for("log of applies");
     assert!(
-        s.lines().any(|l| l.contains("#1 ") && l.contains("(undone)")),
+        s.lines()
+            .any(|l| l.contains("#1 ") && l.contains("(undone)")),
         "{s}"
     );
     screen.keys(&["Escape"]);
