@@ -121,3 +121,48 @@ pub fn log_lines(applies: &[ApplyRow], seen: &BTreeMap<i64, Vec<String>>) -> Vec
     );
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+
+    #[test]
+    fn the_pane_scrolls_to_its_last_line_and_no_further() {
+        let lines: Vec<String> = (1..=40).map(|i| format!("line {i}")).collect();
+        let mut pane = TextPane::new("log", lines);
+        let theme = Theme::default();
+        let mut terminal = Terminal::new(TestBackend::new(40, 12)).unwrap();
+        let mut draw = |pane: &TextPane| {
+            terminal.draw(|f| pane.render(f, f.area(), &theme)).unwrap();
+            let buffer = terminal.backend().buffer().clone();
+            (0..buffer.area.height)
+                .map(|y| {
+                    (0..buffer.area.width)
+                        .map(|x| buffer[(x, y)].symbol().to_string())
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let first = draw(&pane);
+        assert!(
+            first.contains("line 1 ") && first.contains("line 10"),
+            "{first}"
+        );
+        assert!(!first.contains("line 11"), "{first}");
+        pane.scroll(&Action::Bottom);
+        pane.scroll(&Action::Down);
+        let last = draw(&pane);
+        assert!(
+            last.contains("line 40") && !last.contains("line 30 "),
+            "{last}"
+        );
+        assert_eq!(pane.scroll, 30);
+        pane.scroll(&Action::Up);
+        pane.scroll(&Action::Top);
+        assert_eq!(pane.scroll, 0);
+    }
+}
