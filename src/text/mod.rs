@@ -2,6 +2,7 @@
 //! line and the screen: the sentence of each warning, with the stores'
 //! names, and the plan as `plan --json` writes it.
 
+pub mod applies;
 pub mod plan_json;
 pub mod warning;
 

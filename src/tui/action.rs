@@ -52,6 +52,12 @@ pub enum Action {
     Edit,
     Save,
     Reload,
+    /// Undo the last apply (asks first, naming it).
+    Undo,
+    /// Confirmed: undo the apply with this id (if it is still the last).
+    UndoApply(i64),
+    /// Show the log of past applies.
+    Log,
     Quit,
     /// Close a dialog or leave an input.
     Back,

@@ -14,6 +14,7 @@ use super::keymap::Keymap;
 use super::model::{Data, Results};
 use super::theme::Theme;
 use super::views::contacts::ContactsView;
+use super::views::log::{TextPane, log_lines};
 use super::views::mapping::MappingView;
 use super::views::queue::{self, QueueView};
 use super::widgets::{Busy, Dialog, Message};
@@ -21,9 +22,11 @@ use super::worker::{self, Event, Job};
 use crate::config::Config;
 use crate::model::Side;
 use crate::model::sanitize::for_terminal;
-use crate::sync::apply::{Decision, Outcome, default_decisions};
+use crate::sync::apply::{ApplyError, Decision, Outcome, default_decisions};
 use crate::sync::decisions::executable;
 use crate::sync::plan::{OpKind, refusals};
+use crate::sync::state::{ApplyRow, ApplyStatus};
+use crate::text::applies::apply_summary;
 
 pub struct App {
     pub view: View,
@@ -40,6 +43,13 @@ pub struct App {
     pub mapping: Option<MappingView>,
     pub help: bool,
     pub dialog: Option<Dialog>,
+    /// A read-only pane over the view: the log of applies, or what an undo
+    /// did.
+    pub pane: Option<TextPane>,
+    /// The journal's applies as last read, oldest first.
+    pub applies: Vec<ApplyRow>,
+    /// What the screen saw of the applies it ran: apply id → lines.
+    seen: BTreeMap<i64, Vec<String>>,
     /// The last message for the status bar, and whether it is an error.
     pub message: Option<Message>,
     pub results: Option<Results>,
@@ -90,6 +100,9 @@ impl App {
             mapping: None,
             help: false,
             dialog: None,
+            pane: None,
+            applies: Vec::new(),
+            seen: BTreeMap::new(),
             message: None,
             results: None,
             quit: false,
@@ -259,6 +272,7 @@ impl App {
                 for note in &data.notes {
                     self.message = Some(Message::info(note.clone()));
                 }
+                self.applies = loaded.applies;
                 self.data = Some(data);
             }
             Event::Failed(why) => {
@@ -269,12 +283,16 @@ impl App {
                 decisions,
                 outcomes,
                 notes,
+                apply_id,
             } => {
                 let done = outcomes.iter().filter(|o| o.written()).count();
                 let failed = outcomes
                     .iter()
                     .filter(|o| matches!(o, Outcome::Failed(_) | Outcome::ChangedSincePlan))
                     .count();
+                if let Some(id) = apply_id {
+                    self.seen.insert(id, seen_lines(&data, &outcomes, &notes));
+                }
                 let text =
                     format!("executed: {done} done, {failed} not done; the plan is recomputed");
                 self.message = Some(if failed > 0 {
@@ -292,6 +310,30 @@ impl App {
                 self.queue.show_results();
                 // The writes are done: quitting need not wait for the end
                 // of the job.
+                if self.pending_writes > 0 {
+                    self.pending_writes -= 1;
+                    self.writes_settled += 1;
+                }
+                self.send(Job::Load, "reading the stores again");
+            }
+            Event::Undone(result) => {
+                let (title, mut lines) = match result {
+                    Ok(notes) => {
+                        let first = notes.first().cloned().unwrap_or_default();
+                        self.message =
+                            Some(Message::info(format!("{first}; the plan is recomputed")));
+                        ("Undone", notes)
+                    }
+                    Err(why) => {
+                        self.message = Some(Message::error(format!("not undone: {why}")));
+                        ("Not undone", vec![format!("not undone: {why}")])
+                    }
+                };
+                lines.push(String::new());
+                lines.push("The stores are read again and the plan recomputed.".into());
+                self.pane = Some(TextPane::new(title, lines));
+                // The results of the execute before are history now.
+                self.results = None;
                 if self.pending_writes > 0 {
                     self.pending_writes -= 1;
                     self.writes_settled += 1;
@@ -334,6 +376,15 @@ impl App {
                 }
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => self.dialog = None,
                 _ => {}
+            }
+            return;
+        }
+        if let Some(pane) = self.pane.as_mut() {
+            match self.keymap.action(self.view, &key) {
+                _ if matches!(key.code, KeyCode::Esc | KeyCode::Enter) => self.pane = None,
+                Some(Action::Log | Action::Quit | Action::Back) => self.pane = None,
+                Some(action) => pane.scroll(&action),
+                None => {}
             }
             return;
         }
@@ -438,6 +489,13 @@ impl App {
             }
             Action::Dismiss => {}
             Action::Execute => self.ask_execute(),
+            Action::Undo => self.ask_undo(),
+            Action::Log => {
+                self.pane = Some(TextPane::new(
+                    "log of applies",
+                    log_lines(&self.applies, &self.seen),
+                ));
+            }
             Action::Confirmed(inner) => self.confirmed(*inner),
             action => self.update_view(action),
         }
@@ -559,6 +617,46 @@ impl App {
         });
     }
 
+    /// `U`: undo the last apply that is done, after a question that names
+    /// it and says what undo leaves alone.
+    fn ask_undo(&mut self) {
+        if self.refuse_unless_ready() {
+            return;
+        }
+        let Some(apply) = self
+            .applies
+            .iter()
+            .rev()
+            .find(|a| a.status == ApplyStatus::Done)
+        else {
+            self.message = Some(Message::error(ApplyError::NothingToUndo.to_string()));
+            return;
+        };
+        let mut lines = vec![
+            format!(
+                "Undo apply #{} of {} ({})?",
+                apply.apply_id,
+                apply.started,
+                apply_summary(apply)
+            ),
+            String::new(),
+            "It puts back only the records that still hold what that apply wrote (a record it created is removed, its links are undone). A record changed since is left as it is, and so is one its store refuses to take back; each is named when the undo is done.".into(),
+        ];
+        let changed = self.changed_decisions();
+        if changed > 0 {
+            lines.push(format!(
+                "The plan is recomputed: {changed} decision(s) you changed stay only where undo does not touch the contact."
+            ));
+        }
+        lines.push(String::new());
+        lines.push("Undo it now?  y: undo   n: back".into());
+        self.dialog = Some(Dialog {
+            title: "Undo".into(),
+            lines,
+            on_yes: Action::Confirmed(Box::new(Action::UndoApply(apply.apply_id))),
+        });
+    }
+
     /// `A`: accept every review item shown, after a question that counts
     /// them by kind.
     fn ask_accept_review(&mut self, data: &Data) {
@@ -626,7 +724,40 @@ impl App {
             }
             Action::UnlinkLink(id) => self.send(Job::Unlink(id), "unlinking"),
             Action::ForgetLink(id) => self.send(Job::Forget(id), "forgetting"),
+            Action::UndoApply(id) => self.send(Job::Undo(id), "undoing"),
             _ => {}
         }
     }
+}
+
+/// What the screen saw of an apply it ran, for the log: how many were
+/// written, failed or changed since the plan, each failure with its
+/// reason, and the warnings.
+fn seen_lines(data: &Data, outcomes: &[Outcome], notes: &[String]) -> Vec<String> {
+    let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    let mut lines = vec![format!(
+        "on this screen: {} written, {} failed, {} changed since the plan, {} warning(s)",
+        count(Outcome::written),
+        count(|o| matches!(o, Outcome::Failed(_))),
+        count(|o| matches!(o, Outcome::ChangedSincePlan)),
+        notes.len()
+    )];
+    for (op, outcome) in data.plan.operations.iter().zip(outcomes) {
+        let what = match outcome {
+            Outcome::Failed(e) => format!("failed: {}", crate::model::error::describe(e.as_ref())),
+            Outcome::ChangedSincePlan => "changed since the plan: not written".into(),
+            _ => continue,
+        };
+        lines.push(format!(
+            "  {} {}: {what}",
+            op.kind.as_str(),
+            for_terminal(&op.name)
+        ));
+    }
+    lines.extend(
+        notes
+            .iter()
+            .map(|n| format!("  warning: {}", for_terminal(n))),
+    );
+    lines
 }

@@ -77,6 +77,8 @@ fn commands() -> Vec<(Command, &'static [&'static str])> {
         ("top", Action::Top, Everywhere, "first row", None, &["home", "g"]),
         ("bottom", Action::Bottom, Everywhere, "last row", None, &["end", "G"]),
         ("reload", Action::Reload, Everywhere, "read both stores again", None, &["r"]),
+        ("undo", Action::Undo, Everywhere, "undo the last apply (asks)", None, &["U"]),
+        ("log", Action::Log, Everywhere, "log of past applies", None, &["L"]),
         ("help", Action::Help, Everywhere, "this help", Some("help"), &["?"]),
         ("quit", Action::Quit, Everywhere, "quit (asks if work is lost)", Some("quit"), &["q"]),
     ];

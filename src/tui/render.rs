@@ -63,6 +63,9 @@ fn draw(app: &App, frame: &mut Frame) {
     if let Some(busy) = &app.busy {
         widgets::draw_busy(busy, &app.theme, frame, body);
     }
+    if let Some(pane) = &app.pane {
+        pane.render(frame, body, &app.theme);
+    }
     if app.help {
         views::help::render(frame, body, &app.keymap, app.view, &app.theme);
     }

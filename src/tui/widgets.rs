@@ -6,10 +6,12 @@ use std::time::Instant;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::action::Action;
 use super::theme::{Role, Theme};
+use crate::model::sanitize::for_terminal;
 
 /// How a status-bar message is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,15 +63,64 @@ pub struct Busy {
     pub since: Instant,
 }
 
-/// The question, centred over the body.
+/// `text` sanitised for the terminal and wrapped into lines of at most
+/// `width` columns, at spaces where it can (a word longer than a line is
+/// broken). Lines after the first keep the first's indent, two more, so a
+/// wrapped line reads as one. Nothing is cut.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let clean = for_terminal(text);
+    let width = width.max(8);
+    if clean.width() <= width {
+        return vec![clean.into_owned()];
+    }
+    let indent = clean.chars().take_while(|c| *c == ' ').count();
+    let hang = " ".repeat((indent + 2).min(width / 2));
+    let mut out = Vec::new();
+    let mut line = " ".repeat(indent);
+    let mut used = indent;
+    let mut fresh = true;
+    for word in clean[indent..].split(' ') {
+        let w = word.width();
+        if !fresh && used + 1 + w > width {
+            out.push(std::mem::replace(&mut line, hang.clone()));
+            used = hang.len();
+            fresh = true;
+        }
+        if !fresh {
+            line.push(' ');
+            used += 1;
+        }
+        // A word longer than what is left of a line: broken where it ends.
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > width {
+                out.push(std::mem::replace(&mut line, hang.clone()));
+                used = hang.len();
+            }
+            line.push(c);
+            used += cw;
+        }
+        fresh = false;
+    }
+    out.push(line);
+    out
+}
+
+/// The question, centred over the body; its lines are wrapped, never cut.
 pub fn draw_dialog(dialog: &Dialog, theme: &Theme, frame: &mut Frame, body: Rect) {
     let width = 70.min(body.width);
-    let height = (dialog.lines.len() as u16 + 2).min(body.height);
+    let inner = usize::from(width.saturating_sub(2));
+    let lines: Vec<Line> = dialog
+        .lines
+        .iter()
+        .flat_map(|l| wrap(l, inner))
+        .map(Line::raw)
+        .collect();
+    let height = (lines.len() as u16 + 2).min(body.height);
     let area = centered(body, width, height);
     frame.render_widget(Clear, area);
-    let lines: Vec<Line> = dialog.lines.iter().map(|l| Line::raw(l.clone())).collect();
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.style(Role::Focus))
@@ -117,5 +168,29 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         y: area.y + area.height.saturating_sub(height) / 2,
         width,
         height,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrapping_keeps_every_character_and_the_indent() {
+        assert_eq!(wrap("short", 20), vec!["short"]);
+        let long =
+            "  kept as that apply left it; it could not be put back: UNIQUE constraint failed";
+        let lines = wrap(long, 30);
+        assert!(lines.iter().all(|l| l.chars().count() <= 30), "{lines:?}");
+        assert!(lines[0].starts_with("  kept"), "{lines:?}");
+        assert!(
+            lines[1..].iter().all(|l| l.starts_with("    ")),
+            "{lines:?}"
+        );
+        let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
+        assert_eq!(words.join(" "), long.trim());
+        let word = "x".repeat(25);
+        assert_eq!(wrap(&word, 10).concat().replace(' ', ""), word);
+        assert_eq!(wrap("Eve\u{1b}]2;x", 40), vec!["Eve␛]2;x"]);
     }
 }

@@ -13,7 +13,9 @@ use crate::model::error::describe;
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
 use crate::sync::apply::{self, ApplyError, ApplyInput, Decision, Outcome};
+use crate::sync::journal;
 use crate::sync::session::{self, Depth, Session, SessionError};
+use crate::sync::state::{ApplyRow, ApplyStatus, StateError};
 
 /// Why a job did not get done; turned into words only when it reaches
 /// the screen.
@@ -31,8 +33,14 @@ pub enum JobError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    State(Box<StateError>),
     #[error("the link is gone meanwhile")]
     LinkGone,
+    #[error(
+        "apply #{0} is no longer the last one that is done (the journal changed); nothing was undone"
+    )]
+    UndoMoved(i64),
     #[error("the stores are not open")]
     NotOpen,
 }
@@ -50,7 +58,8 @@ macro_rules! boxed_from {
 boxed_from!(
     Session(SessionError),
     Apply(ApplyError),
-    Config(ConfigError)
+    Config(ConfigError),
+    State(StateError)
 );
 
 pub enum Job {
@@ -65,6 +74,8 @@ pub enum Job {
     Unlink(i64),
     Forget(i64),
     SaveConfig(String),
+    /// Undo the apply with this id, if it is still the last one done.
+    Undo(i64),
 }
 
 impl Job {
@@ -88,7 +99,12 @@ pub enum Event {
         decisions: Vec<Decision>,
         outcomes: Vec<Outcome>,
         notes: Vec<String>,
+        /// The apply's id in the journal (none when nothing was written).
+        apply_id: Option<i64>,
     },
+    /// An undo ran: the engine's notes (what was put back, every record
+    /// left as it is, named), or why it was not done. A reload follows.
+    Undone(Result<Vec<String>, String>),
     /// One job is done (sent after every job, whatever its outcome).
     Finished {
         wrote: bool,
@@ -104,6 +120,8 @@ pub struct Loaded {
     pub config_text: String,
     /// Each sqlite side's real columns.
     pub columns: PerSide<Vec<String>>,
+    /// The journal's applies, oldest first.
+    pub applies: Vec<ApplyRow>,
 }
 
 /// The worker thread's name; a panic there is reported on screen instead
@@ -170,6 +188,7 @@ impl Worker {
                 worker.after(r, "forgotten; the plan treats the contact as new");
             }
             Job::SaveConfig(text) => worker.save_config(text),
+            Job::Undo(apply_id) => worker.undo(apply_id),
         }
     }
 }
@@ -271,6 +290,7 @@ impl Worker {
         let fingerprint = session.fingerprint();
         let config = session.config.clone();
         let columns = session.columns();
+        let applies = session.state.applies()?;
         step("arranging the rows".into(), 3);
         let mut data = Data::new(config, snapshot, links, plan, fields, fingerprint);
         data.notes = notes;
@@ -279,6 +299,7 @@ impl Worker {
             data: Arc::new(data),
             config_text: self.config_text.clone(),
             columns,
+            applies,
         })
     }
 
@@ -329,6 +350,7 @@ impl Worker {
                 decisions,
                 outcomes: report.outcomes,
                 notes: report.notes,
+                apply_id: report.apply_id,
             }),
             Err(e) => {
                 self.send(Event::Note(Message::error(format!(
@@ -336,6 +358,38 @@ impl Worker {
                     describe(&e)
                 ))));
                 self.load();
+            }
+        }
+    }
+
+    /// The engine's undo, as `abgleich undo` runs it, of the apply the
+    /// operator was shown (refused if another became the last meanwhile).
+    fn undo(&mut self, apply_id: i64) {
+        // A plan read before the undo is never executed.
+        self.generation += 1;
+        let result = self.session().and_then(|session| {
+            // The screen names the apply it undoes: an undo a recovery
+            // finished earlier is not this one's retry (see `abgleich undo`).
+            journal::take_undo_finished_by_recovery(&mut session.state)?;
+            let last = session
+                .state
+                .applies()?
+                .into_iter()
+                .rev()
+                .find(|a| a.status == ApplyStatus::Done);
+            if last.is_none_or(|a| a.apply_id != apply_id) {
+                return Err(JobError::UndoMoved(apply_id));
+            }
+            Ok(apply::undo(&mut session.state, &mut session.stores)?)
+        });
+        match result {
+            Ok(report) => self.send(Event::Undone(Ok(report.notes))),
+            Err(e) => {
+                // An undo that stopped part-way is finished by the next
+                // opening of the stores (recovery): the reload opens them
+                // afresh.
+                self.session = None;
+                self.send(Event::Undone(Err(describe(&e))));
             }
         }
     }

@@ -780,3 +780,168 @@ fn typing_a_search_in_the_queue_decides_nothing() {
     app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     assert_eq!(app.queue.visible.len(), data.plan.operations.len());
 }
+
+/// The text of the pane over the view (the log, or what an undo did).
+fn pane_text(app: &App) -> String {
+    app.pane
+        .as_ref()
+        .map(|p| p.lines.join("\n"))
+        .unwrap_or_default()
+}
+
+#[test]
+fn undo_from_the_screen_puts_the_stores_back_and_the_log_shows_it() {
+    use crate::crash::{crm_rows, files};
+    let dir = common::copy_samples();
+    let (db, outlook) = (dir.path().join("crm.sqlite"), dir.path().join("outlook"));
+    let (rows_before, cards_before) = (crm_rows(&db), files(&outlook));
+    let mut app = open(dir.path());
+    let ops = |a: &App| a.data.as_ref().map(|d| d.plan.operations.len());
+    let ops_before = ops(&app);
+
+    // Nothing applied yet: nothing to undo, and the log says so.
+    press(&mut app, 'U');
+    assert!(app.dialog.is_none());
+    let message = app.message.clone().expect("a message says why");
+    assert!(message.is_error(), "{message:?}");
+    assert!(message.text.contains("nothing to undo"), "{message:?}");
+    press(&mut app, 'L');
+    assert!(pane_text(&app).contains("No apply in the journal yet"));
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(app.pane.is_none(), "Esc closes the log");
+
+    app.update(Action::Show(View::Queue));
+    execute(&mut app);
+    assert_ne!(files(&outlook), cards_before, "the execute wrote cards");
+    assert_ne!(crm_rows(&db), rows_before, "the execute wrote rows");
+    let apply = app.applies.last().cloned().expect("the apply is journaled");
+    assert_eq!(apply.status.as_str(), "done");
+
+    // While a job runs, undo is refused.
+    app.update(Action::Reload);
+    press(&mut app, 'U');
+    assert!(
+        app.dialog.is_none(),
+        "no question while the stores are read"
+    );
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.is_error() && m.text.contains("wait")),
+        "{:?}",
+        app.message
+    );
+    assert!(app.wait_idle(Duration::from_secs(60)));
+
+    // U asks, naming the apply; n leaves everything as it is.
+    press(&mut app, 'U');
+    let dialog = app.dialog.as_ref().expect("undo asks first");
+    let text = dialog.lines.join("\n");
+    assert!(
+        text.contains(&format!("apply #{} of {}", apply.apply_id, apply.started)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&apply.summary) && text.contains("create"),
+        "{text}"
+    );
+    assert!(text.contains("still hold what that apply wrote"), "{text}");
+    press(&mut app, 'n');
+    assert!(app.dialog.is_none());
+    assert!(app.is_idle(), "n starts nothing");
+
+    press(&mut app, 'U');
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)), "the undo ends");
+    assert_eq!(crm_rows(&db), rows_before, "the CRM rows are as before");
+    assert_eq!(
+        files(&outlook),
+        cards_before,
+        "the card files are as before"
+    );
+    let done = pane_text(&app);
+    assert!(
+        done.contains(&format!("undid apply #{}", apply.apply_id)),
+        "the screen says what was undone:\n{done}"
+    );
+    assert!(done.contains("record(s) put back"), "{done}");
+    assert!(
+        app.results.is_none(),
+        "the results of the undone apply are gone"
+    );
+    // The plan is recomputed: what the apply wrote is proposed again.
+    assert_eq!(ops(&app), ops_before, "the plan of the stores before");
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.pane.is_none());
+
+    // The log: the apply, undone, with what the screen saw of it.
+    press(&mut app, 'L');
+    let log = pane_text(&app);
+    let line = log
+        .lines()
+        .find(|l| l.starts_with(&format!("#{} ", apply.apply_id)))
+        .unwrap_or_else(|| panic!("the apply is in the log:\n{log}"));
+    assert!(
+        line.contains("(undone)") && line.contains(&apply.summary),
+        "{log}"
+    );
+    assert!(
+        log.contains("on this screen:") && log.contains("0 failed"),
+        "{log}"
+    );
+    press(&mut app, 'j');
+    press(&mut app, 'L');
+    assert!(app.pane.is_none(), "L closes the log");
+
+    // Only the last apply is undone, once.
+    press(&mut app, 'U');
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("nothing to undo")),
+        "{:?}",
+        app.message
+    );
+    app.shutdown();
+}
+
+#[test]
+fn undo_from_the_screen_names_a_record_changed_since_and_leaves_it() {
+    use crate::crash::{crm_rows, files};
+    let dir = common::copy_samples();
+    let (db, outlook) = (dir.path().join("crm.sqlite"), dir.path().join("outlook"));
+    let (rows_before, cards_before) = (crm_rows(&db), files(&outlook));
+    let mut app = open(dir.path());
+    app.update(Action::Show(View::Queue));
+    execute(&mut app);
+    // Another program edits a card the apply created.
+    let created = files(&outlook)
+        .into_keys()
+        .find(|name| !cards_before.contains_key(name))
+        .expect("the apply created a card");
+    let path = outlook.join(&created);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace("END:VCARD", "NOTE:edited elsewhere\r\nEND:VCARD");
+    assert_ne!(edited, text);
+    std::fs::write(&path, &edited).unwrap();
+
+    press(&mut app, 'U');
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)), "the undo ends");
+    let done = pane_text(&app);
+    let named = done
+        .lines()
+        .find(|l| l.contains(&created))
+        .unwrap_or_else(|| panic!("the edited card is named:\n{done}"));
+    assert!(
+        named.contains("changed since that apply; left as it is"),
+        "{done}"
+    );
+    // It stays as the other program left it; everything else is put back.
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+    let mut expected = cards_before.clone();
+    expected.insert(created.clone(), edited.into_bytes());
+    assert_eq!(files(&outlook), expected);
+    assert_eq!(crm_rows(&db), rows_before);
+    app.shutdown();
+}

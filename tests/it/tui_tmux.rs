@@ -579,3 +579,76 @@ fn narrow_terminal_80x24() {
     screen.quit();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn undo_from_the_screen_and_the_log() {
+    require_tmux!();
+    let dir = copy_samples();
+    let config = dir.path().join("abgleich.toml");
+    let (rows, cards) = (
+        customer_rows(&dir.path().join("crm.sqlite")),
+        vcf_count(&dir.path().join("outlook")),
+    );
+    let screen = Screen::start(
+        "undo",
+        (100, 30),
+        &["--config", path_str(&config)],
+        &[],
+        false,
+    );
+    let s = screen.wait_loaded();
+    let ops = number_before(header(&s), " ops").expect("the header counts the operations");
+
+    // Nothing applied yet: refused, with the reason.
+    screen.type_text("U");
+    screen.wait_for("nothing to undo");
+
+    screen.type_text("3");
+    screen.wait_for("accepted");
+    screen.type_text("x");
+    screen.wait_for("Write them now?");
+    screen.type_text("y");
+    screen.wait_for("executed:");
+    // The new plan is read (undo waits for that): fewer operations.
+    screen.wait_until("the plan after the execute", |s| {
+        number_before(header(s), " ops").is_some_and(|n| n < ops)
+    });
+    assert!(
+        customer_rows(&dir.path().join("crm.sqlite")) > rows,
+        "the execute wrote rows"
+    );
+
+    // U names the apply and asks.
+    screen.type_text("U");
+    let s = screen.wait_for("Undo it now?");
+    assert!(
+        s.contains("Undo apply #1 of"),
+        "the question names the apply:\n{s}"
+    );
+    assert!(s.contains("create"), "and what it wrote:\n{s}");
+    assert!(s.contains("still hold what that apply wrote"), "{s}");
+    screen.type_text("y");
+    let s = screen.wait_for("record(s) put back");
+    assert!(s.contains("undid apply #1"), "{s}");
+    screen.keys(&["Escape"]);
+    screen.wait_gone("record(s) put back");
+    // The plan is read again: the operations are proposed again.
+    screen.wait_until("the plan after the undo", |s| {
+        number_before(header(s), " ops") == Some(ops)
+    });
+    assert_eq!(customer_rows(&dir.path().join("crm.sqlite")), rows);
+    assert_eq!(vcf_count(&dir.path().join("outlook")), cards);
+
+    // The log shows it undone; Esc closes it.
+    screen.type_text("L");
+    let s = screen.wait_for("log of applies");
+    assert!(
+        s.lines()
+            .any(|l| l.contains("#1 ") && l.contains("(undone)")),
+        "{s}"
+    );
+    screen.keys(&["Escape"]);
+    screen.wait_gone("log of applies");
+
+    screen.quit();
+}

@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod help;
+pub mod log;
 pub mod mapping;
 pub mod queue;
 

@@ -1,0 +1,168 @@
+//! A read-only text pane over the body: the log of past applies from the
+//! journal (`L`) and what an undo put back and left (`U`). Every line is
+//! wrapped, never cut; j/k and the page keys scroll, Esc closes.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::super::action::Action;
+use super::super::theme::{Role, Theme};
+use super::super::widgets::{centered, wrap};
+use crate::sync::state::ApplyRow;
+use crate::text::applies::apply_line;
+
+pub struct TextPane {
+    pub title: String,
+    pub lines: Vec<String>,
+    /// The first wrapped row shown.
+    pub scroll: usize,
+    /// The last scroll position that still fills the pane, as last drawn.
+    max_scroll: Cell<usize>,
+}
+
+impl TextPane {
+    pub fn new(title: impl Into<String>, lines: Vec<String>) -> TextPane {
+        let max = lines.len();
+        TextPane {
+            title: title.into(),
+            lines,
+            scroll: 0,
+            max_scroll: Cell::new(max),
+        }
+    }
+
+    /// Whether any line contains `text` (tests, and the tmux harness reads
+    /// the screen instead).
+    pub fn contains(&self, text: &str) -> bool {
+        self.lines.iter().any(|l| l.contains(text))
+    }
+
+    pub fn scroll(&mut self, action: &Action) {
+        let max = self.max_scroll.get();
+        let page = 10;
+        self.scroll = match action {
+            Action::Up => self.scroll.saturating_sub(1),
+            Action::Down => self.scroll + 1,
+            Action::PageUp => self.scroll.saturating_sub(page),
+            Action::PageDown => self.scroll + page,
+            Action::Top => 0,
+            Action::Bottom => max,
+            _ => self.scroll,
+        }
+        .min(max);
+    }
+
+    pub fn render(&self, frame: &mut Frame, body: Rect, theme: &Theme) {
+        let width = body.width.min(100);
+        let inner = usize::from(width.saturating_sub(2));
+        let rows: Vec<String> = self.lines.iter().flat_map(|l| wrap(l, inner)).collect();
+        let room = usize::from(body.height.saturating_sub(2)).max(1);
+        let max = rows.len().saturating_sub(room);
+        self.max_scroll.set(max);
+        let scroll = self.scroll.min(max);
+        let height = (rows.len().min(room) as u16 + 2).min(body.height);
+        let area = centered(body, width, height);
+        let shown: Vec<Line> = rows
+            .into_iter()
+            .skip(scroll)
+            .take(room)
+            .map(Line::raw)
+            .collect();
+        let position = if max > 0 {
+            format!(" · {}/{} j/k", scroll + 1, max + 1)
+        } else {
+            String::new()
+        };
+        let title = format!(" {}{position} · esc closes ", self.title);
+        frame.render_widget(Clear, area);
+        frame.render_widget(
+            Paragraph::new(shown).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.style(Role::Focus))
+                    .title(Span::styled(title, theme.style(Role::Title))),
+            ),
+            area,
+        );
+    }
+}
+
+/// The log of applies, newest first: id, time, status, what was accepted;
+/// what the screen saw of an apply it ran (`seen`: apply id → lines).
+pub fn log_lines(applies: &[ApplyRow], seen: &BTreeMap<i64, Vec<String>>) -> Vec<String> {
+    if applies.is_empty() {
+        return vec![
+            "No apply in the journal yet: nothing was written, nothing can be undone.".into(),
+        ];
+    }
+    let mut lines = vec![format!(
+        "{} apply(s) in the journal, newest first; U undoes the newest one that is done.",
+        applies.len()
+    )];
+    for a in applies.iter().rev() {
+        lines.push(String::new());
+        lines.push(apply_line(a));
+        if a.finished.is_some() {
+            lines.push(format!("    started {}", a.started));
+        }
+        for l in seen.get(&a.apply_id).into_iter().flatten() {
+            lines.push(format!("    {l}"));
+        }
+    }
+    lines.push(String::new());
+    lines.push(
+        "The journal keeps each apply's time, status and what was accepted; what was written, failed or warned is shown for the applies made on this screen since it opened."
+            .into(),
+    );
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+
+    #[test]
+    fn the_pane_scrolls_to_its_last_line_and_no_further() {
+        let lines: Vec<String> = (1..=40).map(|i| format!("line {i}")).collect();
+        let mut pane = TextPane::new("log", lines);
+        let theme = Theme::default();
+        let mut terminal = Terminal::new(TestBackend::new(40, 12)).unwrap();
+        let mut draw = |pane: &TextPane| {
+            terminal.draw(|f| pane.render(f, f.area(), &theme)).unwrap();
+            let buffer = terminal.backend().buffer().clone();
+            (0..buffer.area.height)
+                .map(|y| {
+                    (0..buffer.area.width)
+                        .map(|x| buffer[(x, y)].symbol().to_string())
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let first = draw(&pane);
+        assert!(
+            first.contains("line 1 ") && first.contains("line 10"),
+            "{first}"
+        );
+        assert!(!first.contains("line 11"), "{first}");
+        pane.scroll(&Action::Bottom);
+        pane.scroll(&Action::Down);
+        let last = draw(&pane);
+        assert!(
+            last.contains("line 40") && !last.contains("line 30 "),
+            "{last}"
+        );
+        assert_eq!(pane.scroll, 30);
+        pane.scroll(&Action::Up);
+        pane.scroll(&Action::Top);
+        assert_eq!(pane.scroll, 0);
+    }
+}
