@@ -40,6 +40,10 @@ pub enum Action {
     /// A conflict: take this side (the whole contact, or the selected field
     /// in the detail pane).
     Take(Side),
+    /// Queue: take this side for every conflict shown (asks first).
+    TakeAll(Side),
+    /// Confirmed: take it.
+    TakeAllNow(Side),
     Execute,
     /// Contacts: mark the selected one-sided contact for linking / link it
     /// with the marked one.

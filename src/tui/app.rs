@@ -534,6 +534,10 @@ impl App {
                     self.ask_accept_review(&data);
                     return;
                 }
+                if let Action::TakeAll(side) = action {
+                    self.ask_take_all(&data, side);
+                    return;
+                }
                 if let Some(note) = self.queue.update(&action, &data, &mut self.decisions) {
                     self.message = Some(Message::info(note));
                 }
@@ -657,6 +661,33 @@ impl App {
         });
     }
 
+    /// `[`/`]`: take one side for every conflict shown, after a question
+    /// that counts them.
+    fn ask_take_all(&mut self, data: &Data, side: Side) {
+        let shown = self.queue.conflicts_shown(data);
+        if shown.is_empty() {
+            self.message = Some(Message::info(
+                "no conflict is shown (f filters by kind, / searches)",
+            ));
+            return;
+        }
+        let names = data.store_names();
+        let (winner, loser) = (names.get(side), names.get(side.opposite()));
+        self.dialog = Some(Dialog {
+            title: "Take a side".into(),
+            lines: vec![
+                format!(
+                    "Take {winner}'s values for {} conflict(s) shown, and accept them?",
+                    shown.len()
+                ),
+                format!("  each conflicting field is written to {loser}"),
+                String::new(),
+                "y: take them   n: back".into(),
+            ],
+            on_yes: Action::Confirmed(Box::new(Action::TakeAllNow(side))),
+        });
+    }
+
     /// `A`: accept every review item shown, after a question that counts
     /// them by kind.
     fn ask_accept_review(&mut self, data: &Data) {
@@ -717,6 +748,14 @@ impl App {
             Action::LinkPair(ids) => {
                 self.contacts.clear_mark();
                 self.send(Job::Link(ids), "linking");
+            }
+            Action::TakeAllNow(side) => {
+                let n = self.queue.take_all(&data, &mut self.decisions, side);
+                let names = data.store_names();
+                self.message = Some(Message::info(format!(
+                    "{n} conflict(s): {} wins",
+                    names.get(side)
+                )));
             }
             Action::AcceptReviewNow => {
                 let n = self.queue.accept_review(&data, &mut self.decisions);

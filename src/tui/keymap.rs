@@ -59,6 +59,8 @@ fn commands() -> Vec<(Command, &'static [&'static str])> {
         ("queue_search", Action::Search, Only(Queue), "search names, ids, values", Some("search"), &["/"]),
         ("take_left", Action::Take(Side::Left), Only(Queue), "take left (contact/field)", Some("left"), &["<"]),
         ("take_right", Action::Take(Side::Right), Only(Queue), "take right (contact/field)", Some("right"), &[">"]),
+        ("take_left_all", Action::TakeAll(Side::Left), Only(Queue), "take left, all shown (asks)", None, &["["]),
+        ("take_right_all", Action::TakeAll(Side::Right), Only(Queue), "take right, all shown (asks)", None, &["]"]),
         ("kind_filter", Action::Filter, Only(Queue), "filter by kind (cycles)", Some("filter"), &["f"]),
         ("search", Action::Search, Only(Contacts), "search names, mails, phones", Some("search"), &["/"]),
         ("filter", Action::Filter, Only(Contacts), "filter by status (cycles)", Some("filter"), &["f"]),

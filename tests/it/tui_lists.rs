@@ -178,3 +178,119 @@ fn the_contacts_detail_never_scrolls_past_its_end_and_g_goes_back_up() {
     app.update(Action::Bottom);
     assert_eq!(screen(&app, (80, 24)), bottom, "G: the end");
 }
+
+/// 700 conflicts of one kind resolved with a handful of keys: `3`, `f` to
+/// the conflicts, `]` (asks), `y`, `x`, `y`.
+#[test]
+fn seven_hundred_conflicts_are_resolved_with_a_handful_of_keys() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    const N: usize = 700;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = rusqlite::Connection::open(d.join("crm.sqlite")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, \
+         email TEXT, title TEXT);",
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("book")).unwrap();
+    for i in 0..N {
+        db.execute(
+            "INSERT INTO customers (first_name, last_name, email, title) VALUES (?1, ?2, ?3, 'Alt')",
+            (format!("Vor{i}"), format!("Nach{i}"), format!("p{i}@example.de")),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("book").join(format!("p{i}.vcf")),
+            format!(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:p{i}\r\nN:Nach{i};Vor{i};;;\r\nFN:Vor{i} Nach{i}\r\n\
+                 EMAIL:p{i}@example.de\r\nTITLE:Alt\r\nEND:VCARD\r\n"
+            ),
+        )
+        .unwrap();
+    }
+    let config = d.join("abgleich.toml");
+    std::fs::write(
+        &config,
+        "[left]\nname = \"CRM\"\nkind = \"sqlite\"\npath = \"crm.sqlite\"\ntable = \"customers\"\n\
+         id = \"id\"\n[left.fields]\n\"name.given\" = \"first_name\"\n\"name.family\" = \"last_name\"\n\
+         \"email[1]\" = \"email\"\ntitle = \"title\"\n\
+         [right]\nname = \"Book\"\nkind = \"vdir\"\npath = \"book\"\n[sync]\nmode = \"sync\"\n",
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_abgleich");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin)
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["apply", "--yes", "--accept-review"]);
+    // Both sides change every title, differently.
+    db.execute("UPDATE customers SET title = 'CRM-Titel'", [])
+        .unwrap();
+    for i in 0..N {
+        let path = d.join("book").join(format!("p{i}.vcf"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("TITLE:Alt", "TITLE:Karten-Titel")).unwrap();
+    }
+    let mut app = App::from_config(Config::load(&config).unwrap(), false).unwrap();
+    assert!(app.wait_idle(Duration::from_secs(120)));
+    let key =
+        |app: &mut App, c: char| app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    let mut keys = 0;
+    key(&mut app, '3');
+    keys += 1;
+    let data = app.data.clone().unwrap();
+    let conflicts = data
+        .plan
+        .operations
+        .iter()
+        .filter(|op| op.kind == abgleich::sync::plan::OpKind::Conflict)
+        .count();
+    assert_eq!(conflicts, N, "every pair conflicts");
+    while app.queue.filter != Some(abgleich::sync::plan::OpKind::Conflict) {
+        key(&mut app, 'f');
+        keys += 1;
+    }
+    key(&mut app, ']');
+    let dialog = app.dialog.as_ref().expect("] asks first");
+    assert!(
+        dialog.lines[0].contains("700 conflict(s)"),
+        "{:?}",
+        dialog.lines
+    );
+    key(&mut app, 'y');
+    key(&mut app, 'x');
+    assert!(
+        app.dialog
+            .as_ref()
+            .is_some_and(|d| d.lines.iter().any(|l| l.contains("700")))
+    );
+    key(&mut app, 'y');
+    keys += 4;
+    assert!(app.wait_idle(Duration::from_secs(120)));
+    assert!(keys <= 10, "{keys} keys");
+    app.shutdown();
+    let titles: Vec<String> = db
+        .prepare("SELECT DISTINCT title FROM customers")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(titles, ["Karten-Titel"], "the book's side won everywhere");
+    let plan: serde_json::Value = serde_json::from_str(&run(&["plan", "--json"])).unwrap();
+    assert!(
+        plan["operations"].as_array().unwrap().is_empty(),
+        "all done"
+    );
+}

@@ -506,6 +506,27 @@ impl QueueView {
         None
     }
 
+    /// The conflicts shown: their indexes in the plan.
+    pub fn conflicts_shown(&self, data: &Data) -> Vec<usize> {
+        (self.visible.iter())
+            .map(|&o| o as usize)
+            .filter(|&o| data.plan.operations[o].kind == OpKind::Conflict)
+            .collect()
+    }
+
+    /// Take `side` for every conflict shown (the whole contact), and
+    /// accept them (the operator confirmed the count); returns how many.
+    pub fn take_all(&mut self, data: &Data, decisions: &mut [Decision], side: Side) -> usize {
+        let shown = self.conflicts_shown(data);
+        for &o in &shown {
+            let d = &mut decisions[o];
+            d.winner = Some(side);
+            d.fields.clear();
+            d.accept = true;
+        }
+        shown.len()
+    }
+
     /// Accept the review items shown that can be (the operator confirmed
     /// the count); returns how many.
     pub fn accept_review(&mut self, data: &Data, decisions: &mut [Decision]) -> usize {
