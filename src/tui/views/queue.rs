@@ -795,8 +795,9 @@ impl QueueView {
                     Some(Side::Left) => format!("◀── {}", names.left),
                     Some(Side::Right) => format!("──▶ {}", names.right),
                     None => match d.winner_for(c.field) {
-                        Some(Side::Left) => "take left".into(),
-                        Some(Side::Right) => "take right".into(),
+                        // The winner's value goes to the other store.
+                        Some(Side::Left) => format!("──▶ {}", names.right),
+                        Some(Side::Right) => format!("◀── {}", names.left),
                         None => "◀?▶ choose".into(),
                     },
                 };
