@@ -67,7 +67,28 @@ fn draw(app: &App, frame: &mut Frame) {
         pane.render(frame, body, &app.theme);
     }
     if app.help {
-        views::help::render(frame, body, &app.keymap, app.view, &app.theme);
+        let places = app.data.as_ref().map_or_else(String::new, |d| {
+            let store = |s: &crate::config::StoreConfig| {
+                let table = s
+                    .table
+                    .as_deref()
+                    .map(|t| format!(", table {t}"))
+                    .unwrap_or_default();
+                format!(
+                    "{}: {} {}{table}",
+                    s.name,
+                    s.kind.as_str(),
+                    s.path.display()
+                )
+            };
+            format!(
+                "config {} · {} · {}",
+                d.config.file.display(),
+                store(&d.config.left),
+                store(&d.config.right)
+            )
+        });
+        views::help::render(frame, body, &app.keymap, app.view, &app.theme, &places);
     }
     if let Some(dialog) = &app.dialog {
         widgets::draw_dialog(dialog, &app.theme, frame, body);

@@ -294,3 +294,29 @@ fn seven_hundred_conflicts_are_resolved_with_a_handful_of_keys() {
         "all done"
     );
 }
+
+#[test]
+fn the_help_names_the_config_file_and_where_each_store_is() {
+    let (dir, mut app) = demo();
+    app.update(Action::Help);
+    // At 80 columns the help is as wide as the screen.
+    let text = screen(&app, (80, 24));
+    let flat: String = text
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '│' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let root = dir.path().display().to_string();
+    assert!(
+        flat.contains(&format!("config {root}/abgleich.toml")),
+        "{text}"
+    );
+    assert!(
+        flat.contains(&format!("CRM: sqlite {root}/crm.sqlite, table customers")),
+        "{text}"
+    );
+    assert!(
+        flat.contains(&format!("Outlook: vdir {root}/outlook")),
+        "{text}"
+    );
+}

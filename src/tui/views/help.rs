@@ -5,7 +5,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use crate::model::sanitize::for_terminal;
 
 use super::super::action::View;
 use super::super::keymap::Keymap;
@@ -33,11 +35,9 @@ pub fn entries(keymap: &Keymap, view: View, theme: &Theme) -> Vec<Entry> {
         View::Queue => &[
             ("esc", "leave search/detail/filter"),
             ("enter", "end search; new plan"),
-            ("[x]", "accepted: x writes it"),
-            ("[ ]", "skipped"),
+            ("[x] [ ]", "accepted / skipped"),
             ("[~]", "accepted, waits for link"),
-            ("*", "changed by you"),
-            ("◀?▶", "conflict without a side"),
+            ("* ◀?▶", "changed by you / no side"),
             ("⚠", "warning (see detail)"),
         ],
         View::Mapping => &[
@@ -62,7 +62,15 @@ pub fn entries(keymap: &Keymap, view: View, theme: &Theme) -> Vec<Entry> {
     out
 }
 
-pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, view: View, theme: &Theme) {
+/// `places`: the config file and where each store is, for the footer.
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    keymap: &Keymap,
+    view: View,
+    theme: &Theme,
+    places: &str,
+) {
     let entries = entries(keymap, view, theme);
     let inner_height = area.height.saturating_sub(3) as usize;
     // Too long for the screen: two columns side by side.
@@ -86,14 +94,12 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, view: View, theme:
             Line::from(spans)
         })
         .collect();
-    lines.push(Line::styled(
-        cell(
-            "Rebind keys in the config: [keys] skip_all = \"S\"",
-            (width as usize).saturating_sub(2),
-        ),
-        theme.style(Role::Muted),
-    ));
-    let height = (lines.len() as u16 + 2).min(area.height);
+    // Where everything is, whole (wrapped), and how keys are rebound.
+    let inner_w = (width as usize).saturating_sub(2).max(1);
+    let footer = format!("{} · [keys] rebinds keys", for_terminal(places));
+    let footer_lines = unicode_width::UnicodeWidthStr::width(footer.as_str()).div_ceil(inner_w);
+    lines.push(Line::styled(footer, theme.style(Role::Muted)));
+    let height = (lines.len() as u16 + footer_lines.saturating_sub(1) as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -107,7 +113,7 @@ pub fn render(frame: &mut Frame, area: Rect, keymap: &Keymap, view: View, theme:
     };
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.style(Role::Focus))
