@@ -150,13 +150,19 @@ fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
             style.patch(app.theme.style(role)),
         )
     } else {
+        // Only whole hints: one cut in half reads as something else.
         let mut spans = Vec::new();
+        let mut used = 0;
         for (key, name) in app.keymap.hints(app.view) {
-            spans.push(Span::styled(
-                format!(" {key}"),
-                style.patch(app.theme.style(Role::Key)),
-            ));
-            spans.push(Span::styled(format!(" {name}"), style));
+            let (key, name) = (format!(" {key}"), format!(" {name}"));
+            let width = unicode_width::UnicodeWidthStr::width(key.as_str())
+                + unicode_width::UnicodeWidthStr::width(name.as_str());
+            if used + width > area.width as usize {
+                break;
+            }
+            used += width;
+            spans.push(Span::styled(key, style.patch(app.theme.style(Role::Key))));
+            spans.push(Span::styled(name, style));
         }
         Line::from(spans)
     };

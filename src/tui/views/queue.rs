@@ -462,7 +462,7 @@ impl QueueView {
                 let mut notes = Vec::new();
                 if review > 0 {
                     notes.push(format!(
-                        "{review} waiting for review left as they were (Space: one, A: all shown, asks first)"
+                        "{review} waiting for review left as they were: Space or A"
                     ));
                 }
                 if open > 0 {
