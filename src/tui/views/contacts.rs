@@ -454,10 +454,12 @@ impl ContactsView {
             let status_style = theme.style(status_role(row.status)).patch(base);
             let mut spans = vec![
                 Span::styled(
-                    if selected {
-                        "▶"
-                    } else if marked {
+                    // The mark for a manual link shows under the cursor
+                    // too (the row's highlight says it is selected).
+                    if marked {
                         "•"
+                    } else if selected {
+                        "▶"
                     } else {
                         " "
                     },
