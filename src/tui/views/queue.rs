@@ -190,6 +190,14 @@ impl QueueView {
             })
             .map(|(i, _)| i as u32)
             .collect();
+        // By kind, then in the contacts' order (family name first), so that
+        // both lists read alike.
+        let kind_at = |k: OpKind| OpKind::ALL.iter().position(|&a| a == k).unwrap_or(0);
+        let ops = &data.plan.operations;
+        self.visible.sort_by_key(|&o| {
+            let row = data.op_rows.get(o as usize).copied().unwrap_or(0);
+            (kind_at(ops[o as usize].kind), row)
+        });
         self.selected = self.selected.min(self.visible.len().saturating_sub(1));
         self.field = 0;
     }
