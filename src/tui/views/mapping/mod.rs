@@ -49,6 +49,9 @@ pub struct MappingView {
     column: usize,
     picker: Option<Picker>,
     error: Option<String>,
+    /// What the last change did, where the rows no longer show it (a
+    /// removed row).
+    note: Option<String>,
     saved: bool,
     /// Text and rows before the last `Save`, for `save_failed`.
     before_save: Option<(String, Vec<Row>)>,
@@ -89,6 +92,7 @@ impl MappingView {
             column: 0,
             picker: None,
             error: None,
+            note: None,
             saved: false,
             before_save: None,
             offset: Remembered::new(0),
@@ -157,11 +161,16 @@ impl MappingView {
         if let Some(error) = &self.error {
             return Some(error.clone());
         }
-        match mapping::changed_fields(&self.original, &self.rows) {
+        let changes = match mapping::changed_fields(&self.original, &self.rows) {
             0 if self.saved => Some("saved".to_string()),
             0 => None,
             1 => Some("1 change not saved".to_string()),
             n => Some(format!("{n} changes not saved")),
+        };
+        match (&self.note, changes) {
+            (Some(note), Some(changes)) => Some(format!("{note} · {changes} (w saves)")),
+            (Some(note), None) => Some(note.clone()),
+            (None, changes) => changes,
         }
     }
 
@@ -207,6 +216,7 @@ impl MappingView {
             Ok(()) => {
                 self.rows = rows;
                 self.error = None;
+                self.note = None;
                 self.saved = false;
                 true
             }
@@ -326,9 +336,11 @@ impl MappingView {
             return self.refuse("no mapping selected");
         }
         let at = self.selected;
+        let field = self.rows[at].field.to_string();
         if self.try_change(|rows| {
             rows.remove(at);
         }) {
+            self.note = Some(format!("removed {}", for_terminal(&field)));
             self.move_by(0);
         }
     }

@@ -177,6 +177,11 @@ fn remove_then_save_drops_the_entry_and_keeps_every_comment() {
         view.rows[view.selected].field.to_string(),
         "adr.work.locality"
     );
+    // The row is gone from the list: the status line says what went.
+    assert_eq!(
+        view.message().as_deref(),
+        Some("removed adr.work.street · 1 change not saved (w saves)")
+    );
     let text = saved_text(&mut view);
     assert_eq!(comments(&text), comments(samples::CONFIG));
     let config = parse(&text);
