@@ -60,6 +60,7 @@ fn commands() -> Vec<(Command, &'static [&'static str])> {
         ("take_left", Action::Take(Side::Left), Only(Queue), "take left (contact/field)", Some("left"), &["<"]),
         ("take_right", Action::Take(Side::Right), Only(Queue), "take right (contact/field)", Some("right"), &[">"]),
         ("kind_filter", Action::Filter, Only(Queue), "filter by kind (cycles)", Some("filter"), &["f"]),
+        ("preview", Action::Preview, Only(Queue), "preview what is written", None, &["p"]),
         ("search", Action::Search, Only(Contacts), "search names, mails, phones", Some("search"), &["/"]),
         ("filter", Action::Filter, Only(Contacts), "filter by status (cycles)", Some("filter"), &["f"]),
         ("link", Action::Link, Only(Contacts), "link two one-sided contacts", Some("link"), &["l"]),
