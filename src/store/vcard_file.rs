@@ -807,3 +807,58 @@ impl JournalStore for VcardFileStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn store(dir: &std::path::Path) -> VcardFileStore {
+        let text = "[left]\nkind = \"vcard\"\npath = \"book.vcf\"\nwrite_version = \"3.0\"\nstamp = \"X-CRM-CUSTOMER-NO\"\n[right]\nkind = \"vdir\"\npath = \"b\"\n";
+        let config = Config::parse(text, &dir.join("c.toml")).unwrap();
+        VcardFileStore::open(&config.left).unwrap()
+    }
+
+    fn without_rev(text: &str) -> Vec<&str> {
+        text.lines().filter(|l| !l.starts_with("REV:")).collect()
+    }
+
+    #[test]
+    fn the_preview_is_what_the_write_puts_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:a\r\nFN:Anna Berg\r\nN:Berg;Anna;;;\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nUID:b\r\nFN:Bernd\r\nEND:VCARD\r\n";
+        std::fs::write(dir.path().join("book.vcf"), book).unwrap();
+        let mut store = store(dir.path());
+        let first = &book[..book.find("END:VCARD\r\n").unwrap() + 11];
+        let update = Patch {
+            fields: vec![("email".parse().unwrap(), Some("anna@example.com".into()))],
+            stamp: Some("7".into()),
+            ..Patch::default()
+        };
+        let create = Patch {
+            fields: vec![("name.family".parse().unwrap(), Some("Neu".into()))],
+            uid: Some("c".into()),
+            ..Patch::default()
+        };
+        assert_eq!(store.record_text("a").unwrap().as_deref(), Some(first));
+        let updated = store.preview(Some("a"), &update).unwrap().unwrap();
+        let created = store.preview(None, &create).unwrap().unwrap();
+        assert_eq!(created.identity.as_deref(), Some("c"));
+        for line in ["VERSION:3.0", "X-CRM-CUSTOMER-NO:7", "UID:a"] {
+            assert!(updated.text.lines().any(|l| l == line), "{}", updated.text);
+        }
+        assert!(updated.text.lines().any(|l| l.starts_with("REV:")));
+        assert_eq!(store.record_text("a").unwrap().as_deref(), Some(first));
+
+        store.begin().unwrap();
+        let rev = store.read("a").unwrap().revision;
+        store.update("a", &rev, &update).unwrap();
+        store.create(&create).unwrap();
+        assert!(store.flush().unwrap().is_empty());
+        store.commit().unwrap();
+        let now = store.record_text("a").unwrap().unwrap();
+        assert_eq!(without_rev(&now), without_rev(&updated.text));
+        let new = store.record_text("c").unwrap().unwrap();
+        assert_eq!(without_rev(&new), without_rev(&created.text));
+    }
+}

@@ -1076,8 +1076,51 @@ fn the_preview_shows_what_executing_then_writes() {
             .unwrap()
             .has(Mark::Added, "X-CRM-CUSTOMER-NO:11")
     );
+    // On screen: the pane over the queue, the changed column marked.
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+    terminal.draw(|f| app.render(f)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let screen: String = (0..buffer.area.height)
+        .map(|y| {
+            let row: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            row + "\n"
+        })
+        .collect();
+    if std::env::var_os("SHOW_PREVIEW").is_some() {
+        eprintln!("{screen}");
+    }
+    assert!(screen.contains("preview: link Petra Lange"), "{screen}");
+    assert!(screen.contains("~ email = NULL → p.lange@"), "{screen}");
     app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     assert!(app.preview.is_none(), "Esc closes the preview");
+
+    // A create into the CRM: the columns the row gets, and the new row's
+    // id stamped into the card it comes from.
+    select_op(&mut app, OpKind::Create, "Florian Maier");
+    let crm = open_preview(&mut app);
+    let new_row = write_of(&crm, Side::Left, WriteKind::Create);
+    let new_row = new_row.after.expect("the row's columns");
+    for line in [
+        "last_name = Maier",
+        "outlook_sync = 1",
+        "id = (given by the table)",
+    ] {
+        assert!(new_row.lines().any(|l| l == line), "{line} in {new_row}");
+    }
+    let stamp = write_of(&crm, Side::Right, WriteKind::Stamp);
+    assert_eq!(stamp.record.as_deref(), Some("Florian Maier.vcf"));
+    let stamped = stamp.after.unwrap();
+    assert!(
+        stamped.contains("X-CRM-CUSTOMER-NO:(the id the new record gets)"),
+        "{stamped}"
+    );
+    press(&mut app, 'q');
+    assert!(
+        app.preview.is_none() && !app.quit,
+        "q closes the preview only"
+    );
 
     // Executing writes exactly what was shown (but for the time of the
     // write, and the UID a create draws).
