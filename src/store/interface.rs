@@ -123,6 +123,16 @@ pub struct Patch {
     pub full_name_synced: bool,
 }
 
+/// What a write would store, as [`ReadStore::record_text`] shows a record
+/// ([`WriteStore::preview`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Previewed {
+    pub text: String,
+    /// For a create: what the new record will be known by on the other
+    /// side (a card's UID), when that is known before it is written.
+    pub identity: Option<String>,
+}
+
 /// A write [`WriteStore::flush`] could not make: its record changed or went
 /// away since the write read it (another program wrote it meanwhile).
 #[derive(Debug)]
@@ -246,6 +256,13 @@ pub trait ReadStore {
         let _ = id;
         Ok(None)
     }
+    /// Record `id` as it is stored, as text for the operator: a card's
+    /// vCard text, a row's columns (one `column = value` a line). `None`
+    /// from a store that cannot show its records so.
+    fn record_text(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let _ = id;
+        Ok(None)
+    }
     /// [`ReadStore::card`] for a batch of (id, expected revision), in order.
     fn cards(&self, wanted: &[(&str, &str)]) -> Vec<Result<Option<VCard>, StoreError>> {
         wanted.iter().map(|(id, rev)| self.card(id, rev)).collect()
@@ -259,6 +276,15 @@ pub trait WriteStore: ReadStore {
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError>;
     /// Write `patch` if the record's revision is still `expected`.
     fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError>;
+    /// What `update(id, _, patch)` (`Some(id)`) or `create(patch)` (`None`)
+    /// would store, as [`ReadStore::record_text`] shows it, computed by the
+    /// same code as the write and without writing anything (the time a
+    /// write stamps is the time of the preview). `None` from a store that
+    /// cannot show its records.
+    fn preview(&self, id: Option<&str>, patch: &Patch) -> Result<Option<Previewed>, StoreError> {
+        let _ = (id, patch);
+        Ok(None)
+    }
     /// Delete the record if its revision is still `expected`.
     fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError>;
     /// Start one transaction for the writes that follow (SQL stores).

@@ -13,7 +13,9 @@ use std::path::PathBuf;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types::ValueRef};
 
-use super::interface::{JournalStore, Listing, Patch, ReadStore, StoreError, Versions, WriteStore};
+use super::interface::{
+    JournalStore, Listing, Patch, Previewed, ReadStore, StoreError, Versions, WriteStore,
+};
 use crate::config::{FieldMapping, Scope, StoreConfig, Transform};
 use crate::model::contact::{Contact, FieldPath};
 use crate::model::normal::Normalizer;
@@ -498,6 +500,66 @@ impl SqliteStore {
         out
     }
 
+    /// The (quoted) columns an INSERT of `patch` fills and their values,
+    /// in order: what `create` inserts and `preview` shows.
+    fn insert_values(&self, patch: &Patch) -> Vec<(String, Option<String>)> {
+        let mut out = Vec::new();
+        if self.new_id == NewId::Uuid {
+            // "The store chooses the id": a key SQLite does not number.
+            out.push((self.id.clone(), Some(uuid::Uuid::new_v4().to_string())));
+        }
+        out.extend(self.column_values(patch, None));
+        if let Some(m) = &self.modified {
+            out.push((m.clone(), Some(Self::now())));
+        }
+        if let Some((s, equals)) = &self.scope {
+            // A contact created from the other side belongs to the sync.
+            out.push((s.clone(), Some(equals.clone())));
+        }
+        if let (Some(s), Some(v)) = (&self.stamp, &patch.stamp) {
+            out.push((s.clone(), Some(v.clone())));
+        }
+        out
+    }
+
+    /// The (quoted) columns an UPDATE of `patch` sets on a row holding
+    /// `current`, and their values: what `update` sets and `preview`
+    /// shows. Empty when the patch writes no column (nothing is written
+    /// then, not even the modified time).
+    fn update_values(&self, patch: &Patch, current: &Contact) -> Vec<(String, Option<String>)> {
+        let mut out = self.column_values(patch, Some(current));
+        if let (Some(s), Some(v)) = (&self.stamp, &patch.stamp) {
+            out.push((s.clone(), Some(v.clone())));
+        }
+        if !out.is_empty()
+            && let Some(m) = &self.modified
+        {
+            out.push((m.clone(), Some(Self::now())));
+        }
+        out
+    }
+
+    /// Row `id`'s columns the store reads, as (quoted column, value): the
+    /// id, the mapped columns, the modified, scope and stamp columns.
+    fn row_values(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut names = vec![self.id.clone()];
+        names.extend(self.columns.iter().map(|(_, c)| c.clone()));
+        names.extend(self.modified.clone());
+        names.extend(self.scope.as_ref().map(|(s, _)| s.clone()));
+        names.extend(self.stamp.clone());
+        let sql = self.select_sql(&format!("WHERE {} = ?1", self.id));
+        let values = self
+            .conn
+            .query_row(&sql, [id], |row| {
+                (0..names.len())
+                    .map(|i| row.get_ref(i).map(text_of))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
+        Ok(names.into_iter().zip(values).collect())
+    }
+
     fn now() -> String {
         chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
     }
@@ -589,6 +651,10 @@ impl ReadStore for SqliteStore {
         table_columns(&self.config)
     }
 
+    fn record_text(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(Some(row_text(&self.row_values(id)?)))
+    }
+
     fn read(&self, id: &str) -> Result<Record, StoreError> {
         let sql = self.select_sql(&format!("WHERE {} = ?1", self.id));
         self.conn
@@ -598,32 +664,65 @@ impl ReadStore for SqliteStore {
     }
 }
 
+/// A quoted identifier as the schema names it.
+fn unquote(quoted: &str) -> String {
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or(quoted);
+    inner.replace("\"\"", "\"")
+}
+
+/// A row as the operator reads it: `column = value` a line, `NULL` for
+/// none; a column named twice (two fields in one column) once, with the
+/// last value.
+fn row_text(values: &[(String, Option<String>)]) -> String {
+    let mut seen: Vec<(&str, Option<&str>)> = Vec::new();
+    for (column, value) in values {
+        match seen.iter_mut().find(|(c, _)| c == column) {
+            Some(slot) => slot.1 = value.as_deref(),
+            None => seen.push((column, value.as_deref())),
+        }
+    }
+    seen.iter()
+        .map(|(column, value)| format!("{} = {}\n", unquote(column), value.unwrap_or("NULL")))
+        .collect()
+}
+
 impl WriteStore for SqliteStore {
+    /// The row as `update` would leave it (its other columns as they are),
+    /// or the columns `create` would fill (the id the table gives is named
+    /// only once the row is inserted).
+    fn preview(&self, id: Option<&str>, patch: &Patch) -> Result<Option<Previewed>, StoreError> {
+        let values = match id {
+            Some(id) => {
+                let current = self.read(id)?;
+                let mut row = self.row_values(id)?;
+                for (column, value) in self.update_values(patch, &current.contact) {
+                    match row.iter_mut().find(|(c, _)| *c == column) {
+                        Some(slot) => slot.1 = value,
+                        None => row.push((column, value)),
+                    }
+                }
+                row
+            }
+            None => {
+                let mut row = self.insert_values(patch);
+                if row.first().is_none_or(|(c, _)| *c != self.id) {
+                    row.insert(0, (self.id.clone(), Some("(given by the table)".into())));
+                }
+                row
+            }
+        };
+        Ok(Some(Previewed {
+            text: row_text(&values),
+            identity: None,
+        }))
+    }
+
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
-        let mut cols = Vec::new();
-        let mut values: Vec<Option<String>> = Vec::new();
-        if self.new_id == NewId::Uuid {
-            // "The store chooses the id": a key SQLite does not number.
-            cols.push(self.id.clone());
-            values.push(Some(uuid::Uuid::new_v4().to_string()));
-        }
-        for (column, value) in self.column_values(patch, None) {
-            cols.push(column);
-            values.push(value);
-        }
-        if let Some(m) = &self.modified {
-            cols.push(m.clone());
-            values.push(Some(Self::now()));
-        }
-        if let Some((s, equals)) = &self.scope {
-            // A contact created from the other side belongs to the sync.
-            cols.push(s.clone());
-            values.push(Some(equals.clone()));
-        }
-        if let (Some(s), Some(v)) = (&self.stamp, &patch.stamp) {
-            cols.push(s.clone());
-            values.push(Some(v.clone()));
-        }
+        let (cols, values): (Vec<String>, Vec<Option<String>>) =
+            self.insert_values(patch).into_iter().unzip();
         let sql = if cols.is_empty() {
             format!(
                 "INSERT OR ABORT INTO {} DEFAULT VALUES RETURNING CAST({} AS TEXT)",
@@ -654,20 +753,12 @@ impl WriteStore for SqliteStore {
         }
         let mut sets = Vec::new();
         let mut values: Vec<Option<String>> = Vec::new();
-        for (column, value) in self.column_values(patch, Some(&current.contact)) {
+        for (column, value) in self.update_values(patch, &current.contact) {
             values.push(value);
             sets.push(format!("{column} = ?{}", values.len()));
         }
-        if let (Some(s), Some(v)) = (&self.stamp, &patch.stamp) {
-            values.push(Some(v.clone()));
-            sets.push(format!("{s} = ?{}", values.len()));
-        }
         if sets.is_empty() {
             return Ok(expected.to_string());
-        }
-        if let Some(m) = &self.modified {
-            values.push(Some(Self::now()));
-            sets.push(format!("{m} = ?{}", values.len()));
         }
         values.push(Some(id.to_string()));
         let sql = self.update_sql(&sets, values.len());

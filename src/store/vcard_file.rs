@@ -25,7 +25,8 @@ use std::path::PathBuf;
 use super::cards;
 use super::files::{self, write_atomic};
 use super::interface::{
-    JournalStore, Listing, Patch, ReadStore, Refused, Renamed, StoreError, Versions, WriteStore,
+    JournalStore, Listing, Patch, Previewed, ReadStore, Refused, Renamed, StoreError, Versions,
+    WriteStore,
 };
 use crate::config::StoreConfig;
 use crate::model::record::{Record, Unreadable, hash_revision};
@@ -206,6 +207,41 @@ impl VcardFileStore {
             text,
             revision,
         }
+    }
+
+    /// A card a create of `patch` makes, with `uid` (what `create` adds to
+    /// the draft and `preview` shows).
+    fn created(&self, uid: String, patch: &Patch) -> Written {
+        let card = cards::new_card(&self.config, &uid, patch);
+        self.written(uid, card)
+    }
+
+    /// What an update of `patch` makes of `card` (what `update` keeps in
+    /// the draft and `preview` shows). A card without a UID gets one with
+    /// its first write (`settled`, when [`WriteStore::settle_ids`] gave it
+    /// one), like every other card of the file: its id is that UID from
+    /// now on.
+    fn updated(&self, mut card: VCard, settled: Option<String>, patch: &Patch) -> Written {
+        cards::apply(&self.config, &mut card, patch);
+        let uid = match vcard::property_text(&card, "UID") {
+            Some(uid) => uid,
+            None => {
+                let uid = settled.unwrap_or_else(new_uid);
+                vcard::set_property_text(&mut card, "UID", Some(&uid));
+                uid
+            }
+        };
+        self.written(uid, card)
+    }
+
+    /// Card `id` of the file as it is now: its text and the card.
+    fn stored(&self, id: &str) -> Result<(String, VCard), StoreError> {
+        let parsed = self.parse()?;
+        let (_, card) = (parsed.cards.into_iter())
+            .find(|(i, _)| i == id)
+            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
+        let text = String::from_utf8_lossy(parsed.bytes.get(card.span.clone()).unwrap_or_default());
+        Ok((text.into_owned(), card.card))
     }
 
     /// Card `id` for a copy in the other store, if it still has the
@@ -531,6 +567,11 @@ impl ReadStore for VcardFileStore {
             .ok_or_else(missing)
     }
 
+    /// The card's text as the file holds it.
+    fn record_text(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.stored(id).map(|(text, _)| Some(text))
+    }
+
     fn card(&self, id: &str, expected: &str) -> Result<Option<vcard::VCard>, StoreError> {
         if let Some(card) = self.drafted(id) {
             return self.copy_of(id, expected, card);
@@ -584,7 +625,7 @@ impl WriteStore for VcardFileStore {
         if draft.index(&uid).is_some() || draft.get(&uid).is_some() {
             uid = uuid::Uuid::new_v4().to_string();
         }
-        let w = self.written(uid.clone(), cards::new_card(&self.config, &uid, patch));
+        let w = self.created(uid.clone(), patch);
         let revision = w.revision.clone();
         let draft = self.draft()?;
         draft.created_at.insert(uid.clone(), draft.created.len());
@@ -597,25 +638,33 @@ impl WriteStore for VcardFileStore {
         let draft = self.draft()?;
         let index = draft.find(id, expected)?;
         let (_, card) = draft.get(id).expect("found just now");
-        let mut changed = card.clone();
+        let card = card.clone();
         let settled = draft.uids[index].clone();
-        cards::apply(&self.config, &mut changed, patch);
-        // A card without a UID gets one with its first write, like every
-        // other card of the file: its id is that UID from now on.
-        let uid = match vcard::property_text(&changed, "UID") {
-            Some(uid) => uid,
-            None => {
-                let uid = settled.unwrap_or_else(new_uid);
-                vcard::set_property_text(&mut changed, "UID", Some(&uid));
-                uid
-            }
-        };
-        let w = self.written(uid, changed);
+        let w = self.updated(card, settled, patch);
         let revision = w.revision.clone();
         let draft = self.draft()?;
         draft.edits[index] = Some(Edit::Card(w));
         draft.writes += 1;
         Ok(revision)
+    }
+
+    fn preview(&self, id: Option<&str>, patch: &Patch) -> Result<Option<Previewed>, StoreError> {
+        Ok(Some(match id {
+            Some(id) => {
+                let (_, card) = self.stored(id)?;
+                Previewed {
+                    text: self.updated(card, None, patch).text,
+                    identity: None,
+                }
+            }
+            None => {
+                let uid = patch.uid.clone().unwrap_or_else(new_uid);
+                Previewed {
+                    text: self.created(uid.clone(), patch).text,
+                    identity: Some(uid),
+                }
+            }
+        }))
     }
 
     fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError> {
@@ -756,5 +805,60 @@ impl JournalStore for VcardFileStore {
             Some(bytes) => write_atomic(&self.file, bytes, false),
             None => write_atomic(&self.file, b"", false),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn store(dir: &std::path::Path) -> VcardFileStore {
+        let text = "[left]\nkind = \"vcard\"\npath = \"book.vcf\"\nwrite_version = \"3.0\"\nstamp = \"X-CRM-CUSTOMER-NO\"\n[right]\nkind = \"vdir\"\npath = \"b\"\n";
+        let config = Config::parse(text, &dir.join("c.toml")).unwrap();
+        VcardFileStore::open(&config.left).unwrap()
+    }
+
+    fn without_rev(text: &str) -> Vec<&str> {
+        text.lines().filter(|l| !l.starts_with("REV:")).collect()
+    }
+
+    #[test]
+    fn the_preview_is_what_the_write_puts_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:a\r\nFN:Anna Berg\r\nN:Berg;Anna;;;\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nUID:b\r\nFN:Bernd\r\nEND:VCARD\r\n";
+        std::fs::write(dir.path().join("book.vcf"), book).unwrap();
+        let mut store = store(dir.path());
+        let first = &book[..book.find("END:VCARD\r\n").unwrap() + 11];
+        let update = Patch {
+            fields: vec![("email".parse().unwrap(), Some("anna@example.com".into()))],
+            stamp: Some("7".into()),
+            ..Patch::default()
+        };
+        let create = Patch {
+            fields: vec![("name.family".parse().unwrap(), Some("Neu".into()))],
+            uid: Some("c".into()),
+            ..Patch::default()
+        };
+        assert_eq!(store.record_text("a").unwrap().as_deref(), Some(first));
+        let updated = store.preview(Some("a"), &update).unwrap().unwrap();
+        let created = store.preview(None, &create).unwrap().unwrap();
+        assert_eq!(created.identity.as_deref(), Some("c"));
+        for line in ["VERSION:3.0", "X-CRM-CUSTOMER-NO:7", "UID:a"] {
+            assert!(updated.text.lines().any(|l| l == line), "{}", updated.text);
+        }
+        assert!(updated.text.lines().any(|l| l.starts_with("REV:")));
+        assert_eq!(store.record_text("a").unwrap().as_deref(), Some(first));
+
+        store.begin().unwrap();
+        let rev = store.read("a").unwrap().revision;
+        store.update("a", &rev, &update).unwrap();
+        store.create(&create).unwrap();
+        assert!(store.flush().unwrap().is_empty());
+        store.commit().unwrap();
+        let now = store.record_text("a").unwrap().unwrap();
+        assert_eq!(without_rev(&now), without_rev(&updated.text));
+        let new = store.record_text("c").unwrap().unwrap();
+        assert_eq!(without_rev(&new), without_rev(&created.text));
     }
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use super::cards;
 use super::files;
 use super::interface::{
-    JournalStore, Listed, Listing, Patch, ReadStore, Refused, StoreError, Version, Versions,
-    WriteStore,
+    JournalStore, Listed, Listing, Patch, Previewed, ReadStore, Refused, StoreError, Version,
+    Versions, WriteStore,
 };
 use crate::config::StoreConfig;
 use crate::model::record::{Record, Unreadable, hash_revision};
@@ -199,6 +199,21 @@ impl VdirStore {
         self.config.write_version
     }
 
+    /// The text a create of `patch` writes into the new card file, the card
+    /// given `uid` (what `create` writes and `preview` shows).
+    fn created_text(&self, uid: &str, patch: &Patch) -> String {
+        let card = cards::new_card(&self.config, uid, patch);
+        vcard::write_card(&card, self.version())
+    }
+
+    /// The text an update of `patch` writes over the card file `bytes`
+    /// (read from `path`): what `update` writes and `preview` shows.
+    fn updated_text(&self, bytes: &[u8], path: &Path, patch: &Patch) -> Result<String, StoreError> {
+        let mut card = single_card(bytes, path)?.card;
+        cards::apply(&self.config, &mut card, patch);
+        Ok(vcard::write_card(&card, self.version()))
+    }
+
     /// Read and parse the card files `names` (one worker's share of
     /// `read_many`).
     fn read_files(&self, names: &[&str]) -> Listing {
@@ -334,6 +349,14 @@ impl ReadStore for VdirStore {
         ))
     }
 
+    /// The card file's text.
+    fn record_text(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let (bytes, _) = self.read_file(id)?;
+        Ok(Some(
+            String::from_utf8_lossy(&vcard::decode::to_utf8(&bytes)).into_owned(),
+        ))
+    }
+
     fn card(&self, id: &str, expected: &str) -> Result<Option<vcard::VCard>, StoreError> {
         let (bytes, path) = self.read_file(id)?;
         if hash_revision(&bytes) != expected {
@@ -366,8 +389,7 @@ impl WriteStore for VdirStore {
             name = file_name_for_uid(&uuid::Uuid::new_v4().to_string());
         }
         let path = self.path_of(&name)?;
-        let card = cards::new_card(&self.config, &uid, patch);
-        let text = vcard::write_card(&card, self.version());
+        let text = self.created_text(&uid, patch);
         let hash = hash_revision(text.as_bytes());
         let temp = files::temporary(&path, text.as_bytes())?;
         self.hold(name.clone(), Change::Create(temp, hash.clone()));
@@ -379,9 +401,7 @@ impl WriteStore for VdirStore {
         if hash_revision(&bytes) != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
-        let mut card = single_card(&bytes, &path)?.card;
-        cards::apply(&self.config, &mut card, patch);
-        let text = vcard::write_card(&card, self.version());
+        let text = self.updated_text(&bytes, &path, patch)?;
         let hash = hash_revision(text.as_bytes());
         let temp = files::temporary(&path, text.as_bytes())?;
         let what = Change::Update {
@@ -391,6 +411,28 @@ impl WriteStore for VdirStore {
         };
         self.hold(id.to_string(), what);
         Ok(hash)
+    }
+
+    fn preview(&self, id: Option<&str>, patch: &Patch) -> Result<Option<Previewed>, StoreError> {
+        Ok(Some(match id {
+            Some(id) => {
+                let (bytes, path) = self.read_file(id)?;
+                Previewed {
+                    text: self.updated_text(&bytes, &path, patch)?,
+                    identity: None,
+                }
+            }
+            None => {
+                let uid = patch
+                    .uid
+                    .clone()
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                Previewed {
+                    text: self.created_text(&uid, patch),
+                    identity: Some(uid),
+                }
+            }
+        }))
     }
 
     fn delete(&mut self, id: &str, expected: &str) -> Result<(), StoreError> {

@@ -62,6 +62,9 @@ pub enum Action {
     UndoApply(i64),
     /// Show the log of past applies.
     Log,
+    /// Queue: show what the selected operation writes (each record as it
+    /// is and as it will be written).
+    Preview,
     Quit,
     /// Close a dialog or leave an input.
     Back,

@@ -16,13 +16,14 @@ use super::theme::Theme;
 use super::views::contacts::ContactsView;
 use super::views::log::{TextPane, log_lines};
 use super::views::mapping::MappingView;
+use super::views::preview::PreviewPane;
 use super::views::queue::{self, QueueView};
 use super::widgets::{Busy, Dialog, Message};
 use super::worker::{self, Event, Job};
 use crate::config::Config;
 use crate::model::Side;
 use crate::model::sanitize::for_terminal;
-use crate::sync::apply::{ApplyError, Decision, Outcome, default_decisions};
+use crate::sync::apply::{ApplyError, Decision, Outcome, Previews, default_decisions};
 use crate::sync::decisions::executable;
 use crate::sync::plan::{OpKind, refusals};
 use crate::sync::state::{ApplyRow, ApplyStatus};
@@ -46,6 +47,8 @@ pub struct App {
     /// A read-only pane over the view: the log of applies, or what an undo
     /// did.
     pub pane: Option<TextPane>,
+    /// What executing writes for an operation of the queue (`p`).
+    pub preview: Option<PreviewPane>,
     /// The journal's applies as last read, oldest first.
     pub applies: Vec<ApplyRow>,
     /// What the screen saw of the applies it ran: apply id → lines.
@@ -101,6 +104,7 @@ impl App {
             help: false,
             dialog: None,
             pane: None,
+            preview: None,
             applies: Vec::new(),
             seen: BTreeMap::new(),
             message: None,
@@ -340,6 +344,11 @@ impl App {
                 }
                 self.send(Job::Load, "reading the stores again");
             }
+            Event::Previewed {
+                op,
+                generation,
+                previews,
+            } => self.show_preview(op, generation, previews),
             Event::Note(message) => self.message = Some(message),
             Event::SaveFailed(why) => {
                 if let Some(m) = self.mapping.as_mut() {
@@ -376,6 +385,15 @@ impl App {
                 }
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => self.dialog = None,
                 _ => {}
+            }
+            return;
+        }
+        if let Some(preview) = self.preview.as_mut() {
+            match self.keymap.action(self.view, &key) {
+                _ if key.code == KeyCode::Esc => self.preview = None,
+                Some(Action::Preview | Action::Quit | Action::Back) => self.preview = None,
+                Some(action) => preview.scroll(&action),
+                None => {}
             }
             return;
         }
@@ -496,6 +514,7 @@ impl App {
                     log_lines(&self.applies, &self.seen),
                 ));
             }
+            Action::Preview if self.view == View::Queue => self.ask_preview(),
             Action::Confirmed(inner) => self.confirmed(*inner),
             action => self.update_view(action),
         }
@@ -619,6 +638,55 @@ impl App {
             lines,
             on_yes: Action::Confirmed(Box::new(Action::Execute)),
         });
+    }
+
+    /// `p`: ask the worker what executing writes for the selected
+    /// operation (the pane opens when it answers).
+    fn ask_preview(&mut self) {
+        if self.refuse_unless_ready() {
+            return;
+        }
+        let Some(data) = self.data.clone() else {
+            return;
+        };
+        if self.results.is_some() {
+            self.message = Some(Message::error(
+                "these are the results; Enter shows the new plan to preview",
+            ));
+            return;
+        }
+        let Some(op) = self.queue.selected_op() else {
+            self.message = Some(Message::error("no operation selected"));
+            return;
+        };
+        let decisions = self.decisions.clone();
+        self.send(
+            Job::Preview {
+                data,
+                decisions,
+                op,
+            },
+            "reading what the write changes",
+        );
+    }
+
+    /// The worker's preview of operation `op`: the pane, if the plan is
+    /// still the one on screen.
+    fn show_preview(&mut self, op: usize, generation: u64, previews: Result<Previews, String>) {
+        let data = self.data.as_ref().filter(|d| d.generation == generation);
+        let Some(operation) = data.and_then(|d| d.plan.operations.get(op)) else {
+            self.message = Some(Message::error(
+                "no preview: the plan changed meanwhile; press p again",
+            ));
+            return;
+        };
+        match previews {
+            Ok(previews) => {
+                let what = format!("{} {}", operation.kind.as_str(), operation.name);
+                self.preview = Some(PreviewPane::new(&what, previews));
+            }
+            Err(why) => self.message = Some(Message::error(format!("no preview: {why}"))),
+        }
     }
 
     /// `U`: undo the last apply that is done, after a question that names

@@ -62,6 +62,7 @@ fn commands() -> Vec<(Command, &'static [&'static str])> {
         ("take_left_all", Action::TakeAll(Side::Left), Only(Queue), "take left, all shown (asks)", None, &["["]),
         ("take_right_all", Action::TakeAll(Side::Right), Only(Queue), "take right, all shown (asks)", None, &["]"]),
         ("kind_filter", Action::Filter, Only(Queue), "filter by kind (cycles)", Some("filter"), &["f"]),
+        ("preview", Action::Preview, Only(Queue), "preview what is written", None, &["p"]),
         ("search", Action::Search, Only(Contacts), "search names, mails, phones", Some("search"), &["/"]),
         ("filter", Action::Filter, Only(Contacts), "filter by status (cycles)", Some("filter"), &["f"]),
         ("link", Action::Link, Only(Contacts), "link two one-sided contacts", Some("link"), &["l"]),

@@ -66,6 +66,9 @@ fn draw(app: &App, frame: &mut Frame) {
     if let Some(pane) = &app.pane {
         pane.render(frame, body, &app.theme);
     }
+    if let Some(preview) = &app.preview {
+        preview.render(frame, body, &app.theme);
+    }
     if app.help {
         let places = app.data.as_ref().map_or_else(String::new, |d| {
             let store = |s: &crate::config::StoreConfig| {

@@ -12,7 +12,7 @@ use crate::config::{Config, ConfigError};
 use crate::model::error::describe;
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
-use crate::sync::apply::{self, ApplyError, ApplyInput, Decision, Outcome};
+use crate::sync::apply::{self, ApplyError, ApplyInput, Decision, Outcome, Previews};
 use crate::sync::journal;
 use crate::sync::session::{self, Depth, Session, SessionError};
 use crate::sync::state::{ApplyRow, ApplyStatus, StateError};
@@ -76,12 +76,19 @@ pub enum Job {
     SaveConfig(String),
     /// Undo the apply with this id, if it is still the last one done.
     Undo(i64),
+    /// What executing would write for operation `op` of the plan, with
+    /// these decisions (nothing is written).
+    Preview {
+        data: Arc<Data>,
+        decisions: Vec<Decision>,
+        op: usize,
+    },
 }
 
 impl Job {
     /// Whether the job writes (stores, state or config): quitting waits.
     pub fn writes(&self) -> bool {
-        !matches!(self, Job::Load)
+        !matches!(self, Job::Load | Job::Preview { .. })
     }
 }
 
@@ -105,6 +112,13 @@ pub enum Event {
     /// An undo ran: the engine's notes (what was put back, every record
     /// left as it is, named), or why it was not done. A reload follows.
     Undone(Result<Vec<String>, String>),
+    /// A preview of operation `op` of the plan of generation `generation`,
+    /// or why it could not be made.
+    Previewed {
+        op: usize,
+        generation: u64,
+        previews: Result<Previews, String>,
+    },
     /// One job is done (sent after every job, whatever its outcome).
     Finished {
         wrote: bool,
@@ -189,6 +203,11 @@ impl Worker {
             }
             Job::SaveConfig(text) => worker.save_config(text),
             Job::Undo(apply_id) => worker.undo(apply_id),
+            Job::Preview {
+                data,
+                decisions,
+                op,
+            } => worker.preview(&data, &decisions, op),
         }
     }
 }
@@ -360,6 +379,31 @@ impl Worker {
                 self.load();
             }
         }
+    }
+
+    /// The engine's preview of what executing writes for operation `op`,
+    /// read from the stores now (nothing is written).
+    fn preview(&mut self, data: &Arc<Data>, decisions: &[Decision], op: usize) {
+        let generation = data.generation;
+        let previews = if generation != self.generation {
+            Err("the plan changed since you reviewed it; review the new plan".to_string())
+        } else {
+            match self.session() {
+                Ok(session) => Ok(apply::preview(
+                    &data.plan,
+                    decisions,
+                    op,
+                    &session.stores,
+                    &data.fields,
+                )),
+                Err(e) => Err(describe(&e)),
+            }
+        };
+        self.send(Event::Previewed {
+            op,
+            generation,
+            previews,
+        });
     }
 
     /// The engine's undo, as `abgleich undo` runs it, of the apply the

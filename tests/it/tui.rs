@@ -945,3 +945,204 @@ fn undo_from_the_screen_names_a_record_changed_since_and_leaves_it() {
     assert_eq!(crm_rows(&db), rows_before);
     app.shutdown();
 }
+
+/// `p` on the selected operation, and the pane the worker's answer opens.
+fn open_preview(app: &mut App) -> abgleich::sync::apply::Previews {
+    press(app, 'p');
+    assert!(
+        app.wait_idle(Duration::from_secs(60)),
+        "the preview is made"
+    );
+    let pane = app.preview.as_ref().unwrap_or_else(|| {
+        panic!("the preview opens: {:?}", app.message);
+    });
+    pane.previews.clone()
+}
+
+/// The write of `kind` to `side` among a preview's writes.
+fn write_of(
+    previews: &abgleich::sync::apply::Previews,
+    side: Side,
+    kind: abgleich::sync::apply::WriteKind,
+) -> abgleich::sync::apply::Preview {
+    previews
+        .writes
+        .iter()
+        .find(|w| w.side == side && w.kind == kind)
+        .unwrap_or_else(|| panic!("a {kind:?} on the {side} side in {previews:?}"))
+        .clone()
+}
+
+/// A record's text without the lines that hold the time of the write (and
+/// `skip`, a UID drawn afresh for each create).
+fn timeless(text: &str, skip: &[&str]) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with("REV:") && !l.starts_with("updated_at = "))
+        .filter(|l| !skip.iter().any(|s| l.starts_with(s)))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_preview_shows_what_executing_then_writes() {
+    use abgleich::sync::apply::WriteKind;
+    use abgleich::tui::views::preview::Mark;
+    let dir = common::copy_samples();
+    let mut app = open(dir.path());
+
+    // A create into Outlook: the whole card, with the stamp, REV, UID and
+    // the configured vCard 3.0.
+    select_op(&mut app, OpKind::Create, "Dieter Köhler");
+    let create = open_preview(&mut app);
+    assert!(create.accepted);
+    let card = write_of(&create, Side::Right, WriteKind::Create);
+    assert_eq!(
+        (card.store_name.as_str(), card.before.as_deref()),
+        ("Outlook", None)
+    );
+    let created = card.after.clone().expect("the card's text");
+    for line in [
+        "VERSION:3.0",
+        "X-CRM-CUSTOMER-NO:18",
+        "ORG;CHARSET=UTF-8:Köhler Sanitär GmbH",
+        "TITLE:Installateurmeister",
+    ] {
+        assert!(created.lines().any(|l| l == line), "{line} in {created}");
+    }
+    for start in ["REV:", "UID:", "N;CHARSET=UTF-8:Köhler;Dieter"] {
+        assert!(
+            created.lines().any(|l| l.starts_with(start)),
+            "{start} in {created}"
+        );
+    }
+    let pane = app.preview.as_ref().unwrap();
+    assert!(
+        pane.has(Mark::Added, "X-CRM-CUSTOMER-NO:18"),
+        "{:?}",
+        pane.lines
+    );
+    assert!(
+        pane.title.contains("create Dieter Köhler"),
+        "{}",
+        pane.title
+    );
+    // It scrolls, and p closes it.
+    press(&mut app, 'j');
+    assert_eq!(app.preview.as_ref().unwrap().scroll, 1);
+    press(&mut app, 'g');
+    assert_eq!(app.preview.as_ref().unwrap().scroll, 0);
+    press(&mut app, 'p');
+    assert!(app.preview.is_none(), "p closes the preview");
+
+    // A link that writes the card's e-mail into the CRM row and the CRM id
+    // into the card: the row's columns before and after, the card's text.
+    select_op(&mut app, OpKind::Link, "Petra Lange");
+    let link = open_preview(&mut app);
+    let row = write_of(&link, Side::Left, WriteKind::Update);
+    assert_eq!(row.record.as_deref(), Some("11"));
+    let (row_before, row_after) = (row.before.clone().unwrap(), row.after.clone().unwrap());
+    let email = "email = p.lange@lange-consulting.example.com";
+    assert!(row_after.lines().any(|l| l == email), "{row_after}");
+    assert!(!row_before.contains("p.lange@"), "{row_before}");
+    assert!(
+        row_after.lines().any(|l| l.starts_with("updated_at = ")),
+        "{row_after}"
+    );
+    assert!(
+        row_after.lines().any(|l| l == "last_name = Lange"),
+        "{row_after}"
+    );
+    let pane = app.preview.as_ref().unwrap();
+    assert!(
+        pane.has(Mark::Changed, "→ p.lange@lange-consulting.example.com"),
+        "{:?}",
+        pane.lines
+    );
+    let stamp = write_of(&link, Side::Right, WriteKind::Update);
+    assert_eq!(stamp.record.as_deref(), Some("Petra Lange.vcf"));
+    let (card_before, card_after) = (stamp.before.clone().unwrap(), stamp.after.clone().unwrap());
+    assert!(!card_before.contains("X-CRM-CUSTOMER-NO"), "{card_before}");
+    assert!(
+        card_after.lines().any(|l| l == "X-CRM-CUSTOMER-NO:11"),
+        "{card_after}"
+    );
+    assert!(
+        card_after.lines().any(|l| l.starts_with("REV:")),
+        "{card_after}"
+    );
+    assert!(
+        app.preview
+            .as_ref()
+            .unwrap()
+            .has(Mark::Added, "X-CRM-CUSTOMER-NO:11")
+    );
+    // On screen: the pane over the queue, the changed column marked.
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+    terminal.draw(|f| app.render(f)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let screen: String = (0..buffer.area.height)
+        .map(|y| {
+            let row: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            row + "\n"
+        })
+        .collect();
+    if std::env::var_os("SHOW_PREVIEW").is_some() {
+        eprintln!("{screen}");
+    }
+    assert!(screen.contains("preview: link Petra Lange"), "{screen}");
+    assert!(screen.contains("~ email = NULL → p.lange@"), "{screen}");
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(app.preview.is_none(), "Esc closes the preview");
+
+    // A create into the CRM: the columns the row gets, and the new row's
+    // id stamped into the card it comes from.
+    select_op(&mut app, OpKind::Create, "Florian Maier");
+    let crm = open_preview(&mut app);
+    let new_row = write_of(&crm, Side::Left, WriteKind::Create);
+    let new_row = new_row.after.expect("the row's columns");
+    for line in [
+        "last_name = Maier",
+        "outlook_sync = 1",
+        "id = (given by the table)",
+    ] {
+        assert!(new_row.lines().any(|l| l == line), "{line} in {new_row}");
+    }
+    let stamp = write_of(&crm, Side::Right, WriteKind::Stamp);
+    assert_eq!(stamp.record.as_deref(), Some("Florian Maier.vcf"));
+    let stamped = stamp.after.unwrap();
+    assert!(
+        stamped.contains("X-CRM-CUSTOMER-NO:(the id the new record gets)"),
+        "{stamped}"
+    );
+    press(&mut app, 'q');
+    assert!(
+        app.preview.is_none() && !app.quit,
+        "q closes the preview only"
+    );
+
+    // Executing writes exactly what was shown (but for the time of the
+    // write, and the UID a create draws).
+    execute(&mut app);
+    app.shutdown();
+    let read = |name: &str| std::fs::read_to_string(dir.path().join("outlook").join(name)).unwrap();
+    assert_eq!(
+        timeless(&read("Petra Lange.vcf"), &[]),
+        timeless(&card_after, &[])
+    );
+    let new_card = std::fs::read_dir(dir.path().join("outlook"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .find(|text| text.lines().any(|l| l == "X-CRM-CUSTOMER-NO:18"))
+        .expect("the card created for Dieter Köhler");
+    assert_eq!(
+        timeless(&new_card, &["UID:"]),
+        timeless(&created, &["UID:"])
+    );
+    let config = Config::load(&dir.path().join("abgleich.toml")).unwrap();
+    let session = Session::open(config, "test").unwrap();
+    let row_now = session.stores.left.record_text("11").unwrap().unwrap();
+    assert_eq!(timeless(&row_now, &[]), timeless(&row_after, &[]));
+    assert_ne!(timeless(&row_now, &[]), timeless(&row_before, &[]));
+}

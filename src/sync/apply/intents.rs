@@ -121,15 +121,19 @@ pub(super) fn intents(
     for (g, group) in groups.iter().enumerate() {
         group_intents(g, group, plan, decisions, stores, fields, &mut intents);
     }
-    // A display name the sync carries is written only as a field: it does
-    // not follow a name change on its own (the base would not know).
+    carry_full_name(&mut intents, fields);
+    intents
+}
+
+/// A display name the sync carries is written only as a field: it does
+/// not follow a name change on its own (the base would not know).
+pub(super) fn carry_full_name(intents: &mut [Intent], fields: &FieldSet) {
     let full_synced = fields.fields.iter().any(|f| f.path == FieldPath::NameFull);
-    for intent in &mut intents {
+    for intent in intents {
         if let Action::Create { patch, .. } | Action::Update { patch, .. } = &mut intent.action {
             patch.full_name_synced = full_synced;
         }
     }
-    intents
 }
 
 /// A record to create, from a Create operation.
@@ -149,7 +153,7 @@ struct Create {
 /// One group's writes: its deletes in operation order, then the create (and
 /// the stamp into its source), then one update per side with every field
 /// the group changes there.
-fn group_intents(
+pub(super) fn group_intents(
     g: usize,
     group: &Group<'_>,
     plan: &Plan,

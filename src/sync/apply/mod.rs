@@ -28,9 +28,11 @@
 mod execute;
 mod intents;
 mod links;
+mod preview;
 pub(in crate::sync) mod types;
 
 pub use super::decisions::{Decision, default_decisions};
+pub use preview::{Preview, Previews, WriteKind, preview};
 pub use types::{ApplyError, DamagedJournal, JournalDamage, Outcome, Report};
 // Recovery and undo live with the journal; their callers know them here.
 pub use super::journal::{recover, undo};

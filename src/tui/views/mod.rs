@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod help;
 pub mod log;
 pub mod mapping;
+pub mod preview;
 pub mod queue;
 
 use ratatui::style::Style;
