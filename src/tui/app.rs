@@ -304,14 +304,15 @@ impl App {
                 } else {
                     Message::info(text)
                 });
-                self.results = Some(Results {
+                let results = Results {
                     data,
                     decisions,
                     outcomes,
                     notes,
-                });
+                };
                 self.view = View::Queue;
-                self.queue.show_results();
+                self.queue.show_results(&results);
+                self.results = Some(results);
                 // The writes are done: quitting need not wait for the end
                 // of the job.
                 if self.pending_writes > 0 {
@@ -419,7 +420,9 @@ impl App {
             return;
         }
         if self.view == View::Queue && self.queue.is_capturing() {
-            if let Some(data) = &self.data {
+            if let Some(results) = &self.results {
+                self.queue.handle_results_key(key, results);
+            } else if let Some(data) = &self.data {
                 let data = data.clone();
                 self.queue.handle_key(key, &data);
             }
@@ -441,9 +444,12 @@ impl App {
             }
             return;
         }
-        if key.code == KeyCode::Esc
-            || (key.code == KeyCode::Enter && self.view == View::Queue && self.results.is_some())
-        {
+        if key.code == KeyCode::Enter && self.view == View::Queue && self.results.is_some() {
+            // Enter: the new plan (Esc first clears a search or filter).
+            self.update(Action::Edit);
+            return;
+        }
+        if key.code == KeyCode::Esc {
             self.update(Action::Back);
             return;
         }
@@ -540,7 +546,11 @@ impl App {
                 }
             }
             View::Queue => {
-                if self.results.is_some() {
+                if let Some(results) = &self.results {
+                    // Esc clears the results' search and filter first.
+                    if action == Action::Back && self.queue.clear_results_view(results) {
+                        return;
+                    }
                     if matches!(action, Action::Back | Action::Edit) {
                         self.results = None;
                         self.queue.reset(None, &data);

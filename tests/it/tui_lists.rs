@@ -320,3 +320,95 @@ fn the_help_names_the_config_file_and_where_each_store_is() {
         "{text}"
     );
 }
+
+/// After an execution, `/` searches the results and `f` shows only the
+/// failed ones (then changed since plan, then with a note).
+#[test]
+fn the_results_can_be_searched_and_filtered_to_the_failed_ones() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let (dir, mut app) = demo();
+    // One CRM row cannot be written (a trigger refuses it): its write fails.
+    app.update(Action::Show(View::Queue));
+    let data = app.data.clone().unwrap();
+    let row = data
+        .plan
+        .operations
+        .iter()
+        .filter(|op| {
+            app.decisions[data
+                .plan
+                .operations
+                .iter()
+                .position(|o| o.id == op.id)
+                .unwrap()]
+            .accept
+        })
+        .find(|op| {
+            op.kind == abgleich::sync::plan::OpKind::Update
+                && op.target.includes(abgleich::model::Side::Left)
+        })
+        .and_then(|op| op.id_on(abgleich::model::Side::Left))
+        .expect("an accepted update of a CRM row in the demo")
+        .to_string();
+    rusqlite::Connection::open(dir.path().join("crm.sqlite"))
+        .unwrap()
+        .execute_batch(&format!(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON customers WHEN NEW.id = {row} \
+             BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END;"
+        ))
+        .unwrap();
+    app.update(Action::Execute);
+    app.on_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let results = app.results.as_ref().expect("results");
+    let outcomes = results.outcomes.clone();
+    let names_of: Vec<String> = (results.data.plan.operations.iter())
+        .map(|op| op.name.clone())
+        .collect();
+    let failed = outcomes
+        .iter()
+        .filter(|o| !o.written() && **o != abgleich::sync::apply::Outcome::Skipped)
+        .count();
+    assert!(failed >= 1, "{outcomes:?}");
+    let all = app.queue.shown_results.len();
+    app.update(Action::Filter);
+    let shown: Vec<usize> = app
+        .queue
+        .shown_results
+        .iter()
+        .map(|&i| i as usize)
+        .collect();
+    assert!(!shown.is_empty() && shown.len() < all, "{shown:?}");
+    for &i in &shown {
+        assert!(matches!(
+            outcomes[i],
+            abgleich::sync::apply::Outcome::Failed(_)
+        ));
+    }
+    assert!(screen(&app, (120, 40)).contains("filter: failed"));
+    // Esc clears the filter first, then a search narrows by name.
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(
+        app.results.is_some(),
+        "Esc cleared the filter, the results stay"
+    );
+    assert_eq!(app.queue.shown_results.len(), all);
+    app.on_key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE));
+    for c in "köhler".chars() {
+        app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    let names: Vec<String> = app
+        .queue
+        .shown_results
+        .iter()
+        .map(|&i| names_of[i as usize].clone())
+        .collect();
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n.to_lowercase().contains("köhler")),
+        "{names:?}"
+    );
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.results.is_some(), "Enter ends the search");
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.results.is_none(), "Enter again: the new plan");
+}

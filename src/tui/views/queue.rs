@@ -83,6 +83,45 @@ pub struct QueueView {
     search_ends: Vec<u32>,
     /// Per operation on a pair that a link operation links: that one.
     link_of: HashMap<u32, u32>,
+    /// The results shown (their filter and the search applied), as
+    /// indexes into the executed plan.
+    pub shown_results: Vec<u32>,
+    pub result_filter: Option<ResultFilter>,
+}
+
+/// A filter of the results by outcome (`f` cycles them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultFilter {
+    Failed,
+    Changed,
+    Noted,
+}
+
+impl ResultFilter {
+    pub fn label(self) -> &'static str {
+        match self {
+            ResultFilter::Failed => "failed",
+            ResultFilter::Changed => "changed since plan",
+            ResultFilter::Noted => "done, with a note",
+        }
+    }
+
+    fn keeps(self, o: &Outcome) -> bool {
+        match self {
+            ResultFilter::Failed => matches!(o, Outcome::Failed(_)),
+            ResultFilter::Changed => *o == Outcome::ChangedSincePlan,
+            ResultFilter::Noted => matches!(o, Outcome::Noted(_)),
+        }
+    }
+
+    fn next(this: Option<Self>) -> Option<Self> {
+        match this {
+            None => Some(ResultFilter::Failed),
+            Some(ResultFilter::Failed) => Some(ResultFilter::Changed),
+            Some(ResultFilter::Changed) => Some(ResultFilter::Noted),
+            Some(ResultFilter::Noted) => None,
+        }
+    }
 }
 
 /// For an accepted operation whose pair's link waits for review: a note
@@ -318,10 +357,71 @@ impl QueueView {
         (can, open)
     }
 
-    pub fn show_results(&mut self) {
+    pub fn show_results(&mut self, results: &Results) {
         self.results = true;
         self.selected = 0;
         self.detail_focus = false;
+        self.result_filter = None;
+        self.query.clear();
+        self.searching = false;
+        self.refilter_results(results);
+    }
+
+    /// The results the filter and the search (by name) leave.
+    fn refilter_results(&mut self, results: &Results) {
+        let needle = self.query.to_lowercase();
+        let ops = &results.data.plan.operations;
+        self.shown_results = (results.outcomes.iter().enumerate())
+            .filter(|(i, o)| {
+                self.result_filter.is_none_or(|f| f.keeps(o))
+                    && (needle.is_empty() || ops[*i].name.to_lowercase().contains(&needle))
+            })
+            .map(|(i, _)| i as u32)
+            .collect();
+        self.selected = self
+            .selected
+            .min(self.shown_results.len().saturating_sub(1));
+    }
+
+    /// The result selected: its index in the executed plan.
+    pub fn selected_result(&self) -> Option<usize> {
+        self.shown_results.get(self.selected).map(|&o| o as usize)
+    }
+
+    /// Esc on the results clears their search and filter first; `false`
+    /// when there was none (Esc then leaves the results).
+    pub fn clear_results_view(&mut self, results: &Results) -> bool {
+        if self.query.is_empty() && self.result_filter.is_none() {
+            return false;
+        }
+        self.query.clear();
+        self.result_filter = None;
+        self.refilter_results(results);
+        true
+    }
+
+    /// Keys while typing a search in the results: text, never a command.
+    pub fn handle_results_key(&mut self, key: KeyEvent, results: &Results) {
+        match key.code {
+            KeyCode::Esc => {
+                self.searching = false;
+                self.query.clear();
+            }
+            KeyCode::Enter => {
+                self.searching = false;
+                return;
+            }
+            KeyCode::Backspace => {
+                self.query.pop();
+            }
+            KeyCode::Char(_) if key.modifiers.contains(KeyModifiers::CONTROL) => return,
+            KeyCode::Char(c) if !c.is_control() => {
+                self.query.push(c);
+                self.selected = 0;
+            }
+            _ => return,
+        }
+        self.refilter_results(results);
     }
 
     fn move_by(&mut self, delta: isize, len: usize, fields: usize) {
@@ -344,8 +444,24 @@ impl QueueView {
     }
 
     pub fn update_results(&mut self, action: &Action, results: Option<&Results>) {
-        let len = results.map_or(0, |r| r.outcomes.len());
+        let len = self.shown_results.len();
         match action {
+            Action::Filter => {
+                self.result_filter = ResultFilter::next(self.result_filter);
+                self.selected = 0;
+                if let Some(results) = results {
+                    self.refilter_results(results);
+                }
+            }
+            Action::Search => {
+                self.searching = true;
+                if !self.query.is_empty() {
+                    self.query.clear();
+                    if let Some(results) = results {
+                        self.refilter_results(results);
+                    }
+                }
+            }
             Action::Up => self.move_by(-1, len, 0),
             Action::Down => self.move_by(1, len, 0),
             Action::PageUp => self.move_by(-10, len, 0),
@@ -860,13 +976,37 @@ impl QueueView {
         let failed = count(|o| matches!(o, Outcome::Failed(_)));
         let changed = count(|o| *o == Outcome::ChangedSincePlan);
         let skipped = count(|o| *o == Outcome::Skipped);
-        frame.render_widget(
-            Paragraph::new(Line::styled(
-                format!("executed: {done} done · {failed} failed · {changed} changed since plan · {skipped} skipped — Enter: the new plan"),
-                theme.style(Role::Title),
-            )),
-            head,
-        );
+        let mut spans = vec![Span::styled(
+            format!(
+                "executed: {done} done · {failed} failed · {changed} changed since plan · {skipped} skipped — Enter: the new plan"
+            ),
+            theme.style(Role::Title),
+        )];
+        // What narrows the list comes first: the counts may be cut.
+        if self.searching || !self.query.is_empty() {
+            let cursor = if self.searching { "▏" } else { "" };
+            spans.insert(
+                0,
+                Span::styled(
+                    format!(
+                        "/{}{cursor} {} found · ",
+                        for_terminal(&self.query),
+                        self.shown_results.len()
+                    ),
+                    theme.style(Role::Title),
+                ),
+            );
+        }
+        if let Some(f) = self.result_filter {
+            spans.insert(
+                0,
+                Span::styled(
+                    format!("filter: {} · ", f.label()),
+                    theme.style(Role::Title),
+                ),
+            );
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), head);
         let block = Block::default()
             .borders(Borders::TOP)
             .border_style(theme.style(Role::Focus))
@@ -874,11 +1014,20 @@ impl QueueView {
         let inner = block.inner(list);
         frame.render_widget(block, list);
         let ops = &results.data.plan.operations;
-        let (start, end) = list_window(self.selected, ops.len(), inner.height as usize);
+        let shown = &self.shown_results;
+        let (start, end) = list_window(self.selected, shown.len(), inner.height as usize);
         let w = (inner.width as usize).saturating_sub(34);
         let mut lines = Vec::new();
-        for (i, op) in ops.iter().enumerate().take(end).skip(start) {
-            let selected = i == self.selected;
+        if shown.is_empty() {
+            lines.push(Line::styled(
+                "Nothing shown: f shows the next filter, Esc all.",
+                theme.style(Role::Muted),
+            ));
+        }
+        for (pos, &i) in shown[start..end].iter().enumerate() {
+            let i = i as usize;
+            let op = &ops[i];
+            let selected = start + pos == self.selected;
             let base = if selected {
                 theme.style(Role::Selected)
             } else {
@@ -905,13 +1054,13 @@ impl QueueView {
         frame.render_widget(Paragraph::new(lines), inner);
         let mut about = Vec::new();
         let mut fields = Vec::new();
-        if let (Some(op), Some(outcome)) =
-            (ops.get(self.selected), results.outcomes.get(self.selected))
-        {
+        let picked = self.selected_result();
+        let outcome_of = picked.and_then(|i| results.outcomes.get(i));
+        if let (Some(op), Some(outcome)) = (picked.and_then(|i| ops.get(i)), outcome_of) {
             let names = results.data.store_names();
             let decided = results
                 .decisions
-                .get(self.selected)
+                .get(picked.unwrap_or_default())
                 .cloned()
                 .unwrap_or_default();
             let target = target_text(writes_to(op, &decided), &names);
@@ -927,13 +1076,13 @@ impl QueueView {
             let rows = change_rows(op, &results.data.config.normalizer);
             fields = detail_table(&rows, detail.width as usize, op.link.is_some(), theme);
         }
-        if let Some(Outcome::Failed(why)) = results.outcomes.get(self.selected) {
+        if let Some(Outcome::Failed(why)) = outcome_of {
             about.push(Line::styled(
                 format!("failed: {}", for_terminal(&why.to_string())),
                 theme.style(Role::Failed),
             ));
         }
-        if let Some(Outcome::Noted(why)) = results.outcomes.get(self.selected) {
+        if let Some(Outcome::Noted(why)) = outcome_of {
             about.push(Line::styled(
                 format!(
                     "written and linked; not written: {} (it is in the new plan)",
@@ -942,7 +1091,7 @@ impl QueueView {
                 theme.style(Role::Warning),
             ));
         }
-        if let Some(Outcome::ChangedSincePlan) = results.outcomes.get(self.selected) {
+        if let Some(Outcome::ChangedSincePlan) = outcome_of {
             about.push(Line::styled(
                 "changed since the plan was made: what was not written is in the new plan",
                 theme.style(Role::Warning),
