@@ -114,8 +114,16 @@ impl Matcher<'_> {
             .filter(|(x, y)| !x.is_empty() && !y.is_empty())
             .map(|(x, y)| x == y)
             .collect();
-        if compared.is_empty() || compared.iter().any(|same| *same) {
+        if compared.iter().any(|same| *same) {
             return false;
+        }
+        // No name on both sides (a company's row): the organisation tells.
+        if compared.is_empty() {
+            let org = |rec: &Record| fold::german(&rec.contact.org_name);
+            let (a, b) = (org(l), org(r));
+            if !a.is_empty() && a == b {
+                return false;
+            }
         }
         let emails = |rec: &Record| -> HashSet<String> {
             (rec.contact.emails.iter())

@@ -1283,3 +1283,100 @@ fn an_undo_a_deferred_foreign_key_refuses_at_commit_keeps_the_row_and_names_it()
     sb.ok(&["status"]);
     sb.plan();
 }
+
+/// An import from a UID-less book: a card removed, and the one that moved
+/// up into its place edited too. The row of the removed card must not
+/// silently become the other person.
+#[test]
+fn an_import_never_overwrites_a_row_with_the_edited_card_that_took_its_place() {
+    let sb = Sandbox::new(Book::OneFile, 0, false, false);
+    let config = std::fs::read_to_string(sb.root().join("abgleich.toml")).unwrap();
+    std::fs::write(
+        sb.root().join("abgleich.toml"),
+        config.replace("mode = \"sync\"", "mode = \"import\""),
+    )
+    .unwrap();
+    let card = |given: &str, family: &str, email: &str| {
+        format!(
+            "BEGIN:VCARD\r\nVERSION:2.1\r\nN:{family};{given};;;\r\nFN:{given} {family}\r\nEMAIL;INTERNET:{email}\r\nEND:VCARD\r\n"
+        )
+    };
+    let (anna, max, carla) = (
+        card("Anna", "Berg", "anna@x.de"),
+        card("Max", "Berg", "max@x.de"),
+        card("Carla", "Dorn", "carla@x.de"),
+    );
+    std::fs::write(sb.root().join("book.vcf"), format!("{anna}{max}{carla}")).unwrap();
+    sb.ok(&["apply", "--yes"]);
+    let anna_row = sb.row_by_email("anna@x.de");
+    // Anna is gone; Max moved up into her place, with a new address.
+    let max2 = card("Max", "Berg", "max@neu.de");
+    std::fs::write(sb.root().join("book.vcf"), format!("{max2}{carla}")).unwrap();
+    let plan = sb.plan();
+    for op in ops(&plan) {
+        if op["left_id"] == anna_row.to_string().as_str() {
+            assert_eq!(op["review"], true, "Anna's row waits\n{plan:#}");
+        }
+    }
+    sb.ok(&["apply", "--yes"]);
+    assert_eq!(
+        sb.crm_given_by_id(anna_row),
+        "Anna",
+        "Anna's row is still Anna's"
+    );
+}
+
+impl Sandbox {
+    fn crm_given_by_id(&self, id: i64) -> String {
+        self.db()
+            .query_row(
+                "SELECT first_name FROM customers WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+}
+
+/// A stamp left on a card whose CRM id went to a row without a name (a
+/// company's) that shares nothing else with it: the link waits for review.
+#[test]
+fn a_stamp_to_a_nameless_stranger_waits_for_review() {
+    let sb = Sandbox::new(Book::Folder, 2, true, true);
+    sb.first_sync(2);
+    let row = sb.row_by_email("p1@example.de");
+    sb.ok(&["forget", &row.to_string()]);
+    sb.db()
+        .execute_batch(&format!(
+            "DELETE FROM customers WHERE id = {row};
+             INSERT INTO customers (id, email) VALUES ({row}, 'info@acme.de');"
+        ))
+        .unwrap();
+    let plan = sb.plan();
+    let link = ops(&plan)
+        .iter()
+        .find(|op| op["kind"] == "link")
+        .unwrap_or_else(|| panic!("{plan:#}"));
+    assert_eq!(link["review"], true, "{plan:#}");
+    sb.ok(&["apply", "--yes"]);
+    let email: String = sb
+        .db()
+        .query_row("SELECT email FROM customers WHERE id = ?1", [row], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(email, "info@acme.de");
+    assert_eq!(sb.crm_given_by_id_opt(row), None, "no name written into it");
+}
+
+impl Sandbox {
+    fn crm_given_by_id_opt(&self, id: i64) -> Option<String> {
+        self.db()
+            .query_row(
+                "SELECT first_name FROM customers WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+}

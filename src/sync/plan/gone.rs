@@ -188,11 +188,19 @@ impl Planner<'_> {
         // gives deleted records' ids to new ones: the addresses and numbers
         // decide.
         let (old_family, new_family) = (fold(&family), fold(&rec.contact.family));
-        if !*self.inp.policy.reuses_ids.get(side)
-            || old_family.is_empty()
-            || new_family.is_empty()
-            || old_family == new_family
-        {
+        // A card known by its place in a one-file book (no UID): another
+        // card may stand there now, so any changed name part is asked
+        // about the same way.
+        let by_place = super::moved::positional(rec);
+        let name_changed = if by_place {
+            had.iter().any(|(old, new)| fold(old) != fold(new))
+        } else {
+            *self.inp.policy.reuses_ids.get(side)
+                && !old_family.is_empty()
+                && !new_family.is_empty()
+                && old_family != new_family
+        };
+        if !name_changed {
             return None;
         }
         let normalizer = self.inp.normalizer;

@@ -22,7 +22,7 @@ use crate::store::vdir::file_name_for_uid;
 use crate::sync::state::Link;
 
 /// A record whose id is its place in a one-file book (`#N`, no UID).
-fn positional(rec: &Record) -> bool {
+pub(super) fn positional(rec: &Record) -> bool {
     rec.uid.is_none()
         && rec
             .id
