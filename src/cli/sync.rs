@@ -364,7 +364,10 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
             refused.reasons.join("\n  ")
         ));
     }
-    let accepted = decisions.iter().filter(|d| d.accept).count();
+    // What the engine executes: accepted, resolved, and not on a pair
+    // whose link waits (resolving a conflict never links a pair).
+    let runs = abgleich::sync::decisions::executable(&plan, &decisions);
+    let accepted = runs.iter().filter(|r| **r).count();
     if let Some(saved) = &saved {
         print_stale(saved, &mut stale);
     }
@@ -378,8 +381,8 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
     let waiting: Vec<&Op> = plan
         .operations
         .iter()
-        .zip(&decisions)
-        .filter(|(o, d)| !d.accept && in_saved(o))
+        .zip(&runs)
+        .filter(|(o, run)| !**run && in_saved(o))
         .map(|(o, _)| o)
         .collect();
     let fingerprint = session.fingerprint();
@@ -456,7 +459,9 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
         counted(noted, "with a note"),
         counted(failed, "failed"),
         counted(changed, "changed since plan"),
-        report.apply_id.unwrap_or(0)
+        report
+            .apply_id
+            .map_or_else(|| "–".to_string(), |id| id.to_string())
     );
     print_waiting(&waiting);
     Ok(if failed + noted > 0 {

@@ -1380,3 +1380,55 @@ impl Sandbox {
             .unwrap()
     }
 }
+
+/// A saved plan that accepts a conflict but not its pair's link: nothing is
+/// written, and the report says so and lists the conflict as waiting.
+#[test]
+fn a_saved_plan_accepting_a_conflict_without_its_link_writes_nothing_and_says_so() {
+    let dir = crate::common::copy_samples();
+    let config = dir.path().join("abgleich.toml");
+    let run = |args: &[&str]| {
+        crate::common::run(
+            Command::new(BIN)
+                .args(args)
+                .arg("--config")
+                .arg(&config)
+                .env("XDG_STATE_HOME", dir.path().join("xdg")),
+        )
+    };
+    let plan_file = dir.path().join("p.json");
+    let out = run(&["plan", "--out", plan_file.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let mut plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    let mut found = false;
+    for op in plan["operations"].as_array_mut().unwrap() {
+        let sabine = op["name"] == "Sabine GROSS";
+        if sabine && op["kind"] == "conflict" {
+            op["accept"] = Value::Bool(true);
+            for c in op["changes"].as_array_mut().unwrap() {
+                c["to"] = Value::String("left".into());
+            }
+            found = true;
+        } else {
+            op["accept"] = Value::Bool(false);
+        }
+    }
+    assert!(found);
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let rows_before = crate::crash::crm_rows(&dir.path().join("crm.sqlite"));
+    let out = run(&["apply", "--plan", plan_file.to_str().unwrap(), "--yes"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("nothing to apply"), "{out}");
+    assert!(!out.stdout.contains("apply #0"), "{out}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("conflict Sabine GROSS")),
+        "the conflict is listed as waiting\n{out}"
+    );
+    assert_eq!(
+        crate::crash::crm_rows(&dir.path().join("crm.sqlite")),
+        rows_before
+    );
+}
