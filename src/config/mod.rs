@@ -138,7 +138,21 @@ pub const INIT_TEMPLATE: &str = include_str!("../../samples/abgleich.toml");
 /// stores the same table.
 fn same_store(left: &StoreConfig, right: &StoreConfig) -> bool {
     let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    real(&left.path) == real(&right.path)
+    // The same file under two names (a hard link, a bind mount) too.
+    #[cfg(unix)]
+    let same_file = {
+        use std::os::unix::fs::MetadataExt;
+        match (
+            std::fs::metadata(&left.path),
+            std::fs::metadata(&right.path),
+        ) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    };
+    #[cfg(not(unix))]
+    let same_file = false;
+    (same_file || real(&left.path) == real(&right.path))
         && (left.kind != StoreKind::Sqlite
             || right.kind != StoreKind::Sqlite
             || left.table.as_deref().map(str::to_lowercase)

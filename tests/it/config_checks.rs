@@ -706,3 +706,23 @@ fn the_same_store_on_both_sides_is_refused() {
         "{out}"
     );
 }
+
+#[test]
+fn the_same_book_under_two_names_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("book.vcf"), "").unwrap();
+    std::fs::hard_link(dir.path().join("book.vcf"), dir.path().join("hard.vcf")).unwrap();
+    let config = dir.path().join("abgleich.toml");
+    std::fs::write(
+        &config,
+        "[left]\nname = \"A\"\nkind = \"vcard\"\npath = \"book.vcf\"\n\n\
+         [right]\nname = \"B\"\nkind = \"vcard\"\npath = \"hard.vcf\"\n",
+    )
+    .unwrap();
+    let out = check(dir.path(), &config);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr.contains("both sides must be different stores"),
+        "{out}"
+    );
+}
