@@ -84,7 +84,7 @@ struct Written {
 /// What becomes of one card of the file as it is now.
 enum Output<'a> {
     Keep,
-    Text(Cow<'a, str>),
+    Text(Cow<'a, [u8]>),
     Remove,
 }
 
@@ -270,6 +270,15 @@ impl VcardFileStore {
         )
     }
 
+    fn bytes_revision(bytes: &[u8]) -> String {
+        vcard::read_cards(bytes)
+            .into_iter()
+            .next()
+            .and_then(Result::ok)
+            .map(|c| c.revision)
+            .unwrap_or_else(|| hash_revision(bytes))
+    }
+
     fn text_revision(text: &str) -> String {
         // The revision a later read computes for this card.
         vcard::read_cards(text.as_bytes())
@@ -372,7 +381,7 @@ impl VcardFileStore {
                             revision_after: w.revision.clone(),
                         });
                     }
-                    outputs.push(Output::Text(Cow::Borrowed(&w.text)));
+                    outputs.push(Output::Text(Cow::Borrowed(w.text.as_bytes())));
                 }
                 None if !has_uid(c) => {
                     // Untouched, without a UID: it gets one, like every card
@@ -383,13 +392,13 @@ impl VcardFileStore {
                         with_uid_line(&now.bytes[c.span.clone()], &uid).unwrap_or_else(|| {
                             let mut with_uid = c.card.clone();
                             vcard::set_property_text(&mut with_uid, "UID", Some(&uid));
-                            vcard::write_card(&with_uid, self.config.write_version)
+                            vcard::write_card(&with_uid, self.config.write_version).into_bytes()
                         });
                     renamed.push(Renamed {
                         from: from.clone(),
                         to: uid,
                         revision_before: c.revision.clone(),
-                        revision_after: Self::text_revision(&text),
+                        revision_after: Self::bytes_revision(&text),
                     });
                     outputs.push(Output::Text(Cow::Owned(text)));
                 }
@@ -401,11 +410,19 @@ impl VcardFileStore {
         let cr_only = now.bytes.contains(&b'\r') && !now.bytes.contains(&b'\n');
         let eol: &[u8] = if cr_only { b"\r" } else { b"\r\n" };
         let ends_line = |b: &[u8]| b.ends_with(b"\n") || (cr_only && b.ends_with(b"\r"));
-        let text_of = |text: &str| -> Vec<u8> {
+        let text_of = |text: &[u8]| -> Vec<u8> {
             if cr_only {
-                text.replace("\r\n", "\r").into_bytes()
+                // Each CRLF becomes a CR.
+                let mut out = Vec::with_capacity(text.len());
+                let mut i = 0;
+                while i < text.len() {
+                    out.push(text[i]);
+                    let crlf = text[i] == b'\r' && text.get(i + 1) == Some(&b'\n');
+                    i += if crlf { 2 } else { 1 };
+                }
+                out
             } else {
-                text.as_bytes().to_vec()
+                text.to_vec()
             }
         };
         let mut out = Vec::with_capacity(now.bytes.len() + 1024);
@@ -429,7 +446,7 @@ impl VcardFileStore {
             if !out.is_empty() && !ends_line(&out) {
                 out.extend_from_slice(eol);
             }
-            out.extend_from_slice(&text_of(text));
+            out.extend_from_slice(&text_of(text.as_bytes()));
         }
         (out, renamed, refused)
     }
@@ -437,27 +454,28 @@ impl VcardFileStore {
 
 /// A card's text with a `UID` line added before its `END:VCARD`, in the
 /// card's own line ending; `None` if the text is not one card in UTF-8.
-fn with_uid_line(card: &[u8], uid: &str) -> Option<String> {
-    let text = std::str::from_utf8(card).ok()?;
-    let end = text.to_ascii_uppercase().rfind("END:VCARD")?;
-    if end > 0 && !text[..end].ends_with(['\n', '\r']) {
+fn with_uid_line(card: &[u8], uid: &str) -> Option<Vec<u8>> {
+    // Bytes, not text: a Latin-1 card stays Latin-1.
+    let upper = card.to_ascii_uppercase();
+    let end = upper.windows(9).rposition(|w| w == b"END:VCARD")?;
+    if end > 0 && !card[..end].ends_with(b"\n") && !card[..end].ends_with(b"\r") {
         return None;
     }
-    let eol = if text.contains("\r\n") {
-        "\r\n"
-    } else if text.contains('\n') {
-        "\n"
+    let eol: &[u8] = if card.windows(2).any(|w| w == b"\r\n") {
+        b"\r\n"
+    } else if card.contains(&b'\n') {
+        b"\n"
     } else {
-        "\r"
+        b"\r"
     };
-    let mut out = String::with_capacity(text.len() + uid.len() + 8);
-    out.push_str(&text[..end]);
-    out.push_str("UID:");
-    out.push_str(uid);
-    out.push_str(eol);
-    out.push_str(&text[end..]);
-    if !out.ends_with(['\n', '\r']) {
-        out.push_str(eol);
+    let mut out = Vec::with_capacity(card.len() + uid.len() + 8);
+    out.extend_from_slice(&card[..end]);
+    out.extend_from_slice(b"UID:");
+    out.extend_from_slice(uid.as_bytes());
+    out.extend_from_slice(eol);
+    out.extend_from_slice(&card[end..]);
+    if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
+        out.extend_from_slice(eol);
     }
     Some(out)
 }

@@ -1432,3 +1432,27 @@ fn a_saved_plan_accepting_a_conflict_without_its_link_writes_nothing_and_says_so
         rows_before
     );
 }
+
+#[test]
+fn a_latin_1_card_given_its_uid_keeps_every_other_byte() {
+    let sb = Sandbox::new(Book::OneFile, 0, false, false);
+    let card: &[u8] = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=ISO-8859-1:M\xfcller;J\xfcrgen;;;\r\n\
+FN;CHARSET=ISO-8859-1:J\xfcrgen M\xfcller\r\nEMAIL;INTERNET:j@m.de\r\nNOTE;ENCODING=QUOTED-PRINTABLE:Gr=FC=DFe\r\nEND:VCARD\r\n";
+    std::fs::write(sb.root().join("book.vcf"), card).unwrap();
+    sb.ok(&["apply", "--yes"]);
+    let after = std::fs::read(sb.root().join("book.vcf")).unwrap();
+    let at = after
+        .windows(4)
+        .position(|w| w == b"UID:")
+        .expect("a UID line");
+    let end = at + after[at..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut without = after[..at].to_vec();
+    without.extend_from_slice(&after[end..]);
+    assert_eq!(
+        without,
+        card,
+        "only the UID line was added:\n{}",
+        String::from_utf8_lossy(&after)
+    );
+    assert!(ops(&sb.plan()).is_empty());
+}
