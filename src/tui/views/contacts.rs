@@ -3,7 +3,7 @@
 //! by field (left | base | right).
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -13,7 +13,7 @@ use super::super::action::Action;
 use super::super::model::{Data, Row, Status};
 use super::super::theme::{Role, Theme};
 use super::super::widgets::Dialog;
-use super::{cell, detail_table, list_window, status_role};
+use super::{QueryEdit, cell, detail_table, list_window, status_role};
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
 use crate::sync::state::BaseValue;
@@ -99,34 +99,22 @@ impl ContactsView {
 
     /// Keys while typing a search: the list narrows with every key.
     pub fn handle_key(&mut self, key: KeyEvent, data: &Data) {
-        match key.code {
-            KeyCode::Esc => {
+        match super::edit_query(&mut self.query, key) {
+            QueryEdit::Cleared => {
                 self.searching = false;
-                self.query.clear();
                 self.refilter(data);
             }
-            KeyCode::Enter => self.searching = false,
-            KeyCode::Backspace => {
-                self.query.pop();
-                self.refilter(data);
-            }
-            KeyCode::Up => self.move_by(-1),
-            KeyCode::Down => self.move_by(1),
-            // Ctrl-U empties the search; other control chords are not text.
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.query.clear();
-                self.refilter(data);
-            }
-            KeyCode::Char(_) if key.modifiers.contains(KeyModifiers::CONTROL) => {}
-            KeyCode::Char(c) if !c.is_control() => {
-                self.query.push(c);
+            QueryEdit::Ended => self.searching = false,
+            QueryEdit::Shorter => self.refilter(data),
+            QueryEdit::Move(by) => self.move_by(by),
+            QueryEdit::Longer => {
                 // A longer query only narrows what is shown.
                 let narrowed = data.search(&self.query, &self.visible);
                 self.visible = narrowed;
                 self.selected = 0;
                 self.detail_scroll = 0;
             }
-            _ => {}
+            QueryEdit::Ignored => {}
         }
     }
 

@@ -8,6 +8,7 @@ pub mod mapping;
 pub mod preview;
 pub mod queue;
 
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
@@ -45,6 +46,68 @@ pub fn cell(text: &str, width: usize) -> String {
     }
     out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
     out
+}
+
+/// A pane's scroll position after `action` (up, down, a page, top,
+/// bottom), never past `max`.
+pub fn scrolled(scroll: usize, max: usize, action: &super::action::Action) -> usize {
+    use super::action::Action;
+    let page = 10;
+    match action {
+        Action::Up => scroll.saturating_sub(1),
+        Action::Down => scroll + 1,
+        Action::PageUp => scroll.saturating_sub(page),
+        Action::PageDown => scroll + page,
+        Action::Top => 0,
+        Action::Bottom => max,
+        _ => scroll,
+    }
+    .min(max)
+}
+
+/// What a key did to a search being typed ([`edit_query`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryEdit {
+    /// Enter: the search stays, typing ends.
+    Ended,
+    /// Esc: the search is gone and typing ends.
+    Cleared,
+    /// The query got longer (what is shown only narrows).
+    Longer,
+    /// The query got shorter or empty (Backspace, Ctrl-U).
+    Shorter,
+    /// Up or down in the list while typing.
+    Move(isize),
+    /// Not text (another control chord): nothing happened.
+    Ignored,
+}
+
+/// A key typed into a search: every key is text or ends the search, never
+/// a command. Ctrl-U empties it.
+pub fn edit_query(query: &mut String, key: KeyEvent) -> QueryEdit {
+    match key.code {
+        KeyCode::Esc => {
+            query.clear();
+            QueryEdit::Cleared
+        }
+        KeyCode::Enter => QueryEdit::Ended,
+        KeyCode::Backspace => {
+            query.pop();
+            QueryEdit::Shorter
+        }
+        KeyCode::Up => QueryEdit::Move(-1),
+        KeyCode::Down => QueryEdit::Move(1),
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            query.clear();
+            QueryEdit::Shorter
+        }
+        KeyCode::Char(_) if key.modifiers.contains(KeyModifiers::CONTROL) => QueryEdit::Ignored,
+        KeyCode::Char(c) if !c.is_control() => {
+            query.push(c);
+            QueryEdit::Longer
+        }
+        _ => QueryEdit::Ignored,
+    }
 }
 
 /// The slice of a list of `len` rows that is drawn in `height` lines so that

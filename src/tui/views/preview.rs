@@ -97,18 +97,7 @@ impl PreviewPane {
     }
 
     pub fn scroll(&mut self, action: &Action) {
-        let max = self.max_scroll.get();
-        let page = 10;
-        self.scroll = match action {
-            Action::Up => self.scroll.saturating_sub(1),
-            Action::Down => self.scroll + 1,
-            Action::PageUp => self.scroll.saturating_sub(page),
-            Action::PageDown => self.scroll + page,
-            Action::Top => 0,
-            Action::Bottom => max,
-            _ => self.scroll,
-        }
-        .min(max);
+        self.scroll = super::scrolled(self.scroll, self.max_scroll.get(), action);
     }
 
     pub fn render(&self, frame: &mut Frame, body: Rect, theme: &Theme) {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -16,7 +16,7 @@ use super::super::action::Action;
 use super::super::model::Data;
 use super::super::model::Results;
 use super::super::theme::{Role, Theme};
-use super::{cell, detail_table, list_window};
+use super::{QueryEdit, cell, detail_table, list_window};
 use crate::model::normal::Normalizer;
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
@@ -290,30 +290,19 @@ impl QueueView {
     /// Keys while typing a search: every key is text (or ends the search),
     /// never a command; the list narrows as it is typed.
     pub fn handle_key(&mut self, key: KeyEvent, data: &Data) {
-        match key.code {
-            KeyCode::Esc => {
+        match super::edit_query(&mut self.query, key) {
+            QueryEdit::Cleared => {
                 self.searching = false;
-                self.query.clear();
                 self.refilter(data);
             }
-            KeyCode::Enter => self.searching = false,
-            KeyCode::Backspace => {
-                self.query.pop();
-                self.refilter(data);
-            }
-            KeyCode::Up => self.move_by(-1, self.visible.len(), 0),
-            KeyCode::Down => self.move_by(1, self.visible.len(), 0),
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.query.clear();
-                self.refilter(data);
-            }
-            KeyCode::Char(_) if key.modifiers.contains(KeyModifiers::CONTROL) => {}
-            KeyCode::Char(c) if !c.is_control() => {
-                self.query.push(c);
+            QueryEdit::Ended => self.searching = false,
+            QueryEdit::Shorter => self.refilter(data),
+            QueryEdit::Move(by) => self.move_by(by, self.visible.len(), 0),
+            QueryEdit::Longer => {
                 self.selected = 0;
                 self.refilter(data);
             }
-            _ => {}
+            QueryEdit::Ignored => {}
         }
     }
 
@@ -402,24 +391,19 @@ impl QueueView {
 
     /// Keys while typing a search in the results: text, never a command.
     pub fn handle_results_key(&mut self, key: KeyEvent, results: &Results) {
-        match key.code {
-            KeyCode::Esc => {
-                self.searching = false;
-                self.query.clear();
-            }
-            KeyCode::Enter => {
+        match super::edit_query(&mut self.query, key) {
+            QueryEdit::Cleared => self.searching = false,
+            QueryEdit::Ended => {
                 self.searching = false;
                 return;
             }
-            KeyCode::Backspace => {
-                self.query.pop();
+            QueryEdit::Longer => self.selected = 0,
+            QueryEdit::Shorter => {}
+            QueryEdit::Move(by) => {
+                self.move_by(by, self.shown_results.len(), 0);
+                return;
             }
-            KeyCode::Char(_) if key.modifiers.contains(KeyModifiers::CONTROL) => return,
-            KeyCode::Char(c) if !c.is_control() => {
-                self.query.push(c);
-                self.selected = 0;
-            }
-            _ => return,
+            QueryEdit::Ignored => return,
         }
         self.refilter_results(results);
     }
