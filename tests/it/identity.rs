@@ -1456,3 +1456,33 @@ FN;CHARSET=ISO-8859-1:J\xfcrgen M\xfcller\r\nEMAIL;INTERNET:j@m.de\r\nNOTE;ENCOD
     );
     assert!(ops(&sb.plan()).is_empty());
 }
+
+/// A card made immutable (`chattr +i`) cannot be replaced: the apply says
+/// which store could not put its cards in place and that nothing was
+/// written, and both stores are as they were.
+#[test]
+fn an_immutable_card_stops_the_apply_with_a_message_naming_the_store() {
+    let sb = Sandbox::new(Book::Folder, 3, true, false);
+    sb.first_sync(3);
+    let row = sb.row_by_email("p1@example.de");
+    sb.set_given(row, "Neu");
+    let card = sb.folder().join("Person 1.vcf");
+    let before = std::fs::read(&card).unwrap();
+    let locked = Command::new("chattr").arg("+i").arg(&card).status();
+    if !locked.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: chattr +i is not available here");
+        return;
+    }
+    let out = sb.run(&["apply", "--yes"]);
+    let _ = Command::new("chattr").arg("-i").arg(&card).status();
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr.contains("Book could not put its cards in place")
+            && out.stderr.contains("nothing was written"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&card).unwrap(), before);
+    assert_eq!(sb.crm_given(1), ["Neu"], "the CRM edit is still to do");
+    sb.ok(&["apply", "--yes"]);
+    assert!(ops(&sb.plan()).is_empty());
+}

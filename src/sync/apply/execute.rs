@@ -144,7 +144,13 @@ fn flush(
         journal.flushing(Some(side));
         let flushed = stores.get_mut(side).flush();
         journal.flushing(None);
-        for Refused { id, error } in flushed? {
+        let flushed = flushed.map_err(|e| match e {
+            StoreError::Io { .. } => {
+                ApplyError::PutInPlace(stores.get(side).name().to_string(), Box::new(e))
+            }
+            e => ApplyError::Store(e),
+        })?;
+        for Refused { id, error } in flushed {
             let Some(&g) = held.get(&(side, id)) else {
                 continue;
             };

@@ -83,6 +83,13 @@ pub enum ApplyError {
         "{0} refused the writes when they were committed: {1}; nothing was written (what had been written was put back), and the operations stay in the next plan"
     )]
     CommitRefused(String, #[source] Box<StoreError>),
+    /// A card store could not put its written cards in place (a card
+    /// made immutable, a file system error); what the apply wrote was put
+    /// back.
+    #[error(
+        "{0} could not put its cards in place: {1}; nothing was written (what had been written was put back), and the operations stay in the next plan"
+    )]
+    PutInPlace(String, #[source] Box<StoreError>),
     #[error("nothing to undo: no finished apply in the journal")]
     NothingToUndo,
     /// An undo that stopped part-way (a full disk): what it put back stays
