@@ -30,6 +30,9 @@ use crate::sync::state::{ApplyRow, ApplyStatus};
 use crate::text::applies::apply_summary;
 
 pub struct App {
+    /// The operator asked to read the stores again (`r`): the load that
+    /// follows says so, and names the decisions it could not keep.
+    reloading: bool,
     pub view: View,
     pub theme: Theme,
     pub keymap: Keymap,
@@ -85,6 +88,7 @@ impl App {
             ),
         };
         App {
+            reloading: false,
             view: View::Contacts,
             theme,
             keymap,
@@ -241,15 +245,49 @@ impl App {
                 // What the operator decided stays with the operation: op ids
                 // are stable while neither record changes, so a reload, a
                 // manual link or an execution keeps the other decisions.
-                let kept: std::collections::HashMap<&str, &Decision> = self
+                let kept: std::collections::HashMap<&str, (&Decision, &str)> = self
                     .data
                     .iter()
-                    .flat_map(|old| old.plan.operations.iter().map(|op| op.id.as_str()))
+                    .flat_map(|old| {
+                        old.plan
+                            .operations
+                            .iter()
+                            .map(|op| (op.id.as_str(), op.name.as_str()))
+                    })
                     .zip(self.decisions.iter())
                     .zip(self.defaults.iter())
                     .filter(|((_, d), e)| d != e)
-                    .map(|((id, d), _)| (id, d))
+                    .map(|(((id, name), d), _)| (id, (d, name)))
                     .collect();
+                // A decision whose operation is gone (its contact changed, or
+                // it was written) is named, never dropped without a word.
+                let ids: std::collections::HashSet<&str> = data
+                    .plan
+                    .operations
+                    .iter()
+                    .map(|op| op.id.as_str())
+                    .collect();
+                let mut dropped: Vec<&str> = kept
+                    .iter()
+                    .filter(|(id, _)| !ids.contains(*id))
+                    .map(|(_, (_, name))| *name)
+                    .collect();
+                dropped.sort_unstable();
+                let dropped_note = (!dropped.is_empty() && self.reloading).then(|| {
+                    let more = if dropped.len() > 3 { ", …" } else { "" };
+                    format!(
+                        "reloaded; {} decision(s) dropped, their contacts changed: {}{more}",
+                        dropped.len(),
+                        dropped
+                            .iter()
+                            .take(3)
+                            .map(|n| for_terminal(n).into_owned())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
+                let kept: std::collections::HashMap<&str, &Decision> =
+                    kept.into_iter().map(|(id, (d, _))| (id, d)).collect();
                 let defaults = default_decisions(&data.plan, false, winner);
                 let decisions = data
                     .plan
@@ -276,6 +314,12 @@ impl App {
                 for note in &data.notes {
                     self.message = Some(Message::info(note.clone()));
                 }
+                if let Some(note) = dropped_note {
+                    self.message = Some(Message::info(note));
+                } else if self.reloading {
+                    self.message = Some(Message::info("reloaded: both stores read again"));
+                }
+                self.reloading = false;
                 self.applies = loaded.applies;
                 self.data = Some(data);
             }
@@ -496,6 +540,7 @@ impl App {
             Action::QuitNow => self.quit = true,
             Action::Reload => {
                 if self.is_idle() {
+                    self.reloading = true;
                     self.send(Job::Load, "reading the stores");
                 } else {
                     self.message = Some(Message::error("wait until the current work is done"));

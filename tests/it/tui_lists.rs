@@ -412,3 +412,58 @@ fn the_results_can_be_searched_and_filtered_to_the_failed_ones() {
     app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     assert!(app.results.is_none(), "Enter again: the new plan");
 }
+
+/// `r` says it reloaded, and a decision it cannot keep (the contact
+/// changed outside, so its operation is another one) is named.
+#[test]
+fn a_reload_says_so_and_names_the_decisions_it_dropped() {
+    let (dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    app.update(Action::Reload);
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let note = app
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(note.starts_with("reloaded"), "{note}");
+    // A side taken for a conflict, then its card edited outside.
+    let data = app.data.clone().unwrap();
+    let (pos, o) = app
+        .queue
+        .visible
+        .iter()
+        .enumerate()
+        .map(|(p, &o)| (p, o as usize))
+        .find(|&(_, o)| {
+            let op = &data.plan.operations[o];
+            op.kind == abgleich::sync::plan::OpKind::Conflict
+                && op.id_on(abgleich::model::Side::Right).is_some()
+        })
+        .expect("a conflict in the demo");
+    app.update(Action::Top);
+    for _ in 0..pos {
+        app.update(Action::Down);
+    }
+    app.update(Action::Take(abgleich::model::Side::Left));
+    let op = &data.plan.operations[o];
+    let card = dir
+        .path()
+        .join("outlook")
+        .join(op.id_on(abgleich::model::Side::Right).unwrap());
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(
+        &card,
+        text.replace("END:VCARD", "NOTE:outside\r\nEND:VCARD"),
+    )
+    .unwrap();
+    app.update(Action::Reload);
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let note = app
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(note.contains("1 decision(s) dropped"), "{note}");
+    assert!(note.contains(&op.name), "{note}");
+}
