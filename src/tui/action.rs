@@ -50,6 +50,8 @@ pub enum Action {
     Link,
     Unlink,
     Forget,
+    /// Contacts: list every record that could not be read.
+    Unreadable,
     /// Mapping editor.
     Add,
     Remove,

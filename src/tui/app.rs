@@ -445,7 +445,9 @@ impl App {
         if let Some(pane) = self.pane.as_mut() {
             match self.keymap.action(self.view, &key) {
                 _ if matches!(key.code, KeyCode::Esc | KeyCode::Enter) => self.pane = None,
-                Some(Action::Log | Action::Quit | Action::Back) => self.pane = None,
+                Some(Action::Log | Action::Unreadable | Action::Quit | Action::Back) => {
+                    self.pane = None
+                }
                 Some(action) => pane.scroll(&action),
                 None => {}
             }
@@ -566,6 +568,14 @@ impl App {
                 ));
             }
             Action::Preview if self.view == View::Queue => self.ask_preview(),
+            Action::Unreadable => {
+                let lines = self
+                    .data
+                    .as_deref()
+                    .map(unreadable_lines)
+                    .unwrap_or_default();
+                self.pane = Some(TextPane::new("unreadable records, left alone", lines));
+            }
             Action::Confirmed(inner) => self.confirmed(*inner),
             action => self.update_view(action),
         }
@@ -921,5 +931,30 @@ fn seen_lines(data: &Data, outcomes: &[Outcome], notes: &[String]) -> Vec<String
             .iter()
             .map(|n| format!("  warning: {}", for_terminal(n))),
     );
+    lines
+}
+
+/// Every record that could not be read, per store: file, line and why
+/// (what `abgleich check` lists); they are left alone, never deleted.
+fn unreadable_lines(data: &Data) -> Vec<String> {
+    let mut lines = Vec::new();
+    for side in Side::BOTH {
+        let name = for_terminal(data.config.store(side).name.as_str()).into_owned();
+        for u in &data.snapshot.sides.get(side).unreadable {
+            let at = u.line.map(|l| format!(":{l}")).unwrap_or_default();
+            lines.push(format!(
+                "{name}: {}{at}: {}",
+                for_terminal(&u.file.display().to_string()),
+                for_terminal(&u.message)
+            ));
+        }
+    }
+    if lines.is_empty() {
+        lines.push("every record of both stores was read".to_string());
+    } else {
+        lines.push(String::new());
+        lines
+            .push("They are left alone, never taken as deleted; fix them and press r.".to_string());
+    }
     lines
 }

@@ -68,6 +68,7 @@ fn commands() -> Vec<(Command, &'static [&'static str])> {
         ("link", Action::Link, Only(Contacts), "link two one-sided contacts", Some("link"), &["l"]),
         ("unlink", Action::Unlink, Only(Contacts), "unlink the selected pair", None, &["u"]),
         ("forget", Action::Forget, Only(Contacts), "forget a link or tombstone", None, &["F"]),
+        ("unreadable", Action::Unreadable, Only(Contacts), "list unreadable records", None, &["e"]),
         ("add", Action::Add, Only(Mapping), "add a mapping", Some("add"), &["a"]),
         ("remove", Action::Remove, Only(Mapping), "remove the selected mapping", Some("remove"), &["d"]),
         ("edit", Action::Edit, Only(Mapping), "change the selected cell", Some("edit"), &["enter"]),

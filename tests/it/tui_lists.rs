@@ -467,3 +467,17 @@ fn a_reload_says_so_and_names_the_decisions_it_dropped() {
     assert!(note.contains("1 decision(s) dropped"), "{note}");
     assert!(note.contains(&op.name), "{note}");
 }
+
+#[test]
+fn e_lists_every_unreadable_record_with_file_line_and_why() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let (_dir, mut app) = demo();
+    app.on_key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::NONE));
+    let pane = app.pane.as_ref().expect("e opens the list");
+    assert!(pane.contains("Broken Export.vcf:1"), "file and line");
+    assert!(pane.contains("left alone"));
+    let text = screen(&app, (80, 24));
+    assert!(text.contains("Broken Export.vcf"), "{text}");
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(app.pane.is_none());
+}
