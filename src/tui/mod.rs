@@ -53,6 +53,36 @@ pub fn run(config: Config) -> Result<(), String> {
     result
 }
 
+/// Ctrl-Z: the shell's job control (the raw terminal does not send it).
+fn is_suspend(key: &ratatui::crossterm::event::KeyEvent) -> bool {
+    key.kind == KeyEventKind::Press
+        && key.code == ratatui::crossterm::event::KeyCode::Char('z')
+        && key
+            .modifiers
+            .contains(ratatui::crossterm::event::KeyModifiers::CONTROL)
+}
+
+/// Put the terminal back, stop as the shell's `^Z` does, and take the
+/// screen again when the shell continues the job (`fg`). The worker goes
+/// on meanwhile; nothing is lost.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) {
+    ratatui::restore();
+    #[cfg(unix)]
+    // SAFETY: raise() only sends a signal to this process; SIGTSTP's
+    // default action stops it until SIGCONT, and then raise returns.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    // The screen again, as `ratatui::init` made it (without installing its
+    // panic hook a second time).
+    let _ = ratatui::crossterm::terminal::enable_raw_mode();
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::terminal::EnterAlternateScreen
+    );
+    let _ = terminal.clear();
+}
+
 fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<(), String> {
     loop {
         terminal
@@ -70,6 +100,7 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> Result<
         };
         if event::poll(wait).map_err(|e| format!("cannot read the keyboard: {e}"))? {
             match event::read().map_err(|e| format!("cannot read the keyboard: {e}"))? {
+                Event::Key(key) if is_suspend(&key) => suspend(terminal),
                 Event::Key(key) if key.kind != KeyEventKind::Release => app.on_key(key),
                 _ => {}
             }
