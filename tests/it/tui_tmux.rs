@@ -652,3 +652,50 @@ fn undo_from_the_screen_and_the_log() {
 
     screen.quit();
 }
+
+/// The real binary at 80x24: typing a search into the queue decides
+/// nothing (`/sabine` holds an `s` and an `a`), `a` leaves the review items
+/// as they were, and the broken sample card is on the screen and listed.
+#[test]
+fn search_letters_accept_all_and_the_unreadable_card_at_80x24() {
+    require_tmux!();
+    let dir = copy_samples();
+    let config = dir.path().join("abgleich.toml");
+    let screen = Screen::start(
+        "lists",
+        (80, 24),
+        &["--config", path_str(&config)],
+        &[],
+        false,
+    );
+    let s = screen.wait_loaded();
+    assert!(
+        s.contains("1 unreadable (Broken Export.vcf"),
+        "the broken card is counted and named:\n{s}"
+    );
+    screen.type_text("e");
+    let s = screen.wait_for("unreadable records");
+    assert!(s.contains("Broken Export.vcf:1"), "{s}");
+    screen.keys(&["Escape"]);
+    screen.wait_gone("unreadable records");
+
+    screen.type_text("3");
+    let s = screen.wait_for("accepted");
+    let accepted = number_before(&s, " accepted").expect("the header counts");
+    screen.type_text("/sabine");
+    let s = screen.wait_for("/sabine");
+    assert_eq!(
+        number_before(&s, " accepted"),
+        Some(accepted),
+        "typing decided nothing:\n{s}"
+    );
+    assert!(s.contains("0 changed by you"), "{s}");
+    assert!(s.contains("Sabine GROSS"), "{s}");
+    screen.keys(&["Enter"]);
+    // a: only what needs no review; Sabine's link and conflict wait.
+    screen.type_text("a");
+    let s = screen.wait_for("left as they were");
+    assert!(s.contains("0 changed by you"), "{s}");
+    screen.keys(&["Escape"]);
+    screen.quit();
+}
