@@ -149,6 +149,21 @@ fn no_color_draws_no_colour_and_keeps_the_selection_visible() {
         (1..20).all(|x| buffer[(x, y)].modifier.contains(Modifier::REVERSED)),
         "the selected row is drawn reversed"
     );
+    // No underlined blank in the lists' mark columns (noise in every row).
+    for view in [View::Queue, View::Contacts] {
+        app.update(Action::Show(view));
+        let terminal = draw(&app, (80, 24));
+        let buffer = terminal.backend().buffer();
+        for y in 3..buffer.area.height - 1 {
+            for x in 0..6 {
+                let cell = &buffer[(x, y)];
+                assert!(
+                    !(cell.symbol() == " " && cell.modifier.contains(Modifier::UNDERLINED)),
+                    "{view:?}: an underlined blank at {x},{y}"
+                );
+            }
+        }
+    }
 }
 
 /// A terminal can be any size (a narrow tmux split, a resize): every view,

@@ -453,11 +453,18 @@ impl ContactsView {
                     },
                     base,
                 ),
-                Span::styled(format!("{:<2}", row.status.mark()), status_style),
+                Span::styled(row.status.mark(), status_style),
                 Span::styled(
-                    if row.warning { "⚠" } else { " " },
-                    theme.style(Role::Warning).patch(base),
+                    " ".repeat(2usize.saturating_sub(row.status.mark().chars().count())),
+                    base,
                 ),
+                // A blank is never styled (with NO_COLOR an underlined blank
+                // in every row is noise).
+                if row.warning {
+                    Span::styled("⚠", theme.style(Role::Warning).patch(base))
+                } else {
+                    Span::styled(" ", base)
+                },
             ];
             spans.push(Span::styled(cell(&text(Side::Left), half), base));
             spans.push(Span::styled(" │ ", theme.style(Role::Muted).patch(base)));

@@ -785,7 +785,11 @@ impl QueueView {
             lines.push(Line::from(vec![
                 Span::styled(if selected { "▶" } else { " " }, base),
                 Span::styled(mark, theme.style(mark_role).patch(base)),
-                Span::styled(changed, theme.style(Role::Changed).patch(base)),
+                if changed == "*" {
+                    Span::styled(changed, theme.style(Role::Changed).patch(base))
+                } else {
+                    Span::styled(changed, base)
+                },
                 Span::styled(
                     format!("{:<9}", op.kind.as_str()),
                     theme.style(kind_role(op.kind)).patch(base),
