@@ -172,6 +172,43 @@ fn main() {
         b.action("queue: AcceptAll", Action::AcceptAll);
     }
 
+    // 5. Review at scale: the queue's search, its filters, the jump to the
+    // next open operation, a side for every conflict shown, help and log.
+    for _ in 0..reps {
+        b.action("queue search: open (/)", Action::Search);
+        let mut typed = String::new();
+        for c in "müller".chars() {
+            typed.push(c);
+            let name = if typed.chars().count() == 1 {
+                "queue search: first letter".to_string()
+            } else {
+                "queue search: further letter".to_string()
+            };
+            b.key(&name, KeyCode::Char(c));
+        }
+        b.key("queue search: Esc clears", KeyCode::Esc);
+    }
+    for _ in 0..reps {
+        b.action("queue: f (next filter)", Action::Filter);
+    }
+    b.app.update(Action::Back);
+    for _ in 0..reps {
+        b.action("queue: n (next open)", Action::NextUndecided);
+    }
+    for _ in 0..reps {
+        b.action(
+            "queue: ] asks for every conflict shown",
+            Action::TakeAll(abgleich::model::Side::Right),
+        );
+        b.key("queue: n answers", KeyCode::Char('n'));
+    }
+    for _ in 0..reps {
+        b.action("help: open", Action::Help);
+        b.action("help: close", Action::Help);
+        b.action("log: open (L)", Action::Log);
+        b.key("log: Esc closes", KeyCode::Esc);
+    }
+
     println!();
     println!("N = {n} per side, {reps} repetitions, 120×40 TestBackend; action + one full draw:");
     println!(

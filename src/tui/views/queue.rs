@@ -83,6 +83,10 @@ pub struct QueueView {
     search_ends: Vec<u32>,
     /// Per operation on a pair that a link operation links: that one.
     link_of: HashMap<u32, u32>,
+    /// Every operation in the order shown: by kind, then in the contacts'
+    /// order (family name first), so that both lists read alike. Sorted
+    /// once per plan; a filter or search only leaves some out.
+    order: Vec<u32>,
     /// The results shown (their filter and the search applied), as
     /// indexes into the executed plan.
     pub shown_results: Vec<u32>,
@@ -217,26 +221,15 @@ impl QueueView {
 
     fn refilter(&mut self, data: &Data) {
         let needle = self.query.to_lowercase();
-        self.visible = data
-            .plan
-            .operations
-            .iter()
-            .enumerate()
-            .filter(|(i, op)| {
+        let ops = &data.plan.operations;
+        self.visible = (self.order.iter().copied())
+            .filter(|&o| {
+                let op = &ops[o as usize];
                 self.filter.is_none_or(|k| op.kind == k)
                     && self.flag.is_none_or(|f| f.keeps(op))
-                    && (needle.is_empty() || self.matches(*i, &needle))
+                    && (needle.is_empty() || self.matches(o as usize, &needle))
             })
-            .map(|(i, _)| i as u32)
             .collect();
-        // By kind, then in the contacts' order (family name first), so that
-        // both lists read alike.
-        let kind_at = |k: OpKind| OpKind::ALL.iter().position(|&a| a == k).unwrap_or(0);
-        let ops = &data.plan.operations;
-        self.visible.sort_by_key(|&o| {
-            let row = data.op_rows.get(o as usize).copied().unwrap_or(0);
-            (kind_at(ops[o as usize].kind), row)
-        });
         self.selected = self.selected.min(self.visible.len().saturating_sub(1));
         self.field = 0;
     }
@@ -244,6 +237,12 @@ impl QueueView {
     /// Every operation's name, ids and values, lowercase, for the search.
     fn index_search(&mut self, data: &Data) {
         let ops = &data.plan.operations;
+        let kind_at = |k: OpKind| OpKind::ALL.iter().position(|&a| a == k).unwrap_or(0);
+        self.order = (0..ops.len() as u32).collect();
+        self.order.sort_by_key(|&o| {
+            let row = data.op_rows.get(o as usize).copied().unwrap_or(0);
+            (kind_at(ops[o as usize].kind), row)
+        });
         let links: HashMap<&PerSide<Option<String>>, u32> = (ops.iter().enumerate())
             .filter(|(_, op)| op.kind == OpKind::Link)
             .map(|(i, op)| (&op.ids, i as u32))
