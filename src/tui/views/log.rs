@@ -7,12 +7,11 @@ use std::collections::BTreeMap;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::text::Line;
 
 use super::super::action::Action;
-use super::super::theme::{Role, Theme};
-use super::super::widgets::{centered, wrap};
+use super::super::theme::Theme;
+use super::super::widgets::wrap;
 use crate::sync::state::ApplyRow;
 use crate::text::applies::apply_line;
 
@@ -50,34 +49,14 @@ impl TextPane {
         let width = body.width.min(100);
         let inner = usize::from(width.saturating_sub(2));
         let rows: Vec<String> = self.lines.iter().flat_map(|l| wrap(l, inner)).collect();
-        let room = usize::from(body.height.saturating_sub(2)).max(1);
-        let max = rows.len().saturating_sub(room);
-        self.max_scroll.set(max);
-        let scroll = self.scroll.min(max);
-        let height = (rows.len().min(room) as u16 + 2).min(body.height);
-        let area = centered(body, width, height);
-        let shown: Vec<Line> = rows
-            .into_iter()
-            .skip(scroll)
-            .take(room)
-            .map(Line::raw)
-            .collect();
-        let position = if max > 0 {
-            format!(" · {}/{} j/k", scroll + 1, max + 1)
-        } else {
-            String::new()
+        let rows: Vec<Line<'static>> = rows.into_iter().map(Line::raw).collect();
+        let pane = super::ScrolledPane {
+            title: &self.title,
+            width,
+            scroll: self.scroll,
+            max_scroll: &self.max_scroll,
         };
-        let title = format!(" {}{position} · esc closes ", self.title);
-        frame.render_widget(Clear, area);
-        frame.render_widget(
-            Paragraph::new(shown).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.style(Role::Focus))
-                    .title(Span::styled(title, theme.style(Role::Title))),
-            ),
-            area,
-        );
+        pane.draw(frame, body, rows, theme);
     }
 }
 

@@ -65,6 +65,52 @@ pub fn scrolled(scroll: usize, max: usize, action: &super::action::Action) -> us
     .min(max)
 }
 
+/// A read-only pane over the body (the log, the preview): its rows, already
+/// wrapped, in a bordered box `width` wide, scrolled to `scroll` (never past
+/// the last row; how far it can scroll is kept in `max_scroll` for the
+/// keys), its title with the position.
+pub struct ScrolledPane<'a> {
+    pub title: &'a str,
+    pub width: u16,
+    pub scroll: usize,
+    pub max_scroll: &'a std::cell::Cell<usize>,
+}
+
+impl ScrolledPane<'_> {
+    pub fn draw(
+        &self,
+        frame: &mut ratatui::Frame,
+        body: ratatui::layout::Rect,
+        rows: Vec<Line<'static>>,
+        theme: &Theme,
+    ) {
+        use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+        let room = usize::from(body.height.saturating_sub(2)).max(1);
+        let max = rows.len().saturating_sub(room);
+        self.max_scroll.set(max);
+        let scroll = self.scroll.min(max);
+        let height = (rows.len().min(room) as u16 + 2).min(body.height);
+        let area = super::widgets::centered(body, self.width, height);
+        let shown: Vec<Line> = rows.into_iter().skip(scroll).take(room).collect();
+        let position = if max > 0 {
+            format!(" · {}/{} j/k", scroll + 1, max + 1)
+        } else {
+            String::new()
+        };
+        let title = format!(" {}{position} · esc closes ", self.title);
+        frame.render_widget(Clear, area);
+        frame.render_widget(
+            Paragraph::new(shown).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.style(Role::Focus))
+                    .title(Span::styled(title, theme.style(Role::Title))),
+            ),
+            area,
+        );
+    }
+}
+
 /// What a key did to a search being typed ([`edit_query`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryEdit {

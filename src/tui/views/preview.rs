@@ -11,12 +11,11 @@ use std::cell::Cell;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::text::Line;
 
 use super::super::action::Action;
 use super::super::theme::{Role, Theme};
-use super::super::widgets::{centered, wrap};
+use super::super::widgets::wrap;
 use crate::model::sanitize::for_terminal;
 use crate::sync::apply::{Preview, Previews, WriteKind};
 
@@ -113,34 +112,16 @@ impl PreviewPane {
                     .map(move |row| (*mark, format!("{prefix}{row}")))
             })
             .collect();
-        let room = usize::from(body.height.saturating_sub(2)).max(1);
-        let max = rows.len().saturating_sub(room);
-        self.max_scroll.set(max);
-        let scroll = self.scroll.min(max);
-        let height = (rows.len().min(room) as u16 + 2).min(body.height);
-        let area = centered(body, width, height);
-        let shown: Vec<Line> = rows
-            .into_iter()
-            .skip(scroll)
-            .take(room)
+        let rows: Vec<Line<'static>> = (rows.into_iter())
             .map(|(mark, row)| Line::styled(row, mark.style(theme)))
             .collect();
-        let position = if max > 0 {
-            format!(" · {}/{} j/k", scroll + 1, max + 1)
-        } else {
-            String::new()
+        let pane = super::ScrolledPane {
+            title: &self.title,
+            width,
+            scroll: self.scroll,
+            max_scroll: &self.max_scroll,
         };
-        let title = format!(" {}{position} · esc closes ", self.title);
-        frame.render_widget(Clear, area);
-        frame.render_widget(
-            Paragraph::new(shown).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.style(Role::Focus))
-                    .title(Span::styled(title, theme.style(Role::Title))),
-            ),
-            area,
-        );
+        pane.draw(frame, body, rows, theme);
     }
 }
 
