@@ -358,17 +358,14 @@ impl ContactsView {
                 theme.style(Role::Title),
             ));
         }
-        if self.searching || !self.query.is_empty() {
-            let cursor = if self.searching { "▏" } else { "" };
-            spans.push(Span::styled(
-                format!(" /{}{cursor} ", for_terminal(&self.query)),
-                theme.style(Role::Title),
-            ));
-            spans.push(Span::styled(
-                format!("{} found", self.visible.len()),
-                theme.style(Role::Muted),
-            ));
-        }
+        let (query, found) = (&self.query, self.visible.len());
+        spans.extend(super::search_spans(
+            " ",
+            query,
+            self.searching,
+            found,
+            theme,
+        ));
         Line::from(spans)
     }
 

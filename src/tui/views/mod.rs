@@ -111,6 +111,28 @@ impl ScrolledPane<'_> {
     }
 }
 
+/// A list's search in its header, after `lead`: `/query` (with a cursor
+/// while it is typed) and how many rows it found; nothing without one.
+pub fn search_spans(
+    lead: &str,
+    query: &str,
+    searching: bool,
+    found: usize,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    if !searching && query.is_empty() {
+        return Vec::new();
+    }
+    let cursor = if searching { "▏" } else { "" };
+    vec![
+        Span::styled(
+            format!("{lead}/{}{cursor} ", for_terminal(query)),
+            theme.style(Role::Title),
+        ),
+        Span::styled(format!("{found} found"), theme.style(Role::Muted)),
+    ]
+}
+
 /// What a key did to a search being typed ([`edit_query`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryEdit {
