@@ -636,19 +636,26 @@ impl App {
         }
     }
 
-    fn ask_execute(&mut self) {
+    /// The plan on the screen, when the app is ready to act on it and it is
+    /// not the results of an execution (then says so, for `what`).
+    fn plan_to_act_on(&mut self, what: &str) -> Option<Arc<Data>> {
         if self.refuse_unless_ready() {
-            return;
+            return None;
         }
-        let Some(data) = self.data.clone() else {
+        let data = self.data.clone()?;
+        if self.results.is_some() {
+            self.message = Some(Message::error(format!(
+                "these are the results; Enter shows the new plan to {what}"
+            )));
+            return None;
+        }
+        Some(data)
+    }
+
+    fn ask_execute(&mut self) {
+        let Some(data) = self.plan_to_act_on("execute") else {
             return;
         };
-        if self.results.is_some() {
-            self.message = Some(Message::error(
-                "these are the results; Enter shows the new plan to execute",
-            ));
-            return;
-        }
         let names = data.store_names();
         let mut counts: BTreeMap<(OpKind, String), usize> = BTreeMap::new();
         // What the engine executes: not what waits for its pair's link.
@@ -708,18 +715,9 @@ impl App {
     /// `p`: ask the worker what executing writes for the selected
     /// operation (the pane opens when it answers).
     fn ask_preview(&mut self) {
-        if self.refuse_unless_ready() {
-            return;
-        }
-        let Some(data) = self.data.clone() else {
+        let Some(data) = self.plan_to_act_on("preview") else {
             return;
         };
-        if self.results.is_some() {
-            self.message = Some(Message::error(
-                "these are the results; Enter shows the new plan to preview",
-            ));
-            return;
-        }
         let Some(op) = self.queue.selected_op() else {
             self.message = Some(Message::error("no operation selected"));
             return;
