@@ -41,11 +41,19 @@ pub struct VcardFileStore {
     draft: Option<Draft>,
 }
 
+/// What reading the file gives besides its cards: the hash of its bytes,
+/// the bytes as UTF-8, the file's own bytes where they differ (see
+/// [`Parsed::raw`]), and what could not be read.
+type FileRead = (String, Vec<u8>, Option<Vec<u8>>, Vec<Unreadable>);
+
 /// A parsed file: its (UTF-8) bytes and the id of every readable card.
 struct Parsed {
     /// The hash of the file's bytes as read.
     raw_hash: String,
     bytes: Vec<u8>,
+    /// The file's own bytes where they differ from `bytes` (a UTF-16 file,
+    /// a byte-order mark); else `bytes` are they.
+    raw: Option<Vec<u8>>,
     cards: Vec<(String, ParsedCard)>,
     unreadable: Vec<Unreadable>,
 }
@@ -107,10 +115,12 @@ impl VcardFileStore {
 
     fn parse(&self) -> Result<Parsed, StoreError> {
         let mut cards = Vec::new();
-        let (raw_hash, bytes, unreadable) = self.each_card(|id, card| cards.push((id, card)))?;
+        let (raw_hash, bytes, raw, unreadable) =
+            self.each_card(|id, card| cards.push((id, card)))?;
         Ok(Parsed {
             raw_hash,
             bytes,
+            raw,
             cards,
             unreadable,
         })
@@ -119,13 +129,11 @@ impl VcardFileStore {
     /// Read the file and hand every readable card with its id to `keep`;
     /// returns the hash of the file's bytes, the bytes (as UTF-8) and what
     /// could not be read.
-    fn each_card(
-        &self,
-        mut keep: impl FnMut(String, ParsedCard),
-    ) -> Result<(String, Vec<u8>, Vec<Unreadable>), StoreError> {
+    fn each_card(&self, mut keep: impl FnMut(String, ParsedCard)) -> Result<FileRead, StoreError> {
         let raw = std::fs::read(&self.file).map_err(|e| StoreError::io(&self.file, e))?;
         let raw_hash = hash_revision(&raw);
         let bytes = decode::to_utf8(&raw).into_owned();
+        let raw = (bytes != raw).then_some(raw);
         let mut unreadable = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         for (n, card) in vcard::cards(&bytes).enumerate() {
@@ -154,7 +162,7 @@ impl VcardFileStore {
                 }),
             }
         }
-        Ok((raw_hash, bytes, unreadable))
+        Ok((raw_hash, bytes, raw, unreadable))
     }
 
     /// The folder that holds the file (its temporary files go there).
@@ -536,7 +544,7 @@ impl ReadStore for VcardFileStore {
     /// full, each card's revision as its version.
     fn list(&self) -> Result<Versions, StoreError> {
         let mut records = Vec::new();
-        let (_, _, unreadable) = self.each_card(|id, card| {
+        let (_, _, _, unreadable) = self.each_card(|id, card| {
             records.push(cards::record(&self.config, id, card.revision, &card.card));
         })?;
         Ok(Versions::read_in_full(Listing {
@@ -548,7 +556,7 @@ impl ReadStore for VcardFileStore {
     fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError> {
         let wanted: HashSet<&str> = ids.iter().copied().collect();
         let mut records = Vec::new();
-        let (_, _, unreadable) = self.each_card(|id, card| {
+        let (_, _, _, unreadable) = self.each_card(|id, card| {
             if wanted.contains(id.as_str()) {
                 records.push(cards::record(&self.config, id, card.revision, &card.card));
             }
@@ -744,10 +752,7 @@ impl WriteStore for VcardFileStore {
             let (bytes, renamed, refused) = self.merge(&draft, &now);
             let file = self.file.clone();
             // The file's exact bytes as merged (what undo puts back).
-            let raw = std::fs::read(&file).map_err(|e| StoreError::io(&file, e))?;
-            if hash_revision(&raw) != now.raw_hash {
-                continue;
-            }
+            let raw = now.raw.clone().unwrap_or_else(|| now.bytes.clone());
             let mut still = || {
                 let raw = std::fs::read(&file).map_err(|e| StoreError::io(&file, e))?;
                 Ok(hash_revision(&raw) == now.raw_hash)
