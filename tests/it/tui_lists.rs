@@ -371,6 +371,10 @@ fn the_results_can_be_searched_and_filtered_to_the_failed_ones() {
         .count();
     assert!(failed >= 1, "{outcomes:?}");
     let all = app.queue.shown_results.len();
+    assert!(
+        screen(&app, (80, 24)).contains("· Enter: new plan"),
+        "the results' header is whole at 80 columns"
+    );
     app.update(Action::Filter);
     let shown: Vec<usize> = app
         .queue

@@ -962,7 +962,7 @@ impl QueueView {
         let skipped = count(|o| *o == Outcome::Skipped);
         let mut spans = vec![Span::styled(
             format!(
-                "executed: {done} done · {failed} failed · {changed} changed since plan · {skipped} skipped — Enter: the new plan"
+                "executed: {done} done · {failed} failed · {changed} changed · {skipped} skipped · Enter: new plan"
             ),
             theme.style(Role::Title),
         )];
