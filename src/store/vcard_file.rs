@@ -127,8 +127,7 @@ impl VcardFileStore {
     }
 
     /// Read the file and hand every readable card with its id to `keep`;
-    /// returns the hash of the file's bytes, the bytes (as UTF-8) and what
-    /// could not be read.
+    /// returns the rest of what was read ([`FileRead`]).
     fn each_card(&self, mut keep: impl FnMut(String, ParsedCard)) -> Result<FileRead, StoreError> {
         let raw = std::fs::read(&self.file).map_err(|e| StoreError::io(&self.file, e))?;
         let raw_hash = hash_revision(&raw);

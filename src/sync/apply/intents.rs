@@ -121,13 +121,12 @@ pub(super) fn intents(
     for (g, group) in groups.iter().enumerate() {
         group_intents(g, group, plan, decisions, stores, fields, &mut intents);
     }
-    carry_full_name(&mut intents, fields);
     intents
 }
 
 /// A display name the sync carries is written only as a field: it does
 /// not follow a name change on its own (the base would not know).
-pub(super) fn carry_full_name(intents: &mut [Intent], fields: &FieldSet) {
+fn carry_full_name(intents: &mut [Intent], fields: &FieldSet) {
     let full_synced = fields.fields.iter().any(|f| f.path == FieldPath::NameFull);
     for intent in intents {
         if let Action::Create { patch, .. } | Action::Update { patch, .. } = &mut intent.action {
@@ -162,6 +161,7 @@ pub(super) fn group_intents(
     fields: &FieldSet,
     out: &mut Vec<Intent>,
 ) {
+    let from = out.len();
     let mut patches: PerSide<Patch> = PerSide::default();
     let mut touched: PerSide<Vec<FieldPath>> = PerSide::default();
     let mut create: Option<Create> = None;
@@ -180,6 +180,7 @@ pub(super) fn group_intents(
         out.extend(create_intents(g, group.first, create, stores));
     }
     out.extend(update_intents(g, group.first, patches, touched, stores));
+    carry_full_name(&mut out[from..], fields);
 }
 
 fn create_of(op: &Op, fields: &FieldSet) -> Create {

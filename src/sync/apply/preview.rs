@@ -94,7 +94,6 @@ pub fn preview(
     };
     let mut writes = Vec::new();
     intents::group_intents(g, group, plan, &decisions, stores, fields, &mut writes);
-    intents::carry_full_name(&mut writes, fields);
     let mut created: PerSide<Option<String>> = PerSide::default();
     let writes = writes
         .into_iter()
