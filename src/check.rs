@@ -1,8 +1,6 @@
 //! `abgleich check`: open both stores, read every record, and report what
 //! cannot be read (with file and line) and how many records each side has.
 
-use std::path::PathBuf;
-
 use crate::config::{Config, StoreConfig, StoreKind};
 use crate::model::record::Unreadable;
 use crate::store::{self, StoreError};
@@ -13,7 +11,7 @@ pub struct SideReport {
     pub side: &'static str,
     pub name: String,
     pub kind: StoreKind,
-    pub location: PathBuf,
+    pub location: String,
     pub table: Option<String>,
     pub records: usize,
     pub in_scope: usize,
@@ -28,7 +26,7 @@ pub fn check_side(config: &Config, side: &StoreConfig) -> Result<SideReport, Sto
         side: side.side,
         name: side.name.clone(),
         kind: side.kind,
-        location: side.path.clone(),
+        location: side.location(),
         table: side.table.clone(),
         records: listing.records.len(),
         in_scope: listing.records.iter().filter(|r| r.in_scope).count(),

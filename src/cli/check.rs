@@ -52,12 +52,8 @@ pub fn report(config: &Config) -> ExitCode {
 
 fn print_side(r: &SideReport) {
     let place = match &r.table {
-        Some(table) => format!(
-            "{} {}, table {table}",
-            r.kind.as_str(),
-            r.location.display()
-        ),
-        None => format!("{} {}", r.kind.as_str(), r.location.display()),
+        Some(table) => format!("{} {}, table {table}", r.kind.as_str(), r.location),
+        None => format!("{} {}", r.kind.as_str(), r.location),
     };
     say!(
         "{:<5} {} ({place}): {} records, {} in scope, {} unreadable",

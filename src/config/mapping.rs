@@ -5,7 +5,7 @@
 //! config and a table's columns; the TUI's mapping editor builds on it.
 
 use crate::config::transform;
-use crate::config::{Config, Direction, Scope, StoreConfig, StoreKind, Transform};
+use crate::config::{Config, Direction, Scope, StoreConfig, Transform};
 use crate::model::contact::all_card_fields;
 use crate::model::contact::{FieldPath, Kind};
 use crate::model::sanitize::for_terminal;
@@ -118,7 +118,7 @@ impl StoreInfo {
     pub fn new(store: &StoreConfig, mut columns: Vec<String>) -> StoreInfo {
         columns.sort();
         let mut reserved: Vec<(String, &'static str)> = Vec::new();
-        if store.kind == StoreKind::Sqlite {
+        if store.kind.is_sql() {
             let mut reserve = |c: &Option<String>, why| {
                 if let Some(c) = c {
                     reserved.push((c.clone(), why));
@@ -133,7 +133,7 @@ impl StoreInfo {
         }
         StoreInfo {
             name: for_terminal(&store.name).into_owned(),
-            sql: store.kind == StoreKind::Sqlite,
+            sql: store.kind.is_sql(),
             table: for_terminal(store.table.as_deref().unwrap_or_default()).into_owned(),
             columns,
             reserved,
@@ -155,7 +155,7 @@ pub fn rows(config: &Config) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
     for side in Side::BOTH {
         let store = config_store(config, side);
-        if store.kind != StoreKind::Sqlite {
+        if !store.kind.is_sql() {
             continue;
         }
         for mapping in &store.fields {

@@ -19,8 +19,8 @@ use std::path::Path;
 pub use policy::{ConflictPolicy, DeletePolicy, MatchRule, Mode, PhoneFormat, ScopeExit};
 pub use transform::Transform;
 pub use types::{
-    Config, ConfigError, Direction, FieldMapping, Limits, Scope, StoreConfig, StoreKind,
-    SyncConfig, UiConfig,
+    Config, ConfigError, Direction, FieldMapping, Limits, PasswordSource, Scope, ServerConfig,
+    StoreConfig, StoreKind, SyncConfig, UiConfig,
 };
 pub use validate::check_identifier;
 
@@ -62,15 +62,20 @@ impl Config {
         let mut left = validate::store(&ctx, "left", raw.left, base)?;
         let mut right = validate::store(&ctx, "right", raw.right, base)?;
         if same_store(&left, &right) {
+            let key = if right.server.is_some() {
+                "url"
+            } else {
+                "path"
+            };
             return Err(ctx.err(
-                &["right", "path"],
+                &["right", key],
                 format!(
                     "the right store is the left one again ({}); both sides must be different stores",
-                    right.path.display()
+                    right.location()
                 ),
             ));
         }
-        let whole_card = left.kind != StoreKind::Sqlite && right.kind != StoreKind::Sqlite;
+        let whole_card = left.kind.holds_cards() && right.kind.holds_cards();
         (left.whole_card, right.whole_card) = (whole_card, whole_card);
         let sync = validate::sync(&ctx, raw.sync)?;
         let normalizer = Normalizer::new(&sync.default_region).ok_or_else(|| {
@@ -82,16 +87,22 @@ impl Config {
                 ),
             )
         })?;
-        if left.fields.is_empty() && left.kind == StoreKind::Sqlite {
+        if left.fields.is_empty() && left.kind.is_sql() {
             return Err(ctx.err(
                 &["left", "fields"],
-                "an sqlite store needs a [left.fields] table mapping canonical fields to columns",
+                format!(
+                    "a {} store needs a [left.fields] table mapping canonical fields to columns",
+                    left.kind.as_str()
+                ),
             ));
         }
-        if right.fields.is_empty() && right.kind == StoreKind::Sqlite {
+        if right.fields.is_empty() && right.kind.is_sql() {
             return Err(ctx.err(
                 &["right", "fields"],
-                "an sqlite store needs a [right.fields] table mapping canonical fields to columns",
+                format!(
+                    "a {} store needs a [right.fields] table mapping canonical fields to columns",
+                    right.kind.as_str()
+                ),
             ));
         }
         let mut key_lines = std::collections::BTreeMap::new();
@@ -134,9 +145,23 @@ impl Config {
 pub const INIT_TEMPLATE: &str = include_str!("../../samples/abgleich.toml");
 
 /// Whether two store configs name the same store: the same file or folder
-/// (after resolving `.`, `..` and links where it exists), and for SQL
-/// stores the same table.
+/// (after resolving `.`, `..` and links where it exists), or the same
+/// server address, and for SQL stores the same table.
 fn same_store(left: &StoreConfig, right: &StoreConfig) -> bool {
+    let same_table = || {
+        !left.kind.is_sql()
+            || !right.kind.is_sql()
+            || left.table.as_deref().map(str::to_lowercase)
+                == right.table.as_deref().map(str::to_lowercase)
+    };
+    match (&left.server, &right.server) {
+        (Some(l), Some(r)) => {
+            let url = |s: &ServerConfig| s.url.trim_end_matches('/').to_lowercase();
+            return left.kind == right.kind && url(l) == url(r) && same_table();
+        }
+        (None, None) => {}
+        _ => return false,
+    }
     let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     // The same file under two names (a hard link, a bind mount) too.
     #[cfg(unix)]
@@ -152,11 +177,7 @@ fn same_store(left: &StoreConfig, right: &StoreConfig) -> bool {
     };
     #[cfg(not(unix))]
     let same_file = false;
-    (same_file || real(&left.path) == real(&right.path))
-        && (left.kind != StoreKind::Sqlite
-            || right.kind != StoreKind::Sqlite
-            || left.table.as_deref().map(str::to_lowercase)
-                == right.table.as_deref().map(str::to_lowercase))
+    (same_file || real(&left.path) == real(&right.path)) && same_table()
 }
 
 #[cfg(test)]
@@ -289,5 +310,70 @@ match = ["stamp", "email"]
     #[test]
     fn the_init_template_is_a_valid_config() {
         parse(INIT_TEMPLATE).unwrap();
+    }
+
+    #[test]
+    fn server_stores_take_a_url_and_a_password_source_never_a_password() {
+        let pg = GOOD
+            .replace("kind = \"sqlite\"", "kind = \"postgres\"")
+            .replace(
+                "path = \"crm.sqlite\"",
+                "url = \"postgresql://crm@db.internal:5432/crm\"\npassword_env = \"CRM_PW\"",
+            )
+            .replace("table = \"customers\"", "table = \"public.kunden\"");
+        let c = parse(&pg).unwrap();
+        assert_eq!(c.left.kind, StoreKind::Postgres);
+        let server = c.left.server.as_ref().unwrap();
+        assert_eq!(server.password, Some(PasswordSource::Env("CRM_PW".into())));
+        assert_eq!(c.left.location(), "postgresql://crm@db.internal:5432/crm");
+        // An SQL store's keys stay required.
+        let e = parse(&pg.replace("id = \"id\"\n", "")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("left.id"));
+
+        for (url, key) in [
+            ("postgresql://crm:hunter2@db/crm", "left.url"),
+            ("host=db user=crm password=hunter2", "left.url"),
+            ("postgresql://crm@db/crm?password=hunter2", "left.url"),
+            ("mysql://crm@db/crm", "left.url"),
+        ] {
+            let e = parse(&pg.replace("postgresql://crm@db.internal:5432/crm", url)).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some(key), "{url}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+        let both = pg.replace(
+            "password_env = \"CRM_PW\"",
+            "password_env = \"CRM_PW\"\npassword_command = \"pass x\"",
+        );
+        assert_eq!(
+            parse(&both).unwrap_err().key.as_deref(),
+            Some("left.password_command")
+        );
+        let with_path = pg.replace("table = ", "path = \"x\"\ntable = ");
+        assert_eq!(
+            parse(&with_path).unwrap_err().key.as_deref(),
+            Some("left.path")
+        );
+
+        let dav = GOOD.replace(
+            "kind = \"vdir\"\npath = \"outlook\"",
+            "kind = \"carddav\"\nurl = \"https://alice:pw@dav.example.com/\"\nusername = \"alice\"",
+        );
+        assert_eq!(parse(&dav).unwrap_err().key.as_deref(), Some("right.url"));
+        let dav = dav.replace("alice:pw@", "");
+        let c = parse(&dav).unwrap();
+        assert_eq!(c.right.kind, StoreKind::Carddav);
+        assert!(
+            !c.right.whole_card,
+            "a CRM and a server book: fields travel, not whole cards"
+        );
+        let e = parse(&dav.replace("https://", "ftp://")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("right.url"));
+        // A file store has no url, a server store no path.
+        let e = parse(&GOOD.replace(
+            "path = \"outlook\"",
+            "path = \"outlook\"\nurl = \"https://x/\"",
+        ))
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("right.url"));
     }
 }

@@ -36,7 +36,12 @@ pub(super) enum RawKeys {
 pub(super) struct RawStore {
     pub name: Option<String>,
     pub kind: String,
-    pub path: String,
+    pub path: Option<String>,
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub password_command: Option<String>,
+    pub ca_file: Option<String>,
     pub table: Option<String>,
     pub id: Option<String>,
     pub modified: Option<String>,

@@ -42,9 +42,52 @@ named! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum StoreKind {
         Sqlite => "sqlite",
+        Postgres => "postgres",
         Vdir => "vdir",
         Vcard => "vcard",
+        Carddav => "carddav",
     }
+}
+
+impl StoreKind {
+    /// A CRM table (`sqlite`, `postgres`): rows with mapped columns.
+    pub fn is_sql(self) -> bool {
+        matches!(self, StoreKind::Sqlite | StoreKind::Postgres)
+    }
+
+    /// A store of vCards (`vdir`, `vcard`, `carddav`).
+    pub fn holds_cards(self) -> bool {
+        !self.is_sql()
+    }
+
+    /// A store reached over the network (`postgres`, `carddav`): it has a
+    /// `url` where the others have a `path`.
+    pub fn is_server(self) -> bool {
+        matches!(self, StoreKind::Postgres | StoreKind::Carddav)
+    }
+}
+
+/// Where a server store's password comes from; the password itself never
+/// stands in the config (SPEC §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// `password_env = "NAME"`: the environment variable `NAME`.
+    Env(String),
+    /// `password_command = "…"`: the first line this shell command prints.
+    Command(String),
+}
+
+/// How to reach a server store (`postgres`, `carddav`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// As written in the config: a URL (`https://…`, `postgresql://…`) or a
+    /// libpq connection string (`host=… dbname=…`). It never holds a
+    /// password (validation refuses one).
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<PasswordSource>,
+    /// A PEM file of certificates trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 named! {
@@ -108,8 +151,11 @@ pub struct StoreConfig {
     pub side: &'static str,
     pub name: String,
     pub kind: StoreKind,
-    /// Resolved against the config file's folder.
+    /// Resolved against the config file's folder; empty for a server store
+    /// (see `server`).
     pub path: PathBuf,
+    /// A server store's address and credentials source.
+    pub server: Option<ServerConfig>,
     pub table: Option<String>,
     pub id: Option<String>,
     pub modified: Option<String>,
@@ -129,6 +175,15 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
+    /// Where the store is, for the operator: the file or folder, or the
+    /// server's address (without credentials).
+    pub fn location(&self) -> String {
+        match &self.server {
+            Some(server) => server.url.clone(),
+            None => self.path.display().to_string(),
+        }
+    }
+
     /// `file:line: key `side.key`` for a message about one of this store's keys.
     pub fn locate(&self, key: &str) -> String {
         let place = match self.key_lines.get(key) {

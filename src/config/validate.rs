@@ -11,7 +11,8 @@ use super::policy::{
 use super::raw::{Ctx, RawField, RawLimits, RawScope, RawStore, RawSync, key_text};
 use super::transform::{self, Transform};
 use super::types::{
-    ConfigError, Direction, FieldMapping, Limits, Scope, StoreConfig, StoreKind, SyncConfig,
+    ConfigError, Direction, FieldMapping, Limits, PasswordSource, Scope, ServerConfig, StoreConfig,
+    StoreKind, SyncConfig,
 };
 use crate::model::contact::{BadFieldPath, FieldPath};
 use crate::vcard::WriteVersion;
@@ -38,13 +39,7 @@ pub(super) fn store(
     base: &Path,
 ) -> Result<StoreConfig, ConfigError> {
     let kind: StoreKind = ctx.choice(&[side, "kind"], &raw.kind)?;
-    if raw.path.trim().is_empty() {
-        return Err(ctx.err(
-            &[side, "path"],
-            "must not be empty; expected a file or folder path",
-        ));
-    }
-    let path = base.join(&raw.path);
+    let (path, server) = place(ctx, side, kind, &raw, base)?;
     sql_keys(ctx, side, kind, &raw)?;
     let scope = scope(ctx, side, kind, raw.scope)?;
     let mut key_lines = store_key_lines(ctx, side);
@@ -77,6 +72,7 @@ pub(super) fn store(
         name: raw.name.unwrap_or_else(|| side.to_string()),
         kind,
         path,
+        server,
         table: raw.table,
         id: raw.id,
         modified: raw.modified,
@@ -91,7 +87,192 @@ pub(super) fn store(
     })
 }
 
-/// `table`, `id` and `modified`: an sqlite store needs the first two, no
+/// Where the store is: `path` for a file or folder store, `url` and the
+/// credential keys for a server store; each kind refuses the other's keys.
+fn place(
+    ctx: &Ctx<'_>,
+    side: &str,
+    kind: StoreKind,
+    raw: &RawStore,
+    base: &Path,
+) -> Result<(std::path::PathBuf, Option<ServerConfig>), ConfigError> {
+    let server_keys = [
+        ("url", &raw.url),
+        ("username", &raw.username),
+        ("password_env", &raw.password_env),
+        ("password_command", &raw.password_command),
+        ("ca_file", &raw.ca_file),
+    ];
+    if !kind.is_server() {
+        if let Some((key, _)) = server_keys.iter().find(|(_, v)| v.is_some()) {
+            return Err(ctx.err(
+                &[side, *key],
+                format!(
+                    "only a server store (kind \"postgres\" or \"carddav\") has `{key}`; this store is kind \"{}\"",
+                    kind.as_str()
+                ),
+            ));
+        }
+        let path = match raw.path.as_deref() {
+            None => {
+                return Err(ctx.err(
+                    &[side, "path"],
+                    format!(
+                        "missing: a {} store needs the path of its {}",
+                        kind.as_str(),
+                        if kind == StoreKind::Vdir {
+                            "folder"
+                        } else {
+                            "file"
+                        }
+                    ),
+                ));
+            }
+            Some(p) if p.trim().is_empty() => {
+                return Err(ctx.err(
+                    &[side, "path"],
+                    "must not be empty; expected a file or folder path",
+                ));
+            }
+            Some(p) => p,
+        };
+        return Ok((base.join(path), None));
+    }
+    if raw.path.is_some() {
+        return Err(ctx.err(
+            &[side, "path"],
+            format!("a {} store is reached by `url`, not `path`", kind.as_str()),
+        ));
+    }
+    let url = match raw.url.as_deref().map(str::trim) {
+        None => {
+            return Err(ctx.err(
+                &[side, "url"],
+                format!(
+                    "missing: a {} store needs the `url` of its server",
+                    kind.as_str()
+                ),
+            ));
+        }
+        Some("") => return Err(ctx.err(&[side, "url"], "must not be empty")),
+        Some(u) => u.to_string(),
+    };
+    if url.chars().any(char::is_control) {
+        return Err(ctx.err(&[side, "url"], "contains a control character"));
+    }
+    check_url(kind, &url).map_err(|m| ctx.err(&[side, "url"], m))?;
+    let password = match (&raw.password_env, &raw.password_command) {
+        (Some(_), Some(_)) => {
+            return Err(ctx.err(
+                &[side, "password_command"],
+                "give `password_env` or `password_command`, not both",
+            ));
+        }
+        (Some(name), None) => {
+            let valid = !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(ctx.err(
+                    &[side, "password_env"],
+                    format!(
+                        "{name:?} is not an environment variable name; expected a name like \"ABGLEICH_PASSWORD\""
+                    ),
+                ));
+            }
+            Some(PasswordSource::Env(name.clone()))
+        }
+        (None, Some(command)) if command.trim().is_empty() => {
+            return Err(ctx.err(
+                &[side, "password_command"],
+                "must not be empty; expected a command like \"pass show dav/alice\"",
+            ));
+        }
+        (None, Some(command)) => Some(PasswordSource::Command(command.clone())),
+        (None, None) => None,
+    };
+    if let Some(user) = &raw.username
+        && (user.is_empty() || user.chars().any(char::is_control))
+    {
+        return Err(ctx.err(
+            &[side, "username"],
+            "must not be empty or hold a control character",
+        ));
+    }
+    let ca_file = match raw.ca_file.as_deref() {
+        Some(f) if f.trim().is_empty() => {
+            return Err(ctx.err(&[side, "ca_file"], "must not be empty; expected a PEM file"));
+        }
+        Some(f) => Some(base.join(f)),
+        None => None,
+    };
+    Ok((
+        std::path::PathBuf::new(),
+        Some(ServerConfig {
+            url,
+            username: raw.username.clone(),
+            password,
+            ca_file,
+        }),
+    ))
+}
+
+/// A server address of the kind's form, which holds no password: a
+/// password in the config file is refused (SPEC §2).
+fn check_url(kind: StoreKind, url: &str) -> Result<(), String> {
+    const NO_PASSWORD: &str = "holds a password; a password never stands in the config: use `password_env` or `password_command`";
+    let lower = url.to_ascii_lowercase();
+    let scheme_end = lower.find("://");
+    if let Some(end) = scheme_end {
+        let rest = &url[end + 3..];
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && userinfo.contains(':')
+        {
+            return Err(NO_PASSWORD.to_string());
+        }
+        if url[end..].to_ascii_lowercase().contains("password=") {
+            return Err(NO_PASSWORD.to_string());
+        }
+    }
+    match kind {
+        StoreKind::Carddav => {
+            if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+                return Err(format!(
+                    "{url:?} is not an address book address; expected a URL like \"https://dav.example.com/\""
+                ));
+            }
+        }
+        _ => match scheme_end {
+            Some(_) => {
+                if !(lower.starts_with("postgresql://") || lower.starts_with("postgres://")) {
+                    return Err(format!(
+                        "{url:?} is not a PostgreSQL address; expected \"postgresql://user@host:5432/db\" or \"host=… dbname=…\""
+                    ));
+                }
+            }
+            // A libpq connection string: `key=value` pairs.
+            None => {
+                let has_password = url.split_whitespace().any(|pair| {
+                    pair.trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("password")
+                });
+                if has_password {
+                    return Err(NO_PASSWORD.to_string());
+                }
+                if !url.contains('=') {
+                    return Err(format!(
+                        "{url:?} is not a PostgreSQL address; expected \"postgresql://user@host:5432/db\" or \"host=… dbname=…\""
+                    ));
+                }
+            }
+        },
+    }
+    Ok(())
+}
+
+/// `table`, `id` and `modified`: an SQL store needs the first two, no
 /// other store may have any of them, and each names an identifier.
 fn sql_keys(ctx: &Ctx<'_>, side: &str, kind: StoreKind, raw: &RawStore) -> Result<(), ConfigError> {
     let keys = [
@@ -99,24 +280,30 @@ fn sql_keys(ctx: &Ctx<'_>, side: &str, kind: StoreKind, raw: &RawStore) -> Resul
         ("id", &raw.id),
         ("modified", &raw.modified),
     ];
-    if kind == StoreKind::Sqlite {
+    if kind.is_sql() {
         if raw.table.is_none() {
             return Err(ctx.err(
                 &[side, "table"],
-                "missing: an sqlite store needs the name of its table",
+                format!(
+                    "missing: a {} store needs the name of its table",
+                    kind.as_str()
+                ),
             ));
         }
         if raw.id.is_none() {
             return Err(ctx.err(
                 &[side, "id"],
-                "missing: an sqlite store needs the name of its id column",
+                format!(
+                    "missing: a {} store needs the name of its id column",
+                    kind.as_str()
+                ),
             ));
         }
     } else if let Some((key, _)) = keys.iter().find(|(_, value)| value.is_some()) {
         return Err(ctx.err(
             &[side, *key],
             format!(
-                "only an sqlite store has `{key}`; this store is kind \"{}\"",
+                "only an SQL store (kind \"sqlite\" or \"postgres\") has `{key}`; this store is kind \"{}\"",
                 kind.as_str()
             ),
         ));
@@ -137,7 +324,7 @@ fn scope(
     kind: StoreKind,
     raw: Option<RawScope>,
 ) -> Result<Scope, ConfigError> {
-    let sql = kind == StoreKind::Sqlite;
+    let sql = kind.is_sql();
     match raw {
         None => Ok(Scope::All),
         Some(RawScope {
@@ -166,7 +353,10 @@ fn scope(
         }) if !sql => Ok(Scope::Category(category)),
         Some(_) if sql => Err(ctx.err(
             &[side, "scope"],
-            "expected { column = \"…\", equals = \"…\" } for an sqlite store",
+            format!(
+                "expected {{ column = \"…\", equals = \"…\" }} for a {} store",
+                kind.as_str()
+            ),
         )),
         Some(_) => Err(ctx.err(
             &[side, "scope"],
@@ -179,7 +369,13 @@ fn scope(
 fn store_key_lines(ctx: &Ctx<'_>, side: &str) -> BTreeMap<String, usize> {
     let mut key_lines = BTreeMap::new();
     for key in [
-        &["path"][..],
+        &["kind"][..],
+        &["path"],
+        &["url"],
+        &["username"],
+        &["password_env"],
+        &["password_command"],
+        &["ca_file"],
         &["table"],
         &["id"],
         &["modified"],
@@ -326,7 +522,7 @@ fn field_mapping(
         RawField::Column(c) => (Some(c), None, None),
         RawField::Full(t) => (t.column, t.transform, t.direction),
     };
-    let sql = kind == StoreKind::Sqlite;
+    let sql = kind.is_sql();
     if sql && column.is_none() {
         return Err(ctx.err(
             path,
@@ -398,9 +594,9 @@ fn limits(ctx: &Ctx<'_>, side: &str, raw: RawLimits) -> Result<Limits, ConfigErr
     })
 }
 
-/// `stamp`: a column for an sqlite store, an `X-` property for a vCard store.
+/// `stamp`: a column for an SQL store, an `X-` property for a vCard store.
 fn check_stamp(ctx: &Ctx<'_>, side: &str, kind: StoreKind, stamp: &str) -> Result<(), ConfigError> {
-    if kind == StoreKind::Sqlite {
+    if kind.is_sql() {
         // A column that keeps the card's UID; checked against the table
         // when the store opens.
         return check_identifier(stamp).map_err(|m| ctx.err(&[side, "stamp"], m));

@@ -1,4 +1,4 @@
-//! The three store kinds behind one narrow trait.
+//! The store kinds behind one narrow trait.
 //!
 //! A store lists its records (id, revision, canonical contact), and writes
 //! are conditional on the revision the caller read: a record that changed
@@ -8,6 +8,7 @@
 mod cards;
 pub mod files;
 mod interface;
+pub mod secret;
 pub mod sqlite;
 pub mod vcard_file;
 pub mod vdir;
@@ -37,5 +38,14 @@ pub fn open(config: &StoreConfig, normalizer: &Normalizer) -> Result<Box<dyn Sto
         StoreKind::Sqlite => Box::new(sqlite::SqliteStore::open(config, normalizer.clone())?),
         StoreKind::Vdir => Box::new(vdir::VdirStore::open(config)?),
         StoreKind::Vcard => Box::new(vcard_file::VcardFileStore::open(config)?),
+        StoreKind::Postgres | StoreKind::Carddav => {
+            return Err(StoreError::Config {
+                place: config.locate("kind"),
+                message: format!(
+                    "kind \"{}\" is not available in this build yet",
+                    config.kind.as_str()
+                ),
+            });
+        }
     })
 }

@@ -7,7 +7,7 @@
 //! `direction` allows it and the side's `limits` can hold it; what a limit
 //! keeps out is reported as a warning, never dropped from the side that has it.
 
-use crate::config::{Config, Direction, Limits, PhoneFormat, StoreConfig, StoreKind, Transform};
+use crate::config::{Config, Direction, Limits, PhoneFormat, StoreConfig, Transform};
 use crate::model::contact::{Contact, FieldClass, FieldPath, Kind, PropName, all_card_fields};
 
 use crate::model::{PerSide, Side};
@@ -82,7 +82,7 @@ fn allows(direction: Direction, to: Side) -> bool {
 
 impl FieldSet {
     pub fn from_config(config: &Config) -> FieldSet {
-        let sql = |s: &StoreConfig| s.kind == StoreKind::Sqlite;
+        let sql = |s: &StoreConfig| s.kind.is_sql();
         let mapped: Vec<(FieldPath, Direction)> = match (sql(&config.left), sql(&config.right)) {
             (true, false) => mapped_fields(&config.left),
             (false, true) => mapped_fields(&config.right),

@@ -77,12 +77,7 @@ fn draw(app: &App, frame: &mut Frame) {
                     .as_deref()
                     .map(|t| format!(", table {t}"))
                     .unwrap_or_default();
-                format!(
-                    "{}: {} {}{table}",
-                    s.name,
-                    s.kind.as_str(),
-                    s.path.display()
-                )
+                format!("{}: {} {}{table}", s.name, s.kind.as_str(), s.location())
             };
             format!(
                 "config {} · {} · {}",

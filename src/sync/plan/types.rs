@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, ConflictPolicy, DeletePolicy, MatchRule, Mode, ScopeExit, StoreKind};
+use crate::config::{Config, ConflictPolicy, DeletePolicy, MatchRule, Mode, ScopeExit};
 use crate::model::contact::FieldPath;
 use crate::model::normal::Normalizer;
 use crate::model::record::Record;
@@ -47,7 +47,7 @@ impl Policy {
             match_rules: config.sync.match_rules.clone(),
             max_delete_percent: config.sync.max_delete_percent,
             stamps: config.stores().map(|s| s.stamp.is_some()),
-            reuses_ids: config.stores().map(|s| s.kind == StoreKind::Sqlite),
+            reuses_ids: config.stores().map(|s| s.kind.is_sql()),
         }
     }
 }
