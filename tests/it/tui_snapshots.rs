@@ -139,7 +139,7 @@ fn no_color_draws_no_colour_and_keeps_the_selection_visible() {
                 matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
                 "colour at {x},{y}: {cell:?}"
             );
-            if cell.symbol() == "▶" && x == 0 {
+            if cell.symbol() == "›" && x == 0 {
                 selected_row = Some(y);
             }
         }

@@ -444,7 +444,7 @@ impl ContactsView {
                     if marked {
                         "•"
                     } else if selected {
-                        "▶"
+                        super::CURSOR
                     } else {
                         " "
                     },

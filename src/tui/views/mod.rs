@@ -22,6 +22,10 @@ use crate::model::sanitize::for_terminal;
 
 /// `text` sanitised for the terminal and cut or padded to exactly `width`
 /// columns (a cut ends in `…`).
+/// The mark of the selected row in a list: not `▶`, which is a status
+/// mark ("changed left") beside it.
+pub const CURSOR: &str = "›";
+
 pub fn cell(text: &str, width: usize) -> String {
     let clean = for_terminal(text);
     let mut out = String::with_capacity(width + 4);

@@ -779,7 +779,7 @@ impl QueueView {
                 about.push_str(" · ⚠");
             }
             lines.push(Line::from(vec![
-                Span::styled(if selected { "▶" } else { " " }, base),
+                Span::styled(if selected { super::CURSOR } else { " " }, base),
                 Span::styled(mark, theme.style(mark_role).patch(base)),
                 if changed == "*" {
                     Span::styled(changed, theme.style(Role::Changed).patch(base))
@@ -921,7 +921,7 @@ impl QueueView {
                     for s in &mut line.spans {
                         s.style = s.style.patch(theme.style(Role::Selected));
                     }
-                    line.spans[0] = Span::styled("▶", theme.style(Role::Selected));
+                    line.spans[0] = Span::styled(super::CURSOR, theme.style(Role::Selected));
                 }
             }
             lines.push(line);
@@ -1019,7 +1019,7 @@ impl QueueView {
             };
             let (text, role) = outcome_text(&results.outcomes[i]);
             lines.push(Line::from(vec![
-                Span::styled(if selected { "▶" } else { " " }, base),
+                Span::styled(if selected { super::CURSOR } else { " " }, base),
                 Span::styled(
                     format!("{:<19}", cell(&text, 19)),
                     theme.style(role).patch(base),

@@ -222,7 +222,10 @@ impl Picker {
             .take(rows)
             .map(|(i, choice)| {
                 if i == self.selected {
-                    Line::styled(format!("▶ {}", choice.label), theme.style(Role::Selected))
+                    Line::styled(
+                        format!("{} {}", crate::tui::views::CURSOR, choice.label),
+                        theme.style(Role::Selected),
+                    )
                 } else {
                     Line::raw(format!("  {}", choice.label))
                 }

@@ -194,7 +194,11 @@ impl MappingView {
                 let selected = i == self.selected;
                 let changed = !self.read_only && self.row_changed(row);
                 let mut cells = vec![
-                    Cell::from(if selected { "▶" } else { " " }),
+                    Cell::from(if selected {
+                        crate::tui::views::CURSOR
+                    } else {
+                        " "
+                    }),
                     Cell::from(if changed { "*" } else { " " }).style(theme.style(Role::Changed)),
                 ];
                 for (c, column) in COLUMNS.iter().enumerate() {

@@ -453,7 +453,7 @@ fn the_table_fits_80x24_with_header_selection_and_rows() {
         "{all}"
     );
     let given = shown.iter().find(|l| l.contains("name.given")).unwrap();
-    assert!(given.starts_with('▶'), "{all}");
+    assert!(given.starts_with('›'), "{all}");
     assert!(
         given.contains("first_name") && given.contains("N given") && given.contains("both"),
         "{all}"
@@ -470,7 +470,7 @@ fn the_table_scrolls_with_the_selection_and_marks_changes() {
     let mut view = sample_view();
     view.update(&Action::Bottom);
     let shown = screen(&view, 80, 12).join("\n");
-    assert!(shown.contains("▶   note"), "{shown}");
+    assert!(shown.contains("›   note"), "{shown}");
     assert!(!shown.contains("name.prefix"), "{shown}");
     view.update(&Action::Top);
     view.update(&Action::NextPane);
@@ -478,7 +478,7 @@ fn the_table_scrolls_with_the_selection_and_marks_changes() {
     pick(&mut view, "customer_no");
     let shown = screen(&view, 120, 40);
     let prefix = shown.iter().find(|l| l.contains("name.prefix")).unwrap();
-    assert!(prefix.starts_with("▶ *"), "{prefix}");
+    assert!(prefix.starts_with("› *"), "{prefix}");
     assert!(prefix.contains("customer_no"), "{prefix}");
 }
 
@@ -493,11 +493,11 @@ fn the_picker_is_a_centred_popup_that_filters() {
     let all = shown.join("\n");
     assert!(all.contains("add: canonical field"), "{all}");
     assert!(all.contains("filter: phone.pag"), "{all}");
-    assert!(all.contains("▶ phone.pager"), "{all}");
+    assert!(all.contains("› phone.pager"), "{all}");
     assert!(!all.contains("phone.work[2]"), "{all}");
     press(&mut view, KeyCode::Down);
     let all = screen(&view, 80, 24).join("\n");
-    assert!(all.contains("▶ phone.pager[2]"), "{all}");
+    assert!(all.contains("› phone.pager[2]"), "{all}");
     press(&mut view, KeyCode::Esc);
     assert!(!view.is_capturing());
     assert!(!view.dirty());
