@@ -718,6 +718,58 @@ pub fn recover(
     Ok(notes)
 }
 
+/// What [`undo`] would do now, read without writing anything: the apply
+/// it reverts, the records it would put back and the ones it would leave as
+/// they are because they changed since, each named with its contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoForecast {
+    pub apply_id: i64,
+    pub puts_back: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+/// [`undo`]'s checks, without its writes: the journal read back and
+/// checked, and each unit compared with what the apply wrote. A record a
+/// store refuses to take back (a constraint) is found only by trying.
+pub fn undo_forecast(
+    state: &State,
+    stores: &PerSide<Box<dyn Store>>,
+) -> Result<UndoForecast, ApplyError> {
+    let Some(apply) = state
+        .applies()?
+        .into_iter()
+        .rev()
+        .find(|a| a.status == ApplyStatus::Done)
+    else {
+        return Err(ApplyError::NothingToUndo);
+    };
+    let checked = check(state, stores, &apply)?;
+    let mut forecast = UndoForecast {
+        apply_id: apply.apply_id,
+        puts_back: Vec::new(),
+        changed: Vec::new(),
+    };
+    for e in checked.entries.iter().rev() {
+        let store = stores.get(e.side).as_ref();
+        let now = store.save_unit(&e.unit)?;
+        if now == e.before {
+            continue;
+        }
+        let now_hash = hash_text(now.as_deref());
+        let name = unit_and_contact(store, &e.unit);
+        if e.afters.as_ref().is_none_or(|a| a.contains(&now_hash)) {
+            forecast.puts_back.push(if e.before.is_none() {
+                format!("{name}: removed (that apply created it)")
+            } else {
+                name
+            });
+        } else {
+            forecast.changed.push(name);
+        }
+    }
+    Ok(forecast)
+}
+
 /// Revert the last finished apply: every unit it wrote goes back to what the
 /// journal saved, unless it changed since (then it is left alone and named).
 /// A journal that cannot be read back is refused before anything changes.

@@ -25,6 +25,7 @@ use crate::model::Side;
 use crate::model::sanitize::for_terminal;
 use crate::sync::apply::{ApplyError, Decision, Outcome, Previews, default_decisions};
 use crate::sync::decisions::executable;
+use crate::sync::journal::UndoForecast;
 use crate::sync::plan::{OpKind, refusals};
 use crate::sync::state::{ApplyRow, ApplyStatus};
 use crate::text::applies::apply_summary;
@@ -394,6 +395,7 @@ impl App {
                 generation,
                 previews,
             } => self.show_preview(op, generation, previews),
+            Event::UndoForecast(forecast) => self.undo_question(forecast),
             Event::Note(message) => self.message = Some(message),
             Event::SaveFailed(why) => {
                 if let Some(m) = self.mapping.as_mut() {
@@ -753,19 +755,46 @@ impl App {
     }
 
     /// `U`: undo the last apply that is done, after a question that names
-    /// it and says what undo leaves alone.
+    /// it, what undo puts back and what it leaves alone. What it puts back is
+    /// read from the stores first (a job: nothing is written).
     fn ask_undo(&mut self) {
         if self.refuse_unless_ready() {
             return;
         }
+        if !self.applies.iter().any(|a| a.status == ApplyStatus::Done) {
+            self.message = Some(Message::error(ApplyError::NothingToUndo.to_string()));
+            return;
+        }
+        self.send(Job::ForecastUndo, "reading what undo would put back");
+    }
+
+    /// The undo question, from what the stores hold now.
+    fn undo_question(&mut self, forecast: Result<UndoForecast, String>) {
+        let forecast = match forecast {
+            Ok(f) => f,
+            Err(why) => {
+                self.message = Some(Message::error(format!("not undone: {why}")));
+                return;
+            }
+        };
         let Some(apply) = self
             .applies
             .iter()
-            .rev()
-            .find(|a| a.status == ApplyStatus::Done)
+            .find(|a| a.apply_id == forecast.apply_id)
         else {
-            self.message = Some(Message::error(ApplyError::NothingToUndo.to_string()));
+            self.message = Some(Message::error(
+                "not undone: the journal changed meanwhile; press U again",
+            ));
             return;
+        };
+        const NAMED: usize = 5;
+        let listed = |names: &[String], lines: &mut Vec<String>| {
+            for name in names.iter().take(NAMED) {
+                lines.push(format!("  {}", for_terminal(name)));
+            }
+            if names.len() > NAMED {
+                lines.push(format!("  … and {} more", names.len() - NAMED));
+            }
         };
         let mut lines = vec![
             format!(
@@ -775,8 +804,27 @@ impl App {
                 apply_summary(apply)
             ),
             String::new(),
-            "It puts back only the records that still hold what that apply wrote (a record it created is removed, its links are undone). A record changed since is left as it is, and so is one its store refuses to take back; each is named when the undo is done.".into(),
         ];
+        if forecast.puts_back.is_empty() {
+            lines.push("It puts back no record: none still holds what that apply wrote.".into());
+        } else {
+            lines.push(format!(
+                "It puts back {} record(s) as they were before:",
+                forecast.puts_back.len()
+            ));
+            listed(&forecast.puts_back, &mut lines);
+        }
+        if !forecast.changed.is_empty() {
+            lines.push(format!(
+                "It leaves {} record(s) as they are, changed since that apply:",
+                forecast.changed.len()
+            ));
+            listed(&forecast.changed, &mut lines);
+        }
+        lines.push(
+            "Its links are undone. A record its store refuses to take back is kept and named."
+                .into(),
+        );
         let changed = self.changed_decisions();
         if changed > 0 {
             lines.push(format!(

@@ -13,7 +13,7 @@ use crate::model::error::describe;
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
 use crate::sync::apply::{self, ApplyError, ApplyInput, Decision, Outcome, Previews};
-use crate::sync::journal;
+use crate::sync::journal::{self, UndoForecast};
 use crate::sync::session::{self, Depth, Session, SessionError};
 use crate::sync::state::{ApplyRow, ApplyStatus, StateError};
 
@@ -76,6 +76,8 @@ pub enum Job {
     SaveConfig(String),
     /// Undo the apply with this id, if it is still the last one done.
     Undo(i64),
+    /// What undo would put back now (nothing is written).
+    ForecastUndo,
     /// What executing would write for operation `op` of the plan, with
     /// these decisions (nothing is written).
     Preview {
@@ -88,7 +90,7 @@ pub enum Job {
 impl Job {
     /// Whether the job writes (stores, state or config): quitting waits.
     pub fn writes(&self) -> bool {
-        !matches!(self, Job::Load | Job::Preview { .. })
+        !matches!(self, Job::Load | Job::Preview { .. } | Job::ForecastUndo)
     }
 }
 
@@ -112,6 +114,8 @@ pub enum Event {
     /// An undo ran: the engine's notes (what was put back, every record
     /// left as it is, named), or why it was not done. A reload follows.
     Undone(Result<Vec<String>, String>),
+    /// What undo would put back and leave alone, or why it cannot be told.
+    UndoForecast(Result<UndoForecast, String>),
     /// A preview of operation `op` of the plan of generation `generation`,
     /// or why it could not be made.
     Previewed {
@@ -203,6 +207,13 @@ impl Worker {
             }
             Job::SaveConfig(text) => worker.save_config(text),
             Job::Undo(apply_id) => worker.undo(apply_id),
+            Job::ForecastUndo => {
+                let forecast = worker
+                    .session()
+                    .and_then(|s| Ok(journal::undo_forecast(&s.state, &s.stores)?))
+                    .map_err(|e| describe(&e));
+                worker.send(Event::UndoForecast(forecast));
+            }
             Job::Preview {
                 data,
                 decisions,

@@ -589,6 +589,13 @@ fn undo_from_the_screen_and_the_log() {
         customer_rows(&dir.path().join("crm.sqlite")),
         vcf_count(&dir.path().join("outlook")),
     );
+    let names = |dir: &Path| -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let before = names(&dir.path().join("outlook"));
     let screen = Screen::start(
         "undo",
         (100, 30),
@@ -618,7 +625,17 @@ fn undo_from_the_screen_and_the_log() {
         "the execute wrote rows"
     );
 
-    // U names the apply and asks.
+    // Someone edits one of the cards the apply created.
+    let created: Vec<String> = names(&dir.path().join("outlook"))
+        .difference(&before)
+        .cloned()
+        .collect();
+    let edited = dir.path().join("outlook").join(&created[0]);
+    let text = std::fs::read_to_string(&edited).unwrap();
+    let text = text.replacen("END:VCARD", "NOTE:edited by hand\r\nEND:VCARD", 1);
+    std::fs::write(&edited, &text).unwrap();
+
+    // U names the apply, what it puts back and what it must leave, and asks.
     screen.type_text("U");
     let s = screen.wait_for("Undo it now?");
     assert!(
@@ -626,18 +643,25 @@ fn undo_from_the_screen_and_the_log() {
         "the question names the apply:\n{s}"
     );
     assert!(s.contains("create"), "and what it wrote:\n{s}");
-    assert!(s.contains("still hold what that apply wrote"), "{s}");
+    assert!(s.contains("It puts back"), "what it puts back:\n{s}");
+    assert!(
+        s.contains("It leaves 1 record(s) as they are, changed since that apply:")
+            && s.contains(&created[0]),
+        "the edited card is named as left alone:\n{s}"
+    );
     screen.type_text("y");
     let s = screen.wait_for("record(s) put back");
     assert!(s.contains("undid apply #1"), "{s}");
     screen.keys(&["Escape"]);
     screen.wait_gone("record(s) put back");
-    // The plan is read again: the operations are proposed again.
+    // The plan is read again: the operations are proposed again, but for
+    // the card kept.
     screen.wait_until("the plan after the undo", |s| {
-        number_before(header(s), " ops") == Some(ops)
+        number_before(header(s), " ops").is_some_and(|n| n > 0 && n <= ops)
     });
     assert_eq!(customer_rows(&dir.path().join("crm.sqlite")), rows);
-    assert_eq!(vcf_count(&dir.path().join("outlook")), cards);
+    assert_eq!(vcf_count(&dir.path().join("outlook")), cards + 1);
+    assert_eq!(std::fs::read_to_string(&edited).unwrap(), text);
 
     // The log shows it undone; Esc closes it.
     screen.type_text("L");
