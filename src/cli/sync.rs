@@ -441,7 +441,20 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
     if printed {
         tell!();
     }
-    let report = report?;
+    let mut report = report?;
+    let names = session.config.names().map(|n| n.to_string());
+    // The saved plan's accepted operations the plan no longer has were not
+    // written because their records changed: the log counts them too.
+    let stale: Vec<String> = match &saved {
+        Some(saved) => stale
+            .iter()
+            .filter_map(|id| saved.get(id))
+            .filter(|s| s.accept != Some(false))
+            .map(|s| s.describe.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    abgleich::text::applies::record_outcome(&mut session.state, &plan, &mut report, &stale, &names);
     print_outcomes(&plan, &report.outcomes);
     let done = report.count(Outcome::written);
     let noted = report.count(|o| matches!(o, Outcome::Noted(_)));
@@ -463,6 +476,9 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
             .apply_id
             .map_or_else(|| "–".to_string(), |id| id.to_string())
     );
+    for note in &report.notes {
+        tell!("note: {}", for_terminal(note));
+    }
     print_waiting(&waiting);
     Ok(if failed + noted > 0 {
         ExitCode::from(1)
@@ -559,17 +575,13 @@ pub fn status(config: Config) -> Result<ExitCode> {
     }
     let applies = session.state.applies()?;
     match applies.last() {
-        Some(a) => say!(
-            "last apply: #{} {} ({}): {}",
-            a.apply_id,
-            a.finished.as_deref().unwrap_or(&a.started),
-            a.status,
-            if a.summary.is_empty() {
-                "no operations"
-            } else {
-                &a.summary
+        Some(a) => {
+            say!("last apply: {}", abgleich::text::applies::apply_line(a));
+            // Its counts (the failures and warnings are in the screen's log).
+            if let Some(counts) = a.outcome.as_deref().and_then(|o| o.lines().next()) {
+                say!("  {}", for_terminal(counts));
             }
-        ),
+        }
         None => say!("last apply: never"),
     }
     let (_, plan) = read_and_plan(&session)?;

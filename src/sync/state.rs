@@ -257,6 +257,10 @@ pub struct ApplyRow {
     pub finished: Option<String>,
     pub status: ApplyStatus,
     pub summary: String,
+    /// What came of it, one line a fact ("36 written, 0 failed, …", then
+    /// each failure and warning); `None` for an apply that did not finish
+    /// or that an earlier version made.
+    pub outcome: Option<String>,
 }
 
 /// Where an apply stands; the `applies` table stores [`ApplyStatus::as_str`].
@@ -683,7 +687,9 @@ impl State {
 
     pub fn applies(&self) -> Result<Vec<ApplyRow>, StateError> {
         let mut stmt = self.conn.prepare(
-            "SELECT apply_id, started, finished, status, summary FROM applies ORDER BY apply_id",
+            "SELECT a.apply_id, a.started, a.finished, a.status, a.summary, m.value
+             FROM applies a LEFT JOIN meta m ON m.key = 'outcome:' || a.apply_id
+             ORDER BY a.apply_id",
         )?;
         let rows = stmt
             .query_map([], |r| {
@@ -693,10 +699,18 @@ impl State {
                     finished: r.get(2)?,
                     status: r.get(3)?,
                     summary: r.get(4)?,
+                    outcome: r.get(5)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    /// Record what came of apply `apply_id` (see [`ApplyRow::outcome`]).
+    pub fn set_apply_outcome(&mut self, apply_id: i64, text: &str) -> Result<(), StateError> {
+        let tx = self.transaction()?;
+        tx.set_meta(&format!("outcome:{apply_id}"), text)?;
+        tx.commit()
     }
 
     pub fn journal(&self, apply_id: i64) -> Result<Vec<JournalEntry>, StateError> {

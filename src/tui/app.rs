@@ -55,8 +55,6 @@ pub struct App {
     pub preview: Option<PreviewPane>,
     /// The journal's applies as last read, oldest first.
     pub applies: Vec<ApplyRow>,
-    /// What the screen saw of the applies it ran: apply id → lines.
-    seen: BTreeMap<i64, Vec<String>>,
     /// The last message for the status bar, and whether it is an error.
     pub message: Option<Message>,
     pub results: Option<Results>,
@@ -111,7 +109,6 @@ impl App {
             pane: None,
             preview: None,
             applies: Vec::new(),
-            seen: BTreeMap::new(),
             message: None,
             results: None,
             quit: false,
@@ -332,16 +329,12 @@ impl App {
                 decisions,
                 outcomes,
                 notes,
-                apply_id,
             } => {
                 let done = outcomes.iter().filter(|o| o.written()).count();
                 let failed = outcomes
                     .iter()
                     .filter(|o| matches!(o, Outcome::Failed(_) | Outcome::ChangedSincePlan))
                     .count();
-                if let Some(id) = apply_id {
-                    self.seen.insert(id, seen_lines(&data, &outcomes, &notes));
-                }
                 let text =
                     format!("executed: {done} done, {failed} not done; the plan is recomputed");
                 self.message = Some(if failed > 0 {
@@ -564,10 +557,7 @@ impl App {
             Action::Execute => self.ask_execute(),
             Action::Undo => self.ask_undo(),
             Action::Log => {
-                self.pane = Some(TextPane::new(
-                    "log of applies",
-                    log_lines(&self.applies, &self.seen),
-                ));
+                self.pane = Some(TextPane::new("log of applies", log_lines(&self.applies)));
             }
             Action::Preview if self.view == View::Queue => self.ask_preview(),
             Action::Unreadable => {
@@ -946,38 +936,6 @@ impl App {
             _ => {}
         }
     }
-}
-
-/// What the screen saw of an apply it ran, for the log: how many were
-/// written, failed or changed since the plan, each failure with its
-/// reason, and the warnings.
-fn seen_lines(data: &Data, outcomes: &[Outcome], notes: &[String]) -> Vec<String> {
-    let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
-    let mut lines = vec![format!(
-        "on this screen: {} written, {} failed, {} changed since the plan, {} warning(s)",
-        count(Outcome::written),
-        count(|o| matches!(o, Outcome::Failed(_))),
-        count(|o| matches!(o, Outcome::ChangedSincePlan)),
-        notes.len()
-    )];
-    for (op, outcome) in data.plan.operations.iter().zip(outcomes) {
-        let what = match outcome {
-            Outcome::Failed(e) => format!("failed: {}", crate::model::error::describe(e.as_ref())),
-            Outcome::ChangedSincePlan => "changed since the plan: not written".into(),
-            _ => continue,
-        };
-        lines.push(format!(
-            "  {} {}: {what}",
-            op.kind.as_str(),
-            for_terminal(&op.name)
-        ));
-    }
-    lines.extend(
-        notes
-            .iter()
-            .map(|n| format!("  warning: {}", for_terminal(n))),
-    );
-    lines
 }
 
 /// Every record that could not be read, per store: file, line and why

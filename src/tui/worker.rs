@@ -16,6 +16,7 @@ use crate::sync::apply::{self, ApplyError, ApplyInput, Decision, Outcome, Previe
 use crate::sync::journal::{self, UndoForecast};
 use crate::sync::session::{self, Depth, Session, SessionError};
 use crate::sync::state::{ApplyRow, ApplyStatus, StateError};
+use crate::text::applies;
 
 /// Why a job did not get done; turned into words only when it reaches
 /// the screen.
@@ -108,8 +109,6 @@ pub enum Event {
         decisions: Vec<Decision>,
         outcomes: Vec<Outcome>,
         notes: Vec<String>,
-        /// The apply's id in the journal (none when nothing was written).
-        apply_id: Option<i64>,
     },
     /// An undo ran: the engine's notes (what was put back, every record
     /// left as it is, named), or why it was not done. A reload follows.
@@ -365,12 +364,15 @@ impl Worker {
                     });
                 }
             };
-            Ok(apply::apply_with_progress(
+            let mut report = apply::apply_with_progress(
                 &input,
                 &mut session.stores,
                 &mut session.state,
                 &mut progress,
-            )?)
+            )?;
+            let names = session.config.names().map(|n| n.to_string());
+            applies::record_outcome(&mut session.state, &data.plan, &mut report, &[], &names);
+            Ok(report)
         });
         match result {
             // The writes are done: the screen asks for the new plan as a
@@ -380,7 +382,6 @@ impl Worker {
                 decisions,
                 outcomes: report.outcomes,
                 notes: report.notes,
-                apply_id: report.apply_id,
             }),
             Err(e) => {
                 self.send(Event::Note(Message::error(format!(

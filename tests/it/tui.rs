@@ -833,8 +833,11 @@ fn undo_from_the_screen_puts_the_stores_back_and_the_log_shows_it() {
     );
     assert!(app.wait_idle(Duration::from_secs(60)));
 
-    // U asks, naming the apply; n leaves everything as it is.
+    // U asks, naming the apply and what it puts back (read first: the
+    // question comes when the worker has read the stores); n leaves
+    // everything as it is.
     press(&mut app, 'U');
+    assert!(app.wait_idle(Duration::from_secs(60)));
     let dialog = app.dialog.as_ref().expect("undo asks first");
     let text = dialog.lines.join("\n");
     assert!(
@@ -845,12 +848,17 @@ fn undo_from_the_screen_puts_the_stores_back_and_the_log_shows_it() {
         text.contains(&apply.summary) && text.contains("create"),
         "{text}"
     );
-    assert!(text.contains("still hold what that apply wrote"), "{text}");
+    assert!(text.contains("It puts back"), "{text}");
+    assert!(
+        !text.contains("It leaves"),
+        "nothing changed since: nothing left alone:\n{text}"
+    );
     press(&mut app, 'n');
     assert!(app.dialog.is_none());
     assert!(app.is_idle(), "n starts nothing");
 
     press(&mut app, 'U');
+    assert!(app.wait_idle(Duration::from_secs(60)));
     press(&mut app, 'y');
     assert!(app.wait_idle(Duration::from_secs(60)), "the undo ends");
     assert_eq!(crm_rows(&db), rows_before, "the CRM rows are as before");
@@ -886,8 +894,8 @@ fn undo_from_the_screen_puts_the_stores_back_and_the_log_shows_it() {
         "{log}"
     );
     assert!(
-        log.contains("on this screen:") && log.contains("0 failed"),
-        "{log}"
+        log.contains(" written, 0 failed, 0 changed since the plan"),
+        "what came of it, from the journal:\n{log}"
     );
     press(&mut app, 'j');
     press(&mut app, 'L');
@@ -926,6 +934,13 @@ fn undo_from_the_screen_names_a_record_changed_since_and_leaves_it() {
     std::fs::write(&path, &edited).unwrap();
 
     press(&mut app, 'U');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let question = app.dialog.as_ref().expect("undo asks").lines.join("\n");
+    assert!(
+        question.contains("It leaves 1 record(s) as they are, changed since that apply:")
+            && question.contains(&created),
+        "the question names the card it must leave:\n{question}"
+    );
     press(&mut app, 'y');
     assert!(app.wait_idle(Duration::from_secs(60)), "the undo ends");
     let done = pane_text(&app);
@@ -943,6 +958,51 @@ fn undo_from_the_screen_names_a_record_changed_since_and_leaves_it() {
     expected.insert(created.clone(), edited.into_bytes());
     assert_eq!(files(&outlook), expected);
     assert_eq!(crm_rows(&db), rows_before);
+    app.shutdown();
+}
+
+/// The log reads what came of each apply from the journal: an apply made
+/// by `abgleich apply`, with a record changed since its plan, shows its
+/// counts and names that record, on the screen and in `status`.
+#[test]
+fn the_log_shows_what_came_of_an_apply_made_on_the_command_line() {
+    let dir = common::copy_samples();
+    let bin = env!("CARGO_BIN_EXE_abgleich");
+    let abgleich = |args: &[&str]| {
+        common::run(
+            std::process::Command::new(bin)
+                .current_dir(dir.path())
+                .args(args),
+        )
+    };
+    let planned = abgleich(&["plan", "--out", "plan.json"]);
+    assert_eq!(planned.code, Some(0), "{planned}");
+    // Another program edits a card the plan writes to.
+    let card = dir.path().join("outlook").join("Katharina Vogel.vcf");
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(&card, text.replace("END:VCARD", "NOTE:edited\r\nEND:VCARD")).unwrap();
+    let applied = abgleich(&["apply", "--plan", "plan.json", "--yes"]);
+    assert!(applied.stdout.contains("changed since plan"), "{applied}");
+    let status = abgleich(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains(" written, 0 failed, 2 changed since the plan"),
+        "{status}"
+    );
+
+    let mut app = open(dir.path());
+    press(&mut app, 'L');
+    let log = pane_text(&app);
+    assert!(
+        log.contains(" written, 0 failed, 2 changed since the plan"),
+        "the counts, from the journal:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("changed since the plan, not written:") && l.contains("Vogel")),
+        "the record not written is named:\n{log}"
+    );
     app.shutdown();
 }
 

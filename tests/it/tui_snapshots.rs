@@ -214,3 +214,128 @@ fn every_view_draws_at_any_size() {
         draw(&app, size);
     }
 }
+
+/// Times (`2026-12-01 15:42:49`, a card's `REV:20261201T154249Z`) and
+/// UUIDs change from run to run: each is masked with `#`, keeping its length.
+fn masked(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let digit = |i: usize| chars.get(i).is_some_and(char::is_ascii_digit);
+    let hex = |i: usize| chars.get(i).is_some_and(char::is_ascii_hexdigit);
+    let at = |i: usize, c: char| chars.get(i) == Some(&c);
+    let mut out = chars.clone();
+    let mut i = 0;
+    while i < chars.len() {
+        // 2026-12-01 (a date, with a time after it or not).
+        let date = (0..4).all(|k| digit(i + k))
+            && at(i + 4, '-')
+            && digit(i + 5)
+            && digit(i + 6)
+            && at(i + 7, '-')
+            && digit(i + 8)
+            && digit(i + 9);
+        // 20261201T154249 (a REV).
+        let basic = (0..8).all(|k| digit(i + k)) && at(i + 8, 'T') && (9..15).all(|k| digit(i + k));
+        // 8-4-4-4-12 hex digits.
+        let uuid = [8, 4, 4, 4, 12]
+            .iter()
+            .try_fold(i, |p, &n| {
+                ((0..n).all(|k| hex(p + k)) && (n == 12 || at(p + n, '-'))).then_some(p + n + 1)
+            })
+            .is_some();
+        let len = if uuid {
+            36
+        } else if date {
+            let mut end = i + 10;
+            if at(end, ' ') && digit(end + 1) && digit(end + 2) && at(end + 3, ':') {
+                end += 9;
+            }
+            end - i
+        } else if basic {
+            15
+        } else {
+            0
+        };
+        for c in out.iter_mut().skip(i).take(len) {
+            if c.is_ascii_alphanumeric() {
+                *c = '#';
+            }
+        }
+        i += len.max(1);
+    }
+    out.into_iter().collect()
+}
+
+fn snapshot_masked(name: &str, app: &App) {
+    for size in SIZES {
+        let text = masked(&draw(app, size).backend().to_string());
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), text);
+    }
+}
+
+fn assert_no_colour(app: &App, what: &str) {
+    for size in SIZES {
+        let terminal = draw(app, size);
+        let buffer = terminal.backend().buffer();
+        for (i, cell) in buffer.content().iter().enumerate() {
+            assert!(
+                matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+                "{what}: colour at cell {i} of {size:?}: {cell:?}"
+            );
+        }
+    }
+}
+
+/// The panes added for review at scale (the preview of what an operation
+/// writes, the undo question that names what it puts back, the log of
+/// applies), with colour and with `NO_COLOR`: the same text, and no colour
+/// at all in the second.
+#[test]
+fn preview_undo_question_and_log() {
+    for no_color in [false, true] {
+        let suffix = if no_color { "_no_color" } else { "" };
+        let (_dir, mut app) = demo(no_color);
+        app.update(Action::Show(View::Queue));
+        let data = app.data.clone().unwrap();
+        let at = app
+            .queue
+            .visible
+            .iter()
+            .position(|&o| {
+                let op = &data.plan.operations[o as usize];
+                op.kind == OpKind::Update && op.name == "Katharina Vogel"
+            })
+            .unwrap();
+        for _ in 0..at {
+            app.update(Action::Down);
+        }
+        type_keys(&mut app, "p");
+        assert!(app.wait_idle(Duration::from_secs(30)));
+        assert!(app.preview.is_some(), "p opens the preview");
+        snapshot_masked(&format!("preview{suffix}"), &app);
+        if no_color {
+            assert_no_colour(&app, "preview");
+        }
+        app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+
+        type_keys(&mut app, "ax");
+        type_keys(&mut app, "y");
+        assert!(app.wait_idle(Duration::from_secs(60)));
+        assert!(app.results.is_some(), "executed");
+        type_keys(&mut app, "U");
+        assert!(app.wait_idle(Duration::from_secs(30)));
+        assert!(app.dialog.is_some(), "U asks");
+        snapshot_masked(&format!("undo_question{suffix}"), &app);
+        if no_color {
+            assert_no_colour(&app, "the undo question");
+        }
+        app.on_key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE));
+        assert!(app.dialog.is_none());
+
+        type_keys(&mut app, "L");
+        assert!(app.pane.is_some(), "L opens the log");
+        snapshot_masked(&format!("log{suffix}"), &app);
+        if no_color {
+            assert_no_colour(&app, "the log");
+        }
+    }
+}

@@ -3,7 +3,6 @@
 //! wrapped, never cut; j/k and the page keys scroll, Esc closes.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,6 +11,7 @@ use ratatui::text::Line;
 use super::super::action::Action;
 use super::super::theme::Theme;
 use super::super::widgets::wrap;
+use crate::model::sanitize::for_terminal;
 use crate::sync::state::ApplyRow;
 use crate::text::applies::apply_line;
 
@@ -60,9 +60,9 @@ impl TextPane {
     }
 }
 
-/// The log of applies, newest first: id, time, status, what was accepted;
-/// what the screen saw of an apply it ran (`seen`: apply id → lines).
-pub fn log_lines(applies: &[ApplyRow], seen: &BTreeMap<i64, Vec<String>>) -> Vec<String> {
+/// The log of applies, newest first: id, time, status, what was accepted,
+/// and what came of it, all from the journal.
+pub fn log_lines(applies: &[ApplyRow]) -> Vec<String> {
     if applies.is_empty() {
         return vec![
             "No apply in the journal yet: nothing was written, nothing can be undone.".into(),
@@ -78,15 +78,10 @@ pub fn log_lines(applies: &[ApplyRow], seen: &BTreeMap<i64, Vec<String>>) -> Vec
         if a.finished.is_some() {
             lines.push(format!("    started {}", a.started));
         }
-        for l in seen.get(&a.apply_id).into_iter().flatten() {
-            lines.push(format!("    {l}"));
+        for l in a.outcome.iter().flat_map(|o| o.lines()) {
+            lines.push(format!("    {}", for_terminal(l)));
         }
     }
-    lines.push(String::new());
-    lines.push(
-        "The journal keeps each apply's time, status and what was accepted; what was written, failed or warned is shown for the applies made on this screen since it opened."
-            .into(),
-    );
     lines
 }
 
