@@ -208,6 +208,19 @@ fn main() {
         b.action("log: open (L)", Action::Log);
         b.key("log: Esc closes", KeyCode::Esc);
     }
+    // The preview is the worker's answer (it reads the pair's records and
+    // renders what would be written): timed from `p` to the pane drawn.
+    b.app.update(Action::Show(View::Queue));
+    b.app.update(Action::Top);
+    for _ in 0..reps.min(50) {
+        b.time("preview: p until the answer is drawn", |app| {
+            app.update(Action::Preview);
+            assert!(app.wait_idle(Duration::from_secs(60)), "no preview");
+        });
+        b.key("preview: j scrolls", KeyCode::Char('j'));
+        b.key("preview: Esc closes", KeyCode::Esc);
+        b.action("queue: Down", Action::Down);
+    }
 
     println!();
     println!("N = {n} per side, {reps} repetitions, 120×40 TestBackend; action + one full draw:");

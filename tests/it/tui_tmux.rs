@@ -723,3 +723,79 @@ fn search_letters_accept_all_and_the_unreadable_card_at_80x24() {
     screen.keys(&["Escape"]);
     screen.quit();
 }
+
+/// Ctrl-Z gives the terminal back as it was (the screen left, raw mode
+/// off) and stops the program, as a shell's job control expects; `fg`
+/// draws the screen again, where it was. Run from an interactive shell, as
+/// an operator does (a shell without job control discards the stop).
+#[test]
+fn ctrl_z_suspends_and_fg_restores_the_screen() {
+    require_tmux!();
+    if Command::new("bash").arg("--version").output().is_err() {
+        eprintln!("skipped: no bash for an interactive shell with job control");
+        return;
+    }
+    let dir = copy_samples();
+    let config = dir.path().join("abgleich.toml");
+    let mut screen = Screen {
+        socket: format!("abgleich-test-{}-suspend", std::process::id()),
+        target: "t".to_string(),
+        socket_path: None,
+        _sandbox: tempfile::tempdir().unwrap(),
+    };
+    let out = screen.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "--",
+        "env",
+        "PS1=ready$ ",
+        "bash",
+        "--norc",
+        "--noprofile",
+        "-i",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = screen.display("#{socket_path}");
+    if !path.is_empty() {
+        screen.socket_path = Some(PathBuf::from(path));
+    }
+    screen.wait_for("ready$");
+    screen.type_text(&format!(
+        "{} --config {}",
+        sh_quote(BIN),
+        sh_quote(path_str(&config))
+    ));
+    screen.keys(&["Enter"]);
+    screen.wait_loaded();
+    screen.type_text("3");
+    screen.wait_for(" queue ─");
+
+    screen.keys(&["C-z"]);
+    let s = screen.wait_until("the shell's prompt after the stop", |s| {
+        !s.contains("⇄") && s.contains("Stopped")
+    });
+    assert!(s.lines().any(|l| l.starts_with("ready$")), "{s}");
+    // Raw mode is off: what is typed echoes at the prompt.
+    screen.type_text("echo back-in-the-shell");
+    screen.keys(&["Enter"]);
+    screen.wait_until("the shell to answer", |s| {
+        s.lines().any(|l| l.trim() == "back-in-the-shell")
+    });
+
+    screen.type_text("fg");
+    screen.keys(&["Enter"]);
+    let s = screen.wait_loaded();
+    assert!(s.contains(" queue ─"), "back where it was:\n{s}");
+    screen.type_text("q");
+    screen.wait_until("the shell's prompt after quitting", |s| !s.contains("⇄"));
+}
