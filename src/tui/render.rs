@@ -22,10 +22,18 @@ impl App {
 }
 
 fn draw(app: &App, frame: &mut Frame) {
+    // A message longer than the status line takes the lines it needs (up
+    // to three): one cut short can read as its opposite.
+    let message = app
+        .message
+        .as_ref()
+        .map(|m| widgets::wrap(&m.text, (frame.area().width as usize).saturating_sub(1)))
+        .unwrap_or_default();
+    let status_height = message.len().clamp(1, 3) as u16;
     let [header, body, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
-        Constraint::Length(1),
+        Constraint::Length(status_height),
     ])
     .areas(frame.area());
     draw_header(app, frame, header);
@@ -59,7 +67,7 @@ fn draw(app: &App, frame: &mut Frame) {
         },
         (None, None) => {}
     }
-    draw_status(app, frame, status);
+    draw_status(app, &message, frame, status);
     if let Some(busy) = &app.busy {
         widgets::draw_busy(busy, &app.theme, frame, body);
     }
@@ -134,20 +142,24 @@ fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
+/// The status bar: the message, wrapped (`lines`, already neutralised),
+/// or the key hints.
+fn draw_status(app: &App, lines: &[String], frame: &mut Frame, area: Rect) {
     let style = app.theme.style(Role::StatusBar);
-    let line = if let Some(message) = &app.message {
-        let text = &message.text;
+    if let Some(message) = &app.message {
         let role = if message.is_error() {
             Role::Failed
         } else {
             Role::StatusBar
         };
-        Line::styled(
-            format!(" {}", for_terminal(text)),
-            style.patch(app.theme.style(role)),
-        )
-    } else {
+        let text: Vec<Line> = lines
+            .iter()
+            .map(|l| Line::styled(format!(" {l}"), style.patch(app.theme.style(role))))
+            .collect();
+        frame.render_widget(Paragraph::new(text).style(style), area);
+        return;
+    }
+    let line = {
         // Only whole hints: one cut in half reads as something else.
         let mut spans = Vec::new();
         let mut used = 0;

@@ -724,6 +724,86 @@ fn search_letters_accept_all_and_the_unreadable_card_at_80x24() {
     screen.quit();
 }
 
+/// Finding 1 of issue 12 with the real binary at 80x24: resolving the
+/// conflict of a pair whose name-only link waits for review, then
+/// executing, writes nothing for that pair: no link, no card, no row; the
+/// screen says so whole, and the next plan still asks about the link.
+#[test]
+fn a_resolved_conflict_on_an_unreviewed_link_writes_nothing_for_the_pair() {
+    require_tmux!();
+    let dir = copy_samples();
+    let config = dir.path().join("abgleich.toml");
+    let card = dir.path().join("outlook").join("Sabine Gross.vcf");
+    let card_before = std::fs::read(&card).unwrap();
+    let row = |db: &Path| -> String {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        conn.query_row(
+            "SELECT * FROM customers WHERE last_name = 'GROSS'",
+            [],
+            |r| {
+                Ok(format!(
+                    "{:?}",
+                    (0..r.as_ref().column_count())
+                        .map(|i| r.get_ref(i).map(|v| format!("{v:?}")).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                ))
+            },
+        )
+        .unwrap()
+    };
+    let db = dir.path().join("crm.sqlite");
+    let row_before = row(&db);
+    let screen = Screen::start(
+        "unreviewed",
+        (80, 24),
+        &["--config", path_str(&config)],
+        &[],
+        false,
+    );
+    screen.wait_loaded();
+    screen.type_text("3");
+    screen.wait_for("accepted");
+    screen.type_text("/sabine");
+    screen.keys(&["Enter"]);
+    let s = screen.wait_for("2 found");
+    let first = s
+        .lines()
+        .find(|l| l.contains("Sabine GROSS"))
+        .unwrap_or_default();
+    assert!(first.contains("conflict"), "the conflict comes first:\n{s}");
+    screen.type_text(">");
+    screen.wait_for("[~]");
+    // The message is whole (wrapped, not cut at 80 columns).
+    screen.wait_until("the whole message", |s| {
+        let bottom: Vec<&str> = s.lines().rev().take(3).collect();
+        bottom.iter().any(|l| l.contains("is accepted"))
+            && bottom.iter().any(|l| l.contains("not linked yet"))
+    });
+    screen.type_text("x");
+    let s = screen.wait_for("Write them now?");
+    assert!(
+        s.contains("wait for their pair's link (not accepted): not written"),
+        "{s}"
+    );
+    screen.type_text("y");
+    screen.wait_for("executed:");
+    screen.quit();
+
+    assert_eq!(
+        std::fs::read(&card).unwrap(),
+        card_before,
+        "the card is as it was"
+    );
+    assert_eq!(row(&db), row_before, "the row is as it was");
+    let after = plan(&config);
+    assert!(
+        after
+            .lines()
+            .any(|l| l.contains("Sabine GROSS") && l.contains("by name  [review]")),
+        "the link still waits for review:\n{after}"
+    );
+}
+
 /// Ctrl-Z gives the terminal back as it was (the screen left, raw mode
 /// off) and stops the program, as a shell's job control expects; `fg`
 /// draws the screen again, where it was. Run from an interactive shell, as
