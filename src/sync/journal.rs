@@ -271,16 +271,37 @@ impl Journaled {
 
     /// The apply failed (the state database, a store's commit): drop the
     /// SQL transactions and put back every unit that holds what this apply
-    /// wrote. The apply stays `running` in the state, so what cannot be put
-    /// back now is recovered by the next run.
-    pub(in crate::sync) fn rollback(&self, stores: &mut PerSide<Box<dyn Store>>) {
+    /// wrote. Returns whether all of it is put back (every unit checked, and
+    /// each that held this apply's write restored): then the apply is marked
+    /// rolled back with `why`; else it stays `running` in the state, and what
+    /// could not be put back now is recovered by the next run.
+    pub(in crate::sync) fn rollback(
+        &self,
+        stores: &mut PerSide<Box<dyn Store>>,
+        state: &mut State,
+        why: &str,
+    ) -> bool {
+        let clean = self.put_back_now(stores);
+        if clean {
+            let marked = state.transaction().and_then(|tx| {
+                tx.finish_apply(self.apply_id, ApplyStatus::RolledBack)?;
+                tx.set_meta(&format!("outcome:{}", self.apply_id), why)?;
+                tx.commit()
+            });
+            return marked.is_ok();
+        }
+        false
+    }
+
+    fn put_back_now(&self, stores: &mut PerSide<Box<dyn Store>>) -> bool {
         store::set_write_ahead(None);
+        let mut clean = true;
         for side in Side::BOTH {
-            let _ = stores.get_mut(side).rollback();
+            clean &= stores.get_mut(side).rollback().is_ok();
         }
         for (side, unit) in self.created.iter().rev() {
             // Made by this apply and not journaled yet: nobody else knows it.
-            let _ = stores.get_mut(*side).restore_unit(unit, None);
+            clean &= stores.get_mut(*side).restore_unit(unit, None).is_ok();
         }
         let afters = self.afters.borrow();
         let befores = self.befores.borrow();
@@ -291,6 +312,7 @@ impl Journaled {
             };
             let store = stores.get_mut(e.side);
             let Ok(now) = store.save_unit(&e.unit) else {
+                clean = false;
                 continue;
             };
             if now.as_deref() == before {
@@ -299,9 +321,12 @@ impl Journaled {
             let holds = now.as_deref().map(hash_revision);
             let now = hash_text(now.as_deref());
             if afters.get(&e.seq).is_some_and(|a| a.contains(&now)) {
-                let _ = store.restore_unit_if(&e.unit, before, holds.as_deref());
+                clean &= store
+                    .restore_unit_if(&e.unit, before, holds.as_deref())
+                    .is_ok_and(|put| put);
             }
         }
+        clean
     }
 }
 

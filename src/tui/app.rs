@@ -389,6 +389,17 @@ impl App {
                 previews,
             } => self.show_preview(op, generation, previews),
             Event::UndoForecast(forecast) => self.undo_question(forecast),
+            Event::NotExecuted(why) => {
+                // The whole reason, in a pane: a status line cut short can
+                // read as its opposite.
+                self.message = Some(Message::error(
+                    "nothing written: the execute stopped (the reason is shown; Esc closes)",
+                ));
+                self.pane = Some(TextPane::new(
+                    "not executed",
+                    vec![format!("nothing written: {why}")],
+                ));
+            }
             Event::Note(message) => self.message = Some(message),
             Event::SaveFailed(why) => {
                 if let Some(m) = self.mapping.as_mut() {
@@ -591,6 +602,9 @@ impl App {
                 if let Some(dialog) = self.contacts.update(&action, &data) {
                     self.dialog = Some(dialog);
                 }
+                if let Some(note) = self.contacts.note.take() {
+                    self.message = Some(Message::info(note));
+                }
             }
             View::Queue => {
                 if let Some(results) = &self.results {
@@ -601,6 +615,20 @@ impl App {
                     if matches!(action, Action::Back | Action::Edit) {
                         self.results = None;
                         self.queue.reset(None, &data);
+                    } else if matches!(
+                        action,
+                        Action::Toggle
+                            | Action::AcceptAll
+                            | Action::AcceptReview
+                            | Action::SkipAll
+                            | Action::Take(_)
+                            | Action::TakeAll(_)
+                            | Action::NextUndecided
+                            | Action::PrevUndecided
+                    ) {
+                        self.message = Some(Message::error(
+                            "these are the results of the execute; Enter shows the new plan to decide on",
+                        ));
                     } else {
                         self.queue.update_results(&action, self.results.as_ref());
                     }
@@ -662,9 +690,13 @@ impl App {
             *counts.entry((op.kind, side)).or_insert(0) += 1;
         }
         if counts.is_empty() {
-            self.message = Some(Message::error(
-                "no operation is accepted: nothing to execute",
-            ));
+            self.message = Some(Message::error(if waiting > 0 {
+                format!(
+                    "nothing to execute: the {waiting} accepted wait for their pair's link, which is not accepted (accept the link first)"
+                )
+            } else {
+                "no operation is accepted: nothing to execute".to_string()
+            }));
             return;
         }
         let mut lines: Vec<String> = counts

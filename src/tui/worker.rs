@@ -126,6 +126,9 @@ pub enum Event {
     Finished {
         wrote: bool,
     },
+    /// Executing stopped with this error; nothing of it was kept (a
+    /// reload follows).
+    NotExecuted(String),
     /// A manual link/unlink/forget or a save finished (a reload follows).
     Note(Message),
     SaveFailed(String),
@@ -384,10 +387,7 @@ impl Worker {
                 notes: report.notes,
             }),
             Err(e) => {
-                self.send(Event::Note(Message::error(format!(
-                    "nothing written: {}",
-                    describe(&e)
-                ))));
+                self.send(Event::NotExecuted(describe(&e)));
                 self.load();
             }
         }

@@ -1483,6 +1483,14 @@ fn an_immutable_card_stops_the_apply_with_a_message_naming_the_store() {
     );
     assert_eq!(std::fs::read(&card).unwrap(), before);
     assert_eq!(sb.crm_given(1), ["Neu"], "the CRM edit is still to do");
+    // Put back at once, the apply is recorded as rolled back with its
+    // reason, not left "running" for the next command to recover.
+    let status = sb.run(&["status"]);
+    assert!(
+        status.stdout.contains("(rolled back)") && status.stdout.contains("not done:"),
+        "{status}"
+    );
+    assert!(!format!("{status}").contains("did not finish"), "{status}");
     sb.ok(&["apply", "--yes"]);
     assert!(ops(&sb.plan()).is_empty());
 }

@@ -145,7 +145,11 @@ pub fn apply_with_progress(
     let written = match written {
         Ok(written) => written,
         Err(e) => {
-            journal.rollback(stores);
+            let why = format!(
+                "not done: {}; nothing of it was kept (what had been written was put back)",
+                crate::model::error::describe(&e)
+            );
+            journal.rollback(stores, state, &why);
             return Err(e);
         }
     };

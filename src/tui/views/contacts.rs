@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::super::action::Action;
 use super::super::model::{Data, Row, Status};
 use super::super::theme::{Role, Theme};
-use super::super::widgets::Dialog;
+use super::super::widgets::{Dialog, wrap};
 use super::{QueryEdit, cell, detail_table, list_window, status_role};
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
@@ -37,6 +37,8 @@ pub struct ContactsView {
     detail_max: std::cell::Cell<usize>,
     /// A one-sided contact marked for a manual link.
     pub marked: Option<(Side, u32)>,
+    /// What the last key did, for the status bar (the app takes it).
+    pub note: Option<String>,
 }
 
 impl ContactsView {
@@ -188,7 +190,10 @@ impl ContactsView {
             Action::Link => return self.link(data),
             Action::Unlink => {
                 let row = self.selected_row(data)?;
-                let link = data.link(row).filter(|l| l.tombstone.is_none())?;
+                let Some(link) = data.link(row).filter(|l| l.tombstone.is_none()) else {
+                    self.note = Some("u unlinks a linked pair; this contact is not linked".into());
+                    return None;
+                };
                 return Some(Dialog {
                     title: "Unlink".into(),
                     lines: vec![
@@ -203,7 +208,11 @@ impl ContactsView {
             }
             Action::Forget => {
                 let row = self.selected_row(data)?;
-                let link = data.link(row)?;
+                let Some(link) = data.link(row) else {
+                    self.note =
+                        Some("F forgets a link or tombstone; this contact has neither".into());
+                    return None;
+                };
                 let what = if link.tombstone.is_some() {
                     "tombstone"
                 } else {
@@ -267,8 +276,17 @@ impl ContactsView {
                     on_yes: Action::Confirmed(Box::new(Action::LinkPair(ids))),
                 })
             }
+            Some(mark) if mark == one_side => {
+                self.marked = None;
+                self.note = Some("mark cleared".into());
+                None
+            }
             _ => {
                 self.marked = Some(one_side);
+                self.note = Some(
+                    "marked (•) for a link: select a contact of the other side only and press l again (l here clears the mark)"
+                        .into(),
+                );
                 None
             }
         }
@@ -307,6 +325,20 @@ impl ContactsView {
             .sum();
         let labelled = long + 30 < width;
         let mut spans = Vec::new();
+        // What the operator types and filters by comes first, so that it
+        // is seen at any width; the counts after it.
+        if let Some(f) = self.filter {
+            spans.push(Span::styled(
+                format!("filter: {} ", f.label()),
+                theme.style(Role::Title),
+            ));
+        }
+        let (query, found) = (&self.query, self.visible.len());
+        let typed = super::search_spans("", query, self.searching, found, theme);
+        if !typed.is_empty() {
+            spans.extend(typed);
+            spans.push(Span::raw("  "));
+        }
         for (s, n) in present {
             let style = if self.filter == Some(s) {
                 theme
@@ -352,20 +384,6 @@ impl ContactsView {
                 theme.style(Role::Failed),
             ));
         }
-        if let Some(f) = self.filter {
-            spans.push(Span::styled(
-                format!(" filter: {} ", f.label()),
-                theme.style(Role::Title),
-            ));
-        }
-        let (query, found) = (&self.query, self.visible.len());
-        spans.extend(super::search_spans(
-            " ",
-            query,
-            self.searching,
-            found,
-            theme,
-        ));
         Line::from(spans)
     }
 
@@ -537,10 +555,19 @@ impl ContactsView {
         for &o in &row.ops {
             let op = &data.plan.operations[o as usize];
             for w in &op.warnings {
-                lines.push(Line::styled(
-                    format!("⚠ {}", for_terminal(&warning_text(w, &data.fields.names))),
-                    theme.style(Role::Warning),
-                ));
+                // Whole, wrapped: a warning cut short can read as its
+                // opposite ("CRM takes 3: …" without "stays only in …").
+                let text = format!("⚠ {}", warning_text(w, &data.fields.names));
+                for (i, part) in wrap(&text, (inner.width as usize).saturating_sub(2))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let indent = if i == 0 { "" } else { "  " };
+                    lines.push(Line::styled(
+                        format!("{indent}{part}"),
+                        theme.style(Role::Warning),
+                    ));
+                }
             }
             if op.review {
                 lines.push(Line::styled(

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::model::sanitize::for_terminal;
 
@@ -31,6 +31,7 @@ pub fn entries(keymap: &Keymap, view: View, theme: &Theme) -> Vec<Entry> {
         View::Contacts => &[
             ("esc", "end search, clear filter"),
             ("enter", "end typing the search"),
+            ("⚠", "warning (see detail)"),
         ],
         View::Queue => &[
             ("esc", "leave search/detail/filter"),
@@ -72,9 +73,15 @@ pub fn render(
     places: &str,
 ) {
     let entries = entries(keymap, view, theme);
-    let inner_height = area.height.saturating_sub(3) as usize;
-    // Too long for the screen: two columns side by side.
-    let columns = if entries.len() > inner_height && area.width >= 60 {
+    let inner_height = area.height.saturating_sub(2) as usize;
+    // Where everything is, whole (wrapped), and how keys are rebound.
+    let footer = format!("{} · [keys] rebinds keys", for_terminal(places));
+    let footer_at = |width: u16| {
+        super::super::widgets::wrap(&footer, (width as usize).saturating_sub(2).max(1))
+    };
+    // Too long for the screen with its footer: two columns side by side.
+    let one = area.width.min(64);
+    let columns = if entries.len() + footer_at(one).len() > inner_height && area.width >= 60 {
         2
     } else {
         1
@@ -94,12 +101,10 @@ pub fn render(
             Line::from(spans)
         })
         .collect();
-    // Where everything is, whole (wrapped), and how keys are rebound.
-    let inner_w = (width as usize).saturating_sub(2).max(1);
-    let footer = format!("{} · [keys] rebinds keys", for_terminal(places));
-    let footer_lines = unicode_width::UnicodeWidthStr::width(footer.as_str()).div_ceil(inner_w);
-    lines.push(Line::styled(footer, theme.style(Role::Muted)));
-    let height = (lines.len() as u16 + footer_lines.saturating_sub(1) as u16 + 2).min(area.height);
+    for part in footer_at(width) {
+        lines.push(Line::styled(part, theme.style(Role::Muted)));
+    }
+    let height = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -113,7 +118,7 @@ pub fn render(
     };
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.style(Role::Focus))

@@ -585,13 +585,19 @@ impl QueueView {
                 let o = self.selected_op()?;
                 let op = &data.plan.operations[o];
                 if op.kind != OpKind::Conflict {
-                    return None;
+                    return Some(format!(
+                        "< and > choose a side of a conflict; this is a {} (Space accepts or skips it)",
+                        op.kind.as_str()
+                    ));
                 }
                 let d = &mut decisions[o];
                 if self.detail_focus {
                     let change = op.changes.get(self.field)?;
                     if change.to.is_some() {
-                        return None;
+                        return Some(format!(
+                            "{} is no conflict: it goes one way already",
+                            change.field
+                        ));
                     }
                     d.fields.retain(|(f, _)| *f != change.field);
                     d.fields.push((change.field, *side));
@@ -1047,15 +1053,31 @@ impl QueueView {
                 .get(picked.unwrap_or_default())
                 .cloned()
                 .unwrap_or_default();
-            let target = target_text(writes_to(op, &decided), &names);
             let (text, role) = outcome_text(outcome);
+            let i = picked.unwrap_or_default();
+            // Why a skipped one was not written, in words; where a decided
+            // one would have gone.
+            let what = if *outcome != Outcome::Skipped {
+                format!(
+                    "{} {}",
+                    op.kind.as_str(),
+                    target_text(writes_to(op, &decided), &names)
+                )
+            } else if !decided.accept {
+                format!("{}, not accepted:", op.kind.as_str())
+            } else if !decided.resolves(op) {
+                format!("{}, no side chosen:", op.kind.as_str())
+            } else if waits_for_link(&results.data.plan, &results.decisions, i) {
+                format!(
+                    "{}, waits for its pair's link (not accepted):",
+                    op.kind.as_str()
+                )
+            } else {
+                op.kind.as_str().to_string()
+            };
             about.push(Line::from(vec![
                 Span::styled(format!("{text}: "), theme.style(role)),
-                Span::raw(format!(
-                    "{} {target} {}",
-                    op.kind.as_str(),
-                    for_terminal(&op.name)
-                )),
+                Span::raw(format!("{what} {}", for_terminal(&op.name))),
             ]));
             let rows = change_rows(op, &results.data.config.normalizer);
             fields = detail_table(&rows, detail.width as usize, op.link.is_some(), theme);
