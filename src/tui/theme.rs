@@ -134,6 +134,9 @@ impl Role {
             Role::Warning => Modifier::UNDERLINED,
             Role::Failed => Modifier::BOLD,
             Role::Focus => Modifier::BOLD,
+            // A changed value beside an unchanged one (the detail's
+            // columns, the preview's lines).
+            Role::Changed => Modifier::BOLD,
             Role::Muted | Role::Skipped => Modifier::DIM,
             _ => Modifier::empty(),
         }

@@ -339,3 +339,39 @@ fn preview_undo_question_and_log() {
         }
     }
 }
+
+/// With `NO_COLOR` a value that changed since the last sync still stands
+/// out from the unchanged ones beside it (bold), as the colour does.
+#[test]
+fn no_color_marks_a_changed_value_in_the_detail() {
+    let (_dir, mut app) = demo(true);
+    app.update(Action::Show(View::Contacts));
+    type_keys(&mut app, "/vogel");
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let terminal = draw(&app, (120, 40));
+    let buffer = terminal.backend().buffer();
+    let find = |text: &str| {
+        (0..buffer.area.height).find_map(|y| {
+            let line: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            line.find(text).map(|at| {
+                let x = line[..at].chars().count() as u16;
+                (x, y)
+            })
+        })
+    };
+    // Katharina Vogel's mobile changed in the CRM (base +49 160 7281934).
+    let (x, y) = find("0160 95544332").expect("the CRM's new mobile is in the detail");
+    assert!(
+        buffer[(x, y)].modifier.contains(Modifier::BOLD),
+        "the changed value is marked: {:?}",
+        buffer[(x, y)]
+    );
+    let (x, y) = find("Zahnarztpraxis").expect("an unchanged value is in the detail");
+    assert!(
+        !buffer[(x, y)].modifier.contains(Modifier::BOLD),
+        "an unchanged value is not: {:?}",
+        buffer[(x, y)]
+    );
+}
