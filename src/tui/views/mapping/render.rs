@@ -25,9 +25,12 @@ impl MappingView {
         .areas(area);
         frame.render_widget(Paragraph::new(self.title_line(theme)), top);
         self.render_table(frame, body, theme);
-        let status = match &self.error {
-            Some(error) => Line::styled(error.clone(), theme.style(Role::Warning)),
-            None => Line::styled(self.cell_hint(), theme.style(Role::Muted)),
+        // The last error, else what changed and is not saved yet (what `d`
+        // removed, say), else what the selected cell is.
+        let status = match (&self.error, self.message()) {
+            (Some(error), _) => Line::styled(error.clone(), theme.style(Role::Warning)),
+            (None, Some(message)) => Line::styled(message, theme.style(Role::Changed)),
+            (None, None) => Line::styled(self.cell_hint(), theme.style(Role::Muted)),
         };
         frame.render_widget(Paragraph::new(status), bottom);
         if let Some(picker) = &self.picker {

@@ -177,10 +177,18 @@ fn remove_then_save_drops_the_entry_and_keeps_every_comment() {
         view.rows[view.selected].field.to_string(),
         "adr.work.locality"
     );
-    // The row is gone from the list: the status line says what went.
+    // The row is gone from the list: the status line says what went, on
+    // the screen too.
     assert_eq!(
         view.message().as_deref(),
         Some("removed adr.work.street · 1 change not saved (w saves)")
+    );
+    let shown = screen(&view, 80, 24);
+    assert!(
+        shown
+            .last()
+            .is_some_and(|l| l.contains("removed adr.work.street")),
+        "{shown:#?}"
     );
     let text = saved_text(&mut view);
     assert_eq!(comments(&text), comments(samples::CONFIG));
