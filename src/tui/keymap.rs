@@ -73,7 +73,7 @@ fn commands() -> Vec<(Command, &'static [&'static str])> {
         ("remove", Action::Remove, Only(Mapping), "remove the selected mapping", Some("remove"), &["d"]),
         ("edit", Action::Edit, Only(Mapping), "change the selected cell", Some("edit"), &["enter"]),
         ("save", Action::Save, Only(Mapping), "save to the config file", Some("save"), &["w"]),
-        ("next_pane", Action::NextPane, Everywhere, "next pane (list ⇄ detail; mapping: next column)", Some("pane"), &["tab"]),
+        ("next_pane", Action::NextPane, Everywhere, "next pane (mapping: column)", Some("pane"), &["tab"]),
         ("up", Action::Up, Everywhere, "move up", None, &["up", "k"]),
         ("down", Action::Down, Everywhere, "move down", None, &["down", "j"]),
         ("page_up", Action::PageUp, Everywhere, "page up", None, &["pageup"]),
