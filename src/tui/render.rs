@@ -94,7 +94,16 @@ fn draw(app: &App, frame: &mut Frame) {
                 store(&d.config.right)
             )
         });
-        views::help::render(frame, body, &app.keymap, app.view, &app.theme, &places);
+        let results = app.view == View::Queue && app.results.is_some();
+        views::help::render(
+            frame,
+            body,
+            &app.keymap,
+            app.view,
+            &app.theme,
+            &places,
+            results,
+        );
     }
     if let Some(dialog) = &app.dialog {
         widgets::draw_dialog(dialog, &app.theme, frame, body);

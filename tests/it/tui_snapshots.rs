@@ -375,3 +375,29 @@ fn no_color_marks_a_changed_value_in_the_detail() {
         buffer[(x, y)]
     );
 }
+
+/// Help over the results of an execute names the results' marks and keys,
+/// with the config and store places whole at its foot.
+#[test]
+fn help_over_the_results() {
+    let (_dir, mut app) = demo(false);
+    app.update(Action::Show(View::Queue));
+    type_keys(&mut app, "x");
+    type_keys(&mut app, "y");
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.results.is_some(), "executed");
+    app.update(Action::Help);
+    snapshot("help_results", &app);
+    for size in SIZES {
+        let text = draw(&app, size).backend().to_string();
+        assert!(text.contains("record changed: not written"), "{text}");
+        assert!(
+            text.contains("[keys] rebinds"),
+            "the footer is whole:\n{text}"
+        );
+        assert!(
+            !text.contains("filter by kind"),
+            "f filters the results:\n{text}"
+        );
+    }
+}

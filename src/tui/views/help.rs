@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::model::sanitize::for_terminal;
 
-use super::super::action::View;
+use super::super::action::{Action, View};
 use super::super::keymap::Keymap;
 use super::super::model::Status;
 use super::super::theme::{Role, Theme};
@@ -18,10 +18,30 @@ use super::{cell, status_role};
 /// One entry: the key(s), what they do, and the style of the key column.
 type Entry = (String, String, Style);
 
-pub fn entries(keymap: &Keymap, view: View, theme: &Theme) -> Vec<Entry> {
+/// `results`: the queue shows the results of an execute (their marks and
+/// keys instead of the decisions').
+pub fn entries(keymap: &Keymap, view: View, theme: &Theme, results: bool) -> Vec<Entry> {
     let key = theme.style(Role::Key);
+    // Over the results, the keys that decide or execute do not act.
+    let decides = |a: &Action| {
+        matches!(
+            a,
+            Action::Toggle
+                | Action::AcceptAll
+                | Action::AcceptReview
+                | Action::SkipAll
+                | Action::Take(_)
+                | Action::TakeAll(_)
+                | Action::NextUndecided
+                | Action::PrevUndecided
+                | Action::Preview
+                | Action::Execute
+                | Action::Filter
+        )
+    };
     let mut out: Vec<Entry> = keymap
         .for_view(view)
+        .filter(|b| !(results && decides(&b.command.action)))
         .map(|b| {
             let keys: Vec<String> = b.keys.iter().map(|k| k.name()).collect();
             (keys.join(" "), b.command.help.to_string(), key)
@@ -32,6 +52,16 @@ pub fn entries(keymap: &Keymap, view: View, theme: &Theme) -> Vec<Entry> {
             ("esc", "end search, clear filter"),
             ("enter", "end typing the search"),
             ("⚠", "warning (see detail)"),
+        ],
+        View::Queue if results => &[
+            ("enter", "the new plan, to decide on"),
+            ("esc", "clear search, filter; plan"),
+            ("f", "filter failed/changed/noted"),
+            ("done", "written as accepted"),
+            ("noted", "written, a note in detail"),
+            ("failed", "not written; why in detail"),
+            ("changed", "record changed: not written"),
+            ("skipped", "not accepted, or it waits"),
         ],
         View::Queue => &[
             ("esc", "leave search/detail/filter"),
@@ -71,8 +101,9 @@ pub fn render(
     view: View,
     theme: &Theme,
     places: &str,
+    results: bool,
 ) {
-    let entries = entries(keymap, view, theme);
+    let entries = entries(keymap, view, theme, results);
     let inner_height = area.height.saturating_sub(2) as usize;
     // Where everything is, whole (wrapped), and how keys are rebound.
     let footer = format!("{} · [keys] rebinds keys", for_terminal(places));
@@ -114,6 +145,7 @@ pub fn render(
     let title = match view {
         View::Contacts => " help: contacts (? or esc closes) ",
         View::Mapping => " help: mapping (? or esc closes) ",
+        View::Queue if results => " help: results of the execute (? or esc closes) ",
         View::Queue => " help: queue (? or esc closes) ",
     };
     frame.render_widget(Clear, popup);
