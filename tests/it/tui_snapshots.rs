@@ -103,6 +103,15 @@ fn queue_conflict_resolved_per_field() {
     app.update(Action::NextPane);
     type_keys(&mut app, "<");
     snapshot("queue_conflict", &app);
+    // At 80 columns the street is cut in its column; it is whole below,
+    // with the last sync's, so no side is chosen blind.
+    let text = draw(&app, (80, 24)).backend().to_string();
+    assert!(
+        text.contains("CRM: Karl-Liebknecht-Straße 12")
+            && text.contains("last sync: Augustusplatz 9")
+            && text.contains("Outlook: Käthe-Kollwitz-Straße 3"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -892,6 +892,9 @@ impl QueueView {
         let result_w = 14;
         // The detail scrolls so that the selected field stays in sight.
         let before_table = lines.len();
+        let columns = if op.link.is_some() { 3 } else { 2 };
+        let room = width.saturating_sub(result_w + 17) / columns;
+        let mut picked: Vec<Line> = Vec::new();
         let rows = change_rows(op, &data.config.normalizer);
         let table = detail_table(
             &rows,
@@ -928,16 +931,28 @@ impl QueueView {
                         s.style = s.style.patch(theme.style(Role::Selected));
                     }
                     line.spans[0] = Span::styled(super::CURSOR, theme.style(Role::Selected));
+                    lines.push(line);
+                    picked = full_values(c, room, &names, theme);
+                    lines.extend(picked.iter().cloned());
+                    continue;
                 }
             }
             lines.push(line);
+        }
+        // A conflict's values too long for their column, whole below the
+        // table, so no side is chosen blind (the selected field's come
+        // right under its row).
+        for (i, c) in op.changes.iter().enumerate() {
+            if c.to.is_none() && !(self.detail_focus && i == self.field) {
+                lines.extend(full_values(c, room, &names, theme));
+            }
         }
         // A long line (a warning) wraps: it is never cut into its opposite.
         let scroll = if self.detail_focus {
             let wrapped = |l: &Line<'_>| l.width().max(1).div_ceil(width.max(1));
             let above: usize = lines
                 .iter()
-                .take(before_table + 1 + self.field)
+                .take(before_table + 1 + self.field + picked.len())
                 .map(wrapped)
                 .sum();
             (above + 1).saturating_sub(inner.height as usize)
@@ -1117,6 +1132,41 @@ impl QueueView {
         frame.render_widget(block, detail);
         frame.render_widget(Paragraph::new(about).wrap(Wrap { trim: false }), inner);
     }
+}
+
+/// A change's values in full, one line each, when one is wider than `room`
+/// (the table's column); else nothing.
+fn full_values(
+    c: &crate::sync::plan::Change,
+    room: usize,
+    names: &PerSide<String>,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let values = [
+        (names.left.as_str(), c.values.left.as_deref()),
+        ("last sync", c.base.as_deref()),
+        (names.right.as_str(), c.values.right.as_deref()),
+    ];
+    let cut = values
+        .iter()
+        .any(|(_, v)| v.is_some_and(|v| unicode_width::UnicodeWidthStr::width(v) > room));
+    if !cut {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::styled(
+        format!("  {} in full:", c.field),
+        theme.style(Role::Muted),
+    )];
+    for (name, v) in values {
+        if let Some(v) = v {
+            lines.push(Line::raw(format!(
+                "    {}: {}",
+                for_terminal(name),
+                for_terminal(v)
+            )));
+        }
+    }
+    lines
 }
 
 /// An operation's fields for [`detail_table`].
