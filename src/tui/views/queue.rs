@@ -90,6 +90,8 @@ pub struct QueueView {
     /// The results shown (their filter and the search applied), as
     /// indexes into the executed plan.
     pub shown_results: Vec<u32>,
+    /// The results' operations in the queue's order.
+    results_order: Vec<u32>,
     pub result_filter: Option<ResultFilter>,
 }
 
@@ -237,12 +239,7 @@ impl QueueView {
     /// Every operation's name, ids and values, lowercase, for the search.
     fn index_search(&mut self, data: &Data) {
         let ops = &data.plan.operations;
-        let kind_at = |k: OpKind| OpKind::ALL.iter().position(|&a| a == k).unwrap_or(0);
-        self.order = (0..ops.len() as u32).collect();
-        self.order.sort_by_key(|&o| {
-            let row = data.op_rows.get(o as usize).copied().unwrap_or(0);
-            (kind_at(ops[o as usize].kind), row)
-        });
+        self.order = plan_order(data);
         let links: HashMap<&PerSide<Option<String>>, u32> = (ops.iter().enumerate())
             .filter(|(_, op)| op.kind == OpKind::Link)
             .map(|(i, op)| (&op.ids, i as u32))
@@ -352,6 +349,8 @@ impl QueueView {
         self.result_filter = None;
         self.query.clear();
         self.searching = false;
+        // In the queue's order (kind, then the contacts' order).
+        self.results_order = plan_order(&results.data);
         self.refilter_results(results);
     }
 
@@ -359,12 +358,15 @@ impl QueueView {
     fn refilter_results(&mut self, results: &Results) {
         let needle = self.query.to_lowercase();
         let ops = &results.data.plan.operations;
-        self.shown_results = (results.outcomes.iter().enumerate())
-            .filter(|(i, o)| {
-                self.result_filter.is_none_or(|f| f.keeps(o))
-                    && (needle.is_empty() || ops[*i].name.to_lowercase().contains(&needle))
+        let outcomes = &results.outcomes;
+        self.shown_results = (self.results_order.iter().copied())
+            .filter(|&i| {
+                let i = i as usize;
+                outcomes.get(i).is_some_and(|o| {
+                    self.result_filter.is_none_or(|f| f.keeps(o))
+                        && (needle.is_empty() || ops[i].name.to_lowercase().contains(&needle))
+                })
             })
-            .map(|(i, _)| i as u32)
             .collect();
         self.selected = self
             .selected
@@ -1132,6 +1134,19 @@ impl QueueView {
         frame.render_widget(block, detail);
         frame.render_widget(Paragraph::new(about).wrap(Wrap { trim: false }), inner);
     }
+}
+
+/// Every operation of the plan in the order shown: by kind, then in the
+/// contacts' order (family name first).
+fn plan_order(data: &Data) -> Vec<u32> {
+    let ops = &data.plan.operations;
+    let kind_at = |k: OpKind| OpKind::ALL.iter().position(|&a| a == k).unwrap_or(0);
+    let mut order: Vec<u32> = (0..ops.len() as u32).collect();
+    order.sort_by_key(|&o| {
+        let row = data.op_rows.get(o as usize).copied().unwrap_or(0);
+        (kind_at(ops[o as usize].kind), row)
+    });
+    order
 }
 
 /// A change's values in full, one line each, when one is wider than `room`
