@@ -83,7 +83,7 @@ impl Status {
             Status::Conflict => "conflict",
             Status::OnlyLeft => "only left",
             Status::OnlyRight => "only right",
-            Status::Suggestion => "link suggestion",
+            Status::Suggestion => "link proposed",
             Status::Delete => "delete",
             Status::Unlink => "leaves scope",
             Status::Idle => "not synced",
