@@ -672,39 +672,40 @@ impl QueueView {
             .filter(|(a, b)| a != b)
             .count();
         let open = data.plan.operations.len() - accepted;
-        let mut spans = vec![Span::styled(
-            format!(
-                "{} ops · {accepted} accepted · {open} open · {changed} changed by you",
-                data.plan.operations.len()
-            ),
-            theme.style(Role::Title),
-        )];
+        // A refusal and what narrows the list come first, so that they are
+        // seen at any width; the counts after them.
+        let mut spans = Vec::new();
+        for r in &data.plan.refusals {
+            spans.push(Span::styled(
+                format!("refused: {}  ", for_terminal(r)),
+                theme.style(Role::Failed),
+            ));
+        }
         if let Some(k) = self.filter {
             spans.push(Span::styled(
-                format!("  filter: {}", k.as_str()),
+                format!("filter: {}  ", k.as_str()),
                 theme.style(Role::Title),
             ));
         }
         if let Some(f) = self.flag {
             spans.push(Span::styled(
-                format!("  filter: {}", f.label()),
+                format!("filter: {}  ", f.label()),
                 theme.style(Role::Title),
             ));
         }
         let (query, found) = (&self.query, self.visible.len());
-        spans.extend(super::search_spans(
-            "  ",
-            query,
-            self.searching,
-            found,
-            theme,
-        ));
-        for r in &data.plan.refusals {
-            spans.push(Span::styled(
-                format!("  refused: {}", for_terminal(r)),
-                theme.style(Role::Failed),
-            ));
+        let typed = super::search_spans("", query, self.searching, found, theme);
+        if !typed.is_empty() {
+            spans.extend(typed);
+            spans.push(Span::raw("  "));
         }
+        spans.push(Span::styled(
+            format!(
+                "{} ops · {accepted} accepted · {open} open · {changed} changed by you",
+                data.plan.operations.len()
+            ),
+            theme.style(Role::Title),
+        ));
         // Records that could not be read are left alone, never deleted;
         // `abgleich check` lists them with file and line.
         if !data.plan.unreadable.is_empty() {
