@@ -485,3 +485,71 @@ fn e_lists_every_unreadable_record_with_file_line_and_why() {
     app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     assert!(app.pane.is_none());
 }
+
+fn press(app: &mut App, c: char) {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+}
+
+fn message(app: &App) -> String {
+    app.message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default()
+}
+
+/// Keys that cannot act where they are pressed say why (issue 12, finding
+/// 7): unlink and forget on a contact without a link, the link mark set and
+/// cleared, `<` on a create, and the deciding keys over the results.
+#[test]
+fn keys_that_cannot_act_say_why() {
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Contacts));
+    for c in "/baumann".chars() {
+        press(&mut app, c);
+    }
+    {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    }
+    app.update(Action::Top);
+    press(&mut app, 'u');
+    assert!(message(&app).contains("not linked"), "{}", message(&app));
+    press(&mut app, 'F');
+    assert!(message(&app).contains("has neither"), "{}", message(&app));
+    press(&mut app, 'l');
+    assert!(message(&app).starts_with("marked"), "{}", message(&app));
+    assert!(app.contacts.marked.is_some());
+    press(&mut app, 'l');
+    assert_eq!(message(&app), "mark cleared");
+    assert!(app.contacts.marked.is_none());
+
+    app.update(Action::Show(View::Queue));
+    app.update(Action::Top);
+    let data = app.data.clone().unwrap();
+    let first = app.queue.selected_op().unwrap();
+    assert_eq!(
+        data.plan.operations[first].kind,
+        abgleich::sync::plan::OpKind::Create
+    );
+    press(&mut app, '<');
+    assert!(
+        message(&app).contains("this is a create"),
+        "{}",
+        message(&app)
+    );
+
+    press(&mut app, 'x');
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.results.is_some());
+    for c in [' ', 'a', 's', '<'] {
+        app.message = None;
+        press(&mut app, c);
+        assert!(
+            message(&app).contains("these are the results"),
+            "{c:?}: {}",
+            message(&app)
+        );
+    }
+}

@@ -94,6 +94,33 @@ pub(super) fn groups<'p>(plan: &'p Plan, decisions: &[Decision]) -> Vec<Group<'p
     groups
 }
 
+/// The group [`groups`] would make of operation `op`'s pair, found among
+/// that pair's operations only (a preview of one operation costs one pass
+/// of comparisons over the plan, not the whole apply's grouping). `None`
+/// when `op` would not run.
+pub(super) fn group_of<'p>(plan: &'p Plan, decisions: &[Decision], op: usize) -> Option<Group<'p>> {
+    let first = plan.operations.get(op)?;
+    let runs = |i: usize, o: &Op| decisions.get(i).is_some_and(|d| d.accept && d.resolves(o));
+    let pair: Vec<(usize, &Op)> = (plan.operations.iter().enumerate())
+        .filter(|(_, o)| o.ids == first.ids)
+        .collect();
+    // A pair whose link is not accepted runs nothing but that link.
+    let waits = pair
+        .iter()
+        .any(|&(i, o)| o.kind == OpKind::Link && !decisions.get(i).is_some_and(|d| d.accept));
+    let ops: Vec<usize> = (pair.iter())
+        .filter(|&&(i, o)| runs(i, o) && (o.kind == OpKind::Link || !waits))
+        .map(|&(i, _)| i)
+        .collect();
+    if !ops.contains(&op) {
+        return None;
+    }
+    Some(Group {
+        first: &plan.operations[ops[0]],
+        ops,
+    })
+}
+
 /// "2 create, 5 update": what the journal says an apply did.
 pub(super) fn summary_text(plan: &Plan, decisions: &[Decision]) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();

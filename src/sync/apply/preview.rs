@@ -11,7 +11,7 @@ use super::intents::{self, Action, Intent};
 use crate::model::error::describe;
 use crate::model::{PerSide, Side};
 use crate::store::{Patch, Store, StoreError};
-use crate::sync::decisions::{Decision, executable};
+use crate::sync::decisions::Decision;
 use crate::sync::fields::FieldSet;
 use crate::sync::plan::Plan;
 
@@ -80,20 +80,29 @@ pub fn preview(
     stores: &PerSide<Box<dyn Store>>,
     fields: &FieldSet,
 ) -> Previews {
-    let accepted = executable(plan, decisions).get(op).copied() == Some(true);
-    let mut decisions = decisions.to_vec();
-    if !accepted && let Some(d) = decisions.get_mut(op) {
+    // Only the operation's pair is looked at: a preview costs one pass of
+    // comparisons over the plan, whatever its size.
+    let accepted = intents::group_of(plan, decisions, op).is_some();
+    let mut decisions = std::borrow::Cow::Borrowed(decisions);
+    if !accepted && let Some(d) = decisions.to_mut().get_mut(op) {
         d.accept = true;
     }
-    let groups = intents::groups(plan, &decisions);
-    let Some((g, group)) = (groups.iter().enumerate()).find(|(_, g)| g.ops.contains(&op)) else {
+    let Some(group) = intents::group_of(plan, &decisions, op) else {
         return Previews {
             accepted,
             writes: Vec::new(),
         };
     };
+    // The apply's own grouping, in debug builds (the tests): the same ops.
+    debug_assert_eq!(
+        Some(&group.ops),
+        intents::groups(plan, &decisions)
+            .iter()
+            .find(|g| g.ops.contains(&op))
+            .map(|g| &g.ops)
+    );
     let mut writes = Vec::new();
-    intents::group_intents(g, group, plan, &decisions, stores, fields, &mut writes);
+    intents::group_intents(0, &group, plan, &decisions, stores, fields, &mut writes);
     let mut created: PerSide<Option<String>> = PerSide::default();
     let writes = writes
         .into_iter()
