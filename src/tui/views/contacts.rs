@@ -368,21 +368,30 @@ impl ContactsView {
             .into_iter()
             .flat_map(|side| data.snapshot.sides.get(side).unreadable.iter())
             .collect();
-        if let Some(first) = unreadable.first() {
+        let unreadable_text = unreadable.first().map(|first| {
             let name = first.file.file_name().map_or_else(
                 || first.file.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
             );
             let at = first.line.map(|l| format!(":{l}")).unwrap_or_default();
             let more = if unreadable.len() > 1 { ", …" } else { "" };
-            spans.push(Span::styled(
-                format!(
-                    " {} unreadable ({}{at}{more}), left alone ",
-                    unreadable.len(),
-                    for_terminal(&name)
-                ),
-                theme.style(Role::Failed),
-            ));
+            format!(
+                " {} unreadable ({}{at}{more}), left alone ",
+                unreadable.len(),
+                for_terminal(&name)
+            )
+        });
+        // Marks without their words: where they are explained, if it fits.
+        let used: usize = spans.iter().map(|s| s.width()).sum::<usize>()
+            + unreadable_text
+                .as_deref()
+                .map_or(0, unicode_width::UnicodeWidthStr::width);
+        const HINT: &str = "(? marks)";
+        if !labelled && used + HINT.len() < width {
+            spans.push(Span::styled(HINT, theme.style(Role::Muted)));
+        }
+        if let Some(text) = unreadable_text {
+            spans.push(Span::styled(text, theme.style(Role::Failed)));
         }
         Line::from(spans)
     }
