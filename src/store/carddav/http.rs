@@ -1,0 +1,421 @@
+//! The HTTP side of a CardDAV store: one agent (ureq, rustls with ring),
+//! Basic auth sent at once and only to the configured server's origin,
+//! redirects followed by hand, retries for reads and for a server that
+//! asks to wait.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::store::secret::Password;
+
+/// How many redirects a request follows.
+const MAX_REDIRECTS: usize = 5;
+/// How often a request is tried when the server is busy (429, 503) or a
+/// read fails on the way.
+const ATTEMPTS: usize = 3;
+/// The longest wait a `Retry-After` is granted.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// Why a request to the server failed: what the operator is told, with the
+/// URL it went to (never credentials).
+#[derive(Debug, thiserror::Error)]
+pub enum DavFailure {
+    #[error(
+        "the server refused the credentials (HTTP {0}); check username and the password source"
+    )]
+    Auth(u16),
+    #[error("the server refuses access (HTTP 403)")]
+    Forbidden,
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("the server's name cannot be resolved (DNS)")]
+    Dns,
+    #[error("no answer in time ({0})")]
+    Timeout(String),
+    #[error("TLS failed: {0}")]
+    Tls(String),
+    #[error("HTTP {status}{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
+    Status { status: u16, detail: String },
+    #[error("too many redirects (more than {MAX_REDIRECTS})")]
+    Redirects,
+    #[error("the answer cannot be read: {0}")]
+    BadReply(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A URL split where CardDAV needs it: the origin (`scheme://host:port`)
+/// and the path (with its query, if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    pub origin: String,
+    pub path: String,
+}
+
+impl Url {
+    pub fn parse(text: &str) -> Option<Url> {
+        let (scheme, rest) = text.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return None;
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        if authority.is_empty() || authority.contains('@') {
+            return None;
+        }
+        let path = path.split('#').next().unwrap_or("/");
+        Some(Url {
+            origin: format!("{scheme}://{}", authority.to_ascii_lowercase()),
+            path: path.to_string(),
+        })
+    }
+
+    /// An href (a full URL, an absolute or a relative path) against this URL.
+    pub fn join(&self, href: &str) -> Option<Url> {
+        let href = href.trim();
+        if href.contains("://") {
+            return Url::parse(href);
+        }
+        if href.starts_with('/') {
+            return Some(Url {
+                origin: self.origin.clone(),
+                path: href.to_string(),
+            });
+        }
+        let dir = match self.path.rfind('/') {
+            Some(i) => &self.path[..=i],
+            None => "/",
+        };
+        Some(Url {
+            origin: self.origin.clone(),
+            path: format!("{dir}{href}"),
+        })
+    }
+
+    /// The same URL as a collection (ending in `/`).
+    pub fn as_collection(&self) -> Url {
+        let mut url = self.clone();
+        if !url.path.ends_with('/') {
+            url.path.push('/');
+        }
+        url
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.origin.starts_with("https://")
+    }
+
+    /// Whether the host is this machine (plain http is fine there).
+    pub fn is_loopback(&self) -> bool {
+        let host = self
+            .origin
+            .split_once("://")
+            .map_or("", |(_, a)| a)
+            .rsplit_once(':')
+            .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+            .map_or_else(
+                || self.origin.split_once("://").map_or("", |(_, a)| a),
+                |(h, _)| h,
+            );
+        matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.starts_with("127.")
+    }
+}
+
+impl std::fmt::Display for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.origin, self.path)
+    }
+}
+
+/// One request.
+pub struct Request<'a> {
+    pub method: &'static str,
+    pub url: &'a Url,
+    pub depth: Option<&'static str>,
+    pub headers: Vec<(&'static str, String)>,
+    /// Content type and bytes.
+    pub body: Option<(&'static str, Vec<u8>)>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(method: &'static str, url: &'a Url) -> Self {
+        Request {
+            method,
+            url,
+            depth: None,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn depth(mut self, depth: &'static str) -> Self {
+        self.depth = Some(depth);
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn xml(mut self, body: String) -> Self {
+        self.body = Some(("application/xml; charset=utf-8", body.into_bytes()));
+        self
+    }
+
+    fn is_read(&self) -> bool {
+        matches!(
+            self.method,
+            "GET" | "PROPFIND" | "REPORT" | "HEAD" | "OPTIONS"
+        )
+    }
+}
+
+/// A server's answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// The URL that answered (after redirects).
+    pub url: Url,
+    pub etag: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The start of the body, for an error message.
+    pub fn detail(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let text: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(200)
+            .collect();
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+pub struct Client {
+    agent: ureq::Agent,
+    /// Where the credentials may go: the configured URL's origin.
+    origin: String,
+    auth: Option<String>,
+}
+
+impl Client {
+    /// `ca`: PEM certificates to verify the server with instead of the
+    /// built-in roots.
+    pub fn new(
+        url: &Url,
+        username: Option<&str>,
+        password: Option<&Password>,
+        ca: Option<Vec<ureq::tls::Certificate<'static>>>,
+        global_timeout: Duration,
+    ) -> Client {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .unversioned_rustls_crypto_provider(provider);
+        if let Some(certs) = ca {
+            tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)));
+        }
+        let agent = ureq::Agent::config_builder()
+            .allow_non_standard_methods(true)
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_global(Some(global_timeout))
+            .user_agent(concat!("abgleich/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls.build())
+            .build()
+            .new_agent();
+        let auth = username.map(|user| {
+            let pair = format!("{user}:{}", password.map_or("", |p| p.reveal()));
+            format!("Basic {}", base64(pair.as_bytes()))
+        });
+        Client {
+            agent,
+            origin: url.origin.clone(),
+            auth,
+        }
+    }
+
+    /// Send `request`, following redirects (the credentials only to the
+    /// configured origin) and retrying where that is safe.
+    pub fn send(&self, request: &Request<'_>) -> Result<Reply, (Url, DavFailure)> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send_once(request) {
+                Ok(reply) if matches!(reply.1.status, 429 | 503) && attempt < ATTEMPTS => {
+                    std::thread::sleep(reply.0.min(MAX_RETRY_AFTER));
+                }
+                Ok((_, reply)) => return Ok(reply),
+                Err((url, failure)) => {
+                    let transient =
+                        matches!(failure, DavFailure::Other(_) | DavFailure::BadReply(_));
+                    if !(request.is_read() && transient && attempt < ATTEMPTS) {
+                        return Err((url, failure));
+                    }
+                    std::thread::sleep(Duration::from_millis(300 * attempt as u64));
+                }
+            }
+        }
+    }
+
+    /// One try: the wait the server asks for (`Retry-After`) and its answer.
+    fn send_once(&self, request: &Request<'_>) -> Result<(Duration, Reply), (Url, DavFailure)> {
+        let mut url = request.url.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let mut builder = http::Request::builder()
+                .method(request.method)
+                .uri(url.to_string());
+            if let Some(depth) = request.depth {
+                builder = builder.header("Depth", depth);
+            }
+            for (name, value) in &request.headers {
+                builder = builder.header(*name, value.as_str());
+            }
+            if let Some(auth) = self.auth.as_ref().filter(|_| url.origin == self.origin) {
+                builder = builder.header("Authorization", auth.as_str());
+            }
+            let body = match &request.body {
+                Some((content_type, bytes)) => {
+                    builder = builder.header("Content-Type", *content_type);
+                    bytes.clone()
+                }
+                None => Vec::new(),
+            };
+            let http_request = builder
+                .body(body)
+                .map_err(|e| (url.clone(), DavFailure::Other(e.to_string())))?;
+            let mut response = self
+                .agent
+                .run(http_request)
+                .map_err(|e| (url.clone(), failure_of(e)))?;
+            let status = response.status().as_u16();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                let next = header("location").and_then(|l| url.join(&l));
+                if let Some(next) = next {
+                    url = next;
+                    continue;
+                }
+            }
+            let wait = header("retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map_or(Duration::from_secs(1), Duration::from_secs);
+            let etag = header("etag");
+            let content_type = header("content-type");
+            let body = response
+                .body_mut()
+                .with_config()
+                .limit(512 * 1024 * 1024)
+                .read_to_vec()
+                .map_err(|e| (url.clone(), failure_of(e)))?;
+            let reply = Reply {
+                status,
+                url: url.clone(),
+                etag,
+                content_type,
+                body,
+            };
+            return match status {
+                401 => Err((url, DavFailure::Auth(401))),
+                _ => Ok((wait, reply)),
+            };
+        }
+        Err((url, DavFailure::Redirects))
+    }
+}
+
+use ureq::http;
+
+/// A ureq error as the operator should read it.
+fn failure_of(error: ureq::Error) -> DavFailure {
+    match error {
+        ureq::Error::HostNotFound => DavFailure::Dns,
+        ureq::Error::Timeout(t) => DavFailure::Timeout(t.to_string()),
+        ureq::Error::Tls(e) => DavFailure::Tls(e.to_string()),
+        ureq::Error::Rustls(e) => DavFailure::Tls(e.to_string()),
+        ureq::Error::Io(e) => {
+            if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return DavFailure::Tls(tls.to_string());
+            }
+            match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    DavFailure::Connect("connection refused (is the server running?)".into())
+                }
+                std::io::ErrorKind::TimedOut => DavFailure::Timeout(e.to_string()),
+                _ => DavFailure::Other(e.to_string()),
+            }
+        }
+        ureq::Error::ConnectionFailed => DavFailure::Connect("the connection failed".into()),
+        e => DavFailure::Other(e.to_string()),
+    }
+}
+
+/// Standard base64 (for the Basic auth header).
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_encodes_as_the_rfc_says() {
+        assert_eq!(base64(b"alice:secret"), "YWxpY2U6c2VjcmV0");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+    }
+
+    #[test]
+    fn hrefs_join_against_the_collection() {
+        let base = Url::parse("https://Dav.Example.com:8443/dav/alice/book/").unwrap();
+        assert_eq!(
+            base.join("/dav/alice/book/x.vcf").unwrap().to_string(),
+            "https://dav.example.com:8443/dav/alice/book/x.vcf"
+        );
+        assert_eq!(
+            base.join("x.vcf").unwrap().to_string(),
+            "https://dav.example.com:8443/dav/alice/book/x.vcf"
+        );
+        assert_eq!(base.join("http://other/y").unwrap().origin, "http://other");
+        assert!(Url::parse("https://user:pw@host/").is_none());
+        assert!(Url::parse("http://127.0.0.1:5232/").unwrap().is_loopback());
+        assert!(!Url::parse("http://example.com/").unwrap().is_loopback());
+    }
+}
