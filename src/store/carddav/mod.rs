@@ -525,7 +525,7 @@ mod tests {
         ensure_uid(&mut card);
         let out = vcard::write_card(&card, WriteVersion::V3);
         assert_eq!(out.matches("\nFN").count(), 1, "{out}");
-        assert!(out.contains("FN:Hans Müller"), "{out}");
+        assert!(out.contains(":Hans Müller\r\n"), "{out}");
         assert!(out.contains("UID:"), "{out}");
     }
 }
