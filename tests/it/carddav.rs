@@ -125,6 +125,17 @@ impl Case {
         found.into_iter().next().unwrap()
     }
 
+    /// The CRM's `position` of the row with e-mail `email`.
+    fn crm_title(&self, email: &str) -> Option<String> {
+        self.crm()
+            .query_row(
+                "SELECT position FROM customers WHERE email = ?1",
+                [email],
+                |r| r.get(0),
+            )
+            .ok()
+    }
+
     fn state_meta(&self, prefix: &str) -> Vec<(String, String)> {
         let state = Connection::open(self.config().with_extension("state")).unwrap();
         let mut stmt = state
@@ -165,6 +176,8 @@ fn seed(case: &Case) {
     case.server.put(&case.book("greta-1.vcf"), GRETA);
 }
 
+const GRETA_MAIL: &str = "greta@garbo.example.org";
+
 const LATER: &str = "2027-03-01 10:00:00";
 
 #[test]
@@ -193,15 +206,7 @@ fn crm_and_carddav_sync_edits_deletes_undo_and_a_noop_run() {
     let (anna_href, anna) = case.card_with("anna.schroeder@");
     assert_eq!(anna_href, case.book("anna-1.vcf"), "linked, not duplicated");
     assert!(anna.contains("X-CRM-CUSTOMER-NO:1"), "{anna}");
-    let greta: String = case
-        .crm()
-        .query_row(
-            "SELECT position FROM customers WHERE email = 'greta@garbo.example.org'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(greta, "Actress");
+    assert_eq!(case.crm_title(GRETA_MAIL).as_deref(), Some("Actress"));
 
     // 8. A second plan has nothing to do and asks the server only what
     // changed: a sync token is kept, no PROPFIND of the whole book.
@@ -222,6 +227,25 @@ fn crm_and_carddav_sync_edits_deletes_undo_and_a_noop_run() {
         "the no-op plan listed the whole book"
     );
     assert!(case.logged("sync-collection") > syncs);
+    // A token the server no longer knows (403 valid-sync-token): the
+    // book is listed in full again, nothing is taken as deleted.
+    let (key, value) = case.state_meta("listing right").remove(0);
+    let memory: Value = serde_json::from_str(&value).unwrap();
+    let bogus = value.replace(
+        memory["token"].as_str().unwrap(),
+        "http://radicale.org/ns/sync/0000",
+    );
+    let state = Connection::open(case.config().with_extension("state")).unwrap();
+    state
+        .execute("UPDATE meta SET value = ?1 WHERE key = ?2", [&bogus, &key])
+        .unwrap();
+    drop(state);
+    assert!(all_zero(&case.plan()));
+    assert!(
+        case.server.log().contains("403 Forbidden"),
+        "the bogus token was not refused"
+    );
+    assert_ne!(case.state_meta("listing right").remove(0).1, bogus);
 
     // 2. Edits both ways; a change on the server is found by the
     // incremental listing.
@@ -241,15 +265,7 @@ fn crm_and_carddav_sync_edits_deletes_undo_and_a_noop_run() {
     assert_eq!(summary(&plan)["update"], 2, "{plan:#}");
     case.ok(&["apply", "--yes"]);
     assert!(case.card_with("anna.schroeder@").1.contains("TITLE:Chefin"));
-    let greta: String = case
-        .crm()
-        .query_row(
-            "SELECT position FROM customers WHERE email = 'greta@garbo.example.org'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(greta, "Director");
+    assert_eq!(case.crm_title(GRETA_MAIL).as_deref(), Some("Director"));
     assert!(all_zero(&case.plan()));
 
     // 5. Undo puts the server's cards back byte for byte.
@@ -269,15 +285,7 @@ fn crm_and_carddav_sync_edits_deletes_undo_and_a_noop_run() {
         (Some("left"), Some(true))
     );
     case.ok(&["apply", "--yes", "--accept-review"]);
-    let left: i64 = case
-        .crm()
-        .query_row(
-            "SELECT count(*) FROM customers WHERE email = 'greta@garbo.example.org'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(left, 0);
+    assert_eq!(case.crm_title(GRETA_MAIL), None, "the row is deleted");
     assert!(all_zero(&case.plan()));
 }
 

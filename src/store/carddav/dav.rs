@@ -146,7 +146,8 @@ impl Dav {
         let client = Client::new(
             &url,
             server.username.as_deref(),
-            password.as_ref(),
+            // The one place the password is sent from.
+            password.as_ref().map(|p| p.reveal()),
             ca,
             timeout,
         );
@@ -222,6 +223,7 @@ impl Dav {
     pub fn propfind_listing(&self) -> Result<Items, StoreError> {
         let request = Request::new("PROPFIND", &self.collection)
             .depth("1")
+            .long()
             .xml(xml::propfind_items());
         let reply = self.send(&request)?;
         let status = self.multistatus(&reply)?;
@@ -249,6 +251,7 @@ impl Dav {
         for _ in 0..1000 {
             let request = Request::new("REPORT", &self.collection)
                 .depth("1")
+                .long()
                 .xml(xml::sync_collection(token.as_deref()));
             let reply = self.send(&request)?;
             match reply.status {
@@ -350,6 +353,7 @@ impl Dav {
             }
             let request = Request::new("REPORT", &self.collection)
                 .depth("1")
+                .long()
                 .xml(xml::multiget(&paths));
             let reply = self.send(&request)?;
             let status = self.multistatus(&reply)?;

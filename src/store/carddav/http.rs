@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::secret::Password;
-
 /// How many redirects a request follows.
 const MAX_REDIRECTS: usize = 5;
 /// How often a request is tried when the server is busy (429, 503) or a
 /// read fails on the way.
 const ATTEMPTS: usize = 3;
+/// How long a listing or a multiget may take in all.
+const LONG_TIMEOUT: Duration = Duration::from_secs(600);
 /// The longest wait a `Retry-After` is granted.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
@@ -138,6 +138,8 @@ pub struct Request<'a> {
     pub headers: Vec<(&'static str, String)>,
     /// Content type and bytes.
     pub body: Option<(&'static str, Vec<u8>)>,
+    /// The answer grows with the book: the long timeout.
+    pub long: bool,
 }
 
 impl<'a> Request<'a> {
@@ -148,7 +150,13 @@ impl<'a> Request<'a> {
             depth: None,
             headers: Vec::new(),
             body: None,
+            long: false,
         }
+    }
+
+    pub fn long(mut self) -> Self {
+        self.long = true;
+        self
     }
 
     pub fn depth(mut self, depth: &'static str) -> Self {
@@ -204,6 +212,9 @@ impl Reply {
 
 pub struct Client {
     agent: ureq::Agent,
+    /// For the requests whose answer grows with the book (a listing, a
+    /// multiget).
+    long: ureq::Agent,
     /// Where the credentials may go: the configured URL's origin.
     origin: String,
     auth: Option<String>,
@@ -215,7 +226,7 @@ impl Client {
     pub fn new(
         url: &Url,
         username: Option<&str>,
-        password: Option<&Password>,
+        password: Option<&str>,
         ca: Option<Vec<ureq::tls::Certificate<'static>>>,
         global_timeout: Duration,
     ) -> Client {
@@ -226,23 +237,28 @@ impl Client {
         if let Some(certs) = ca {
             tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)));
         }
-        let agent = ureq::Agent::config_builder()
-            .allow_non_standard_methods(true)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_global(Some(global_timeout))
-            .user_agent(concat!("abgleich/", env!("CARGO_PKG_VERSION")))
-            .tls_config(tls.build())
-            .build()
-            .new_agent();
+        let tls = tls.build();
+        let agent = |timeout: Duration| {
+            ureq::Agent::config_builder()
+                .allow_non_standard_methods(true)
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .max_redirects_will_error(false)
+                .timeout_connect(Some(Duration::from_secs(10)))
+                .timeout_global(Some(timeout))
+                .user_agent(concat!("abgleich/", env!("CARGO_PKG_VERSION")))
+                .tls_config(tls.clone())
+                .build()
+                .new_agent()
+        };
+        let (agent, long) = (agent(global_timeout), agent(LONG_TIMEOUT));
         let auth = username.map(|user| {
-            let pair = format!("{user}:{}", password.map_or("", |p| p.reveal()));
+            let pair = format!("{user}:{}", password.unwrap_or(""));
             format!("Basic {}", base64(pair.as_bytes()))
         });
         Client {
             agent,
+            long,
             origin: url.origin.clone(),
             auth,
         }
@@ -297,8 +313,12 @@ impl Client {
             let http_request = builder
                 .body(body)
                 .map_err(|e| (url.clone(), DavFailure::Other(e.to_string())))?;
-            let mut response = self
-                .agent
+            let agent = if request.long {
+                &self.long
+            } else {
+                &self.agent
+            };
+            let mut response = agent
                 .run(http_request)
                 .map_err(|e| (url.clone(), failure_of(e)))?;
             let status = response.status().as_u16();
@@ -400,6 +420,55 @@ mod tests {
         assert_eq!(base64(b"alice:secret"), "YWxpY2U6c2VjcmV0");
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b"ab"), "YWI=");
+    }
+
+    /// A one-shot HTTP server on 127.0.0.1: answers `answer` to the first
+    /// request and hands back the request's head.
+    fn one_shot(answer: String) -> (u16, std::thread::JoinHandle<String>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line.to_ascii_lowercase());
+            }
+            (&stream).write_all(answer.as_bytes()).unwrap();
+            head
+        });
+        (port, handle)
+    }
+
+    #[test]
+    fn credentials_never_follow_a_redirect_to_another_host() {
+        let (other, other_head) =
+            one_shot("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi".into());
+        let (first, first_head) = one_shot(format!(
+            "HTTP/1.1 301 Moved\r\nLocation: http://localhost:{other}/elsewhere/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ));
+        let url = Url::parse(&format!("http://127.0.0.1:{first}/book/")).unwrap();
+        let client = Client::new(
+            &url,
+            Some("alice"),
+            Some("pw"),
+            None,
+            Duration::from_secs(10),
+        );
+        let reply = client.send(&Request::new("GET", &url)).unwrap();
+        assert_eq!((reply.status, reply.body.as_slice()), (200, &b"hi"[..]));
+        assert_eq!(reply.url.path, "/elsewhere/");
+        assert!(first_head.join().unwrap().contains("authorization: basic"));
+        let head = other_head.join().unwrap();
+        assert!(
+            head.starts_with("get /elsewhere/") && !head.contains("authorization"),
+            "{head}"
+        );
     }
 
     #[test]
