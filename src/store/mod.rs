@@ -8,6 +8,7 @@
 pub mod carddav;
 mod cards;
 pub mod files;
+mod held;
 mod interface;
 pub mod secret;
 pub mod sqlite;

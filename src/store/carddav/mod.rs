@@ -24,6 +24,7 @@ use self::dav::{Dav, Memory};
 pub use self::http::DavFailure;
 use super::cards;
 use super::files;
+use super::held::{Change, Held};
 use super::interface::{
     JournalStore, Listed, Listing, Patch, Previewed, ReadStore, Refused, StoreError, Version,
     Versions, WriteStore,
@@ -38,26 +39,9 @@ pub struct CarddavStore {
     dav: Dav,
     /// The ids and ETags of the last listing (new cards' names avoid them).
     listed: RefCell<HashMap<String, Option<String>>>,
-    /// The writes of this apply not yet made, in order, and the one for
-    /// each id.
-    pending: Vec<Pending>,
-    pending_at: HashMap<String, usize>,
-}
-
-struct Pending {
-    id: String,
-    what: Change,
-}
-
-enum Change {
-    /// A new card's text.
-    Create(Vec<u8>),
-    /// The card as read with ETag `etag` replaced by `bytes`.
-    Update { etag: String, bytes: Vec<u8> },
-    /// The card as read with ETag `etag` removed.
-    Delete { etag: String },
-    /// Created and removed again in one apply.
-    Nothing,
+    /// The writes of this apply not yet made: each card's new text, and
+    /// the ETag its update or delete read.
+    pending: Held<Vec<u8>>,
 }
 
 /// The revision of a card's text: its hash with line ends and control
@@ -114,8 +98,7 @@ impl CarddavStore {
             config: config.clone(),
             dav,
             listed: RefCell::new(HashMap::new()),
-            pending: Vec::new(),
-            pending_at: HashMap::new(),
+            pending: Held::default(),
         })
     }
 
@@ -126,11 +109,13 @@ impl CarddavStore {
     /// Card `id` as the apply's writes so far left it, and the ETag it was
     /// read with (`None`: a write held back).
     fn current(&self, id: &str) -> Result<(Vec<u8>, Option<String>), StoreError> {
-        match self.pending_at.get(id).map(|&i| &self.pending[i].what) {
+        match self.pending.get(id) {
             Some(Change::Delete { .. } | Change::Nothing) => {
                 Err(StoreError::Missing { id: id.to_string() })
             }
-            Some(Change::Create(bytes) | Change::Update { bytes, .. }) => Ok((bytes.clone(), None)),
+            Some(Change::Create(bytes) | Change::Update { new: bytes, .. }) => {
+                Ok((bytes.clone(), None))
+            }
             None => match self.dav.get(id)? {
                 Some(got) => Ok(got),
                 None => Err(StoreError::Missing { id: id.to_string() }),
@@ -176,31 +161,11 @@ impl CarddavStore {
     /// A free name for a new card with `uid`: derived from it, else fresh.
     fn name_for(&self, uid: &str) -> String {
         let name = file_name_for_uid(uid);
-        if self.listed.borrow().contains_key(&name) || self.pending_at.contains_key(&name) {
+        if self.listed.borrow().contains_key(&name) || self.pending.contains(&name) {
             file_name_for_uid(&uuid::Uuid::new_v4().to_string())
         } else {
             name
         }
-    }
-
-    fn hold(&mut self, id: String, what: Change) {
-        let Some(&i) = self.pending_at.get(&id) else {
-            self.pending_at.insert(id.clone(), self.pending.len());
-            self.pending.push(Pending { id, what });
-            return;
-        };
-        let earlier = std::mem::replace(&mut self.pending[i].what, Change::Nothing);
-        let first_etag = match &earlier {
-            Change::Update { etag, .. } | Change::Delete { etag } => Some(etag.clone()),
-            Change::Create(..) | Change::Nothing => None,
-        };
-        self.pending[i].what = match (first_etag, what) {
-            (None, Change::Update { bytes, .. }) => Change::Create(bytes),
-            (None, Change::Delete { .. }) => Change::Nothing,
-            (Some(etag), Change::Update { bytes, .. }) => Change::Update { etag, bytes },
-            (Some(etag), Change::Delete { .. }) => Change::Delete { etag },
-            (_, other @ (Change::Create(..) | Change::Nothing)) => other,
-        };
     }
 
     /// Turn a listing (id → ETag) into [`Versions`], remembering its ids.
@@ -312,7 +277,7 @@ impl WriteStore for CarddavStore {
         let name = self.name_for(&uid);
         let bytes = self.created_text(&uid, patch);
         let revision = revision_of(&bytes);
-        self.hold(name.clone(), Change::Create(bytes));
+        self.pending.hold(name.clone(), Change::Create(bytes));
         Ok((name, revision))
     }
 
@@ -323,12 +288,16 @@ impl WriteStore for CarddavStore {
         }
         let text = self.updated_text(id, &bytes, patch)?;
         let revision = revision_of(&text);
-        let etag = if self.pending_at.contains_key(id) {
+        let etag = if self.pending.contains(id) {
             String::new()
         } else {
             self.etag_for(id, etag)?
         };
-        self.hold(id.to_string(), Change::Update { etag, bytes: text });
+        let what = Change::Update {
+            read: etag,
+            new: text,
+        };
+        self.pending.hold(id.to_string(), what);
         Ok(revision)
     }
 
@@ -357,12 +326,13 @@ impl WriteStore for CarddavStore {
         if revision_of(&bytes) != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
-        let etag = if self.pending_at.contains_key(id) {
+        let etag = if self.pending.contains(id) {
             String::new()
         } else {
             self.etag_for(id, etag)?
         };
-        self.hold(id.to_string(), Change::Delete { etag });
+        self.pending
+            .hold(id.to_string(), Change::Delete { read: etag });
         Ok(())
     }
 
@@ -377,20 +347,19 @@ impl WriteStore for CarddavStore {
     /// A write the server refuses is that record's failure; a server that
     /// cannot be reached stops the flush (the apply puts back what landed).
     fn flush(&mut self) -> Result<Vec<Refused>, StoreError> {
-        let pending = std::mem::take(&mut self.pending);
-        self.pending_at.clear();
+        let pending = self.pending.take();
         let batch: Vec<files::Landing> = pending
             .iter()
-            .filter_map(|p| {
-                let hash = match &p.what {
-                    Change::Create(bytes) | Change::Update { bytes, .. } => {
+            .filter_map(|(id, what)| {
+                let hash = match what {
+                    Change::Create(bytes) | Change::Update { new: bytes, .. } => {
                         Some(hash_revision(bytes))
                     }
                     Change::Delete { .. } => None,
                     Change::Nothing => return None,
                 };
                 Some(files::Landing {
-                    unit: p.id.clone(),
+                    unit: id.clone(),
                     hash,
                     replaces: None,
                 })
@@ -402,18 +371,23 @@ impl WriteStore for CarddavStore {
         files::write_ahead(&batch)?;
         files::count_write();
         let mut refused = Vec::new();
-        for Pending { id, what } in pending {
+        for (id, what) in pending {
             files::another_writer_point(std::path::Path::new(&self.dav.url_text(&id)));
             let sent = match what {
                 Change::Create(bytes) => self
                     .dav
                     .put(&id, &bytes, None)
                     .map(|r| r.map(|()| Some(bytes))),
-                Change::Update { etag, bytes } => self
+                Change::Update {
+                    read: etag,
+                    new: bytes,
+                } => self
                     .dav
                     .put(&id, &bytes, Some(&etag))
                     .map(|r| r.map(|()| Some(bytes))),
-                Change::Delete { etag } => self.dav.delete(&id, &etag).map(|r| r.map(|()| None)),
+                Change::Delete { read: etag } => {
+                    self.dav.delete(&id, &etag).map(|r| r.map(|()| None))
+                }
                 Change::Nothing => continue,
             };
             files::count_write();
@@ -439,7 +413,6 @@ impl WriteStore for CarddavStore {
 
     fn begin(&mut self) -> Result<(), StoreError> {
         self.pending.clear();
-        self.pending_at.clear();
         Ok(())
     }
 
