@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use super::files::Landing;
+
 /// One held write; `N` is the new content (a temporary file, the bytes).
 pub(crate) enum Change<N> {
     Create(N),
@@ -79,6 +81,29 @@ impl<N> Held<N> {
             (_, other @ (Change::Create(..) | Change::Nothing)) => other,
         };
     }
+}
+
+/// What the journal is told before a batch of `writes` lands: each
+/// record's new hash (`hash` of its new content), or that it goes.
+pub(crate) fn landings<N>(
+    writes: &[(String, Change<N>)],
+    hash: impl Fn(&N) -> String,
+) -> Vec<Landing> {
+    writes
+        .iter()
+        .filter_map(|(id, what)| {
+            let hash = match what {
+                Change::Create(new) | Change::Update { new, .. } => Some(hash(new)),
+                Change::Delete { .. } => None,
+                Change::Nothing => return None,
+            };
+            Some(Landing {
+                unit: id.clone(),
+                hash,
+                replaces: None,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::cards;
 use super::files;
-use super::held::{Change, Held};
+use super::held::{self, Change, Held};
 use super::interface::{
     JournalStore, Listed, Listing, Patch, Previewed, ReadStore, Refused, StoreError, Version,
     Versions, WriteStore,
@@ -448,23 +448,7 @@ impl WriteStore for VdirStore {
             .collect();
         files::flush_files(&self.dir, &temps)?;
         files::count_write();
-        let batch: Vec<files::Landing> = pending
-            .iter()
-            .filter_map(|(name, what)| {
-                let hash = match what {
-                    Change::Create((_, hash)) | Change::Update { new: (_, hash), .. } => {
-                        Some(hash.clone())
-                    }
-                    Change::Delete { .. } => None,
-                    Change::Nothing => return None,
-                };
-                Some(files::Landing {
-                    unit: name.clone(),
-                    hash,
-                    replaces: None,
-                })
-            })
-            .collect();
+        let batch = held::landings(&pending, |(_, hash)| hash.clone());
         files::write_ahead(&batch)?;
         files::count_write();
         let mut refused = Vec::new();

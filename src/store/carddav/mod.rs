@@ -24,7 +24,7 @@ use self::dav::{Dav, Memory};
 pub use self::http::DavFailure;
 use super::cards;
 use super::files;
-use super::held::{Change, Held};
+use super::held::{self, Change, Held};
 use super::interface::{
     JournalStore, Listed, Listing, Patch, Previewed, ReadStore, Refused, StoreError, Version,
     Versions, WriteStore,
@@ -348,23 +348,7 @@ impl WriteStore for CarddavStore {
     /// cannot be reached stops the flush (the apply puts back what landed).
     fn flush(&mut self) -> Result<Vec<Refused>, StoreError> {
         let pending = self.pending.take();
-        let batch: Vec<files::Landing> = pending
-            .iter()
-            .filter_map(|(id, what)| {
-                let hash = match what {
-                    Change::Create(bytes) | Change::Update { new: bytes, .. } => {
-                        Some(hash_revision(bytes))
-                    }
-                    Change::Delete { .. } => None,
-                    Change::Nothing => return None,
-                };
-                Some(files::Landing {
-                    unit: id.clone(),
-                    hash,
-                    replaces: None,
-                })
-            })
-            .collect();
+        let batch = held::landings(&pending, |bytes| hash_revision(bytes));
         if batch.is_empty() {
             return Ok(Vec::new());
         }
