@@ -429,6 +429,32 @@ fn whole_cards_travel_between_a_vdir_and_carddav() {
 }
 
 #[test]
+fn https_is_verified_and_ca_file_adds_a_private_ca() {
+    let Some(server) = Server::radicale_tls() else {
+        return;
+    };
+    server.make_book(BOOK);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(samples().join("crm.sqlite"), dir.path().join("crm.sqlite")).unwrap();
+    let case = Case { dir, server };
+    let url = case.server.url(BOOK);
+    case.write_config(&crm_config(&carddav_side(&url)));
+    let out = case.run(&["plan", "--json"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr.contains("Office") && out.stderr.contains(&url),
+        "{out}"
+    );
+    assert!(out.stderr.contains("TLS"), "{out}");
+    assert!(out.stdout.trim().is_empty(), "{out}");
+    let with_ca =
+        carddav_side(&url) + &format!("ca_file = \"{}\"\n", case.server.ca_file().display());
+    case.write_config(&crm_config(&with_ca));
+    case.ok(&["apply", "--yes"]);
+    assert_eq!(case.server.hrefs(BOOK).len(), 26);
+}
+
+#[test]
 fn discovery_finds_the_one_address_book_and_lists_two() {
     let Some(case) = Case::radicale() else { return };
     seed(&case);

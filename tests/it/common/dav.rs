@@ -59,6 +59,74 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// A CA (`ca.pem`) and a certificate for 127.0.0.1 it signed
+/// (`server.pem`, `server.key`) in `dir`.
+fn make_certificates(dir: &Path) -> bool {
+    let ext = dir.join("san.ext");
+    if std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\n").is_err() {
+        return false;
+    }
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=abgleich test CA",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    ];
+    steps.iter().all(|args| {
+        Command::new("openssl")
+            .args(*args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
 /// A running server.
 pub struct Server {
     child: Child,
@@ -66,19 +134,44 @@ pub struct Server {
     pub dir: TempDir,
     /// Whether it asks for a password (Radicale) or not (Xandikos).
     auth: bool,
+    /// `https` with a certificate of its own CA (`ca.pem` in `dir`).
+    tls: bool,
 }
 
 impl Server {
     /// Radicale with user `alice` (plain htpasswd) and its log at info
     /// level in `log` (one line per request).
     pub fn radicale() -> Option<Server> {
+        Server::radicale_with(false)
+    }
+
+    /// Radicale over https, its certificate signed by a CA of the test's
+    /// own (`ca.pem` in `dir`); `None` also without `openssl`.
+    pub fn radicale_tls() -> Option<Server> {
+        Server::radicale_with(true)
+    }
+
+    fn radicale_with(tls: bool) -> Option<Server> {
         let program = venv("radicale")?;
         let dir = tempfile::tempdir().ok()?;
         let port = free_port();
         let root = dir.path();
         std::fs::write(root.join("users"), format!("{USER}:{PASSWORD}\n")).ok()?;
+        let ssl = if tls {
+            if !make_certificates(root) {
+                eprintln!("SKIPPED: openssl cannot make test certificates");
+                return None;
+            }
+            format!(
+                "ssl = True\ncertificate = {}\nkey = {}\n",
+                root.join("server.pem").display(),
+                root.join("server.key").display()
+            )
+        } else {
+            String::new()
+        };
         let config = format!(
-            "[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = htpasswd\nhtpasswd_filename = {}\nhtpasswd_encryption = plain\n[storage]\nfilesystem_folder = {}\n[logging]\nlevel = info\n",
+            "[server]\nhosts = 127.0.0.1:{port}\n{ssl}[auth]\ntype = htpasswd\nhtpasswd_filename = {}\nhtpasswd_encryption = plain\n[storage]\nfilesystem_folder = {}\n[logging]\nlevel = info\n",
             root.join("users").display(),
             root.join("collections").display()
         );
@@ -91,7 +184,7 @@ impl Server {
             .stderr(log)
             .spawn()
             .ok()?;
-        Server::ready(child, port, dir, true)
+        Server::ready(child, port, dir, true, tls)
     }
 
     /// Xandikos with its default principal, no authentication.
@@ -109,10 +202,10 @@ impl Server {
             .stderr(log)
             .spawn()
             .ok()?;
-        Server::ready(child, port, dir, false)
+        Server::ready(child, port, dir, false, false)
     }
 
-    fn ready(mut child: Child, port: u16, dir: TempDir, auth: bool) -> Option<Server> {
+    fn ready(mut child: Child, port: u16, dir: TempDir, auth: bool, tls: bool) -> Option<Server> {
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if start.elapsed() > Duration::from_secs(20)
@@ -130,11 +223,18 @@ impl Server {
             port,
             dir,
             auth,
+            tls,
         })
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The CA that signed an https server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// The server's log so far.
@@ -149,9 +249,15 @@ impl Server {
     }
 
     fn agent() -> ureq::Agent {
+        // The test's own server on this machine: its certificate is not
+        // what the test's requests check.
+        let tls = ureq::tls::TlsConfig::builder()
+            .disable_verification(true)
+            .build();
         ureq::Agent::config_builder()
             .allow_non_standard_methods(true)
             .http_status_as_error(false)
+            .tls_config(tls)
             .build()
             .new_agent()
     }
