@@ -356,6 +356,36 @@ fn a_card_changed_after_the_plan_or_while_writing_is_not_overwritten() {
     assert!(!all_zero(&plan), "{plan:#}");
 }
 
+#[test]
+fn an_apply_killed_after_its_write_landed_is_put_back_by_the_next_run() {
+    let Some(case) = Case::radicale() else { return };
+    seed(&case);
+    case.ok(&["apply", "--yes"]);
+    let before = case.cards();
+    // A new CRM contact: its card is created on the server, which stores
+    // it in a form of its own (Radicale sorts the properties).
+    case.crm()
+        .execute(
+            "INSERT INTO customers (first_name, last_name, email, outlook_sync, updated_at) VALUES ('Neu', 'Kunde', 'neu@kunde.example.de', 1, ?1)",
+            [LATER],
+        )
+        .unwrap();
+    // Write points: the held create, the journal's batch, the PUT.
+    let killed = case.run_with(
+        &["apply", "--yes"],
+        PASSWORD,
+        &[("ABGLEICH_ABORT_AFTER_WRITES", "3")],
+    );
+    assert_ne!(killed.code, Some(0), "{killed}");
+    assert_eq!(case.cards().len(), before.len() + 1, "the PUT did not land");
+    let next = case.ok(&["status"]);
+    assert!(
+        next.stdout.contains("did not finish") || next.stderr.contains("did not finish"),
+        "{next}"
+    );
+    assert_eq!(case.cards(), before, "{next}");
+}
+
 fn which_curl() -> Result<String, ()> {
     let found = Command::new("sh")
         .args(["-c", "command -v curl"])

@@ -374,22 +374,26 @@ impl WriteStore for CarddavStore {
                 }
                 Change::Nothing => continue,
             };
-            files::count_write();
-            match sent? {
-                Ok(Some(bytes)) => {
-                    // What the server holds now, if it is not what was sent.
-                    if let Some((held, _)) = self.dav.get(&id)?
-                        && held != bytes
-                    {
-                        files::write_ahead(&[files::Landing {
-                            unit: id.clone(),
-                            hash: Some(hash_revision(&held)),
-                            replaces: None,
-                        }])?;
-                    }
+            let outcome = sent?;
+            if let Ok(Some(bytes)) = &outcome {
+                // What the server holds now, if it is not what was sent (a
+                // server that rewrites cards): the journal knows it as
+                // abgleich's write too. (A crash between the PUT and this
+                // leaves the card as written, named changed-since by
+                // recovery.)
+                if let Some((held, _)) = self.dav.get(&id)?
+                    && held != *bytes
+                {
+                    files::write_ahead(&[files::Landing {
+                        unit: id.clone(),
+                        hash: Some(hash_revision(&held)),
+                        replaces: None,
+                    }])?;
                 }
-                Ok(None) => {}
-                Err(error) => refused.push(Refused { id, error }),
+            }
+            files::count_write();
+            if let Err(error) = outcome {
+                refused.push(Refused { id, error });
             }
         }
         Ok(refused)
