@@ -287,6 +287,15 @@ fn crm_and_carddav_sync_edits_deletes_undo_and_a_noop_run() {
     case.ok(&["apply", "--yes", "--accept-review"]);
     assert_eq!(case.crm_title(GRETA_MAIL), None, "the row is deleted");
     assert!(all_zero(&case.plan()));
+    // A row deleted in the CRM: its card goes (left_to_right = "propagate").
+    case.crm()
+        .execute("DELETE FROM customers WHERE id = 1", [])
+        .unwrap();
+    let cards = case.cards().len();
+    case.ok(&["apply", "--yes"]);
+    assert_eq!(case.server.get(&anna_href), None);
+    assert_eq!(case.cards().len(), cards - 1);
+    assert!(all_zero(&case.plan()));
 }
 
 #[test]
