@@ -6,7 +6,7 @@
 //! server only what changed (sync-collection).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use rusqlite::Connection;
@@ -532,5 +532,12 @@ fn xandikos_first_sync_and_an_edit() {
         .unwrap();
     case.ok(&["apply", "--yes"]);
     assert!(all_zero(&case.plan()));
-    let _ = Path::new("");
+    // Xandikos offers sync-collection too: the state keeps its token.
+    assert!(
+        case.state_meta("listing right")
+            .iter()
+            .any(|(_, v)| v.contains("token")),
+        "{:?}",
+        case.state_meta("")
+    );
 }

@@ -248,21 +248,28 @@ impl Dav {
         let mut changed = BTreeMap::new();
         let mut removed = Vec::new();
         let mut token = token.map(str::to_string);
+        // RFC 6578 asks for Depth 0 (Sabre refuses anything else); Google
+        // wants Depth 1.
+        let mut depth = "0";
         for _ in 0..1000 {
             let request = Request::new("REPORT", &self.collection)
-                .depth("1")
+                .depth(depth)
                 .long()
                 .xml(xml::sync_collection(token.as_deref()));
             let reply = self.send(&request)?;
+            let token_refused = xml::names_precondition(&reply.body, "valid-sync-token");
             match reply.status {
                 207 => {}
-                403 | 409 if xml::names_precondition(&reply.body, "valid-sync-token") => {
-                    return Ok(Sync::TokenInvalid);
+                400 | 403 if depth == "0" && !token_refused => {
+                    depth = "1";
+                    continue;
                 }
+                // The token is not good any more (or the server fails the
+                // incremental report): list in full, which tells the truth
+                // or fails in its own words.
+                _ if token.is_some() => return Ok(Sync::TokenInvalid),
                 // Not offered (or not for this collection).
-                400 | 403 | 404 | 405 | 415 | 501 if token.is_none() => {
-                    return Ok(Sync::Unsupported);
-                }
+                400 | 403 | 404 | 405 | 415 | 501 => return Ok(Sync::Unsupported),
                 _ => return Err(status_error(&reply)),
             }
             let status = self.multistatus(&reply)?;

@@ -194,10 +194,6 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn ok(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
     /// The start of the body, for an error message.
     pub fn detail(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
