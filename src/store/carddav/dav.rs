@@ -627,7 +627,70 @@ fn discover(client: &Client, config: &StoreConfig, url: &Url) -> Result<Url, Sto
 
 #[cfg(test)]
 mod tests {
+    use super::super::http::tests::{multistatus, one_shot, serve};
     use super::*;
+
+    fn dav_at(collection: Url) -> Dav {
+        Dav {
+            client: Client::new(&collection, None, None, None, Duration::from_secs(10)),
+            collection,
+        }
+    }
+
+    #[test]
+    fn a_truncated_sync_report_is_asked_again_with_its_new_token() {
+        let first = r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/book/a.vcf</d:href><d:propstat><d:prop><d:getetag>"1"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response><d:response><d:href>/book/</d:href><d:status>HTTP/1.1 507 Insufficient Storage</d:status></d:response><d:sync-token>T1</d:sync-token></d:multistatus>"#;
+        let second = r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/book/b.vcf</d:href><d:propstat><d:prop><d:getetag>"2"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response><d:response><d:href>/book/old.vcf</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response><d:sync-token>T2</d:sync-token></d:multistatus>"#;
+        let (port, requests) = serve(vec![multistatus(first), multistatus(second)]);
+        let dav = dav_at(Url::parse(&format!("http://127.0.0.1:{port}/book/")).unwrap());
+        let earlier = Memory {
+            token: "T0".into(),
+            items: [("old.vcf".to_string(), "\"0\"".to_string())].into(),
+        };
+        let (items, memory) = dav.listing_since(Some(earlier)).unwrap();
+        let ids: Vec<&str> = items.keys().map(String::as_str).collect();
+        assert_eq!(ids, ["a.vcf", "b.vcf"]);
+        assert_eq!(memory.map(|m| m.token).as_deref(), Some("T2"));
+        let requests = requests.join().unwrap();
+        assert!(
+            requests[0].contains("<d:sync-token>T0</d:sync-token>"),
+            "{}",
+            requests[0]
+        );
+        assert!(
+            requests[1].contains("<d:sync-token>T1</d:sync-token>"),
+            "{}",
+            requests[1]
+        );
+        assert!(requests[0].contains("depth: 0"), "{}", requests[0]);
+    }
+
+    #[test]
+    fn a_multiget_keeps_only_the_cards_asked_for_and_leaves_out_the_gone() {
+        let body = r#"<?xml version="1.0"?><d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav">
+<d:response><d:href>/book/a%40x.vcf</d:href><d:propstat><d:prop><d:getetag>"1"</d:getetag><c:address-data>BEGIN:VCARD
+FN:A
+END:VCARD
+</c:address-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+<d:response><d:href>/book/gone.vcf</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>
+<d:response><d:href>/book/not-asked.vcf</d:href><d:propstat><d:prop><c:address-data>BEGIN:VCARD
+END:VCARD
+</c:address-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+<d:response><d:href>/elsewhere/a%40x.vcf</d:href><d:propstat><d:prop><c:address-data>X</c:address-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+</d:multistatus>"#;
+        let (port, head) = one_shot(multistatus(body));
+        let collection = Url::parse(&format!("http://127.0.0.1:{port}/book/")).unwrap();
+        let dav = dav_at(collection);
+        let got = dav.multiget(&["a@x.vcf", "gone.vcf"]).unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "a@x.vcf");
+        assert_eq!(
+            got[0].1.as_deref().ok(),
+            Some(&b"BEGIN:VCARD\nFN:A\nEND:VCARD\n"[..])
+        );
+        let head = head.join().unwrap();
+        assert!(head.starts_with("report /book/ "), "{head}");
+    }
 
     #[test]
     fn ids_are_decoded_and_encoded_back_inside_the_collection() {

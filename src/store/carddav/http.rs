@@ -408,7 +408,7 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -420,25 +420,54 @@ mod tests {
 
     /// A one-shot HTTP server on 127.0.0.1: answers `answer` to the first
     /// request and hands back the request's head.
-    fn one_shot(answer: String) -> (u16, std::thread::JoinHandle<String>) {
-        use std::io::{BufRead, BufReader, Write};
+    pub(crate) fn one_shot(answer: String) -> (u16, std::thread::JoinHandle<String>) {
+        let (port, handle) = serve(vec![answer]);
+        let head = std::thread::spawn(move || handle.join().unwrap().remove(0));
+        (port, head)
+    }
+
+    /// An HTTP server on 127.0.0.1 that answers one connection per
+    /// answer, in order, and hands back each request (head lowercased,
+    /// then the body).
+    pub(crate) fn serve(answers: Vec<String>) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{BufRead, BufReader, Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let handle = std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
-                    break;
+            let mut requests = Vec::new();
+            for answer in answers {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let line = line.to_ascii_lowercase();
+                    if let Some(n) = line.strip_prefix("content-length:") {
+                        length = n.trim().parse().unwrap();
+                    }
+                    request.push_str(&line);
                 }
-                head.push_str(&line.to_ascii_lowercase());
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                request.push_str(&String::from_utf8_lossy(&body));
+                (&stream).write_all(answer.as_bytes()).unwrap();
+                requests.push(request);
             }
-            (&stream).write_all(answer.as_bytes()).unwrap();
-            head
+            requests
         });
         (port, handle)
+    }
+
+    /// A 207 answer with `body`.
+    pub(crate) fn multistatus(body: &str) -> String {
+        format!(
+            "HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
     }
 
     #[test]
@@ -465,6 +494,22 @@ mod tests {
             head.starts_with("get /elsewhere/") && !head.contains("authorization"),
             "{head}"
         );
+    }
+
+    #[test]
+    fn a_busy_server_is_asked_again_after_the_wait_it_names() {
+        let busy = "HTTP/1.1 429 Too Many\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let done =
+            "HTTP/1.1 201 Created\r\nETag: \"x\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        let (port, requests) = serve(vec![busy.into(), done.into()]);
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/book/a.vcf")).unwrap();
+        let client = Client::new(&url, None, None, None, Duration::from_secs(10));
+        let mut put = Request::new("PUT", &url).header("If-None-Match", "*");
+        put.body = Some(("text/vcard", b"BEGIN:VCARD".to_vec()));
+        let reply = client.send(&put).unwrap();
+        assert_eq!((reply.status, reply.etag.as_deref()), (201, Some("\"x\"")));
+        let requests = requests.join().unwrap();
+        assert!(requests[1].ends_with("BEGIN:VCARD") && requests[1].contains("if-none-match: *"));
     }
 
     #[test]
