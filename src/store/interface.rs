@@ -179,7 +179,7 @@ pub enum StoreError {
     Dav {
         url: String,
         #[source]
-        failure: super::carddav::DavFailure,
+        failure: super::carddav::failure::DavFailure,
     },
     #[error("record {id} changed since it was read")]
     Changed { id: String },

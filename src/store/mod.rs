@@ -40,7 +40,10 @@ pub fn open(config: &StoreConfig, normalizer: &Normalizer) -> Result<Box<dyn Sto
         StoreKind::Sqlite => Box::new(sqlite::SqliteStore::open(config, normalizer.clone())?),
         StoreKind::Vdir => Box::new(vdir::VdirStore::open(config)?),
         StoreKind::Vcard => Box::new(vcard_file::VcardFileStore::open(config)?),
-        StoreKind::Carddav => Box::new(carddav::CarddavStore::open(config)?),
+        StoreKind::Carddav => Box::new(carddav::CarddavStore::open(
+            config,
+            secret::password(config)?,
+        )?),
         StoreKind::Postgres => {
             return Err(StoreError::Config {
                 place: config.locate("kind"),

@@ -12,7 +12,7 @@ use super::http::{Client, DavFailure, Reply, Request, Url};
 use super::xml;
 use crate::config::StoreConfig;
 use crate::store::interface::StoreError;
-use crate::store::secret;
+use crate::store::secret::Password;
 
 /// Every card's id and ETag (`None`: the server gave none).
 pub type Items = BTreeMap<String, Option<String>>;
@@ -121,7 +121,12 @@ fn plain_id(id: &str) -> bool {
 
 impl Dav {
     /// Reach the server the config names and find its address book.
-    pub fn connect(config: &StoreConfig, timeout: Duration) -> Result<Dav, StoreError> {
+    /// `password`: as [`crate::store::secret::password`] fetched it.
+    pub fn connect(
+        config: &StoreConfig,
+        password: Option<Password>,
+        timeout: Duration,
+    ) -> Result<Dav, StoreError> {
         let server = config.server.as_ref().ok_or_else(|| StoreError::Config {
             place: config.locate("url"),
             message: "a carddav store needs `url`".into(),
@@ -130,7 +135,6 @@ impl Dav {
             place: config.locate("url"),
             message: format!("{:?} is not an http(s) URL without credentials", server.url),
         })?;
-        let password = secret::password(config)?;
         if !url.is_https() && !url.is_loopback() && password.is_some() {
             return Err(StoreError::Config {
                 place: config.locate("url"),

@@ -4,6 +4,8 @@
 //! asks to wait.
 
 use std::sync::Arc;
+
+pub use super::failure::DavFailure;
 use std::time::Duration;
 
 /// How many redirects a request follows.
@@ -15,34 +17,6 @@ const ATTEMPTS: usize = 3;
 const LONG_TIMEOUT: Duration = Duration::from_secs(600);
 /// The longest wait a `Retry-After` is granted.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
-
-/// Why a request to the server failed: what the operator is told, with the
-/// URL it went to (never credentials).
-#[derive(Debug, thiserror::Error)]
-pub enum DavFailure {
-    #[error(
-        "the server refused the credentials (HTTP {0}); check username and the password source"
-    )]
-    Auth(u16),
-    #[error("the server refuses access (HTTP 403)")]
-    Forbidden,
-    #[error("cannot connect: {0}")]
-    Connect(String),
-    #[error("the server's name cannot be resolved (DNS)")]
-    Dns,
-    #[error("no answer in time ({0})")]
-    Timeout(String),
-    #[error("TLS failed: {0}")]
-    Tls(String),
-    #[error("HTTP {status}{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
-    Status { status: u16, detail: String },
-    #[error("too many redirects (more than {MAX_REDIRECTS})")]
-    Redirects,
-    #[error("the answer cannot be read: {0}")]
-    BadReply(String),
-    #[error("{0}")]
-    Other(String),
-}
 
 /// A URL split where CardDAV needs it: the origin (`scheme://host:port`)
 /// and the path (with its query, if any).

@@ -12,6 +12,7 @@
 //! overwritten.
 
 mod dav;
+pub mod failure;
 pub mod http;
 mod xml;
 
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use self::dav::{Dav, Memory};
-pub use self::http::DavFailure;
+pub use self::failure::DavFailure;
 use super::cards;
 use super::files;
 use super::held::{self, Change, Held};
@@ -32,6 +33,7 @@ use super::interface::{
 use super::vdir::file_name_for_uid;
 use crate::config::StoreConfig;
 use crate::model::record::{Record, Unreadable, hash_revision};
+use crate::store::secret::Password;
 use crate::vcard::{self, WriteVersion, map};
 
 pub struct CarddavStore {
@@ -92,8 +94,10 @@ fn ensure_uid(card: &mut vcard::VCard) {
 }
 
 impl CarddavStore {
-    pub fn open(config: &StoreConfig) -> Result<Self, StoreError> {
-        let dav = Dav::connect(config, Duration::from_secs(60))?;
+    /// Reach the server and find the address book; `password` as
+    /// [`crate::store::secret::password`] fetched it for `config`.
+    pub fn open(config: &StoreConfig, password: Option<Password>) -> Result<Self, StoreError> {
+        let dav = Dav::connect(config, password, Duration::from_secs(60))?;
         Ok(CarddavStore {
             config: config.clone(),
             dav,
