@@ -517,7 +517,7 @@ fn xandikos_first_sync_and_an_edit() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(samples().join("crm.sqlite"), dir.path().join("crm.sqlite")).unwrap();
     let right = format!(
-        "[right]\nname = \"Office\"\nkind = \"carddav\"\nurl = \"{}\"\nwrite_version = \"3.0\"\n",
+        "[right]\nname = \"Office\"\nkind = \"carddav\"\nurl = \"{}\"\nwrite_version = \"4.0\"\n",
         server.url("/")
     );
     let case = Case { dir, server };

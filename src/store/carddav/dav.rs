@@ -48,6 +48,10 @@ pub struct Dav {
     client: Client,
     /// The address book collection (its path ends in `/`).
     collection: Url,
+    /// The store writes vCard 4.0, and reads it so (a server that
+    /// converts cards would otherwise hand out 3.0, and an update would
+    /// lose what 3.0 cannot hold).
+    v4: bool,
 }
 
 /// What a sync-collection report told.
@@ -156,7 +160,12 @@ impl Dav {
             timeout,
         );
         let collection = discover(&client, config, &url)?;
-        Ok(Dav { client, collection })
+        let v4 = config.write_version == crate::vcard::WriteVersion::V4;
+        Ok(Dav {
+            client,
+            collection,
+            v4,
+        })
     }
 
     pub fn collection_text(&self) -> String {
@@ -365,7 +374,7 @@ impl Dav {
             let request = Request::new("REPORT", &self.collection)
                 .depth("1")
                 .long()
-                .xml(xml::multiget(&paths));
+                .xml(xml::multiget(&paths, self.v4));
             let reply = self.send(&request)?;
             let status = self.multistatus(&reply)?;
             let wanted: HashSet<&str> = batch.iter().copied().collect();
@@ -411,7 +420,12 @@ impl Dav {
     /// Card `id`'s bytes and ETag; `None`: it does not exist.
     pub fn get(&self, id: &str) -> Result<Option<Got>, StoreError> {
         let url = self.url_of(id)?;
-        let reply = self.send(&Request::new("GET", &url).header("Accept", "text/vcard"))?;
+        let accept = if self.v4 {
+            "text/vcard; version=4.0"
+        } else {
+            "text/vcard"
+        };
+        let reply = self.send(&Request::new("GET", &url).header("Accept", accept))?;
         match reply.status {
             200 => Ok(Some((reply.body, reply.etag))),
             404 | 410 => Ok(None),
@@ -638,6 +652,7 @@ mod tests {
         Dav {
             client: Client::new(&collection, None, None, None, Duration::from_secs(10)),
             collection,
+            v4: false,
         }
     }
 

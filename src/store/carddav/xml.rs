@@ -44,13 +44,20 @@ pub fn sync_collection(token: Option<&str>) -> String {
     )
 }
 
-pub fn multiget(paths: &[String]) -> String {
+/// `v4`: ask for the cards as vCard 4.0 (a server that converts, Sabre,
+/// would hand out 3.0 otherwise).
+pub fn multiget(paths: &[String], v4: bool) -> String {
+    let data = if v4 {
+        r#"<c:address-data content-type="text/vcard" version="4.0"/>"#
+    } else {
+        "<c:address-data/>"
+    };
     let hrefs: String = paths
         .iter()
         .map(|p| format!("<d:href>{}</d:href>", escape(p)))
         .collect();
     format!(
-        r#"{HEAD}<c:addressbook-multiget xmlns:d="DAV:" xmlns:c="{CARDDAV}"><d:prop><d:getetag/><c:address-data/></d:prop>{hrefs}</c:addressbook-multiget>"#
+        r#"{HEAD}<c:addressbook-multiget xmlns:d="DAV:" xmlns:c="{CARDDAV}"><d:prop><d:getetag/>{data}</d:prop>{hrefs}</c:addressbook-multiget>"#
     )
 }
 
@@ -210,8 +217,11 @@ END:VCARD</k:address-data></x:prop><x:status>HTTP/1.1 200 OK</x:status></x:props
 
     #[test]
     fn hrefs_are_escaped_in_bodies() {
-        let body = multiget(&["/a/<x>&y.vcf".to_string()]);
+        let body = multiget(&["/a/<x>&y.vcf".to_string()], false);
         assert!(body.contains("<d:href>/a/&lt;x&gt;&amp;y.vcf</d:href>"));
         assert!(parse_multistatus(b"<html/>").is_err());
+        // A store writing 4.0 reads 4.0 (Sabre converts to 3.0 otherwise).
+        assert!(multiget(&[], true).contains(r#"version="4.0""#));
+        assert!(!multiget(&[], false).contains(r#"version="4.0""#));
     }
 }
