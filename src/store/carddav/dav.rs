@@ -507,6 +507,19 @@ impl Dav {
     }
 }
 
+#[cfg(test)]
+impl Dav {
+    /// A store's conversation with the collection at `collection`, without
+    /// discovery or credentials (a scripted server in a unit test).
+    pub(super) fn for_test(collection: Url) -> Dav {
+        Dav {
+            client: Client::new(&collection, None, None, None, Duration::from_secs(10)),
+            collection,
+            v4: false,
+        }
+    }
+}
+
 fn status_error(reply: &Reply) -> StoreError {
     let failure = match reply.status {
         401 => DavFailure::Auth(401),
@@ -649,11 +662,7 @@ mod tests {
     use super::*;
 
     fn dav_at(collection: Url) -> Dav {
-        Dav {
-            client: Client::new(&collection, None, None, None, Duration::from_secs(10)),
-            collection,
-            v4: false,
-        }
+        Dav::for_test(collection)
     }
 
     #[test]

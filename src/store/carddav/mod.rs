@@ -473,6 +473,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_card_that_cannot_be_read_is_unreadable_with_its_url_never_left_out() {
+        let body = r#"<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav">
+<d:response><d:href>/book/bad.vcf</d:href><d:propstat><d:prop><c:address-data>BEGIN:VCARD
+VERSION:3.0
+FN:Cut off
+</c:address-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+<d:response><d:href>/book/good.vcf</d:href><d:propstat><d:prop><c:address-data>BEGIN:VCARD
+VERSION:3.0
+UID:g
+FN:Good
+END:VCARD
+</c:address-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+</d:multistatus>"#;
+        let (port, _) = http::tests::one_shot(http::tests::multistatus(body));
+        let url = format!("http://127.0.0.1:{port}/book/");
+        let text = format!(
+            "[left]\nkind = \"vdir\"\npath = \"a\"\n[right]\nname = \"Office\"\nkind = \"carddav\"\nurl = \"{url}\"\n"
+        );
+        let config = crate::config::Config::parse(&text, std::path::Path::new("/x/c.toml"))
+            .unwrap()
+            .right;
+        let store = CarddavStore {
+            config,
+            dav: Dav::for_test(http::Url::parse(&url).unwrap()),
+            listed: RefCell::new(HashMap::new()),
+            pending: Held::default(),
+        };
+        let listing = store.read_many(&["bad.vcf", "good.vcf"]).unwrap();
+        assert_eq!(listing.records.len(), 1);
+        assert_eq!(listing.records[0].id, "good.vcf");
+        let bad = &listing.unreadable[0];
+        assert_eq!(bad.id.as_deref(), Some("bad.vcf"));
+        assert_eq!(bad.file, PathBuf::from(format!("{url}bad.vcf")));
+    }
+
+    #[test]
     fn revisions_do_not_depend_on_line_ends() {
         assert_eq!(
             revision_of(b"BEGIN:VCARD\r\nFN:A\r\nEND:VCARD\r\n"),
