@@ -19,6 +19,10 @@ pub enum DavFailure {
     Timeout(String),
     #[error("TLS failed: {0}")]
     Tls(String),
+    #[error(
+        "TLS failed: the server's certificate is not trusted ({0}); a private CA goes into `ca_file`"
+    )]
+    Certificate(String),
     #[error("HTTP {status}{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
     Status { status: u16, detail: String },
     #[error("too many redirects (more than 5)")]

@@ -4,6 +4,7 @@
 //! asks to wait.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use super::failure::DavFailure;
 use std::time::Duration;
@@ -180,34 +181,22 @@ impl Reply {
     }
 }
 
-pub struct Client {
-    agent: ureq::Agent,
+/// The agents of one set of trusted roots: one per timeout.
+struct Agents {
+    normal: ureq::Agent,
     /// For the requests whose answer grows with the book (a listing, a
     /// multiget).
     long: ureq::Agent,
-    /// Where the credentials may go: the configured URL's origin.
-    origin: String,
-    auth: Option<String>,
 }
 
-impl Client {
-    /// `ca`: PEM certificates to verify the server with instead of the
-    /// built-in roots.
-    pub fn new(
-        url: &Url,
-        username: Option<&str>,
-        password: Option<&str>,
-        ca: Option<Vec<ureq::tls::Certificate<'static>>>,
-        global_timeout: Duration,
-    ) -> Client {
+impl Agents {
+    fn new(roots: ureq::tls::RootCerts, timeout: Duration) -> Agents {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut tls = ureq::tls::TlsConfig::builder()
+        let tls = ureq::tls::TlsConfig::builder()
             .provider(ureq::tls::TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(provider);
-        if let Some(certs) = ca {
-            tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)));
-        }
-        let tls = tls.build();
+            .unversioned_rustls_crypto_provider(provider)
+            .root_certs(roots)
+            .build();
         let agent = |timeout: Duration| {
             ureq::Agent::config_builder()
                 .allow_non_standard_methods(true)
@@ -221,16 +210,72 @@ impl Client {
                 .build()
                 .new_agent()
         };
-        let (agent, long) = (agent(global_timeout), agent(LONG_TIMEOUT));
+        Agents {
+            normal: agent(timeout),
+            long: agent(LONG_TIMEOUT),
+        }
+    }
+
+    fn for_request(&self, request: &Request<'_>) -> &ureq::Agent {
+        if request.long {
+            &self.long
+        } else {
+            &self.normal
+        }
+    }
+}
+
+pub struct Client {
+    /// Verifying with the built-in (Mozilla) roots.
+    public: Agents,
+    /// Verifying with `ca_file`'s certificates, tried first where there
+    /// are some; a certificate they do not vouch for is tried with the
+    /// built-in roots (so `ca_file` adds to them).
+    private: Option<Agents>,
+    /// The private roots did not vouch for the server: the built-in ones
+    /// are used from then on.
+    public_only: AtomicBool,
+    /// Where the credentials may go: the configured URL's origin.
+    origin: String,
+    auth: Option<String>,
+}
+
+impl Client {
+    /// `ca`: PEM certificates trusted besides the built-in roots.
+    pub fn new(
+        url: &Url,
+        username: Option<&str>,
+        password: Option<&str>,
+        ca: Option<Vec<ureq::tls::Certificate<'static>>>,
+        global_timeout: Duration,
+    ) -> Client {
+        let private = ca.map(|certs| {
+            Agents::new(
+                ureq::tls::RootCerts::Specific(Arc::new(certs)),
+                global_timeout,
+            )
+        });
         let auth = username.map(|user| {
             let pair = format!("{user}:{}", password.unwrap_or(""));
             format!("Basic {}", base64(pair.as_bytes()))
         });
         Client {
-            agent,
-            long,
+            public: Agents::new(ureq::tls::RootCerts::WebPki, global_timeout),
+            private,
+            public_only: AtomicBool::new(false),
             origin: url.origin.clone(),
             auth,
+        }
+    }
+
+    /// The agent for `request`: the private roots' while they vouch for
+    /// the server.
+    fn agent(&self, request: &Request<'_>) -> (&ureq::Agent, bool) {
+        match &self.private {
+            Some(private) if !self.public_only.load(Ordering::Relaxed) => {
+                (private.for_request(request), true)
+            }
+            _ => (self.public.for_request(request), false),
         }
     }
 
@@ -283,14 +328,20 @@ impl Client {
             let http_request = builder
                 .body(body)
                 .map_err(|e| (url.clone(), DavFailure::Other(e.to_string())))?;
-            let agent = if request.long {
-                &self.long
-            } else {
-                &self.agent
+            let (agent, private) = self.agent(request);
+            let mut response = match agent.run(http_request) {
+                Ok(response) => response,
+                Err(e) => {
+                    let failure = failure_of(e);
+                    if private && matches!(failure, DavFailure::Certificate(_)) {
+                        // Not the private CA's: the built-in roots may
+                        // vouch for it (nothing was sent yet).
+                        self.public_only.store(true, Ordering::Relaxed);
+                        continue;
+                    }
+                    return Err((url.clone(), failure));
+                }
             };
-            let mut response = agent
-                .run(http_request)
-                .map_err(|e| (url.clone(), failure_of(e)))?;
             let status = response.status().as_u16();
             let header = |name: &str| {
                 response
@@ -341,10 +392,10 @@ fn failure_of(error: ureq::Error) -> DavFailure {
         ureq::Error::HostNotFound => DavFailure::Dns,
         ureq::Error::Timeout(t) => DavFailure::Timeout(t.to_string()),
         ureq::Error::Tls(e) => DavFailure::Tls(e.to_string()),
-        ureq::Error::Rustls(e) => DavFailure::Tls(e.to_string()),
+        ureq::Error::Rustls(e) => tls_failure(&e),
         ureq::Error::Io(e) => {
             if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return DavFailure::Tls(tls.to_string());
+                return tls_failure(tls);
             }
             match e.kind() {
                 std::io::ErrorKind::ConnectionRefused => {
@@ -356,6 +407,13 @@ fn failure_of(error: ureq::Error) -> DavFailure {
         }
         ureq::Error::ConnectionFailed => DavFailure::Connect("the connection failed".into()),
         e => DavFailure::Other(e.to_string()),
+    }
+}
+
+fn tls_failure(error: &rustls::Error) -> DavFailure {
+    match error {
+        rustls::Error::InvalidCertificate(why) => DavFailure::Certificate(format!("{why:?}")),
+        e => DavFailure::Tls(e.to_string()),
     }
 }
 
