@@ -232,6 +232,34 @@ impl Dav {
         })
     }
 
+    /// Whether the user may write cards into the collection, as far as
+    /// the server says (`DAV:current-user-privilege-set`; a server that
+    /// does not say is taken at its word when it is written).
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        let request = Request::new("PROPFIND", &self.collection)
+            .depth("0")
+            .xml(xml::propfind_privileges());
+        let reply = self.send(&request)?;
+        if reply.status != 207 {
+            return Ok(());
+        }
+        let status = self.multistatus(&reply)?;
+        let granted = status.entries.first().and_then(|e| e.privileges.clone());
+        match granted {
+            Some(privileges)
+                if !privileges
+                    .iter()
+                    .any(|p| matches!(p.as_str(), "all" | "write" | "write-content" | "bind")) =>
+            {
+                Err(StoreError::Dav {
+                    url: self.collection.to_string(),
+                    failure: DavFailure::ReadOnly,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Every card's id and ETag, by PROPFIND Depth 1.
     pub fn propfind_listing(&self) -> Result<Items, StoreError> {
         let request = Request::new("PROPFIND", &self.collection)
@@ -663,6 +691,26 @@ mod tests {
 
     fn dav_at(collection: Url) -> Dav {
         Dav::for_test(collection)
+    }
+
+    #[test]
+    fn a_book_without_a_write_privilege_is_refused_before_any_write() {
+        let read_only = r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/book/</d:href><d:propstat><d:prop><d:current-user-privilege-set><d:privilege><d:read/></d:privilege></d:current-user-privilege-set></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
+        let writable = read_only.replace(
+            "<d:read/>",
+            "<d:read/></d:privilege><d:privilege><d:write/>",
+        );
+        let silent = r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/book/</d:href><d:propstat><d:prop><d:current-user-privilege-set/></d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat></d:response></d:multistatus>"#;
+        let (port, _) = serve(vec![
+            multistatus(read_only),
+            multistatus(&writable),
+            multistatus(silent),
+        ]);
+        let dav = dav_at(Url::parse(&format!("http://127.0.0.1:{port}/book/")).unwrap());
+        let refused = dav.check_writable().unwrap_err();
+        assert!(refused.to_string().contains("read-only"), "{refused}");
+        dav.check_writable().unwrap();
+        dav.check_writable().unwrap();
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub enum DavFailure {
     Auth(u16),
     #[error("the server refuses access (HTTP 403)")]
     Forbidden,
+    #[error("the address book is read-only for this user (the server grants no write privilege)")]
+    ReadOnly,
     #[error("cannot connect: {0}")]
     Connect(String),
     #[error("the server's name cannot be resolved (DNS)")]

@@ -273,6 +273,10 @@ impl ReadStore for CarddavStore {
 }
 
 impl WriteStore for CarddavStore {
+    fn check_writable(&self) -> Result<(), StoreError> {
+        self.dav.check_writable()
+    }
+
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
         let uid = patch
             .uid

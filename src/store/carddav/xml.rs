@@ -28,6 +28,12 @@ pub fn propfind_collection() -> String {
     )
 }
 
+pub fn propfind_privileges() -> String {
+    format!(
+        r#"{HEAD}<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-privilege-set/></d:prop></d:propfind>"#
+    )
+}
+
 pub fn propfind_items() -> String {
     format!(
         r#"{HEAD}<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getetag/><d:getcontenttype/></d:prop></d:propfind>"#
@@ -74,6 +80,9 @@ pub struct Entry {
     pub displayname: Option<String>,
     pub address_data: Option<String>,
     pub principal: Option<String>,
+    /// The privileges the user holds on it (`write`, `all`, …), where the
+    /// server tells them.
+    pub privileges: Option<Vec<String>>,
     pub home_set: Vec<String>,
 }
 
@@ -165,6 +174,14 @@ fn entry(response: roxmltree::Node<'_, '_>) -> Entry {
                     e.displayname = Some(text_of(p).trim().to_string()).filter(|t| !t.is_empty());
                 } else if is(p, CARDDAV, "address-data") {
                     e.address_data = Some(text_of(p));
+                } else if is(p, DAV, "current-user-privilege-set") {
+                    e.privileges = Some(
+                        p.children()
+                            .filter(|n| is(*n, DAV, "privilege"))
+                            .flat_map(|n| n.children().filter(|c| c.is_element()))
+                            .map(|c| c.tag_name().name().to_string())
+                            .collect(),
+                    );
                 } else if is(p, DAV, "current-user-principal") {
                     e.principal = hrefs().into_iter().next();
                 } else if is(p, CARDDAV, "addressbook-home-set") {
