@@ -86,6 +86,9 @@ pub struct ChangedListing {
     pub unparsed: Vec<String>,
     /// Records read now whose version can be remembered.
     pub versions: Vec<(String, Known)>,
+    /// What the store asks to keep for its next listing
+    /// ([`ReadStore::list_since`]), now that this one was read in full.
+    pub remember: Option<String>,
 }
 
 /// A record whose id a write gave it a new one: a card without a UID in a
@@ -170,6 +173,14 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
+    /// A CardDAV server could not be reached, or refused or failed what
+    /// was asked: `url` is where the request went (never with credentials).
+    #[error("{url}: {failure}")]
+    Dav {
+        url: String,
+        #[source]
+        failure: super::carddav::failure::DavFailure,
+    },
     #[error("record {id} changed since it was read")]
     Changed { id: String },
     #[error("record {id} does not exist")]
@@ -227,6 +238,20 @@ pub trait ReadStore {
     /// Every record's id and version token, as cheaply as the store can tell
     /// them (a card folder: one `stat` per file).
     fn list(&self) -> Result<Versions, StoreError>;
+    /// What the state keeps for this store between listings is kept under
+    /// this key (the store's address); `None`: the store keeps nothing.
+    fn listing_key(&self) -> Option<String> {
+        None
+    }
+    /// [`ReadStore::list`], given what this store asked to keep after its
+    /// last listing (`earlier`): a store that can ask only what changed
+    /// since (CardDAV sync-collection) does so, and still returns every
+    /// record. Returns what to keep for the next listing, to be kept only
+    /// once this one has been read in full.
+    fn list_since(&self, earlier: Option<&str>) -> Result<(Versions, Option<String>), StoreError> {
+        let _ = earlier;
+        Ok((self.list()?, None))
+    }
     /// The full records of `ids`, in one batch. An id that no longer exists
     /// is left out; one that cannot be read is in `unreadable`.
     fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError>;
@@ -414,7 +439,16 @@ pub fn read_changed<S: ReadStore + ?Sized>(
     store: &S,
     known: &HashMap<String, Known>,
 ) -> Result<ChangedListing, StoreError> {
-    let Versions { items, read } = store.list()?;
+    read_changed_since(store, known, None)
+}
+
+/// [`read_changed`] on a listing since `earlier` ([`ReadStore::list_since`]).
+pub fn read_changed_since<S: ReadStore + ?Sized>(
+    store: &S,
+    known: &HashMap<String, Known>,
+    earlier: Option<&str>,
+) -> Result<ChangedListing, StoreError> {
+    let (Versions { items, read }, remember) = store.list_since(earlier)?;
     // Records move from vector to vector only: a record is large, and a
     // second home for all of them (a map) would double the peak memory.
     let mut records = read.records;
@@ -473,5 +507,6 @@ pub fn read_changed<S: ReadStore + ?Sized>(
         },
         unparsed,
         versions,
+        remember,
     })
 }

@@ -5,8 +5,10 @@
 //! in the meantime is refused with [`StoreError::Changed`], never
 //! overwritten (SPEC §6).
 
+pub mod carddav;
 mod cards;
 pub mod files;
+mod held;
 mod interface;
 pub mod secret;
 pub mod sqlite;
@@ -19,7 +21,7 @@ use crate::model::normal::Normalizer;
 pub use files::{Landing, WriteAhead, count_write, set_write_ahead, write_atomic};
 pub use interface::{
     ChangedListing, JournalStore, Known, Listed, Listing, Patch, ReadStore, Refused, Renamed,
-    Store, StoreError, Version, Versions, WriteStore, read_changed,
+    Store, StoreError, Version, Versions, WriteStore, read_changed, read_changed_since,
 };
 
 /// Open a store for reading only (`check`, a plan): the same checks as
@@ -38,7 +40,11 @@ pub fn open(config: &StoreConfig, normalizer: &Normalizer) -> Result<Box<dyn Sto
         StoreKind::Sqlite => Box::new(sqlite::SqliteStore::open(config, normalizer.clone())?),
         StoreKind::Vdir => Box::new(vdir::VdirStore::open(config)?),
         StoreKind::Vcard => Box::new(vcard_file::VcardFileStore::open(config)?),
-        StoreKind::Postgres | StoreKind::Carddav => {
+        StoreKind::Carddav => Box::new(carddav::CarddavStore::open(
+            config,
+            secret::password(config)?,
+        )?),
+        StoreKind::Postgres => {
             return Err(StoreError::Config {
                 place: config.locate("kind"),
                 message: format!(

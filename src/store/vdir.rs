@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::cards;
 use super::files;
+use super::held::{self, Change, Held};
 use super::interface::{
     JournalStore, Listed, Listing, Patch, Previewed, ReadStore, Refused, StoreError, Version,
     Versions, WriteStore,
@@ -19,32 +20,9 @@ use crate::vcard::{self, WriteVersion};
 pub struct VdirStore {
     config: StoreConfig,
     dir: PathBuf,
-    /// The writes of this apply not yet in place, in order, and the one for
-    /// each file name.
-    pending: Vec<Pending>,
-    pending_at: std::collections::HashMap<String, usize>,
-}
-
-/// A write waiting for [`WriteStore::flush`]: the card file's name, and its
-/// new content in a temporary file beside it (not yet flushed).
-struct Pending {
-    name: String,
-    what: Change,
-}
-
-enum Change {
-    /// A new file; its hash.
-    Create(tempfile::TempPath, String),
-    /// The file as the plan read it (`expected`) replaced; the new hash.
-    Update {
-        expected: String,
-        temp: tempfile::TempPath,
-        hash: String,
-    },
-    /// The file as the plan read it removed.
-    Delete { expected: String },
-    /// Created and removed again in one apply: nothing to do.
-    Nothing,
+    /// The writes of this apply not yet in place: each card file's new
+    /// content in a temporary file beside it (not yet flushed), and its hash.
+    pending: Held<(tempfile::TempPath, String)>,
 }
 
 /// Check that `id` is a plain file name inside the folder: no separator,
@@ -163,8 +141,7 @@ impl VdirStore {
         Ok(VdirStore {
             config: config.clone(),
             dir,
-            pending: Vec::new(),
-            pending_at: std::collections::HashMap::new(),
+            pending: Held::default(),
         })
     }
 
@@ -178,12 +155,13 @@ impl VdirStore {
     /// Card file `id` as the apply's writes so far left it, and its path.
     fn read_file(&self, id: &str) -> Result<(Vec<u8>, PathBuf), StoreError> {
         let path = self.path_of(id)?;
-        let waiting = self.pending_at.get(id).map(|&i| &self.pending[i].what);
-        let read = match waiting {
+        let read = match self.pending.get(id) {
             Some(Change::Delete { .. } | Change::Nothing) => {
                 return Err(StoreError::Missing { id: id.to_string() });
             }
-            Some(Change::Create(temp, _) | Change::Update { temp, .. }) => std::fs::read(temp),
+            Some(Change::Create((temp, _)) | Change::Update { new: (temp, _), .. }) => {
+                std::fs::read(temp)
+            }
             None => std::fs::read(&path),
         };
         match read {
@@ -385,14 +363,14 @@ impl WriteStore for VdirStore {
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let mut name = file_name_for_uid(&uid);
-        if self.dir.join(&name).exists() || self.pending_at.contains_key(&name) {
+        if self.dir.join(&name).exists() || self.pending.contains(&name) {
             name = file_name_for_uid(&uuid::Uuid::new_v4().to_string());
         }
         let path = self.path_of(&name)?;
         let text = self.created_text(&uid, patch);
         let hash = hash_revision(text.as_bytes());
         let temp = files::temporary(&path, text.as_bytes())?;
-        self.hold(name.clone(), Change::Create(temp, hash.clone()));
+        (self.pending).hold(name.clone(), Change::Create((temp, hash.clone())));
         Ok((name, hash))
     }
 
@@ -405,11 +383,10 @@ impl WriteStore for VdirStore {
         let hash = hash_revision(text.as_bytes());
         let temp = files::temporary(&path, text.as_bytes())?;
         let what = Change::Update {
-            expected: expected.to_string(),
-            temp,
-            hash: hash.clone(),
+            read: expected.to_string(),
+            new: (temp, hash.clone()),
         };
-        self.hold(id.to_string(), what);
+        self.pending.hold(id.to_string(), what);
         Ok(hash)
     }
 
@@ -441,9 +418,9 @@ impl WriteStore for VdirStore {
             return Err(StoreError::Changed { id: id.to_string() });
         }
         let what = Change::Delete {
-            expected: expected.to_string(),
+            read: expected.to_string(),
         };
-        self.hold(id.to_string(), what);
+        self.pending.hold(id.to_string(), what);
         Ok(())
     }
 
@@ -456,49 +433,37 @@ impl WriteStore for VdirStore {
     /// place, compared with the revision the plan read right before; the
     /// folder is flushed in [`WriteStore::commit`].
     fn flush(&mut self) -> Result<Vec<Refused>, StoreError> {
-        let pending = std::mem::take(&mut self.pending);
-        self.pending_at.clear();
+        let pending = self.pending.take();
         if pending.is_empty() {
             return Ok(Vec::new());
         }
         let temps: Vec<&Path> = pending
             .iter()
-            .filter_map(|p| match &p.what {
-                Change::Create(temp, _) | Change::Update { temp, .. } => Some(temp.as_ref()),
+            .filter_map(|(_, what)| match what {
+                Change::Create((temp, _)) | Change::Update { new: (temp, _), .. } => {
+                    Some(temp.as_ref())
+                }
                 Change::Delete { .. } | Change::Nothing => None,
             })
             .collect();
         files::flush_files(&self.dir, &temps)?;
         files::count_write();
-        let batch: Vec<files::Landing> = pending
-            .iter()
-            .filter_map(|p| {
-                let hash = match &p.what {
-                    Change::Create(_, hash) | Change::Update { hash, .. } => Some(hash.clone()),
-                    Change::Delete { .. } => None,
-                    Change::Nothing => return None,
-                };
-                Some(files::Landing {
-                    unit: p.name.clone(),
-                    hash,
-                    replaces: None,
-                })
-            })
-            .collect();
+        let batch = held::landings(&pending, |(_, hash)| hash.clone());
         files::write_ahead(&batch)?;
         files::count_write();
         let mut refused = Vec::new();
-        for Pending { name, what } in pending {
+        for (name, what) in pending {
             let path = self.path_of(&name)?;
             // A create or delete that cannot be made is that record's
             // failure (nothing of it landed); an update's is the apply's
             // (its exchange may be half done), which puts back what landed.
             let landed = match what {
-                Change::Create(temp, _) => files::put_new(temp, &path).map(|()| true),
-                Change::Update { expected, temp, .. } => {
-                    Ok(files::put_unchanged(temp, &path, &expected)?)
-                }
-                Change::Delete { expected } => files::remove_unchanged(&path, &expected),
+                Change::Create((temp, _)) => files::put_new(temp, &path).map(|()| true),
+                Change::Update {
+                    read: expected,
+                    new: (temp, _),
+                } => Ok(files::put_unchanged(temp, &path, &expected)?),
+                Change::Delete { read: expected } => files::remove_unchanged(&path, &expected),
                 Change::Nothing => continue,
             };
             files::count_write();
@@ -517,43 +482,12 @@ impl WriteStore for VdirStore {
     /// A new apply starts with nothing held back.
     fn begin(&mut self) -> Result<(), StoreError> {
         self.pending.clear();
-        self.pending_at.clear();
         Ok(())
     }
 
     /// The writes held back are dropped (their temporary files removed).
     fn rollback(&mut self) -> Result<(), StoreError> {
         self.begin()
-    }
-}
-
-impl VdirStore {
-    /// Hold a write back for [`WriteStore::flush`]; a later write to the
-    /// same file takes the place of the earlier one (a create stays a
-    /// create, an update or delete keeps the revision the first one read,
-    /// a delete of a card created in the same batch leaves nothing).
-    fn hold(&mut self, name: String, what: Change) {
-        let Some(&i) = self.pending_at.get(&name) else {
-            self.pending_at.insert(name.clone(), self.pending.len());
-            self.pending.push(Pending { name, what });
-            return;
-        };
-        let earlier = std::mem::replace(&mut self.pending[i].what, Change::Nothing);
-        let first_read = match &earlier {
-            Change::Update { expected, .. } | Change::Delete { expected } => Some(expected.clone()),
-            Change::Create(..) | Change::Nothing => None,
-        };
-        self.pending[i].what = match (first_read, what) {
-            (None, Change::Update { temp, hash, .. }) => Change::Create(temp, hash),
-            (None, Change::Delete { .. }) => Change::Nothing,
-            (Some(expected), Change::Update { temp, hash, .. }) => Change::Update {
-                expected,
-                temp,
-                hash,
-            },
-            (Some(expected), Change::Delete { .. }) => Change::Delete { expected },
-            (_, other @ (Change::Create(..) | Change::Nothing)) => other,
-        };
     }
 }
 

@@ -152,8 +152,16 @@ impl Session {
                     }
                 }
             }
-            let read = store::read_changed(store, &known).map_err(|e| self.store_error(side, e))?;
-            self.state.put_versions(side, &read.versions)?;
+            // What the store keeps between listings (a sync token), per side.
+            let key = store.listing_key().map(|k| format!("listing {side} {k}"));
+            let earlier = match &key {
+                Some(key) => self.state.meta(key)?,
+                None => None,
+            };
+            let read = store::read_changed_since(store, &known, earlier.as_deref())
+                .map_err(|e| self.store_error(side, e))?;
+            let keep = key.as_deref().zip(read.remember.as_deref());
+            self.state.put_versions(side, &read.versions, keep)?;
             sides.push(SideSnapshot::with_unparsed(read.listing, read.unparsed));
         }
         let right = sides.pop().unwrap_or_default();

@@ -656,14 +656,28 @@ impl State {
         Ok(rows)
     }
 
-    /// Remember records' versions and revisions (one transaction).
+    /// Remember records' versions and revisions, and what the store keeps
+    /// for its next listing (`listing`: meta key and value; a sync token),
+    /// in one transaction.
     /// A state that cannot be written remembers nothing new (it is a cache:
     /// the next plan reads those records again).
-    pub fn put_versions(&self, side: Side, entries: &[(String, Known)]) -> Result<(), StateError> {
-        if entries.is_empty() || self.read_only.is_some() {
+    pub fn put_versions(
+        &self,
+        side: Side,
+        entries: &[(String, Known)],
+        listing: Option<(&str, &str)>,
+    ) -> Result<(), StateError> {
+        if (entries.is_empty() && listing.is_none()) || self.read_only.is_some() {
             return Ok(());
         }
         let tx = self.conn.unchecked_transaction()?;
+        if let Some((key, value)) = listing {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+        }
         {
             let mut stmt = tx.prepare(
                 "INSERT OR REPLACE INTO versions (side, id, token, rev) VALUES (?1, ?2, ?3, ?4)",

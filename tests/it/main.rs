@@ -4,6 +4,7 @@
 
 mod common;
 
+mod carddav;
 mod cli;
 mod codec_robustness;
 mod concurrent;
