@@ -170,6 +170,36 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Sql(#[from] rusqlite::Error),
+    /// A database server (PostgreSQL) could not be reached, refused the
+    /// session or failed a request; `address` never holds a password.
+    #[error("{address}: {message}")]
+    Server {
+        address: String,
+        message: String,
+        #[source]
+        source: Option<postgres::Error>,
+    },
+    /// A database server refused a write for a constraint of its own (a
+    /// UNIQUE value another row holds, rows of another table that refer to
+    /// the row); only that write was undone.
+    #[error("{address}: {message}")]
+    Constraint {
+        address: String,
+        message: String,
+        #[source]
+        source: Option<postgres::Error>,
+    },
+    /// A value longer than its column takes (`varchar(n)`): the record is
+    /// not written, rather than written cut short.
+    #[error(
+        "column {column} takes at most {max} characters ({sql_type}), the value for it has {length}: nothing of this record was written (abgleich never cuts a value short)"
+    )]
+    TooLong {
+        column: String,
+        sql_type: String,
+        max: usize,
+        length: usize,
+    },
     #[error("record {id} changed since it was read")]
     Changed { id: String },
     #[error("record {id} does not exist")]

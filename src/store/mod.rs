@@ -8,7 +8,9 @@
 mod cards;
 pub mod files;
 mod interface;
+pub mod postgres;
 pub mod secret;
+pub mod sql;
 pub mod sqlite;
 pub mod vcard_file;
 pub mod vdir;
@@ -38,7 +40,8 @@ pub fn open(config: &StoreConfig, normalizer: &Normalizer) -> Result<Box<dyn Sto
         StoreKind::Sqlite => Box::new(sqlite::SqliteStore::open(config, normalizer.clone())?),
         StoreKind::Vdir => Box::new(vdir::VdirStore::open(config)?),
         StoreKind::Vcard => Box::new(vcard_file::VcardFileStore::open(config)?),
-        StoreKind::Postgres | StoreKind::Carddav => {
+        StoreKind::Postgres => Box::new(postgres::PostgresStore::open(config, normalizer.clone())?),
+        StoreKind::Carddav => {
             return Err(StoreError::Config {
                 place: config.locate("kind"),
                 message: format!(
