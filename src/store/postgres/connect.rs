@@ -42,15 +42,17 @@ pub(super) fn connect(config: &StoreConfig) -> Result<Client, StoreError> {
             message: "a postgres store needs `url`".to_string(),
         });
     };
-    let mut pg: postgres::Config = server.url.parse().map_err(|e: postgres::Error| {
-        StoreError::Config {
-            place: config.locate("url"),
-            message: format!(
-                "{address} is not a PostgreSQL connection string or URL: {}",
-                cause(&e)
-            ),
-        }
-    })?;
+    let mut pg: postgres::Config =
+        server
+            .url
+            .parse()
+            .map_err(|e: postgres::Error| StoreError::Config {
+                place: config.locate("url"),
+                message: format!(
+                    "{address} is not a PostgreSQL connection string or URL: {}",
+                    cause(&e)
+                ),
+            })?;
     if let Some(user) = &server.username {
         pg.user(user);
     }

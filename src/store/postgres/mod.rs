@@ -82,16 +82,15 @@ impl PostgresStore {
         let id = column("id", id_name)?;
         let id_column = all.iter().find(|c| c.name == id_name);
         let new_id = match id_column {
-            Some(c) => catalog::check_id(&mut client, &relation, c, &address)?
-                .map_err(|why| {
-                    config_err(
-                        "id",
-                        format!(
-                            "column {id_name:?} of {} cannot be the id: {why}",
-                            relation.display
-                        ),
-                    )
-                })?,
+            Some(c) => catalog::check_id(&mut client, &relation, c, &address)?.map_err(|why| {
+                config_err(
+                    "id",
+                    format!(
+                        "column {id_name:?} of {} cannot be the id: {why}",
+                        relation.display
+                    ),
+                )
+            })?,
             None => NewId::Table,
         };
         let modified = config
@@ -313,7 +312,10 @@ impl PostgresStore {
     /// Run `write` in a savepoint inside the apply's transaction, or in a
     /// transaction of its own: a refused statement undoes only itself (a
     /// failed statement would otherwise end the whole transaction).
-    fn atomically<T>(&self, write: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn atomically<T>(
+        &self,
+        write: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let (start, keep, undo) = if self.in_transaction.get() {
             (
                 "SAVEPOINT abgleich_write",
@@ -584,9 +586,9 @@ impl WriteStore for PostgresStore {
     /// The id comes from the table (a serial or identity column, a
     /// DEFAULT) through `RETURNING`, or is a fresh UUID for a text key.
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
-        let values =
-            self.layout
-                .insert_values(patch, self.own_id(), Self::now, &self.normalizer);
+        let values = self
+            .layout
+            .insert_values(patch, self.own_id(), Self::now, &self.normalizer);
         let (expressions, params) = self.write_list(&values, 1)?;
         let columns: Vec<&str> = values.iter().map(|(c, _)| c.as_str()).collect();
         let returning = format!(
@@ -695,8 +697,8 @@ impl WriteStore for PostgresStore {
     /// standby, `default_transaction_read_only`), stops the apply here.
     fn check_writable(&self) -> Result<(), StoreError> {
         let rows = self.query(
-            "SELECT pg_catalog.has_any_column_privilege($1, 'INSERT'), \
-                    pg_catalog.has_any_column_privilege($1, 'UPDATE'), \
+            "SELECT pg_catalog.has_any_column_privilege($1::oid, 'INSERT'), \
+                    pg_catalog.has_any_column_privilege($1::oid, 'UPDATE'), \
                     current_setting('transaction_read_only') = 'on', current_user::text",
             &[&self.relation.oid],
         )?;

@@ -1,5 +1,6 @@
 //! What the tests that run the binary on the bundled samples share.
 
+pub mod pg;
 pub mod two_vdirs;
 pub mod unfold;
 
