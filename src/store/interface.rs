@@ -286,6 +286,13 @@ pub trait ReadStore {
         let _ = id;
         Ok(None)
     }
+    /// The most characters a value of `field` may have in this store (a
+    /// `varchar(n)` column), when `value` has more: the plan warns, and a
+    /// write of it is refused rather than cut short. `None`: it fits.
+    fn too_long(&self, field: &FieldPath, value: &str) -> Option<usize> {
+        let _ = (field, value);
+        None
+    }
     /// Record `id` as it is stored, as text for the operator: a card's
     /// vCard text, a row's columns (one `column = value` a line). `None`
     /// from a store that cannot show its records so.

@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use super::interface::{Patch, StoreError};
+use super::interface::{Patch, Previewed, ReadStore, StoreError};
 use crate::config::{FieldMapping, Transform};
 use crate::model::contact::{Contact, FieldPath};
 use crate::model::normal::Normalizer;
@@ -203,7 +203,7 @@ impl Layout {
     /// columns, with `values` set), or the columns `create` would fill
     /// (`row` is `None`; the id the table gives is named only once the
     /// row is inserted).
-    pub fn preview_text(
+    fn preview_text(
         &self,
         row: Option<Vec<(String, Option<String>)>>,
         values: Vec<(String, Option<String>)>,
@@ -227,6 +227,46 @@ impl Layout {
             }
         };
         row_text(&values)
+    }
+}
+
+/// What an SQL store tells the code both share about its rows.
+pub trait SqlRows: ReadStore {
+    fn layout(&self) -> &Layout;
+    fn normalizer(&self) -> &Normalizer;
+    /// Row `id`'s read columns ([`Layout::read_columns`]) as (quoted
+    /// column, value); [`StoreError::Missing`] when there is none.
+    fn row_values(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError>;
+    /// The id abgleich gives a created row, when the table does not.
+    fn own_id(&self) -> Option<String>;
+    /// The time a write stamps into `modified`, as the row will show it.
+    fn now() -> String;
+
+    /// What `update(id, _, patch)` (the row with its other columns as they
+    /// are) or `create(patch)` (`id` is `None`: the columns it fills; the id
+    /// the table gives is named only once the row is inserted) would store.
+    fn preview_row(&self, id: Option<&str>, patch: &Patch) -> Result<Previewed, StoreError> {
+        let l = self.layout();
+        let text = match id {
+            Some(id) => {
+                let contact = self.read(id)?.contact;
+                let values = l.update_values(patch, &contact, Self::now, self.normalizer());
+                l.preview_text(Some(self.row_values(id)?), values)
+            }
+            None => {
+                let values = l.insert_values(patch, self.own_id(), Self::now, self.normalizer());
+                l.preview_text(None, values)
+            }
+        };
+        Ok(Previewed {
+            text,
+            identity: None,
+        })
+    }
+
+    /// Row `id` as the operator reads it.
+    fn row_text_of(&self, id: &str) -> Result<String, StoreError> {
+        Ok(row_text(&self.row_values(id)?))
     }
 }
 

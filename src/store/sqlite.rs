@@ -16,7 +16,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types
 use super::interface::{
     JournalStore, Listing, Patch, Previewed, ReadStore, StoreError, Versions, WriteStore,
 };
-use super::sql::{Layout, SavedRow, SavedValue, quote_identifier, referring, row_text, rows_of};
+use super::sql::{Layout, SavedRow, SavedValue, SqlRows, quote_identifier, referring, rows_of};
 use crate::config::{Scope, StoreConfig};
 use crate::model::normal::Normalizer;
 use crate::model::record::Record;
@@ -394,6 +394,29 @@ impl SqliteStore {
         Ok(self.layout.record(values))
     }
 
+    /// A transaction of this write's own, unless the apply holds one.
+    fn own_transaction(&self) -> Result<Option<rusqlite::Transaction<'_>>, StoreError> {
+        if self.conn.is_autocommit() {
+            Ok(Some(self.conn.unchecked_transaction()?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn current_revision(&self, id: &str) -> Result<String, StoreError> {
+        self.read(id).map(|r| r.revision)
+    }
+}
+
+impl SqlRows for SqliteStore {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn normalizer(&self) -> &Normalizer {
+        &self.normalizer
+    }
+
     /// The id abgleich gives a created row, when the table does not.
     fn own_id(&self) -> Option<String> {
         // "The store chooses the id": a key SQLite does not number.
@@ -419,19 +442,6 @@ impl SqliteStore {
 
     fn now() -> String {
         chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
-    }
-
-    /// A transaction of this write's own, unless the apply holds one.
-    fn own_transaction(&self) -> Result<Option<rusqlite::Transaction<'_>>, StoreError> {
-        if self.conn.is_autocommit() {
-            Ok(Some(self.conn.unchecked_transaction()?))
-        } else {
-            Ok(None)
-        }
-    }
-
-    fn current_revision(&self, id: &str) -> Result<String, StoreError> {
-        self.read(id).map(|r| r.revision)
     }
 }
 
@@ -485,7 +495,7 @@ impl ReadStore for SqliteStore {
     }
 
     fn record_text(&self, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(Some(row_text(&self.row_values(id)?)))
+        self.row_text_of(id).map(Some)
     }
 
     fn read(&self, id: &str) -> Result<Record, StoreError> {
@@ -502,22 +512,7 @@ impl WriteStore for SqliteStore {
     /// or the columns `create` would fill (the id the table gives is named
     /// only once the row is inserted).
     fn preview(&self, id: Option<&str>, patch: &Patch) -> Result<Option<Previewed>, StoreError> {
-        let l = &self.layout;
-        let text = match id {
-            Some(id) => {
-                let current = self.read(id)?;
-                let values = l.update_values(patch, &current.contact, Self::now, &self.normalizer);
-                l.preview_text(Some(self.row_values(id)?), values)
-            }
-            None => {
-                let values = l.insert_values(patch, self.own_id(), Self::now, &self.normalizer);
-                l.preview_text(None, values)
-            }
-        };
-        Ok(Some(Previewed {
-            text,
-            identity: None,
-        }))
+        self.preview_row(id, patch).map(Some)
     }
 
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {

@@ -26,8 +26,9 @@ use self::connect::server_error;
 use super::interface::{
     JournalStore, Listing, Patch, Previewed, ReadStore, StoreError, Versions, WriteStore,
 };
-use super::sql::{Layout, SavedRow, SavedValue, quote_identifier, referring, row_text, rows_of};
-use crate::config::{Scope, StoreConfig};
+use super::sql::{Layout, SavedRow, SavedValue, SqlRows, quote_identifier, referring, rows_of};
+use crate::config::{Scope, StoreConfig, Transform};
+use crate::model::contact::FieldPath;
 use crate::model::normal::Normalizer;
 use crate::model::record::Record;
 
@@ -247,34 +248,6 @@ impl PostgresStore {
             .borrow_mut()
             .batch_execute(sql)
             .map_err(|e| self.fail(e))
-    }
-
-    /// Row `id`'s columns the store reads, as (quoted column, value).
-    fn row_values(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
-        let names = self.layout.read_columns();
-        let sql = self.select_sql(&format!("WHERE {}", self.id_is(1)));
-        let rows = self.query(&sql, &[&id])?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
-        Ok(names
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| (c, row.get::<_, Option<String>>(i)))
-            .collect())
-    }
-
-    /// The time a write stamps, as a preview shows it (the write itself
-    /// takes the server's `now()`).
-    fn now() -> String {
-        chrono::Utc::now()
-            .format("%Y-%m-%d %H:%M:%S%.6f")
-            .to_string()
-    }
-
-    /// The id abgleich gives a created row, when the table does not.
-    fn own_id(&self) -> Option<String> {
-        (self.new_id == NewId::Uuid).then(|| uuid::Uuid::new_v4().to_string())
     }
 
     /// `SET`/`VALUES` expressions and parameters for `values`: `modified`
@@ -502,6 +475,44 @@ fn params_of(values: &[Option<String>]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
+impl SqlRows for PostgresStore {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn normalizer(&self) -> &Normalizer {
+        &self.normalizer
+    }
+
+    /// The id abgleich gives a created row, when the table does not.
+    fn own_id(&self) -> Option<String> {
+        (self.new_id == NewId::Uuid).then(|| uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Row `id`'s columns the store reads, as (quoted column, value).
+    fn row_values(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let names = self.layout.read_columns();
+        let sql = self.select_sql(&format!("WHERE {}", self.id_is(1)));
+        let rows = self.query(&sql, &[&id])?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
+        Ok(names
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (c, row.get::<_, Option<String>>(i)))
+            .collect())
+    }
+
+    /// The time a write stamps, as a preview shows it (the write itself
+    /// takes the server's `now()`).
+    fn now() -> String {
+        chrono::Utc::now()
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string()
+    }
+}
+
 impl ReadStore for PostgresStore {
     fn name(&self) -> &str {
         &self.config.name
@@ -553,34 +564,29 @@ impl ReadStore for PostgresStore {
         Ok(names)
     }
 
+    fn too_long(&self, field: &FieldPath, value: &str) -> Option<usize> {
+        let length = value.chars().count();
+        self.layout
+            .columns
+            .iter()
+            .filter(|(m, _)| m.field == *field && m.transform != Transform::Name)
+            .filter_map(|(_, quoted)| self.column(quoted)?.max_length)
+            .find(|&max| length > max)
+    }
+
     fn referred_by(&self, id: &str) -> Result<Option<String>, StoreError> {
         let counts = self.referring_counts(id)?;
         Ok((!counts.is_empty()).then(|| rows_of(&counts)))
     }
 
     fn record_text(&self, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(Some(row_text(&self.row_values(id)?)))
+        self.row_text_of(id).map(Some)
     }
 }
 
 impl WriteStore for PostgresStore {
     fn preview(&self, id: Option<&str>, patch: &Patch) -> Result<Option<Previewed>, StoreError> {
-        let l = &self.layout;
-        let text = match id {
-            Some(id) => {
-                let current = self.read(id)?;
-                let values = l.update_values(patch, &current.contact, Self::now, &self.normalizer);
-                l.preview_text(Some(self.row_values(id)?), values)
-            }
-            None => {
-                let values = l.insert_values(patch, self.own_id(), Self::now, &self.normalizer);
-                l.preview_text(None, values)
-            }
-        };
-        Ok(Some(Previewed {
-            text,
-            identity: None,
-        }))
+        self.preview_row(id, patch).map(Some)
     }
 
     /// The id comes from the table (a serial or identity column, a
