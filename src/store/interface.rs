@@ -175,9 +175,12 @@ pub enum StoreError {
     #[error("{address}: {message}")]
     Server {
         address: String,
+        /// The cause in words (the server's own message).
         message: String,
-        #[source]
-        source: Option<postgres::Error>,
+        /// The driver's error, for callers that look at it (not a
+        /// `source()`: `message` says it already, and an error chain
+        /// printed whole would say it twice).
+        cause: Option<postgres::Error>,
     },
     /// A database server refused a write for a constraint of its own (a
     /// UNIQUE value another row holds, rows of another table that refer to
@@ -186,8 +189,8 @@ pub enum StoreError {
     Constraint {
         address: String,
         message: String,
-        #[source]
-        source: Option<postgres::Error>,
+        /// As [`StoreError::Server`]'s.
+        cause: Option<postgres::Error>,
     },
     /// A value longer than its column takes (`varchar(n)`): the record is
     /// not written, rather than written cut short.

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::pg::{CRM_PASSWORD, Cluster, dump};
+use crate::common::pg::{CRM_PASSWORD, Cluster, SUPER_PASSWORD, dump};
 use crate::common::{Run, run};
 
 const SCHEMA: &str = "
@@ -84,6 +84,13 @@ impl Sandbox {
             ),
         )
         .unwrap();
+    }
+
+    /// The config with another `url`.
+    fn write_config_with_url(&self, url: &str) {
+        let config = std::fs::read_to_string(self.path("abgleich.toml")).unwrap();
+        let config = config.replace(&self.cluster.url(), url);
+        std::fs::write(self.path("abgleich.toml"), config).unwrap();
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -349,6 +356,27 @@ fn a_wrong_password_or_a_stopped_server_stops_the_run_and_changes_nothing() {
     );
     assert!(!out.stderr.contains(CRM_PASSWORD), "{out}");
 
+    // An unknown database, and TLS required of a server without it.
+    let url = sb.cluster.url();
+    for (wrong_url, cause) in [
+        (
+            format!("{}/nodb", url.trim_end_matches("/crm")),
+            "database \"nodb\" does not exist",
+        ),
+        (format!("{url}?sslmode=require"), "TLS"),
+    ] {
+        sb.write_config("table = \"public.kunden\"", "password_env = \"CRM_PW\"");
+        sb.write_config_with_url(&wrong_url);
+        let out = sb.run(&["plan", "--json"]);
+        assert_eq!(out.code, Some(1), "{wrong_url}\n{out}");
+        eprintln!("{}", out.stderr.trim());
+        assert!(
+            out.stderr.contains("CRM") && out.stderr.contains(cause),
+            "{out}"
+        );
+    }
+    sb.write_config("table = \"public.kunden\"", "password_env = \"CRM_PW\"");
+
     sb.cluster.stop();
     for args in [
         &["plan", "--json"][..],
@@ -357,6 +385,7 @@ fn a_wrong_password_or_a_stopped_server_stops_the_run_and_changes_nothing() {
     ] {
         let out = sb.run(args);
         assert_eq!(out.code, Some(1), "{args:?}\n{out}");
+        eprintln!("{}", out.stderr.trim());
         assert!(out.stderr.contains("CRM"), "{out}");
         assert!(out.stderr.contains("Connection refused"), "{out}");
         assert!(!out.stderr.contains(CRM_PASSWORD), "{out}");
@@ -442,5 +471,45 @@ fn a_plan_of_ten_thousand_rows_reads_them_in_one_query() {
     assert!(
         used < 100,
         "{used} transactions: reading is not one query per row"
+    );
+}
+
+#[test]
+fn a_role_that_may_only_read_is_refused_before_the_first_write() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.cluster
+        .client("postgres", "postgres", SUPER_PASSWORD)
+        .batch_execute("CREATE ROLE leser LOGIN PASSWORD 'leser-pw'")
+        .unwrap();
+    sb.cluster
+        .crm()
+        .batch_execute("GRANT SELECT ON kunden, bestellungen TO leser")
+        .unwrap();
+    let mut crm = sb.cluster.crm();
+    let before = dump(&mut crm, "kunden");
+    // `username` overrides the URL's user.
+    let config = std::fs::read_to_string(sb.path("abgleich.toml")).unwrap();
+    let config = config.replace(
+        "password_env = \"CRM_PW\"",
+        "password_env = \"CRM_PW\"\nusername = \"leser\"",
+    );
+    std::fs::write(sb.path("abgleich.toml"), config).unwrap();
+    let command = |args: &[&str]| {
+        let mut cmd = sb.command(args);
+        cmd.env("CRM_PW", "leser-pw");
+        cmd
+    };
+    assert_eq!(run(&mut command(&["plan", "--json"])).code, Some(0));
+    let out = run(&mut command(&["apply", "--yes"]));
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr.contains("CRM") && out.stderr.contains("\"leser\" may not INSERT or UPDATE"),
+        "one clear error\n{out}"
+    );
+    assert_eq!(dump(&mut crm, "kunden"), before, "nothing was written");
+    assert_eq!(
+        std::fs::read_dir(sb.path("book")).unwrap().count(),
+        1,
+        "no card was written either\n{out}"
     );
 }

@@ -97,26 +97,55 @@ pub(super) fn connect(config: &StoreConfig) -> Result<Client, StoreError> {
         .keepalives_idle(Duration::from_secs(60))
         .application_name("abgleich");
     let tls = tls(config, server)?;
-    let mut client = pg.connect(tls).map_err(|e| {
-        let mut message = format!("cannot connect: {}", cause(&e));
-        if message.contains("password missing") {
-            message = "cannot connect: the server asks for a password and none was found \
+    let mut client =
+        connect_within(pg, tls, CONNECT_TIMEOUT + LOGIN_TIMEOUT, &address)?.map_err(|e| {
+            let mut message = format!("cannot connect: {}", cause(&e));
+            if message.contains("password missing") {
+                message = "cannot connect: the server asks for a password and none was found \
                        (password_env, password_command, PGPASSWORD or ~/.pgpass)"
-                .to_string();
-        }
-        if let Some(note) = &pgpass_note {
-            message.push_str(&format!(" ({note})"));
-        }
-        StoreError::Server {
-            address: address.clone(),
-            message,
-            source: Some(e),
-        }
-    })?;
+                    .to_string();
+            }
+            if let Some(note) = &pgpass_note {
+                message.push_str(&format!(" ({note})"));
+            }
+            StoreError::Server {
+                address: address.clone(),
+                message,
+                cause: Some(e),
+            }
+        })?;
     client
         .batch_execute(SESSION)
         .map_err(|e| server_error(&address, e))?;
     Ok(client)
+}
+
+/// How long the login may take once the socket is open (a server that
+/// takes the connection and never answers, a stuck TLS handshake): the
+/// connect timeout covers only opening the socket.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// `pg.connect(tls)`, given up after `limit`: the driver has no timeout for
+/// the whole login, so it runs in a thread of its own that is left behind
+/// when it takes too long (the run stops then anyway).
+fn connect_within(
+    pg: postgres::Config,
+    tls: MakeRustlsConnect,
+    limit: Duration,
+    address: &str,
+) -> Result<Result<Client, postgres::Error>, StoreError> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(pg.connect(tls));
+    });
+    receive.recv_timeout(limit).map_err(|_| StoreError::Server {
+        address: address.to_string(),
+        message: format!(
+            "cannot connect: timeout, the server did not answer within {} s",
+            limit.as_secs()
+        ),
+        cause: None,
+    })
 }
 
 /// The TLS setup: the server's certificate verified against the webpki
@@ -149,7 +178,7 @@ fn tls(config: &StoreConfig, server: &ServerConfig) -> Result<MakeRustlsConnect,
         .map_err(|e| StoreError::Server {
             address: config.location(),
             message: format!("TLS cannot be set up: {e}"),
-            source: None,
+            cause: None,
         })?
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -278,13 +307,13 @@ pub(super) fn server_error(address: &str, e: postgres::Error) -> StoreError {
         StoreError::Constraint {
             address: address.to_string(),
             message,
-            source: Some(e),
+            cause: Some(e),
         }
     } else {
         StoreError::Server {
             address: address.to_string(),
             message,
-            source: Some(e),
+            cause: Some(e),
         }
     }
 }

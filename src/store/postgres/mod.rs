@@ -458,7 +458,7 @@ impl PostgresStore {
             return Err(StoreError::Constraint {
                 address: self.address.clone(),
                 message: referring(&counts),
-                source: None,
+                cause: None,
             });
         }
         let sql = format!(
@@ -620,7 +620,7 @@ impl WriteStore for PostgresStore {
             let row = rows.first().ok_or_else(|| StoreError::Server {
                 address: self.address.clone(),
                 message: format!("{} returned no row for an INSERT", self.relation.display),
-                source: None,
+                cause: None,
             })?;
             let id: String = row.get(0);
             // A view's hash covers what its defaults filled in: read it.
@@ -734,7 +734,7 @@ impl WriteStore for PostgresStore {
         Err(StoreError::Server {
             address: self.address.clone(),
             message,
-            source: None,
+            cause: None,
         })
     }
 
