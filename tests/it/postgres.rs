@@ -513,3 +513,34 @@ fn a_role_that_may_only_read_is_refused_before_the_first_write() {
         "no card was written either\n{out}"
     );
 }
+
+#[test]
+fn a_view_is_written_through_conditional_on_a_hash_of_its_columns() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.cluster
+        .crm()
+        .batch_execute(
+            "CREATE VIEW kunden_v AS SELECT id, vorname, nachname, email, abteilung_nr, vip, \
+             geburtstag, letzter_kontakt, outlook_sync, geaendert_am FROM kunden",
+        )
+        .unwrap();
+    sb.write_config("table = \"kunden_v\"", "password_env = \"CRM_PW\"");
+    sb.apply();
+    sb.assert_plan_empty();
+    assert_eq!(sb.col(4, "email").as_deref(), Some("carla@example.com"));
+
+    sb.edit_card("ORG:Firma;12", "ORG:Firma;15");
+    let saved = sb.path("p.json");
+    let saved_arg = saved.to_string_lossy().into_owned();
+    sb.ok(&["plan", "--out", &saved_arg]);
+    sb.cluster
+        .crm()
+        .batch_execute("UPDATE kunden SET vorname = 'Karla' WHERE id = 4")
+        .unwrap();
+    let out = sb.ok(&["apply", "--plan", &saved_arg, "--yes"]);
+    assert!(out.stdout.contains("changed since plan"), "{out}");
+    assert_eq!(sb.col(4, "abteilung_nr").as_deref(), Some("12"));
+    sb.apply();
+    assert_eq!(sb.col(4, "abteilung_nr").as_deref(), Some("15"));
+    sb.assert_plan_empty();
+}
