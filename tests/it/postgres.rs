@@ -303,6 +303,21 @@ fn undo_puts_every_column_back_in_place_and_children_keep_their_rows() {
         bestellungen,
         "the row was updated in place: ON DELETE CASCADE took no orders\n{out}"
     );
+
+    // A delete of the row the orders refer to waits and says so.
+    std::fs::remove_file(sb.card_with("anna@example.org")).unwrap();
+    let plan = sb.plan();
+    let delete = plan["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|op| op["kind"] == "delete" && op["left_id"] == "1")
+        .unwrap_or_else(|| panic!("the row is to be deleted: {plan:#}"));
+    assert_eq!(delete["review"], true, "{delete:#}");
+    assert!(
+        delete["warnings"].to_string().contains("2 rows of bestellungen"),
+        "{delete:#}"
+    );
 }
 
 #[test]
