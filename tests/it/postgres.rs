@@ -315,7 +315,9 @@ fn undo_puts_every_column_back_in_place_and_children_keep_their_rows() {
         .unwrap_or_else(|| panic!("the row is to be deleted: {plan:#}"));
     assert_eq!(delete["review"], true, "{delete:#}");
     assert!(
-        delete["warnings"].to_string().contains("2 rows of bestellungen"),
+        delete["warnings"]
+            .to_string()
+            .contains("2 rows of bestellungen"),
         "{delete:#}"
     );
 }
@@ -558,4 +560,50 @@ fn a_view_is_written_through_conditional_on_a_hash_of_its_columns() {
     sb.apply();
     assert_eq!(sb.col(4, "abteilung_nr").as_deref(), Some("15"));
     sb.assert_plan_empty();
+}
+
+#[test]
+fn undo_keeps_a_created_row_that_orders_now_refer_to_and_puts_back_the_rest() {
+    let Some(sb) = Sandbox::new() else { return };
+    std::fs::write(
+        sb.path("book/dora.vcf"),
+        CARLA
+            .replace("carla-1", "dora-1")
+            .replace("Carla", "Dora")
+            .replace("carla@", "dora@"),
+    )
+    .unwrap();
+    let mut crm = sb.cluster.crm();
+    let before = dump(&mut crm, "kunden");
+    sb.apply();
+    let created: Vec<i32> = crm
+        .query("SELECT id FROM kunden WHERE id > 3 ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(created.len(), 2, "Carla and Dora were created");
+    let kept = created[0];
+    crm.execute(
+        "INSERT INTO bestellungen (kunde, artikel) VALUES ($1, 'Lampe')",
+        &[&kept],
+    )
+    .unwrap();
+
+    let out = sb.ok(&["undo"]);
+    assert!(
+        out.stdout.contains("1 row of bestellungen refers to it")
+            || out.stderr.contains("1 row of bestellungen refers to it"),
+        "the kept row is named with why\n{out}"
+    );
+    let after: Vec<_> = dump(&mut crm, "kunden")
+        .into_iter()
+        .filter(|row| row[0] != Some(kept.to_string()))
+        .collect();
+    assert_eq!(after, before, "every other row as before the apply\n{out}");
+    let orders: i64 = crm
+        .query_one("SELECT count(*) FROM bestellungen", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(orders, 3, "no order lost\n{out}");
 }
