@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use crate::config::{PasswordSource, StoreConfig};
 
-use super::StoreError;
+use super::interface::StoreError;
 
 /// A password. `Debug` prints `Password(…)`; the text is reached only by
 /// [`Password::reveal`], at the one place that sends it.

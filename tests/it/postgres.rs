@@ -150,6 +150,26 @@ impl Sandbox {
             .get(0)
     }
 
+    /// Save a plan, let another client run `sql` (a change of the row the
+    /// plan updates), then apply the saved plan: the row's write is
+    /// reported changed since plan.
+    fn apply_a_plan_made_before(&self, sql: &str) {
+        let saved = self.path("p.json").to_string_lossy().into_owned();
+        self.ok(&["plan", "--out", &saved]);
+        self.cluster.crm().batch_execute(sql).unwrap();
+        let out = self.ok(&["apply", "--plan", &saved, "--yes"]);
+        assert!(out.stdout.contains("changed since plan"), "{out}");
+    }
+
+    /// A second card only the folder holds: Dora, like Carla.
+    fn add_dora(&self) {
+        let dora = CARLA
+            .replace("carla-1", "dora-1")
+            .replace("Carla", "Dora")
+            .replace("carla@", "dora@");
+        std::fs::write(self.path("book/dora.vcf"), dora).unwrap();
+    }
+
     fn card_with(&self, needle: &str) -> PathBuf {
         std::fs::read_dir(self.path("book"))
             .unwrap()
@@ -254,16 +274,9 @@ fn a_row_changed_after_the_plan_is_not_overwritten() {
     let Some(sb) = Sandbox::new() else { return };
     sb.apply();
     sb.edit_card("ORG:Firma;12", "ORG:Firma;14");
-    let saved = sb.path("p.json");
-    let saved_arg = saved.to_string_lossy().into_owned();
-    sb.ok(&["plan", "--out", &saved_arg]);
-    // Another client changes the row after the plan.
-    sb.cluster
-        .crm()
-        .batch_execute("UPDATE kunden SET abteilung_nr = 99 WHERE email = 'carla@example.com'")
-        .unwrap();
-    let out = sb.ok(&["apply", "--plan", &saved_arg, "--yes"]);
-    assert!(out.stdout.contains("changed since plan"), "{out}");
+    sb.apply_a_plan_made_before(
+        "UPDATE kunden SET abteilung_nr = 99 WHERE email = 'carla@example.com'",
+    );
     assert_eq!(sb.col(4, "abteilung_nr").as_deref(), Some("99"));
 }
 
@@ -277,14 +290,7 @@ fn undo_puts_every_column_back_in_place_and_children_keep_their_rows() {
 
     // An update of a row with children and a create.
     sb.edit_card("anna@example.com", "anna@example.org");
-    std::fs::write(
-        sb.path("book/dora.vcf"),
-        CARLA
-            .replace("carla-1", "dora-1")
-            .replace("Carla", "Dora")
-            .replace("carla@", "dora@"),
-    )
-    .unwrap();
+    sb.add_dora();
     sb.apply();
     assert_ne!(
         dump(&mut crm, "kunden"),
@@ -547,15 +553,7 @@ fn a_view_is_written_through_conditional_on_a_hash_of_its_columns() {
     assert_eq!(sb.col(4, "email").as_deref(), Some("carla@example.com"));
 
     sb.edit_card("ORG:Firma;12", "ORG:Firma;15");
-    let saved = sb.path("p.json");
-    let saved_arg = saved.to_string_lossy().into_owned();
-    sb.ok(&["plan", "--out", &saved_arg]);
-    sb.cluster
-        .crm()
-        .batch_execute("UPDATE kunden SET vorname = 'Karla' WHERE id = 4")
-        .unwrap();
-    let out = sb.ok(&["apply", "--plan", &saved_arg, "--yes"]);
-    assert!(out.stdout.contains("changed since plan"), "{out}");
+    sb.apply_a_plan_made_before("UPDATE kunden SET vorname = 'Karla' WHERE id = 4");
     assert_eq!(sb.col(4, "abteilung_nr").as_deref(), Some("12"));
     sb.apply();
     assert_eq!(sb.col(4, "abteilung_nr").as_deref(), Some("15"));
@@ -565,14 +563,7 @@ fn a_view_is_written_through_conditional_on_a_hash_of_its_columns() {
 #[test]
 fn undo_keeps_a_created_row_that_orders_now_refer_to_and_puts_back_the_rest() {
     let Some(sb) = Sandbox::new() else { return };
-    std::fs::write(
-        sb.path("book/dora.vcf"),
-        CARLA
-            .replace("carla-1", "dora-1")
-            .replace("Carla", "Dora")
-            .replace("carla@", "dora@"),
-    )
-    .unwrap();
+    sb.add_dora();
     let mut crm = sb.cluster.crm();
     let before = dump(&mut crm, "kunden");
     sb.apply();

@@ -7,7 +7,7 @@ use postgres::Client;
 
 use super::connect::server_error;
 use crate::config::StoreConfig;
-use crate::store::StoreError;
+use crate::store::interface::StoreError;
 use crate::store::sql::quote_identifier;
 
 /// The table or view `table` names.
