@@ -598,3 +598,33 @@ fn undo_keeps_a_created_row_that_orders_now_refer_to_and_puts_back_the_rest() {
         .get(0);
     assert_eq!(orders, 3, "no order lost\n{out}");
 }
+
+#[test]
+fn tls_is_verified_against_the_ca_file_and_refused_without_it() {
+    let Some(sb) = Sandbox::new() else { return };
+    let Some(ca) = sb.cluster.enable_tls() else {
+        return;
+    };
+    let url = format!("{}?sslmode=require", sb.cluster.url());
+    sb.write_config_with_url(&url);
+    let out = sb.run(&["check"]);
+    assert_eq!(
+        out.code,
+        Some(1),
+        "a private CA is not trusted by itself\n{out}"
+    );
+    assert!(
+        out.stderr.contains("CRM") && out.stderr.contains("invalid peer certificate"),
+        "{out}"
+    );
+
+    let config = std::fs::read_to_string(sb.path("abgleich.toml")).unwrap();
+    let config = config.replace(
+        "password_env = \"CRM_PW\"",
+        &format!("password_env = \"CRM_PW\"\nca_file = \"{}\"", ca.display()),
+    );
+    std::fs::write(sb.path("abgleich.toml"), config).unwrap();
+    sb.ok(&["check"]);
+    sb.apply();
+    sb.assert_plan_empty();
+}

@@ -178,6 +178,102 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Turn TLS on with a server certificate for 127.0.0.1 signed by a CA
+    /// of the test's own; returns the CA's PEM file (for `ca_file`), or
+    /// `None` (and says why) without the `openssl` tool to make them.
+    pub fn enable_tls(&self) -> Option<PathBuf> {
+        if Command::new("openssl").arg("version").output().is_err() {
+            eprintln!("SKIPPED: no openssl to make the test certificates");
+            return None;
+        }
+        let dir = self.dir.path().join("tls");
+        std::fs::create_dir(&dir).unwrap();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let mut ca = vec![
+            "req",
+            "-x509",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=abgleich test CA",
+        ];
+        ca.extend(ec);
+        ca.extend(["-keyout", "ca.key", "-out", "ca.crt"]);
+        openssl(&ca);
+        let mut csr = vec!["req", "-new", "-subj", "/CN=127.0.0.1"];
+        csr.extend(ec);
+        csr.extend(["-keyout", "server.key", "-out", "server.csr"]);
+        openssl(&csr);
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "subjectAltName = IP:127.0.0.1, DNS:localhost\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.crt",
+        ]);
+        let data = self.dir.path().join("data");
+        for file in ["server.crt", "server.key"] {
+            std::fs::copy(dir.join(file), data.join(file)).unwrap();
+            let chown = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(data.join(file))
+                .status()
+                .unwrap();
+            assert!(chown.success());
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            data.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        let mut admin = self.client("postgres", "postgres", SUPER_PASSWORD);
+        for sql in [
+            "ALTER SYSTEM SET ssl = on",
+            "ALTER SYSTEM SET ssl_cert_file = 'server.crt'",
+            "ALTER SYSTEM SET ssl_key_file = 'server.key'",
+            "SELECT pg_reload_conf()",
+        ] {
+            admin.batch_execute(sql).unwrap();
+        }
+        Some(dir.join("ca.crt"))
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
