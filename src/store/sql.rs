@@ -29,9 +29,20 @@ pub fn unquote(quoted: &str) -> String {
     inner.replace("\"\"", "\"")
 }
 
+/// Who gives a row that `create` inserts its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewId {
+    /// The table: SQLite's rowid, a serial or identity column, a DEFAULT.
+    Table,
+    /// abgleich: a fresh UUID, for a text (or uuid) key nothing else fills.
+    Uuid,
+}
+
 /// The columns a store reads and writes, quoted, as the config maps them.
 pub struct Layout {
     pub id: String,
+    /// Who gives a created row its id.
+    pub new_id: NewId,
     /// (mapping, quoted column)
     pub columns: Vec<(FieldMapping, String)>,
     pub modified: Option<String>,
@@ -237,8 +248,11 @@ pub trait SqlRows: ReadStore {
     /// Row `id`'s read columns ([`Layout::read_columns`]) as (quoted
     /// column, value); [`StoreError::Missing`] when there is none.
     fn row_values(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError>;
-    /// The id abgleich gives a created row, when the table does not.
-    fn own_id(&self) -> Option<String>;
+    /// The id abgleich gives a created row, when the table does not
+    /// ("the store chooses the id": a key the table does not number).
+    fn own_id(&self) -> Option<String> {
+        (self.layout().new_id == NewId::Uuid).then(|| uuid::Uuid::new_v4().to_string())
+    }
     /// The time a write stamps into `modified`, as the row will show it.
     fn now() -> String;
 

@@ -16,7 +16,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types
 use super::interface::{
     JournalStore, Listing, Patch, Previewed, ReadStore, StoreError, Versions, WriteStore,
 };
-use super::sql::{Layout, SavedRow, SavedValue, SqlRows, quote_identifier, referring, rows_of};
+use super::sql::{
+    Layout, NewId, SavedRow, SavedValue, SqlRows, quote_identifier, referring, rows_of,
+};
 use crate::config::{Scope, StoreConfig};
 use crate::model::normal::Normalizer;
 use crate::model::record::Record;
@@ -27,8 +29,6 @@ pub struct SqliteStore {
     /// Quoted names, checked against the schema.
     table: String,
     layout: Layout,
-    /// Who gives a created row its id.
-    new_id: NewId,
     normalizer: Normalizer,
     /// The foreign keys that refer to the table's rows, found when undo or
     /// recovery first removes a row abgleich created.
@@ -152,15 +152,6 @@ fn is_rowid_alias(conn: &Connection, table: &str, declared: &str) -> rusqlite::R
         |r| r.get::<_, i64>(0),
     )? > 0;
     Ok(!is_without_rowid(conn, table)? && !pk_index && declared.eq_ignore_ascii_case("INTEGER"))
-}
-
-/// Who gives a row that `create` inserts its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NewId {
-    /// The table: the rowid, or the column's DEFAULT expression.
-    Table,
-    /// abgleich: a fresh UUID, for a text column nothing else fills.
-    Uuid,
 }
 
 /// How a create gives the id column `column` of `table` (a key, see
@@ -366,12 +357,12 @@ impl SqliteStore {
             table: quote_identifier(&table_name),
             layout: Layout {
                 id,
+                new_id,
                 columns,
                 modified,
                 scope,
                 stamp,
             },
-            new_id,
             normalizer,
             references: OnceCell::new(),
         })
@@ -415,12 +406,6 @@ impl SqlRows for SqliteStore {
 
     fn normalizer(&self) -> &Normalizer {
         &self.normalizer
-    }
-
-    /// The id abgleich gives a created row, when the table does not.
-    fn own_id(&self) -> Option<String> {
-        // "The store chooses the id": a key SQLite does not number.
-        (self.new_id == NewId::Uuid).then(|| uuid::Uuid::new_v4().to_string())
     }
 
     /// Row `id`'s columns the store reads, as (quoted column, value): the

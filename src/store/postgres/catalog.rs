@@ -8,7 +8,7 @@ use postgres::Client;
 use super::connect::server_error;
 use crate::config::StoreConfig;
 use crate::store::interface::StoreError;
-use crate::store::sql::quote_identifier;
+use crate::store::sql::{NewId, quote_identifier};
 
 /// The table or view `table` names.
 pub(super) struct Relation {
@@ -49,15 +49,6 @@ impl Column {
     pub fn text_like(&self) -> bool {
         matches!(self.type_name.as_str(), "text" | "varchar" | "bpchar")
     }
-}
-
-/// Who gives a row that `create` inserts its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum NewId {
-    /// The table: a serial or identity column, a DEFAULT.
-    Table,
-    /// abgleich: a fresh UUID, for a text or uuid column nothing fills.
-    Uuid,
 }
 
 /// A foreign key that refers to rows of the CRM table.

@@ -140,13 +140,11 @@ impl JournalStore for PostgresStore {
         Ok(self.saved_row(unit)?.map(|saved| saved.encode()))
     }
 
-    /// In place, as the SQLite store does: a row that still exists gets
-    /// back the values of the columns that differ (one UPDATE, the id
-    /// untouched); a row that is gone is inserted; `None` deletes the row
-    /// (one abgleich created) unless rows refer to it. A row is never
-    /// deleted and inserted again, so `ON DELETE CASCADE` children and
-    /// delete triggers never see it. A row that cannot be put back is a
-    /// [`StoreError::Constraint`] and only its statement is undone.
+    /// In place, by the same rules as the SQLite store's (never a delete
+    /// and insert of a row that exists, so no cascade or trigger sees it;
+    /// a row abgleich created stays when rows refer to it now). A row that
+    /// cannot be put back is a [`StoreError::Constraint`]; its savepoint
+    /// undoes only its own statement.
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
         self.atomically(|| match saved {
             None => self.delete_created(unit),

@@ -21,10 +21,10 @@ use std::cell::{Cell, OnceCell, RefCell};
 use postgres::Client;
 use postgres::types::ToSql;
 
-use self::catalog::{Column, NewId, Reference, Relation};
+use self::catalog::{Column, Reference, Relation};
 use self::connect::server_error;
 use super::interface::{Listing, Patch, Previewed, ReadStore, StoreError, Versions, WriteStore};
-use super::sql::{Layout, SqlRows, quote_identifier, rows_of};
+use super::sql::{Layout, NewId, SqlRows, quote_identifier, rows_of};
 use crate::config::{Scope, StoreConfig, Transform};
 use crate::model::contact::FieldPath;
 use crate::model::normal::Normalizer;
@@ -43,7 +43,6 @@ pub struct PostgresStore {
     /// Every column of the relation, in table order.
     all: Vec<Column>,
     layout: Layout,
-    new_id: NewId,
     normalizer: Normalizer,
     /// Inside the apply's transaction ([`WriteStore::begin`]).
     in_transaction: Cell<bool>,
@@ -142,12 +141,12 @@ impl PostgresStore {
             all,
             layout: Layout {
                 id,
+                new_id,
                 columns,
                 modified,
                 scope,
                 stamp,
             },
-            new_id,
             normalizer,
             in_transaction: Cell::new(false),
             references: OnceCell::new(),
@@ -361,11 +360,6 @@ impl SqlRows for PostgresStore {
 
     fn normalizer(&self) -> &Normalizer {
         &self.normalizer
-    }
-
-    /// The id abgleich gives a created row, when the table does not.
-    fn own_id(&self) -> Option<String> {
-        (self.new_id == NewId::Uuid).then(|| uuid::Uuid::new_v4().to_string())
     }
 
     /// Row `id`'s columns the store reads, as (quoted column, value).
