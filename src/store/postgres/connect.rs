@@ -144,12 +144,17 @@ fn connect_within(
     std::thread::spawn(move || {
         let _ = send.send(pg.connect(tls));
     });
-    receive.recv_timeout(limit).map_err(|_| StoreError::Server {
+    receive.recv_timeout(limit).map_err(|e| StoreError::Server {
         address: address.to_string(),
-        message: format!(
-            "cannot connect: timeout, the server did not answer within {} s",
-            limit.as_secs()
-        ),
+        message: match e {
+            std::sync::mpsc::RecvTimeoutError::Timeout => format!(
+                "cannot connect: timeout, the server did not answer within {} s",
+                limit.as_secs()
+            ),
+            std::sync::mpsc::RecvTimeoutError::Disconnected => {
+                "cannot connect: the connection attempt ended without an answer".to_string()
+            }
+        },
         cause: None,
     })
 }

@@ -308,9 +308,32 @@ impl PostgresStore {
         }
     }
 
-    fn current(&self, id: &str, expected: &str) -> Result<Record, StoreError> {
-        let current = self.read(id)?;
-        if current.revision != expected {
+    /// Row `id` as a record and as its read columns (quoted column,
+    /// value), from one query.
+    fn read_row(&self, id: &str) -> Result<(Record, Vec<(String, Option<String>)>), StoreError> {
+        let sql = self.select_sql(&format!("WHERE {}", self.id_is(1)));
+        let rows = self.query(&sql, &[&id])?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
+        let values = self
+            .layout
+            .read_columns()
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (c, row.get::<_, Option<String>>(i)))
+            .collect();
+        Ok((self.row_to_record(row), values))
+    }
+
+    /// [`PostgresStore::read_row`], if its revision is still `expected`.
+    fn current(
+        &self,
+        id: &str,
+        expected: &str,
+    ) -> Result<(Record, Vec<(String, Option<String>)>), StoreError> {
+        let current = self.read_row(id)?;
+        if current.0.revision != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
         Ok(current)
@@ -364,17 +387,7 @@ impl SqlRows for PostgresStore {
 
     /// Row `id`'s columns the store reads, as (quoted column, value).
     fn row_values(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
-        let names = self.layout.read_columns();
-        let sql = self.select_sql(&format!("WHERE {}", self.id_is(1)));
-        let rows = self.query(&sql, &[&id])?;
-        let row = rows
-            .first()
-            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
-        Ok(names
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| (c, row.get::<_, Option<String>>(i)))
-            .collect())
+        self.read_row(id).map(|(_, values)| values)
     }
 
     /// The time a write stamps, as a preview shows it (the write itself
@@ -424,11 +437,7 @@ impl ReadStore for PostgresStore {
     }
 
     fn read(&self, id: &str) -> Result<Record, StoreError> {
-        let sql = self.select_sql(&format!("WHERE {}", self.id_is(1)));
-        let rows = self.query(&sql, &[&id])?;
-        rows.first()
-            .map(|row| self.row_to_record(row))
-            .ok_or_else(|| StoreError::Missing { id: id.to_string() })
+        self.read_row(id).map(|(record, _)| record)
     }
 
     fn columns(&self) -> Result<Vec<String>, StoreError> {
@@ -510,11 +519,10 @@ impl WriteStore for PostgresStore {
     /// on the revision, returning the new one.
     fn update(&mut self, id: &str, expected: &str, patch: &Patch) -> Result<String, StoreError> {
         self.atomically(|| {
-            let current = self.current(id, expected)?;
+            let (current, now) = self.current(id, expected)?;
             let values =
                 self.layout
                     .update_values(patch, &current.contact, Self::now, &self.normalizer);
-            let now = self.row_values(id)?;
             let changes = values.iter().any(|(column, value)| {
                 Some(column) != self.layout.modified.as_ref()
                     && now
