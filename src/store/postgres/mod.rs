@@ -30,6 +30,9 @@ use crate::model::contact::FieldPath;
 use crate::model::normal::Normalizer;
 use crate::model::record::Record;
 
+/// A row's read columns as (quoted column, value).
+type RowValues = Vec<(String, Option<String>)>;
+
 /// The alias a table has in every statement, for its `xmin` and its
 /// whole row.
 const ROW: &str = "abgleich_row";
@@ -310,7 +313,7 @@ impl PostgresStore {
 
     /// Row `id` as a record and as its read columns (quoted column,
     /// value), from one query.
-    fn read_row(&self, id: &str) -> Result<(Record, Vec<(String, Option<String>)>), StoreError> {
+    fn read_row(&self, id: &str) -> Result<(Record, RowValues), StoreError> {
         let sql = self.select_sql(&format!("WHERE {}", self.id_is(1)));
         let rows = self.query(&sql, &[&id])?;
         let row = rows
@@ -327,11 +330,7 @@ impl PostgresStore {
     }
 
     /// [`PostgresStore::read_row`], if its revision is still `expected`.
-    fn current(
-        &self,
-        id: &str,
-        expected: &str,
-    ) -> Result<(Record, Vec<(String, Option<String>)>), StoreError> {
+    fn current(&self, id: &str, expected: &str) -> Result<(Record, RowValues), StoreError> {
         let current = self.read_row(id)?;
         if current.0.revision != expected {
             return Err(StoreError::Changed { id: id.to_string() });
