@@ -422,6 +422,12 @@ fn a_wrong_password_or_a_stopped_server_stops_the_run_and_changes_nothing() {
 fn the_password_comes_from_password_env_password_command_pgpassword_or_pgpass() {
     let Some(sb) = Sandbox::new() else { return };
     sb.ok(&["check"]);
+    // A libpq connection string works as the URL does.
+    sb.write_config_with_url(&format!(
+        "host=127.0.0.1 port={} dbname=crm user=crm",
+        sb.cluster.port
+    ));
+    sb.ok(&["check"]);
 
     std::fs::write(sb.path("pw.txt"), format!("{CRM_PASSWORD}\n")).unwrap();
     sb.write_config(
