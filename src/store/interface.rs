@@ -181,6 +181,39 @@ pub enum StoreError {
         #[source]
         failure: super::carddav::failure::DavFailure,
     },
+    /// A database server (PostgreSQL) could not be reached, refused the
+    /// session or failed a request; `address` never holds a password.
+    #[error("{address}: {message}")]
+    Server {
+        address: String,
+        /// The cause in words (the server's own message).
+        message: String,
+        /// The driver's error, for callers that look at it (not a
+        /// `source()`: `message` says it already, and an error chain
+        /// printed whole would say it twice).
+        cause: Option<postgres::Error>,
+    },
+    /// A database server refused a write for a constraint of its own (a
+    /// UNIQUE value another row holds, rows of another table that refer to
+    /// the row); only that write was undone.
+    #[error("{address}: {message}")]
+    Constraint {
+        address: String,
+        message: String,
+        /// As [`StoreError::Server`]'s.
+        cause: Option<postgres::Error>,
+    },
+    /// A value longer than its column takes (`varchar(n)`): the record is
+    /// not written, rather than written cut short.
+    #[error(
+        "column {column} takes at most {max} characters ({sql_type}), the value for it has {length}: nothing of this record was written (abgleich never cuts a value short)"
+    )]
+    TooLong {
+        column: String,
+        sql_type: String,
+        max: usize,
+        length: usize,
+    },
     #[error("record {id} changed since it was read")]
     Changed { id: String },
     #[error("record {id} does not exist")]
@@ -280,6 +313,13 @@ pub trait ReadStore {
     fn referred_by(&self, id: &str) -> Result<Option<String>, StoreError> {
         let _ = id;
         Ok(None)
+    }
+    /// The most characters a value of `field` may have in this store (a
+    /// `varchar(n)` column), when `value` has more: the plan warns, and a
+    /// write of it is refused rather than cut short. `None`: it fits.
+    fn too_long(&self, field: &FieldPath, value: &str) -> Option<usize> {
+        let _ = (field, value);
+        None
     }
     /// Record `id` as it is stored, as text for the operator: a card's
     /// vCard text, a row's columns (one `column = value` a line). `None`

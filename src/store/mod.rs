@@ -10,7 +10,9 @@ mod cards;
 pub mod files;
 mod held;
 mod interface;
+pub mod postgres;
 pub mod secret;
+pub mod sql;
 pub mod sqlite;
 pub mod vcard_file;
 pub mod vdir;
@@ -44,14 +46,6 @@ pub fn open(config: &StoreConfig, normalizer: &Normalizer) -> Result<Box<dyn Sto
             config,
             secret::password(config)?,
         )?),
-        StoreKind::Postgres => {
-            return Err(StoreError::Config {
-                place: config.locate("kind"),
-                message: format!(
-                    "kind \"{}\" is not available in this build yet",
-                    config.kind.as_str()
-                ),
-            });
-        }
+        StoreKind::Postgres => Box::new(postgres::PostgresStore::open(config, normalizer.clone())?),
     })
 }

@@ -16,8 +16,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types
 use super::interface::{
     JournalStore, Listing, Patch, Previewed, ReadStore, StoreError, Versions, WriteStore,
 };
-use crate::config::{FieldMapping, Scope, StoreConfig, Transform};
-use crate::model::contact::{Contact, FieldPath};
+use super::sql::{
+    Layout, NewId, SavedRow, SavedValue, SqlRows, quote_identifier, referring, rows_of,
+};
+use crate::config::{Scope, StoreConfig};
 use crate::model::normal::Normalizer;
 use crate::model::record::Record;
 
@@ -26,15 +28,7 @@ pub struct SqliteStore {
     conn: Connection,
     /// Quoted names, checked against the schema.
     table: String,
-    id: String,
-    /// Who gives a created row its id.
-    new_id: NewId,
-    modified: Option<String>,
-    /// The column that keeps the other side's id (the card's UID).
-    stamp: Option<String>,
-    scope: Option<(String, String)>,
-    /// (mapping, quoted column)
-    columns: Vec<(FieldMapping, String)>,
+    layout: Layout,
     normalizer: Normalizer,
     /// The foreign keys that refer to the table's rows, found when undo or
     /// recovery first removes a row abgleich created.
@@ -48,11 +42,6 @@ struct Reference {
     table: String,
     /// Counts the rows of `table` that refer to the CRM row whose id is `?1`.
     count_sql: String,
-}
-
-/// Quote an identifier for SQLite: `"` doubled inside double quotes.
-pub fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn text_of(value: ValueRef<'_>) -> Option<String> {
@@ -165,15 +154,6 @@ fn is_rowid_alias(conn: &Connection, table: &str, declared: &str) -> rusqlite::R
     Ok(!is_without_rowid(conn, table)? && !pk_index && declared.eq_ignore_ascii_case("INTEGER"))
 }
 
-/// Who gives a row that `create` inserts its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NewId {
-    /// The table: the rowid, or the column's DEFAULT expression.
-    Table,
-    /// abgleich: a fresh UUID, for a text column nothing else fills.
-    Uuid,
-}
-
 /// How a create gives the id column `column` of `table` (a key, see
 /// [`why_not_a_key`]) its value, or why it cannot: SQLite numbers only the
 /// rowid; a DEFAULT expression fills a column the INSERT leaves out; a
@@ -265,7 +245,7 @@ impl SqliteStore {
             "UPDATE OR ABORT {} SET {} WHERE {} = ?{id_param}",
             self.table,
             sets.join(", "),
-            self.id
+            self.layout.id
         )
     }
 
@@ -375,193 +355,34 @@ impl SqliteStore {
             config: config.clone(),
             conn,
             table: quote_identifier(&table_name),
-            id,
-            new_id,
-            modified,
-            stamp,
-            scope,
-            columns,
+            layout: Layout {
+                id,
+                new_id,
+                columns,
+                modified,
+                scope,
+                stamp,
+            },
             normalizer,
             references: OnceCell::new(),
         })
     }
 
     fn select_sql(&self, filter: &str) -> String {
-        let mut cols = vec![format!("CAST({} AS TEXT)", self.id)];
-        cols.extend(self.columns.iter().map(|(_, c)| c.clone()));
-        if let Some(m) = &self.modified {
-            cols.push(m.clone());
-        }
-        if let Some((s, _)) = &self.scope {
-            cols.push(format!("CAST({s} AS TEXT)"));
-        }
-        if let Some(s) = &self.stamp {
-            cols.push(format!("CAST({s} AS TEXT)"));
-        }
+        let l = &self.layout;
+        let mut cols = vec![format!("CAST({} AS TEXT)", l.id)];
+        cols.extend(l.columns.iter().map(|(_, c)| c.clone()));
+        cols.extend(l.modified.clone());
+        cols.extend(l.scope.iter().map(|(s, _)| format!("CAST({s} AS TEXT)")));
+        cols.extend(l.stamp.iter().map(|s| format!("CAST({s} AS TEXT)")));
         format!("SELECT {} FROM {} {filter}", cols.join(", "), self.table)
     }
 
     fn row_to_record(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
-        let id: String = row.get(0)?;
-        let mut contact = Contact::default();
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        let mut i = 1;
-        for (mapping, _) in &self.columns {
-            let value = text_of(row.get_ref(i)?);
-            hash_value(&mut hasher, value.as_deref());
-            if let Some(v) = &value {
-                contact.set(&mapping.field, Some(v));
-                if mapping.transform == Transform::Name {
-                    let (given, family) = split_name(v);
-                    contact.given = given;
-                    contact.family = family;
-                }
-            }
-            i += 1;
-        }
-        let mut modified = None;
-        if self.modified.is_some() {
-            let text = text_of(row.get_ref(i)?);
-            hash_value(&mut hasher, text.as_deref());
-            modified = text.as_deref().and_then(crate::model::normal::timestamp);
-            i += 1;
-        }
-        let in_scope = match &self.scope {
-            Some((_, equals)) => {
-                i += 1;
-                text_of(row.get_ref(i - 1)?).as_deref() == Some(equals.as_str())
-            }
-            None => true,
-        };
-        let stamp = match &self.stamp {
-            Some(_) => {
-                let text = text_of(row.get_ref(i)?);
-                hash_value(&mut hasher, text.as_deref());
-                text.filter(|t| !t.trim().is_empty())
-            }
-            None => None,
-        };
-        Ok(Record {
-            id,
-            revision: format!("{:016x}", hasher.digest()),
-            contact,
-            in_scope,
-            stamp,
-            uid: None,
-            modified,
-        })
-    }
-
-    /// The value written to a column: E.164 for `transform = "e164"` when
-    /// the number is valid, else as given.
-    fn column_value(&self, mapping: &FieldMapping, value: Option<&str>) -> Option<String> {
-        let value = value.map(str::to_string).filter(|v| !v.trim().is_empty())?;
-        Some(match mapping.transform {
-            Transform::E164 => self.normalizer.phone(&value).unwrap_or(value),
-            Transform::None | Transform::Name => value,
-        })
-    }
-
-    /// Values for the columns `patch` writes: a field's own column, and a
-    /// `name` column joined from the given and family name (the part the
-    /// patch does not set is taken from `current`).
-    fn column_values(
-        &self,
-        patch: &Patch,
-        current: Option<&Contact>,
-    ) -> Vec<(String, Option<String>)> {
-        let mut out = Vec::new();
-        for (mapping, column) in &self.columns {
-            if mapping.transform == Transform::Name {
-                let part = |path: FieldPath, now: Option<&String>| match patch
-                    .fields
-                    .iter()
-                    .find(|(f, _)| *f == path)
-                {
-                    Some((_, v)) => v.clone().unwrap_or_default(),
-                    None => now.cloned().unwrap_or_default(),
-                };
-                let touched = patch
-                    .fields
-                    .iter()
-                    .any(|(f, _)| matches!(f, FieldPath::NameGiven | FieldPath::NameFamily));
-                if touched {
-                    let given = part(FieldPath::NameGiven, current.map(|c| &c.given));
-                    let family = part(FieldPath::NameFamily, current.map(|c| &c.family));
-                    let joined = format!("{} {}", given.trim(), family.trim())
-                        .trim()
-                        .to_string();
-                    out.push((column.clone(), Some(joined).filter(|j| !j.is_empty())));
-                }
-            } else if let Some((_, v)) = patch.fields.iter().find(|(f, _)| *f == mapping.field) {
-                out.push((column.clone(), self.column_value(mapping, v.as_deref())));
-            }
-        }
-        out
-    }
-
-    /// The (quoted) columns an INSERT of `patch` fills and their values,
-    /// in order: what `create` inserts and `preview` shows.
-    fn insert_values(&self, patch: &Patch) -> Vec<(String, Option<String>)> {
-        let mut out = Vec::new();
-        if self.new_id == NewId::Uuid {
-            // "The store chooses the id": a key SQLite does not number.
-            out.push((self.id.clone(), Some(uuid::Uuid::new_v4().to_string())));
-        }
-        out.extend(self.column_values(patch, None));
-        if let Some(m) = &self.modified {
-            out.push((m.clone(), Some(Self::now())));
-        }
-        if let Some((s, equals)) = &self.scope {
-            // A contact created from the other side belongs to the sync.
-            out.push((s.clone(), Some(equals.clone())));
-        }
-        if let (Some(s), Some(v)) = (&self.stamp, &patch.stamp) {
-            out.push((s.clone(), Some(v.clone())));
-        }
-        out
-    }
-
-    /// The (quoted) columns an UPDATE of `patch` sets on a row holding
-    /// `current`, and their values: what `update` sets and `preview`
-    /// shows. Empty when the patch writes no column (nothing is written
-    /// then, not even the modified time).
-    fn update_values(&self, patch: &Patch, current: &Contact) -> Vec<(String, Option<String>)> {
-        let mut out = self.column_values(patch, Some(current));
-        if let (Some(s), Some(v)) = (&self.stamp, &patch.stamp) {
-            out.push((s.clone(), Some(v.clone())));
-        }
-        if !out.is_empty()
-            && let Some(m) = &self.modified
-        {
-            out.push((m.clone(), Some(Self::now())));
-        }
-        out
-    }
-
-    /// Row `id`'s columns the store reads, as (quoted column, value): the
-    /// id, the mapped columns, the modified, scope and stamp columns.
-    fn row_values(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
-        let mut names = vec![self.id.clone()];
-        names.extend(self.columns.iter().map(|(_, c)| c.clone()));
-        names.extend(self.modified.clone());
-        names.extend(self.scope.as_ref().map(|(s, _)| s.clone()));
-        names.extend(self.stamp.clone());
-        let sql = self.select_sql(&format!("WHERE {} = ?1", self.id));
-        let values = self
-            .conn
-            .query_row(&sql, [id], |row| {
-                (0..names.len())
-                    .map(|i| row.get_ref(i).map(text_of))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .optional()?
-            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
-        Ok(names.into_iter().zip(values).collect())
-    }
-
-    fn now() -> String {
-        chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+        let values = (0..self.layout.read_columns().len())
+            .map(|i| row.get_ref(i).map(text_of))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(self.layout.record(values))
     }
 
     /// A transaction of this write's own, unless the apply holds one.
@@ -578,27 +399,34 @@ impl SqliteStore {
     }
 }
 
-/// "Anna Maria Berg" → ("Anna Maria", "Berg"): the last word is the family
-/// name; "Berg, Anna" → ("Anna", "Berg").
-fn split_name(text: &str) -> (String, String) {
-    let text = text.trim();
-    if let Some((family, given)) = text.split_once(',') {
-        return (given.trim().to_string(), family.trim().to_string());
+impl SqlRows for SqliteStore {
+    fn layout(&self) -> &Layout {
+        &self.layout
     }
-    match text.rsplit_once(char::is_whitespace) {
-        Some((given, family)) => (given.trim().to_string(), family.trim().to_string()),
-        None => (String::new(), text.to_string()),
-    }
-}
 
-fn hash_value(hasher: &mut xxhash_rust::xxh3::Xxh3, value: Option<&str>) {
-    match value {
-        None => hasher.update(&[0]),
-        Some(v) => {
-            hasher.update(&[1]);
-            hasher.update(&(v.len() as u64).to_le_bytes());
-            hasher.update(v.as_bytes());
-        }
+    fn normalizer(&self) -> &Normalizer {
+        &self.normalizer
+    }
+
+    /// Row `id`'s columns the store reads, as (quoted column, value): the
+    /// id, the mapped columns, the modified, scope and stamp columns.
+    fn row_values(&self, id: &str) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let names = self.layout.read_columns();
+        let sql = self.select_sql(&format!("WHERE {} = ?1", self.layout.id));
+        let values = self
+            .conn
+            .query_row(&sql, [id], |row| {
+                (0..names.len())
+                    .map(|i| row.get_ref(i).map(text_of))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::Missing { id: id.to_string() })?;
+        Ok(names.into_iter().zip(values).collect())
+    }
+
+    fn now() -> String {
+        chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
     }
 }
 
@@ -624,7 +452,7 @@ impl ReadStore for SqliteStore {
     /// A row's version is its revision: telling it means reading the row,
     /// so the listing holds every record in full.
     fn list(&self) -> Result<Versions, StoreError> {
-        let sql = self.select_sql(&format!("ORDER BY {}", self.id));
+        let sql = self.select_sql(&format!("ORDER BY {}", self.layout.id));
         let mut stmt = self.conn.prepare(&sql)?;
         let records = stmt
             .query_map([], |row| self.row_to_record(row))?
@@ -652,11 +480,11 @@ impl ReadStore for SqliteStore {
     }
 
     fn record_text(&self, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(Some(row_text(&self.row_values(id)?)))
+        self.row_text_of(id).map(Some)
     }
 
     fn read(&self, id: &str) -> Result<Record, StoreError> {
-        let sql = self.select_sql(&format!("WHERE {} = ?1", self.id));
+        let sql = self.select_sql(&format!("WHERE {} = ?1", self.layout.id));
         self.conn
             .query_row(&sql, [id], |row| self.row_to_record(row))
             .optional()?
@@ -664,69 +492,24 @@ impl ReadStore for SqliteStore {
     }
 }
 
-/// A quoted identifier as the schema names it.
-fn unquote(quoted: &str) -> String {
-    let inner = quoted
-        .strip_prefix('"')
-        .and_then(|q| q.strip_suffix('"'))
-        .unwrap_or(quoted);
-    inner.replace("\"\"", "\"")
-}
-
-/// A row as the operator reads it: `column = value` a line, `NULL` for
-/// none; a column named twice (two fields in one column) once, with the
-/// last value.
-fn row_text(values: &[(String, Option<String>)]) -> String {
-    let mut seen: Vec<(&str, Option<&str>)> = Vec::new();
-    for (column, value) in values {
-        match seen.iter_mut().find(|(c, _)| c == column) {
-            Some(slot) => slot.1 = value.as_deref(),
-            None => seen.push((column, value.as_deref())),
-        }
-    }
-    seen.iter()
-        .map(|(column, value)| format!("{} = {}\n", unquote(column), value.unwrap_or("NULL")))
-        .collect()
-}
-
 impl WriteStore for SqliteStore {
     /// The row as `update` would leave it (its other columns as they are),
     /// or the columns `create` would fill (the id the table gives is named
     /// only once the row is inserted).
     fn preview(&self, id: Option<&str>, patch: &Patch) -> Result<Option<Previewed>, StoreError> {
-        let values = match id {
-            Some(id) => {
-                let current = self.read(id)?;
-                let mut row = self.row_values(id)?;
-                for (column, value) in self.update_values(patch, &current.contact) {
-                    match row.iter_mut().find(|(c, _)| *c == column) {
-                        Some(slot) => slot.1 = value,
-                        None => row.push((column, value)),
-                    }
-                }
-                row
-            }
-            None => {
-                let mut row = self.insert_values(patch);
-                if row.first().is_none_or(|(c, _)| *c != self.id) {
-                    row.insert(0, (self.id.clone(), Some("(given by the table)".into())));
-                }
-                row
-            }
-        };
-        Ok(Some(Previewed {
-            text: row_text(&values),
-            identity: None,
-        }))
+        self.preview_row(id, patch).map(Some)
     }
 
     fn create(&mut self, patch: &Patch) -> Result<(String, String), StoreError> {
-        let (cols, values): (Vec<String>, Vec<Option<String>>) =
-            self.insert_values(patch).into_iter().unzip();
+        let (cols, values): (Vec<String>, Vec<Option<String>>) = self
+            .layout
+            .insert_values(patch, self.own_id(), Self::now, &self.normalizer)
+            .into_iter()
+            .unzip();
         let sql = if cols.is_empty() {
             format!(
                 "INSERT OR ABORT INTO {} DEFAULT VALUES RETURNING CAST({} AS TEXT)",
-                self.table, self.id
+                self.table, self.layout.id
             )
         } else {
             let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
@@ -735,7 +518,7 @@ impl WriteStore for SqliteStore {
                 self.table,
                 cols.join(", "),
                 marks.join(", "),
-                self.id
+                self.layout.id
             )
         };
         let id: String = self
@@ -753,7 +536,9 @@ impl WriteStore for SqliteStore {
         }
         let mut sets = Vec::new();
         let mut values: Vec<Option<String>> = Vec::new();
-        for (column, value) in self.update_values(patch, &current.contact) {
+        let l = &self.layout;
+        for (column, value) in l.update_values(patch, &current.contact, Self::now, &self.normalizer)
+        {
             values.push(value);
             sets.push(format!("{column} = ?{}", values.len()));
         }
@@ -775,7 +560,7 @@ impl WriteStore for SqliteStore {
         if self.current_revision(id)? != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
-        let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
+        let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.layout.id);
         self.conn.execute(&sql, [id])?;
         if let Some(tx) = tx {
             tx.commit()?;
@@ -823,9 +608,7 @@ impl JournalStore for SqliteStore {
     }
 
     fn save_unit(&self, unit: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .saved_row(unit)?
-            .map(|saved| serde_json::to_vec(&saved).unwrap_or_default()))
+        Ok(self.saved_row(unit)?.map(|saved| saved.encode()))
     }
 
     /// In place: a row that still exists gets back the values of the columns
@@ -846,7 +629,7 @@ impl JournalStore for SqliteStore {
         let result = match saved {
             None => self.delete_created(unit),
             Some(bytes) => {
-                decode_saved(unit, bytes).and_then(|saved| match self.saved_row(unit)? {
+                SavedRow::decode(unit, bytes).and_then(|saved| match self.saved_row(unit)? {
                     Some(now) => self.put_back_in_place(unit, saved, &now),
                     None => self.insert_saved(saved),
                 })
@@ -868,30 +651,13 @@ impl JournalStore for SqliteStore {
 
     fn check_saved(&self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
         let Some(bytes) = saved else { return Ok(()) };
-        let saved = decode_saved(unit, bytes)?;
         let schema: HashSet<String> = self
             .conn
             .prepare(&format!("SELECT * FROM {} LIMIT 0", self.table))?
             .column_names()
             .map(str::to_string)
             .collect();
-        if saved.columns.len() != saved.values.len() {
-            return Err(StoreError::SavedRowDoesNotFit {
-                unit: unit.to_string(),
-                why: format!(
-                    "{} columns but {} values",
-                    saved.columns.len(),
-                    saved.values.len()
-                ),
-            });
-        }
-        if let Some(gone) = saved.columns.iter().find(|c| !schema.contains(*c)) {
-            return Err(StoreError::SavedRowDoesNotFit {
-                unit: unit.to_string(),
-                why: format!("the table has no column {gone:?} any more"),
-            });
-        }
-        Ok(())
+        SavedRow::decode(unit, bytes)?.check_fits(unit, &schema)
     }
 
     fn writes_at_commit(&self) -> bool {
@@ -917,29 +683,6 @@ fn rolled_back(error: &StoreError) -> StoreError {
     ))
 }
 
-/// "3 rows of orders and 1 row of invoices"
-fn rows_of(counts: &[(&str, i64)]) -> String {
-    let parts: Vec<String> = counts
-        .iter()
-        .map(|(table, n)| {
-            let rows = if *n == 1 { "row" } else { "rows" };
-            format!("{n} {rows} of {table}")
-        })
-        .collect();
-    match parts.split_last() {
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-        None => String::new(),
-    }
-}
-
-fn decode_saved(unit: &str, bytes: &[u8]) -> Result<SavedRow, StoreError> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::DamagedSavedRow {
-        unit: unit.to_string(),
-        source,
-    })
-}
-
 impl SqliteStore {
     /// Delete row `unit`, which abgleich created, unless rows of any table
     /// refer to it now (then a foreign-key violation that names them).
@@ -957,18 +700,10 @@ impl SqliteStore {
         if !counts.is_empty() {
             return Err(constraint(
                 rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY,
-                format!(
-                    "{} {} to it",
-                    rows_of(&counts),
-                    if matches!(counts.as_slice(), [(_, 1)]) {
-                        "refers"
-                    } else {
-                        "refer"
-                    }
-                ),
+                referring(&counts),
             ));
         }
-        let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.id);
+        let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.layout.id);
         self.conn.execute(&sql, [unit])?;
         Ok(())
     }
@@ -1034,11 +769,11 @@ impl SqliteStore {
                 from.join(", "),
                 to.join(", "),
                 self.table,
-                self.id
+                self.layout.id
             );
             if table.eq_ignore_ascii_case(&parent) {
                 // The row itself does not keep itself.
-                count_sql.push_str(&format!(" AND {} IS NOT ?1", self.id));
+                count_sql.push_str(&format!(" AND {} IS NOT ?1", self.layout.id));
             }
             references.push(Reference {
                 table: table.clone(),
@@ -1050,7 +785,7 @@ impl SqliteStore {
 
     /// Row `unit` with all its columns, or `None` when there is none.
     fn saved_row(&self, unit: &str) -> Result<Option<SavedRow>, StoreError> {
-        let sql = format!("SELECT * FROM {} WHERE {} = ?1", self.table, self.id);
+        let sql = format!("SELECT * FROM {} WHERE {} = ?1", self.table, self.layout.id);
         let mut stmt = self.conn.prepare(&sql)?;
         let names: Vec<String> = stmt.column_names().map(str::to_string).collect();
         let row = stmt
@@ -1078,17 +813,9 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let mut sets = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
-        for (column, value) in saved.columns.iter().zip(saved.values) {
-            let current = now
-                .columns
-                .iter()
-                .position(|c| c == column)
-                .map(|i| &now.values[i]);
-            if current == Some(&value) {
-                continue;
-            }
-            values.push(value.into_value());
-            sets.push(format!("{} = ?{}", quote_identifier(column), values.len()));
+        for (column, value) in saved.differing_from(now) {
+            values.push(into_value(value));
+            sets.push(format!("{} = ?{}", quote_identifier(&column), values.len()));
         }
         if sets.is_empty() {
             return Ok(());
@@ -1109,31 +836,11 @@ impl SqliteStore {
             columns.join(", "),
             marks.join(", ")
         );
-        let values: Vec<rusqlite::types::Value> = saved
-            .values
-            .into_iter()
-            .map(SavedValue::into_value)
-            .collect();
+        let values: Vec<rusqlite::types::Value> =
+            saved.values.into_iter().map(into_value).collect();
         self.conn.execute(&sql, params_from_iter(values.iter()))?;
         Ok(())
     }
-}
-
-/// A row with all its columns, as the journal keeps it.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SavedRow {
-    columns: Vec<String>,
-    values: Vec<SavedValue>,
-}
-
-/// One SQLite value with its storage class, so a restored row is identical.
-#[derive(serde::Serialize, serde::Deserialize, PartialEq)]
-enum SavedValue {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
 }
 
 impl From<ValueRef<'_>> for SavedValue {
@@ -1151,16 +858,14 @@ impl From<ValueRef<'_>> for SavedValue {
     }
 }
 
-impl SavedValue {
-    fn into_value(self) -> rusqlite::types::Value {
-        use rusqlite::types::Value;
-        match self {
-            SavedValue::Null => Value::Null,
-            SavedValue::Integer(i) => Value::Integer(i),
-            SavedValue::Real(f) => Value::Real(f),
-            SavedValue::Text(t) => Value::Text(t),
-            SavedValue::Blob(b) => Value::Blob(b),
-        }
+fn into_value(saved: SavedValue) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    match saved {
+        SavedValue::Null => Value::Null,
+        SavedValue::Integer(i) => Value::Integer(i),
+        SavedValue::Real(f) => Value::Real(f),
+        SavedValue::Text(t) => Value::Text(t),
+        SavedValue::Blob(b) => Value::Blob(b),
     }
 }
 
@@ -1188,15 +893,6 @@ mod tests {
         ] {
             assert!(!is_default_expression(literal), "{literal}");
         }
-    }
-
-    #[test]
-    fn referring_rows_are_counted_in_words() {
-        assert_eq!(rows_of(&[("orders", 1)]), "1 row of orders");
-        assert_eq!(
-            rows_of(&[("orders", 3), ("invoices", 1), ("notes", 2)]),
-            "3 rows of orders, 1 row of invoices and 2 rows of notes"
-        );
     }
 
     #[test]

@@ -471,6 +471,7 @@ fn clash(error: &StoreError) -> Option<String> {
         {
             Some(message.clone().unwrap_or_else(|| e.to_string()))
         }
+        StoreError::Constraint { message, .. } => Some(message.clone()),
         _ => None,
     }
 }

@@ -231,6 +231,7 @@ impl Session {
             trust_revisions: trust,
         });
         self.hold_deletes_others_refer_to(&mut plan)?;
+        self.warn_values_too_long(&mut plan);
         Ok(plan)
     }
 
@@ -262,6 +263,36 @@ impl Session {
             plan.summarise();
         }
         Ok(())
+    }
+
+    /// A value longer than the target's column takes (`varchar(n)`) is
+    /// named in the plan before anything is written: the store refuses
+    /// that write rather than cut the value short.
+    fn warn_values_too_long(&self, plan: &mut Plan) {
+        let mut warned = false;
+        for op in &mut plan.operations {
+            let mut found = Vec::new();
+            for side in Side::BOTH {
+                let store = self.stores.get(side);
+                for change in &op.changes {
+                    if let Some(value) = change.value_for(side)
+                        && let Some(max) = store.too_long(&change.field, value)
+                    {
+                        found.push(Warning::TooLong {
+                            field: change.field,
+                            to: side,
+                            max,
+                            length: value.chars().count(),
+                        });
+                    }
+                }
+            }
+            warned |= !found.is_empty();
+            op.warnings.extend(found);
+        }
+        if warned {
+            plan.summarise();
+        }
     }
 
     /// Link a left and a right contact by hand; the next plan compares them

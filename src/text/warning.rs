@@ -142,6 +142,18 @@ impl fmt::Display for Sentence<'_> {
                 crate::model::sanitize::for_terminal(rows),
                 name(*side)
             ),
+            Warning::TooLong {
+                field,
+                to,
+                max,
+                length,
+            } => write!(
+                f,
+                "{field}: {} takes at most {max} characters there, the value has {length}; abgleich never cuts it short, so this contact's write to {} will be refused and the value stays only in {}",
+                name(*to),
+                name(*to),
+                name(to.opposite())
+            ),
             Warning::NewestUnknown => f.write_str(
                 "conflicts = \"newest\": not both stores tell when this contact changed (a `modified` column, a card's REV), or both at the same time; decide by hand",
             ),

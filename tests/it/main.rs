@@ -17,6 +17,7 @@ mod identity;
 mod layers;
 mod outcomes;
 mod planner;
+mod postgres;
 mod recovery;
 mod samples;
 mod stores;

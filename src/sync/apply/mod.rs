@@ -181,7 +181,9 @@ fn commit_writes(
     for side in Side::BOTH {
         let store = stores.get_mut(side);
         store.commit().map_err(|e| match e {
-            StoreError::Sql(_) if store.writes_at_commit() => {
+            StoreError::Sql(_) | StoreError::Server { .. } | StoreError::Constraint { .. }
+                if store.writes_at_commit() =>
+            {
                 ApplyError::CommitRefused(store.name().to_string(), Box::new(e))
             }
             e => ApplyError::Store(e),

@@ -88,6 +88,14 @@ pub enum Warning {
         /// The store the create comes from.
         side: Side,
     },
+    /// A value longer than the column of `to` that takes it (`varchar(n)`):
+    /// the write is refused there, never cut short.
+    TooLong {
+        field: FieldPath,
+        to: Side,
+        max: usize,
+        length: usize,
+    },
     /// Rows of other tables refer to the record a delete would remove on
     /// `side` (the database's foreign keys may delete or change them with
     /// it): the delete waits for review.
@@ -157,10 +165,11 @@ pub enum WarningKind {
     NewestUnknown,
     MaybeMoved,
     ReferredBy,
+    TooLong,
 }
 
 impl WarningKind {
-    pub const ALL: [WarningKind; 16] = [
+    pub const ALL: [WarningKind; 17] = [
         WarningKind::NotE164,
         WarningKind::TooManyEmails,
         WarningKind::TooManyUrls,
@@ -177,6 +186,7 @@ impl WarningKind {
         WarningKind::NewestUnknown,
         WarningKind::MaybeMoved,
         WarningKind::ReferredBy,
+        WarningKind::TooLong,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -197,6 +207,7 @@ impl WarningKind {
             WarningKind::NewestUnknown => "newest-unknown",
             WarningKind::MaybeMoved => "maybe-moved",
             WarningKind::ReferredBy => "referred-by",
+            WarningKind::TooLong => "too-long",
         }
     }
 }
@@ -220,6 +231,7 @@ impl Warning {
             Warning::NewestUnknown => WarningKind::NewestUnknown,
             Warning::MaybeMoved { .. } => WarningKind::MaybeMoved,
             Warning::ReferredBy { .. } => WarningKind::ReferredBy,
+            Warning::TooLong { .. } => WarningKind::TooLong,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What the tests that run the binary on the bundled samples share.
 
 pub mod dav;
+pub mod pg;
 pub mod two_vdirs;
 pub mod unfold;
 
