@@ -13,6 +13,7 @@ use super::action::{Action, View};
 use super::keymap::Keymap;
 use super::model::{Data, Results};
 use super::theme::Theme;
+use super::views;
 use super::views::contacts::ContactsView;
 use super::views::log::{TextPane, log_lines};
 use super::views::mapping::MappingView;
@@ -47,6 +48,10 @@ pub struct App {
     pub queue: QueueView,
     pub mapping: Option<MappingView>,
     pub help: bool,
+    /// How far the help is scrolled, and how far it can be (as the last
+    /// frame drew it: a small terminal does not hold it all).
+    pub help_scroll: usize,
+    pub help_max: std::cell::Cell<usize>,
     pub dialog: Option<Dialog>,
     /// A read-only pane over the view: the log of applies, or what an undo
     /// did.
@@ -105,6 +110,8 @@ impl App {
             queue: QueueView::default(),
             mapping: None,
             help: false,
+            help_scroll: 0,
+            help_max: std::cell::Cell::new(0),
             dialog: None,
             pane: None,
             preview: None,
@@ -460,11 +467,24 @@ impl App {
             return;
         }
         if self.help {
-            if let Some(action) = self.keymap.action(self.view, &key)
-                && matches!(action, Action::Help | Action::Quit)
-            {
-                self.help = false;
-                return;
+            match self.keymap.action(self.view, &key) {
+                Some(Action::Help | Action::Quit) => {
+                    self.help = false;
+                    return;
+                }
+                Some(
+                    action @ (Action::Up
+                    | Action::Down
+                    | Action::PageUp
+                    | Action::PageDown
+                    | Action::Top
+                    | Action::Bottom),
+                ) => {
+                    let max = self.help_max.get();
+                    self.help_scroll = views::scrolled(self.help_scroll, max, &action);
+                    return;
+                }
+                _ => {}
             }
             if key.code == KeyCode::Esc {
                 self.help = false;
@@ -513,7 +533,10 @@ impl App {
     pub fn update(&mut self, action: Action) {
         match action {
             Action::Show(view) => self.view = view,
-            Action::Help => self.help = !self.help,
+            Action::Help => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
             Action::Quit | Action::QuitNow if self.pending_writes > 0 => {
                 self.message = Some(Message::error(
                     "writing (stores, state or config): quit when it is done",

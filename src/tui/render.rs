@@ -98,11 +98,15 @@ fn draw(app: &App, frame: &mut Frame) {
         views::help::render(
             frame,
             body,
-            &app.keymap,
-            app.view,
-            &app.theme,
-            &places,
-            results,
+            &views::help::Help {
+                keymap: &app.keymap,
+                view: app.view,
+                theme: &app.theme,
+                places: &places,
+                results,
+                scroll: app.help_scroll,
+                max: &app.help_max,
+            },
         );
     }
     if let Some(dialog) = &app.dialog {

@@ -410,3 +410,31 @@ fn help_over_the_results() {
         );
     }
 }
+
+/// In a deep folder the help does not fit 80x24 with its footer: it says
+/// it scrolls, and `G` reaches the footer's end.
+#[test]
+fn help_scrolls_to_its_footer_on_a_small_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = dir
+        .path()
+        .join("a-rather-long-folder-name/for-the-footer-of-the-help/abgleich-demo-x1y2z3");
+    std::fs::create_dir_all(&deep).unwrap();
+    let config = abgleich::samples::write_to(&deep).unwrap();
+    let mut app = App::from_config(Config::load(&config).unwrap(), false).unwrap();
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    app.update(Action::Show(View::Queue));
+    type_keys(&mut app, "?");
+    let text = draw(&app, (80, 24)).backend().to_string();
+    assert!(text.contains("j/k scroll"), "{text}");
+    assert!(
+        !text.contains("rebinds"),
+        "the footer does not fit:\n{text}"
+    );
+    type_keys(&mut app, "G");
+    let text = draw(&app, (80, 24)).backend().to_string();
+    assert!(text.contains("rebinds keys"), "G shows the footer:\n{text}");
+    assert!(app.help, "scrolling keeps the help open");
+    type_keys(&mut app, "?");
+    assert!(!app.help);
+}

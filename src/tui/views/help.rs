@@ -93,16 +93,29 @@ pub fn entries(keymap: &Keymap, view: View, theme: &Theme, results: bool) -> Vec
     out
 }
 
-/// `places`: the config file and where each store is, for the footer.
-pub fn render(
-    frame: &mut Frame,
-    area: Rect,
-    keymap: &Keymap,
-    view: View,
-    theme: &Theme,
-    places: &str,
-    results: bool,
-) {
+/// What the help overlay shows.
+pub struct Help<'a> {
+    pub keymap: &'a Keymap,
+    pub view: View,
+    pub theme: &'a Theme,
+    /// The config file and where each store is, for the footer.
+    pub places: &'a str,
+    /// Over the results of an execute.
+    pub results: bool,
+    /// How far it is scrolled; how far it can be is set here.
+    pub scroll: usize,
+    pub max: &'a std::cell::Cell<usize>,
+}
+
+pub fn render(frame: &mut Frame, area: Rect, help: &Help<'_>) {
+    let Help {
+        keymap,
+        view,
+        theme,
+        places,
+        results,
+        ..
+    } = *help;
     let entries = entries(keymap, view, theme, results);
     let inner_height = area.height.saturating_sub(2) as usize;
     // Where everything is, whole (wrapped), and how keys are rebound.
@@ -136,18 +149,26 @@ pub fn render(
         lines.push(Line::styled(part, theme.style(Role::Muted)));
     }
     let height = (lines.len() as u16 + 2).min(area.height);
+    // A terminal too small for all of it: j/k scroll (the title says so).
+    let room = (height as usize).saturating_sub(2);
+    let max = lines.len().saturating_sub(room);
+    help.max.set(max);
+    let skip = help.scroll.min(max);
+    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
         width,
         height,
     };
-    let title = match view {
-        View::Contacts => " help: contacts (? or esc closes) ",
-        View::Mapping => " help: mapping (? or esc closes) ",
-        View::Queue if results => " help: results of the execute (? or esc closes) ",
-        View::Queue => " help: queue (? or esc closes) ",
+    let what = match view {
+        View::Contacts => "contacts",
+        View::Mapping => "mapping",
+        View::Queue if results => "results of the execute",
+        View::Queue => "queue",
     };
+    let more = if max > 0 { "j/k scroll, " } else { "" };
+    let title = format!(" help: {what} ({more}? or esc closes) ");
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines).block(
