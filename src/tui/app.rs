@@ -897,17 +897,33 @@ impl App {
         }
         let names = data.store_names();
         let (winner, loser) = (names.get(side), names.get(side.opposite()));
+        // Conflicts of pairs whose link is not accepted are decided, but
+        // written only once their link is.
+        let unlinked: std::collections::HashSet<_> = (data.plan.operations.iter())
+            .zip(&self.decisions)
+            .filter(|(op, d)| op.kind == OpKind::Link && !d.accept)
+            .map(|(op, _)| &op.ids)
+            .collect();
+        let waiting = (shown.iter())
+            .filter(|&&o| unlinked.contains(&data.plan.operations[o].ids))
+            .count();
+        let mut lines = vec![
+            format!(
+                "Take {winner}'s values for {} conflict(s) shown, and accept them?",
+                shown.len()
+            ),
+            format!("  each conflicting field is written to {loser}"),
+        ];
+        if waiting > 0 {
+            lines.push(format!(
+                "  {waiting} of them wait for their pair's link (not accepted): written only once it is"
+            ));
+        }
+        lines.push(String::new());
+        lines.push("y: take them   n: back".into());
         self.dialog = Some(Dialog {
             title: "Take a side".into(),
-            lines: vec![
-                format!(
-                    "Take {winner}'s values for {} conflict(s) shown, and accept them?",
-                    shown.len()
-                ),
-                format!("  each conflicting field is written to {loser}"),
-                String::new(),
-                "y: take them   n: back".into(),
-            ],
+            lines,
             on_yes: Action::Confirmed(Box::new(Action::TakeAllNow(side))),
         });
     }
@@ -944,7 +960,7 @@ impl App {
         ];
         if open > 0 {
             lines.push(format!(
-                "  ({open} conflicts without a side stay as they are)"
+                "  ({open} conflict(s) without a side stay as they are)"
             ));
         }
         lines.push(String::new());

@@ -145,10 +145,7 @@ pub fn apply_with_progress(
     let written = match written {
         Ok(written) => written,
         Err(e) => {
-            let why = format!(
-                "not done: {}; nothing of it was kept (what had been written was put back)",
-                crate::model::error::describe(&e)
-            );
+            let why = format!("not done: {}", crate::model::error::describe(&e));
             journal.rollback(stores, state, &why);
             return Err(e);
         }

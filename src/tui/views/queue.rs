@@ -1121,6 +1121,18 @@ impl QueueView {
                 theme.style(Role::Warning),
             ));
         }
+        // The operation's warnings, whole (what did not fit the target).
+        if let Some(op) = picked.and_then(|i| ops.get(i)) {
+            for w in &op.warnings {
+                about.push(Line::styled(
+                    format!(
+                        "⚠ {}",
+                        for_terminal(&warning_text(w, &results.data.fields.names))
+                    ),
+                    theme.style(Role::Warning),
+                ));
+            }
+        }
         about.extend(fields);
         for n in &results.notes {
             about.push(Line::styled(
