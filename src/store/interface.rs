@@ -378,6 +378,17 @@ pub trait WriteStore: ReadStore {
     fn flush(&mut self) -> Result<Vec<Refused>, StoreError> {
         Ok(Vec::new())
     }
+    /// Whether [`WriteStore::flush`] sends its held writes one by one, each
+    /// taking a while (a server): the apply then shows their progress.
+    fn flushes_one_by_one(&self) -> bool {
+        false
+    }
+    /// [`WriteStore::flush`], calling `sent()` after each held write it
+    /// sent (stores whose [`WriteStore::flushes_one_by_one`] is true).
+    fn flush_telling(&mut self, sent: &mut dyn FnMut()) -> Result<Vec<Refused>, StoreError> {
+        let _ = sent;
+        self.flush()
+    }
     /// Make the writes since [`WriteStore::begin`] permanent.
     fn commit(&mut self) -> Result<(), StoreError> {
         Ok(())

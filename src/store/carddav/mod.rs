@@ -355,6 +355,14 @@ impl WriteStore for CarddavStore {
     /// A write the server refuses is that record's failure; a server that
     /// cannot be reached stops the flush (the apply puts back what landed).
     fn flush(&mut self) -> Result<Vec<Refused>, StoreError> {
+        self.flush_telling(&mut || {})
+    }
+
+    fn flushes_one_by_one(&self) -> bool {
+        true
+    }
+
+    fn flush_telling(&mut self, tell: &mut dyn FnMut()) -> Result<Vec<Refused>, StoreError> {
         let pending = self.pending.take();
         let batch = held::landings(&pending, |bytes| hash_revision(bytes));
         if batch.is_empty() {
@@ -400,6 +408,7 @@ impl WriteStore for CarddavStore {
                 }
             }
             files::count_write();
+            tell();
             if let Err(error) = outcome {
                 refused.push(Refused { id, error });
             }

@@ -86,7 +86,11 @@ pub(super) fn write_all(
     // held back, by (side, id), with their group.
     let mut landed: Vec<PerSide<usize>> = vec![PerSide::default(); groups];
     let mut held: HashMap<(Side, String), usize> = HashMap::new();
-    let total = intents.len();
+    // A store that sends its held writes one by one at the flush (a
+    // server) counts each of them twice: once held, once sent.
+    let one_by_one = PerSide::from_fn(|side| stores.get(side).flushes_one_by_one());
+    let sent_later = (intents.iter()).filter(|i| *one_by_one.get(i.side)).count();
+    let total = intents.len() + sent_later;
     let mut intents = intents.into_iter();
     let mut n = 0;
     loop {
@@ -121,7 +125,20 @@ pub(super) fn write_all(
             }
         }
     }
-    flush(stores, state, journal, &mut written, &mut landed, &held)?;
+    let mut tell = |n: &mut usize| {
+        progress(*n, total);
+        *n += 1;
+    };
+    flush(
+        stores,
+        state,
+        journal,
+        &mut written,
+        &mut landed,
+        &held,
+        &mut || tell(&mut n),
+    )?;
+    progress(total, total);
     Ok(written)
 }
 
@@ -135,6 +152,7 @@ fn flush(
     written: &mut [Written],
     landed: &mut [PerSide<usize>],
     held: &HashMap<(Side, String), usize>,
+    sent: &mut dyn FnMut(),
 ) -> Result<(), ApplyError> {
     for side in Side::BOTH {
         if !stores.get(side).holds_writes() {
@@ -142,7 +160,7 @@ fn flush(
         }
         journal.before_write(state, stores)?;
         journal.flushing(Some(side));
-        let flushed = stores.get_mut(side).flush();
+        let flushed = stores.get_mut(side).flush_telling(sent);
         journal.flushing(None);
         let flushed = flushed.map_err(|e| match e {
             StoreError::Io { .. } => {
