@@ -754,6 +754,13 @@ pub struct UndoForecast {
     pub changed: Vec<String>,
 }
 
+/// The apply [`undo`] reverts: the last one that is done.
+fn last_done(state: &State) -> Result<ApplyRow, ApplyError> {
+    (state.applies()?.into_iter().rev())
+        .find(|a| a.status == ApplyStatus::Done)
+        .ok_or(ApplyError::NothingToUndo)
+}
+
 /// [`undo`]'s checks, without its writes: the journal read back and
 /// checked, and each unit compared with what the apply wrote. A record a
 /// store refuses to take back (a constraint) is found only by trying.
@@ -761,14 +768,7 @@ pub fn undo_forecast(
     state: &State,
     stores: &PerSide<Box<dyn Store>>,
 ) -> Result<UndoForecast, ApplyError> {
-    let Some(apply) = state
-        .applies()?
-        .into_iter()
-        .rev()
-        .find(|a| a.status == ApplyStatus::Done)
-    else {
-        return Err(ApplyError::NothingToUndo);
-    };
+    let apply = last_done(state)?;
     let checked = check(state, stores, &apply)?;
     let mut forecast = UndoForecast {
         apply_id: apply.apply_id,
@@ -800,14 +800,7 @@ pub fn undo_forecast(
 /// journal saved, unless it changed since (then it is left alone and named).
 /// A journal that cannot be read back is refused before anything changes.
 pub fn undo(state: &mut State, stores: &mut PerSide<Box<dyn Store>>) -> Result<Report, ApplyError> {
-    let Some(apply) = state
-        .applies()?
-        .into_iter()
-        .rev()
-        .find(|a| a.status == ApplyStatus::Done)
-    else {
-        return Err(ApplyError::NothingToUndo);
-    };
+    let apply = last_done(state)?;
     let checked = check(state, stores, &apply)?;
     {
         let tx = state.transaction()?;

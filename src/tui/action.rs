@@ -84,3 +84,21 @@ pub enum Action {
     /// Close an information dialog; nothing else.
     Dismiss,
 }
+
+impl Action {
+    /// A queue key that decides on operations or acts on the decisions
+    /// (it does nothing over the results of an execute).
+    pub fn decides(&self) -> bool {
+        matches!(
+            self,
+            Action::Toggle
+                | Action::AcceptAll
+                | Action::AcceptReview
+                | Action::SkipAll
+                | Action::Take(_)
+                | Action::TakeAll(_)
+                | Action::NextUndecided
+                | Action::PrevUndecided
+        )
+    }
+}

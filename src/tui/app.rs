@@ -638,17 +638,7 @@ impl App {
                     if matches!(action, Action::Back | Action::Edit) {
                         self.results = None;
                         self.queue.reset(None, &data);
-                    } else if matches!(
-                        action,
-                        Action::Toggle
-                            | Action::AcceptAll
-                            | Action::AcceptReview
-                            | Action::SkipAll
-                            | Action::Take(_)
-                            | Action::TakeAll(_)
-                            | Action::NextUndecided
-                            | Action::PrevUndecided
-                    ) {
+                    } else if action.decides() {
                         self.message = Some(Message::error(
                             "these are the results of the execute; Enter shows the new plan to decide on",
                         ));

@@ -324,21 +324,16 @@ impl ContactsView {
             .map(|(s, n)| s.mark().chars().count() + s.label().len() + n.to_string().len() + 3)
             .sum();
         let labelled = long + 30 < width;
-        let mut spans = Vec::new();
         // What the operator types and filters by comes first, so that it
         // is seen at any width; the counts after it.
-        if let Some(f) = self.filter {
-            spans.push(Span::styled(
-                format!("filter: {} ", f.label()),
-                theme.style(Role::Title),
-            ));
-        }
-        let (query, found) = (&self.query, self.visible.len());
-        let typed = super::search_spans("", query, self.searching, found, theme);
-        if !typed.is_empty() {
-            spans.extend(typed);
-            spans.push(Span::raw("  "));
-        }
+        let filters: Vec<&str> = self.filter.iter().map(|f| f.label()).collect();
+        let mut spans = super::narrowing_spans(
+            &filters,
+            &self.query,
+            self.searching,
+            self.visible.len(),
+            theme,
+        );
         for (s, n) in present {
             let style = if self.filter == Some(s) {
                 theme

@@ -23,22 +23,8 @@ type Entry = (String, String, Style);
 pub fn entries(keymap: &Keymap, view: View, theme: &Theme, results: bool) -> Vec<Entry> {
     let key = theme.style(Role::Key);
     // Over the results, the keys that decide or execute do not act.
-    let decides = |a: &Action| {
-        matches!(
-            a,
-            Action::Toggle
-                | Action::AcceptAll
-                | Action::AcceptReview
-                | Action::SkipAll
-                | Action::Take(_)
-                | Action::TakeAll(_)
-                | Action::NextUndecided
-                | Action::PrevUndecided
-                | Action::Preview
-                | Action::Execute
-                | Action::Filter
-        )
-    };
+    let decides =
+        |a: &Action| a.decides() || matches!(a, Action::Preview | Action::Execute | Action::Filter);
     let mut out: Vec<Entry> = keymap
         .for_view(view)
         .filter(|b| !(results && decides(&b.command.action)))

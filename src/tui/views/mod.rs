@@ -137,6 +137,26 @@ pub fn search_spans(
     ]
 }
 
+/// What narrows a list, for the front of its header line (seen at any
+/// width): each filter by name, then the search and how many it found.
+pub fn narrowing_spans(
+    filters: &[&str],
+    query: &str,
+    searching: bool,
+    found: usize,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let mut spans: Vec<Span<'static>> = (filters.iter())
+        .map(|f| Span::styled(format!("filter: {f}  "), theme.style(Role::Title)))
+        .collect();
+    let typed = search_spans("", query, searching, found, theme);
+    if !typed.is_empty() {
+        spans.extend(typed);
+        spans.push(Span::raw("  "));
+    }
+    spans
+}
+
 /// What a key did to a search being typed ([`edit_query`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryEdit {

@@ -681,24 +681,16 @@ impl QueueView {
                 theme.style(Role::Failed),
             ));
         }
-        if let Some(k) = self.filter {
-            spans.push(Span::styled(
-                format!("filter: {}  ", k.as_str()),
-                theme.style(Role::Title),
-            ));
-        }
-        if let Some(f) = self.flag {
-            spans.push(Span::styled(
-                format!("filter: {}  ", f.label()),
-                theme.style(Role::Title),
-            ));
-        }
-        let (query, found) = (&self.query, self.visible.len());
-        let typed = super::search_spans("", query, self.searching, found, theme);
-        if !typed.is_empty() {
-            spans.extend(typed);
-            spans.push(Span::raw("  "));
-        }
+        let filters: Vec<&str> = (self.filter.iter().map(|k| k.as_str()))
+            .chain(self.flag.iter().map(|f| f.label()))
+            .collect();
+        spans.extend(super::narrowing_spans(
+            &filters,
+            &self.query,
+            self.searching,
+            self.visible.len(),
+            theme,
+        ));
         spans.push(Span::styled(
             format!(
                 "{} ops · {accepted} accepted · {open} open · {changed} changed by you",
