@@ -553,3 +553,29 @@ fn keys_that_cannot_act_say_why() {
         );
     }
 }
+
+/// The results are searched as the queue is (names, ids, values), and their
+/// outcome column is as wide as their longest outcome ("skipped" here;
+/// issue 12, finding 8:
+/// `done               create`).
+#[test]
+fn results_are_searched_by_value_and_padded_to_their_outcomes() {
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    press(&mut app, 'x');
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.results.is_some());
+    let text = screen(&app, (80, 24));
+    assert!(
+        text.lines().any(|l| l.starts_with("›done    create")),
+        "{text}"
+    );
+    // René Baumann's e-mail domain, not his name.
+    for c in "/baumann-uhren".chars() {
+        press(&mut app, c);
+    }
+    let text = screen(&app, (80, 24));
+    assert!(text.contains("1 found"), "{text}");
+    assert!(text.contains("René Baumann"), "{text}");
+}

@@ -77,10 +77,10 @@ pub struct QueueView {
     pub query: String,
     /// Typing a search: keys are text, never commands.
     pub searching: bool,
-    /// Per operation of the plan, its searchable text (lowercase), one
-    /// buffer; `search_ends[o]` ends operation `o`'s part.
-    search_text: String,
-    search_ends: Vec<u32>,
+    /// The plan's operations' searchable text.
+    index: SearchIndex,
+    /// The same for the results shown (of the plan executed).
+    results_index: SearchIndex,
     /// Per operation on a pair that a link operation links: that one.
     link_of: HashMap<u32, u32>,
     /// Every operation in the order shown: by kind, then in the contacts'
@@ -92,6 +92,8 @@ pub struct QueueView {
     pub shown_results: Vec<u32>,
     /// The results' operations in the queue's order.
     results_order: Vec<u32>,
+    /// The width of the results' outcome column: their longest outcome.
+    results_col: usize,
     pub result_filter: Option<ResultFilter>,
 }
 
@@ -229,7 +231,7 @@ impl QueueView {
                 let op = &ops[o as usize];
                 self.filter.is_none_or(|k| op.kind == k)
                     && self.flag.is_none_or(|f| f.keeps(op))
-                    && (needle.is_empty() || self.matches(o as usize, &needle))
+                    && (needle.is_empty() || self.index.matches(o as usize, &needle))
             })
             .collect();
         self.selected = self.selected.min(self.visible.len().saturating_sub(1));
@@ -248,35 +250,7 @@ impl QueueView {
             .filter(|(_, op)| op.kind != OpKind::Link)
             .filter_map(|(i, op)| Some((i as u32, *links.get(&op.ids)?)))
             .collect();
-        self.search_text.clear();
-        self.search_ends.clear();
-        for op in &data.plan.operations {
-            let text = &mut self.search_text;
-            text.push_str(&op.name.to_lowercase());
-            for id in [&op.ids.left, &op.ids.right].into_iter().flatten() {
-                text.push('\u{1f}');
-                text.push_str(&id.to_lowercase());
-            }
-            for c in &op.changes {
-                for v in [&c.values.left, &c.values.right].into_iter().flatten() {
-                    text.push('\u{1f}');
-                    text.push_str(&v.to_lowercase());
-                }
-            }
-            self.search_ends.push(self.search_text.len() as u32);
-        }
-    }
-
-    fn matches(&self, o: usize, needle: &str) -> bool {
-        let start = if o == 0 {
-            0
-        } else {
-            self.search_ends.get(o - 1).map_or(0, |&e| e as usize)
-        };
-        let end = self.search_ends.get(o).map_or(start, |&e| e as usize);
-        self.search_text
-            .get(start..end)
-            .is_some_and(|t| t.contains(needle))
+        self.index = SearchIndex::of(data);
     }
 
     pub fn is_capturing(&self) -> bool {
@@ -349,22 +323,27 @@ impl QueueView {
         self.result_filter = None;
         self.query.clear();
         self.searching = false;
-        // In the queue's order (kind, then the contacts' order).
+        // In the queue's order (kind, then the contacts' order), searched
+        // as the queue is.
         self.results_order = plan_order(&results.data);
+        self.results_index = SearchIndex::of(&results.data);
+        self.results_col = (results.outcomes.iter())
+            .map(|o| outcome_text(o).0.chars().count())
+            .max()
+            .unwrap_or(0);
         self.refilter_results(results);
     }
 
     /// The results the filter and the search (by name) leave.
     fn refilter_results(&mut self, results: &Results) {
         let needle = self.query.to_lowercase();
-        let ops = &results.data.plan.operations;
         let outcomes = &results.outcomes;
         self.shown_results = (self.results_order.iter().copied())
             .filter(|&i| {
                 let i = i as usize;
                 outcomes.get(i).is_some_and(|o| {
                     self.result_filter.is_none_or(|f| f.keeps(o))
-                        && (needle.is_empty() || ops[i].name.to_lowercase().contains(&needle))
+                        && (needle.is_empty() || self.results_index.matches(i, &needle))
                 })
             })
             .collect();
@@ -1037,7 +1016,7 @@ impl QueueView {
             lines.push(Line::from(vec![
                 Span::styled(if selected { super::CURSOR } else { " " }, base),
                 Span::styled(
-                    format!("{:<19}", cell(&text, 19)),
+                    format!("{} ", cell(&text, self.results_col)),
                     theme.style(role).patch(base),
                 ),
                 Span::styled(format!("{:<9}", op.kind.as_str()), base),
@@ -1138,6 +1117,48 @@ impl QueueView {
         let inner = block.inner(detail);
         frame.render_widget(block, detail);
         frame.render_widget(Paragraph::new(about).wrap(Wrap { trim: false }), inner);
+    }
+}
+
+/// Per operation of a plan, its searchable text (name, ids, values;
+/// lowercase), one buffer; `ends[o]` ends operation `o`'s part.
+#[derive(Debug, Default)]
+struct SearchIndex {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl SearchIndex {
+    fn of(data: &Data) -> SearchIndex {
+        let mut index = SearchIndex::default();
+        for op in &data.plan.operations {
+            let text = &mut index.text;
+            text.push_str(&op.name.to_lowercase());
+            for id in [&op.ids.left, &op.ids.right].into_iter().flatten() {
+                text.push('\u{1f}');
+                text.push_str(&id.to_lowercase());
+            }
+            for c in &op.changes {
+                for v in [&c.values.left, &c.values.right].into_iter().flatten() {
+                    text.push('\u{1f}');
+                    text.push_str(&v.to_lowercase());
+                }
+            }
+            index.ends.push(index.text.len() as u32);
+        }
+        index
+    }
+
+    fn matches(&self, o: usize, needle: &str) -> bool {
+        let start = if o == 0 {
+            0
+        } else {
+            self.ends.get(o - 1).map_or(0, |&e| e as usize)
+        };
+        let end = self.ends.get(o).map_or(start, |&e| e as usize);
+        self.text
+            .get(start..end)
+            .is_some_and(|t| t.contains(needle))
     }
 }
 
