@@ -286,11 +286,24 @@ impl Keymap {
 
     /// `key label` pairs for the status bar of a view.
     pub fn hints(&self, view: View) -> Vec<(String, String)> {
+        self.hints_where(view, |_| true)
+    }
+
+    /// [`Keymap::hints`] over the results of an execute: without the keys
+    /// that decide, which do nothing there.
+    pub fn result_hints(&self) -> Vec<(String, String)> {
+        self.hints_where(View::Queue, |a| {
+            !a.decides() && !matches!(a, Action::Execute | Action::Preview | Action::NextPane)
+        })
+    }
+
+    fn hints_where(&self, view: View, keep: impl Fn(&Action) -> bool) -> Vec<(String, String)> {
         // Help and quit first: on a narrow screen the end is cut off.
         let first = |b: &Binding| matches!(b.command.action, Action::Help | Action::Quit);
         let (mut front, rest): (Vec<&Binding>, Vec<&Binding>) = self
             .for_view(view)
             .filter(|b| b.command.hint.is_some() && !b.keys.is_empty())
+            .filter(|b| keep(&b.command.action))
             .partition(|b| first(b));
         front.extend(rest);
         front

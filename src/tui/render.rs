@@ -176,7 +176,12 @@ fn draw_status(app: &App, lines: &[String], frame: &mut Frame, area: Rect) {
         // Only whole hints: one cut in half reads as something else.
         let mut spans = Vec::new();
         let mut used = 0;
-        for (key, name) in app.keymap.hints(app.view) {
+        let hints = if app.view == View::Queue && app.results.is_some() {
+            app.keymap.result_hints()
+        } else {
+            app.keymap.hints(app.view)
+        };
+        for (key, name) in hints {
             let (key, name) = (format!(" {key}"), format!(" {name}"));
             let width = unicode_width::UnicodeWidthStr::width(key.as_str())
                 + unicode_width::UnicodeWidthStr::width(name.as_str());
