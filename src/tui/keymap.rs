@@ -293,7 +293,7 @@ impl Keymap {
     /// that decide, which do nothing there.
     pub fn result_hints(&self) -> Vec<(String, String)> {
         self.hints_where(View::Queue, |a| {
-            !a.decides() && !matches!(a, Action::Execute | Action::Preview | Action::NextPane)
+            !a.decides() && !matches!(a, Action::Execute | Action::Preview)
         })
     }
 

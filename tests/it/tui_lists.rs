@@ -571,6 +571,18 @@ fn results_are_searched_by_value_and_padded_to_their_outcomes() {
         text.lines().any(|l| l.starts_with("›done    create")),
         "{text}"
     );
+    // Tab: the detail scrolls to its end (at 80x24 it does not hold all
+    // of a create's fields).
+    let before = screen(&app, (80, 24));
+    app.update(Action::NextPane);
+    app.update(Action::Bottom);
+    let after = screen(&app, (80, 24));
+    assert_ne!(before, after, "the detail scrolled:\n{after}");
+    assert!(
+        after.lines().next() == before.lines().next(),
+        "the list stays where it was"
+    );
+    app.update(Action::NextPane);
     // René Baumann's e-mail domain, not his name.
     for c in "/baumann-uhren".chars() {
         press(&mut app, c);

@@ -94,6 +94,10 @@ pub struct QueueView {
     results_order: Vec<u32>,
     /// The width of the results' outcome column: their longest outcome.
     results_col: usize,
+    /// How far the results' detail is scrolled (after Tab), and how far it
+    /// can be, as the last frame drew it.
+    results_scroll: usize,
+    results_max: std::cell::Cell<usize>,
     pub result_filter: Option<ResultFilter>,
 }
 
@@ -409,6 +413,27 @@ impl QueueView {
 
     pub fn update_results(&mut self, action: &Action, results: Option<&Results>) {
         let len = self.shown_results.len();
+        // Tab: the detail scrolls (j/k, g/G) instead of the list.
+        if *action == Action::NextPane {
+            self.detail_focus = !self.detail_focus;
+            self.results_scroll = 0;
+            return;
+        }
+        if self.detail_focus
+            && matches!(
+                action,
+                Action::Up
+                    | Action::Down
+                    | Action::PageUp
+                    | Action::PageDown
+                    | Action::Top
+                    | Action::Bottom
+            )
+        {
+            self.results_scroll =
+                super::scrolled(self.results_scroll, self.results_max.get(), action);
+            return;
+        }
         match action {
             Action::Filter => {
                 self.result_filter = ResultFilter::next(self.result_filter);
@@ -1116,7 +1141,13 @@ impl QueueView {
             .border_style(theme.style(Role::Border));
         let inner = block.inner(detail);
         frame.render_widget(block, detail);
-        frame.render_widget(Paragraph::new(about).wrap(Wrap { trim: false }), inner);
+        let w = (inner.width as usize).max(1);
+        let lines: usize = about.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+        let paragraph = Paragraph::new(about).wrap(Wrap { trim: false });
+        let max = lines.saturating_sub(inner.height as usize);
+        self.results_max.set(max);
+        let scroll = u16::try_from(self.results_scroll.min(max)).unwrap_or(u16::MAX);
+        frame.render_widget(paragraph.scroll((scroll, 0)), inner);
     }
 }
 
