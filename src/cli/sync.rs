@@ -72,7 +72,26 @@ fn read_and_plan(session: &Session) -> Result<(abgleich::sync::snapshot::Snapsho
         session.config.left.name, session.config.right.name
     ));
     let links = session.links()?;
-    let snapshot = session.read_for_plan(&links)?;
+    // A server's cards come in batches: how many, on a terminal, for a
+    // long read.
+    let terminal = std::io::stderr().is_terminal();
+    let shown = std::rc::Rc::new(std::cell::Cell::new(false));
+    let shown_in_hook = shown.clone();
+    abgleich::store::progress::set_read_progress(Some(Box::new(move |done, total| {
+        if terminal && total >= 500 {
+            shown_in_hook.set(true);
+            out::own(
+                Stream::Err,
+                &format!("\rreading cards: {done} of {total} …"),
+            );
+        }
+    })));
+    let snapshot = session.read_for_plan(&links);
+    abgleich::store::progress::set_read_progress(None);
+    if shown.get() {
+        tell!();
+    }
+    let snapshot = snapshot?;
     progress("planning …");
     let plan = session.plan(&snapshot, &links)?;
     Ok((snapshot, plan))

@@ -11,6 +11,7 @@ pub mod files;
 mod held;
 mod interface;
 pub mod postgres;
+pub mod progress;
 pub mod secret;
 pub mod sql;
 pub mod sqlite;

@@ -311,11 +311,26 @@ impl Worker {
         let session = self.session()?;
         let notes = session.recovered.clone();
         let links = session.links()?;
+        // Which store is being read, for the count of its cards a server
+        // store reports in batches.
+        let current = std::rc::Rc::new(std::cell::RefCell::new(String::new()));
         let mut reading = |side: Side| {
             let i = Side::BOTH.iter().position(|&s| s == side).unwrap_or(0);
-            step(format!("reading {}", for_terminal(names.get(side))), i);
+            let what = format!("reading {}", for_terminal(names.get(side)));
+            *current.borrow_mut() = what.clone();
+            step(what, i);
         };
-        let snapshot = session.snapshot(Depth::Full, &links, &mut reading)?;
+        let (batches, named) = (events.clone(), current.clone());
+        crate::store::progress::set_read_progress(Some(Box::new(move |done, total| {
+            let _ = batches.send(Event::Progress {
+                what: format!("{}: {done} of {total} cards", named.borrow()),
+                done,
+                total,
+            });
+        })));
+        let snapshot = session.snapshot(Depth::Full, &links, &mut reading);
+        crate::store::progress::set_read_progress(None);
+        let snapshot = snapshot?;
         step("matching and planning".into(), 2);
         let plan = session.plan(&snapshot, &links)?;
         let fields = session.fields.clone();

@@ -394,7 +394,8 @@ impl Dav {
     /// or why it cannot be read. An id the server says is gone is left out.
     pub fn multiget(&self, ids: &[&str]) -> Result<Vec<Fetched>, StoreError> {
         let mut out = Vec::new();
-        for batch in ids.chunks(MULTIGET_BATCH) {
+        for (n, batch) in ids.chunks(MULTIGET_BATCH).enumerate() {
+            crate::store::progress::tell_read(n * MULTIGET_BATCH, ids.len());
             let mut paths = Vec::with_capacity(batch.len());
             for id in batch {
                 paths.push(self.path_of(id)?);
@@ -442,6 +443,7 @@ impl Dav {
                 }
             }
         }
+        crate::store::progress::tell_read(ids.len(), ids.len());
         Ok(out)
     }
 
