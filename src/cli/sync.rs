@@ -77,7 +77,7 @@ fn read_and_plan(session: &Session) -> Result<(abgleich::sync::snapshot::Snapsho
     let terminal = std::io::stderr().is_terminal();
     let shown = std::rc::Rc::new(std::cell::Cell::new(false));
     let shown_in_hook = shown.clone();
-    abgleich::store::progress::set_read_progress(Some(Box::new(move |done, total| {
+    abgleich::sync::session::set_read_progress(Some(Box::new(move |done, total| {
         if terminal && total >= 500 {
             shown_in_hook.set(true);
             out::own(
@@ -87,7 +87,7 @@ fn read_and_plan(session: &Session) -> Result<(abgleich::sync::snapshot::Snapsho
         }
     })));
     let snapshot = session.read_for_plan(&links);
-    abgleich::store::progress::set_read_progress(None);
+    abgleich::sync::session::set_read_progress(None);
     if shown.get() {
         tell!();
     }

@@ -1,6 +1,10 @@
 //! One run of the engine on a config: the state (locked), both stores, the
 //! recovery of an unfinished apply, and a fresh snapshot and plan.
 
+/// A long read of a server store tells its progress to the hook a front
+/// end sets here (the front ends reach the stores only through the engine).
+pub use crate::store::progress::set_read_progress;
+
 use super::apply::{self, ApplyError};
 use super::fields::FieldSet;
 use super::plan::{self, Inputs, OpKind, Plan, Policy, Warning};

@@ -321,7 +321,7 @@ impl Worker {
             step(what, i);
         };
         let (batches, named) = (events.clone(), current.clone());
-        crate::store::progress::set_read_progress(Some(Box::new(move |done, total| {
+        session::set_read_progress(Some(Box::new(move |done, total| {
             let _ = batches.send(Event::Progress {
                 what: format!("{}: {done} of {total} cards", named.borrow()),
                 done,
@@ -329,7 +329,7 @@ impl Worker {
             });
         })));
         let snapshot = session.snapshot(Depth::Full, &links, &mut reading);
-        crate::store::progress::set_read_progress(None);
+        session::set_read_progress(None);
         let snapshot = snapshot?;
         step("matching and planning".into(), 2);
         let plan = session.plan(&snapshot, &links)?;
