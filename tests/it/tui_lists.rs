@@ -591,3 +591,90 @@ fn results_are_searched_by_value_and_padded_to_their_outcomes() {
     assert!(text.contains("1 found"), "{text}");
     assert!(text.contains("René Baumann"), "{text}");
 }
+
+/// The queue's search finds a delete by the values of the record it
+/// removes; `<` on a field in the detail moves on to the next field still
+/// without a side; the results can be filtered to the skipped ones.
+#[test]
+fn delete_values_are_searched_a_field_decision_moves_on_and_skipped_results_filter() {
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    for c in "/nikolaus".chars() {
+        press(&mut app, c);
+    }
+    let data = app.data.clone().unwrap();
+    let o = app
+        .queue
+        .selected_op()
+        .expect("Nikolaus Wolf's delete is found");
+    let op = &data.plan.operations[o];
+    assert_eq!(op.kind, abgleich::sync::plan::OpKind::Delete);
+    let side = abgleich::model::Side::BOTH
+        .into_iter()
+        .find(|&s| op.id_on(s).is_some())
+        .unwrap();
+    let record = data
+        .snapshot
+        .sides
+        .get(side)
+        .get(op.id_on(side).unwrap())
+        .unwrap();
+    let street = record
+        .contact
+        .get(&"adr.work.street".parse().unwrap())
+        .expect("the deleted record has a street")
+        .to_lowercase();
+    app.update(Action::Back);
+    app.update(Action::Search);
+    for c in street.chars() {
+        press(&mut app, c);
+    }
+    assert_eq!(
+        app.queue.selected_op(),
+        Some(o),
+        "found by its street {street:?}"
+    );
+    app.update(Action::Back);
+
+    // Claudia Hoffmann's conflict has two fields without a side.
+    app.update(Action::Search);
+    for c in "hoffmann".chars() {
+        press(&mut app, c);
+    }
+    {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    }
+    app.update(Action::Top);
+    let o = app.queue.selected_op().unwrap();
+    assert_eq!(
+        data.plan.operations[o].kind,
+        abgleich::sync::plan::OpKind::Conflict
+    );
+    app.update(Action::NextPane);
+    let first = app.queue.field;
+    press(&mut app, '<');
+    assert!(
+        app.queue.field > first,
+        "the cursor moved on to the next field"
+    );
+
+    app.update(Action::Back);
+    app.update(Action::Back);
+    press(&mut app, 'x');
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.results.is_some(), "executed");
+    let mut presses = 0;
+    while app.queue.result_filter != Some(abgleich::tui::views::queue::ResultFilter::Skipped) {
+        app.update(Action::Filter);
+        presses += 1;
+        assert!(presses < 10, "f never reaches skipped");
+    }
+    assert!(!app.queue.shown_results.is_empty());
+    let outcomes = &app.results.as_ref().unwrap().outcomes;
+    assert!(
+        (app.queue.shown_results.iter())
+            .all(|&i| outcomes[i as usize] == abgleich::sync::apply::Outcome::Skipped)
+    );
+}

@@ -42,7 +42,7 @@ pub fn entries(keymap: &Keymap, view: View, theme: &Theme, results: bool) -> Vec
         View::Queue if results => &[
             ("enter", "the new plan, to decide on"),
             ("esc", "clear search, filter; plan"),
-            ("f", "filter failed/changed/noted"),
+            ("f", "filter by outcome (cycles)"),
             ("done", "written as accepted"),
             ("noted", "written, a note in detail"),
             ("failed", "not written; why in detail"),

@@ -107,6 +107,7 @@ pub enum ResultFilter {
     Failed,
     Changed,
     Noted,
+    Skipped,
 }
 
 impl ResultFilter {
@@ -115,6 +116,7 @@ impl ResultFilter {
             ResultFilter::Failed => "failed",
             ResultFilter::Changed => "changed since plan",
             ResultFilter::Noted => "done, with a note",
+            ResultFilter::Skipped => "skipped",
         }
     }
 
@@ -123,6 +125,7 @@ impl ResultFilter {
             ResultFilter::Failed => matches!(o, Outcome::Failed(_)),
             ResultFilter::Changed => *o == Outcome::ChangedSincePlan,
             ResultFilter::Noted => matches!(o, Outcome::Noted(_)),
+            ResultFilter::Skipped => *o == Outcome::Skipped,
         }
     }
 
@@ -131,7 +134,8 @@ impl ResultFilter {
             None => Some(ResultFilter::Failed),
             Some(ResultFilter::Failed) => Some(ResultFilter::Changed),
             Some(ResultFilter::Changed) => Some(ResultFilter::Noted),
-            Some(ResultFilter::Noted) => None,
+            Some(ResultFilter::Noted) => Some(ResultFilter::Skipped),
+            Some(ResultFilter::Skipped) => None,
         }
     }
 }
@@ -609,6 +613,15 @@ impl QueueView {
                     d.fields.push((change.field, *side));
                     if d.resolves(op) {
                         d.accept = true;
+                    }
+                    // On to the next field still without a side.
+                    let open = |(i, c): &(usize, &crate::sync::plan::Change)| {
+                        *i > self.field
+                            && c.to.is_none()
+                            && !d.fields.iter().any(|(f, _)| *f == c.field)
+                    };
+                    if let Some((next, _)) = op.changes.iter().enumerate().find(open) {
+                        self.field = next;
                     }
                 } else {
                     d.winner = Some(*side);
@@ -1173,6 +1186,21 @@ impl SearchIndex {
                 for v in [&c.values.left, &c.values.right].into_iter().flatten() {
                     text.push('\u{1f}');
                     text.push_str(&v.to_lowercase());
+                }
+            }
+            // A delete carries no changes: the values of the record it
+            // removes, as its detail shows them.
+            if op.kind == OpKind::Delete {
+                for side in Side::BOTH {
+                    let record = op
+                        .id_on(side)
+                        .and_then(|id| data.snapshot.sides.get(side).get(id));
+                    for f in record.iter().flat_map(|_| &data.fields.fields) {
+                        if let Some(v) = record.and_then(|r| r.contact.get(&f.path)) {
+                            text.push('\u{1f}');
+                            text.push_str(&v.to_lowercase());
+                        }
+                    }
                 }
             }
             index.ends.push(index.text.len() as u32);
