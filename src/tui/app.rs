@@ -455,13 +455,33 @@ impl App {
             }
             return;
         }
+        if self.pane.is_some() && self.keymap.action(self.view, &key) == Some(Action::Undo) {
+            // The log says U undoes: from there too.
+            self.pane = None;
+            self.update(Action::Undo);
+            return;
+        }
         if let Some(pane) = self.pane.as_mut() {
             match self.keymap.action(self.view, &key) {
                 _ if matches!(key.code, KeyCode::Esc | KeyCode::Enter) => self.pane = None,
                 Some(Action::Log | Action::Unreadable | Action::Quit | Action::Back) => {
                     self.pane = None
                 }
-                Some(action) => pane.scroll(&action),
+                Some(
+                    action @ (Action::Up
+                    | Action::Down
+                    | Action::PageUp
+                    | Action::PageDown
+                    | Action::Top
+                    | Action::Bottom),
+                ) => pane.scroll(&action),
+                // Any other key acts once the pane is closed: say so
+                // rather than nothing.
+                Some(_) => {
+                    self.message = Some(Message::info(
+                        "this pane only scrolls (j/k, g/G); Esc closes it, then the key acts",
+                    ))
+                }
                 None => {}
             }
             return;

@@ -678,3 +678,23 @@ fn delete_values_are_searched_a_field_decision_moves_on_and_skipped_results_filt
             .all(|&i| outcomes[i as usize] == abgleich::sync::apply::Outcome::Skipped)
     );
 }
+
+/// In the log, `U` undoes as its first line says, and a key that does not
+/// scroll says why instead of nothing.
+#[test]
+fn keys_in_the_log_pane_act_or_say_why() {
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    press(&mut app, 'L');
+    assert!(app.pane.is_some());
+    press(&mut app, 'a');
+    assert!(app.pane.is_some(), "a does not close the log");
+    assert!(message(&app).contains("only scrolls"), "{}", message(&app));
+    press(&mut app, 'U');
+    assert!(app.pane.is_none(), "U leaves the log");
+    assert!(
+        message(&app).contains("nothing to undo"),
+        "{}",
+        message(&app)
+    );
+}

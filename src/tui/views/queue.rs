@@ -1036,10 +1036,12 @@ impl QueueView {
         let w = (inner.width as usize).saturating_sub(34);
         let mut lines = Vec::new();
         if shown.is_empty() {
-            lines.push(Line::styled(
-                "Nothing shown: f shows the next filter, Esc all.",
-                theme.style(Role::Muted),
-            ));
+            let why = match (self.result_filter, self.query.is_empty()) {
+                (Some(_), _) => "Nothing shown: f shows the next filter, Esc all.",
+                (None, false) => "Nothing matches the search; Esc clears it.",
+                (None, true) => "No results.",
+            };
+            lines.push(Line::styled(why, theme.style(Role::Muted)));
         }
         for (pos, &i) in shown[start..end].iter().enumerate() {
             let i = i as usize;
