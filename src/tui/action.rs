@@ -86,6 +86,20 @@ pub enum Action {
 }
 
 impl Action {
+    /// A key that moves within a list or scrolls a pane: up, down, a page,
+    /// top, bottom ([`super::views::scrolled`] takes these).
+    pub fn scrolls(&self) -> bool {
+        matches!(
+            self,
+            Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom
+        )
+    }
+
     /// A queue key that decides on operations or acts on the decisions
     /// (it does nothing over the results of an execute).
     pub fn decides(&self) -> bool {

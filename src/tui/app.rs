@@ -467,14 +467,7 @@ impl App {
                 Some(Action::Log | Action::Unreadable | Action::Quit | Action::Back) => {
                     self.pane = None
                 }
-                Some(
-                    action @ (Action::Up
-                    | Action::Down
-                    | Action::PageUp
-                    | Action::PageDown
-                    | Action::Top
-                    | Action::Bottom),
-                ) => pane.scroll(&action),
+                Some(action) if action.scrolls() => pane.scroll(&action),
                 // Any other key acts once the pane is closed: say so
                 // rather than nothing.
                 Some(_) => {
@@ -492,14 +485,7 @@ impl App {
                     self.help = false;
                     return;
                 }
-                Some(
-                    action @ (Action::Up
-                    | Action::Down
-                    | Action::PageUp
-                    | Action::PageDown
-                    | Action::Top
-                    | Action::Bottom),
-                ) => {
+                Some(action) if action.scrolls() => {
                     let max = self.help_max.get();
                     self.help_scroll = views::scrolled(self.help_scroll, max, &action);
                     return;

@@ -423,17 +423,7 @@ impl QueueView {
             self.results_scroll = 0;
             return;
         }
-        if self.detail_focus
-            && matches!(
-                action,
-                Action::Up
-                    | Action::Down
-                    | Action::PageUp
-                    | Action::PageDown
-                    | Action::Top
-                    | Action::Bottom
-            )
-        {
+        if self.detail_focus && action.scrolls() {
             self.results_scroll =
                 super::scrolled(self.results_scroll, self.results_max.get(), action);
             return;
