@@ -1,7 +1,7 @@
 //! The screen driven headless through its actions, on a copy of the
 //! samples: what the operator decides on screen is what reaches the stores.
 
-use crate::common;
+use crate::common::{self, select_op};
 
 use std::time::Duration;
 
@@ -30,26 +30,6 @@ fn card_files(dir: &std::path::Path) -> usize {
 
 fn press(app: &mut App, c: char) {
     app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-}
-
-/// Select the operation of `kind` for the contact `name` in the queue.
-fn select_op(app: &mut App, kind: OpKind, name: &str) -> usize {
-    app.update(Action::Show(View::Queue));
-    app.update(Action::Top);
-    let data = app.data.clone().unwrap();
-    let target = app
-        .queue
-        .visible
-        .iter()
-        .position(|&o| {
-            let op = &data.plan.operations[o as usize];
-            op.kind == kind && op.name == name
-        })
-        .unwrap_or_else(|| panic!("no {kind:?} for {name} in the queue"));
-    for _ in 0..target {
-        app.update(Action::Down);
-    }
-    app.queue.selected_op().unwrap()
 }
 
 /// Execute through the dialog (`x`, then `y`) and wait for the result.

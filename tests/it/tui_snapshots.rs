@@ -86,20 +86,7 @@ fn queue() {
 #[test]
 fn queue_conflict_resolved_per_field() {
     let (_dir, mut app) = demo(false);
-    app.update(Action::Show(View::Queue));
-    let data = app.data.clone().unwrap();
-    let at = app
-        .queue
-        .visible
-        .iter()
-        .position(|&o| {
-            let op = &data.plan.operations[o as usize];
-            op.kind == OpKind::Conflict && op.name == "Claudia Hoffmann"
-        })
-        .unwrap();
-    for _ in 0..at {
-        app.update(Action::Down);
-    }
+    crate::common::select_op(&mut app, OpKind::Conflict, "Claudia Hoffmann");
     app.update(Action::NextPane);
     type_keys(&mut app, "<");
     snapshot("queue_conflict", &app);
@@ -303,20 +290,7 @@ fn preview_undo_question_and_log() {
     for no_color in [false, true] {
         let suffix = if no_color { "_no_color" } else { "" };
         let (_dir, mut app) = demo(no_color);
-        app.update(Action::Show(View::Queue));
-        let data = app.data.clone().unwrap();
-        let at = app
-            .queue
-            .visible
-            .iter()
-            .position(|&o| {
-                let op = &data.plan.operations[o as usize];
-                op.kind == OpKind::Update && op.name == "Katharina Vogel"
-            })
-            .unwrap();
-        for _ in 0..at {
-            app.update(Action::Down);
-        }
+        crate::common::select_op(&mut app, OpKind::Update, "Katharina Vogel");
         type_keys(&mut app, "p");
         assert!(app.wait_idle(Duration::from_secs(30)));
         assert!(app.preview.is_some(), "p opens the preview");

@@ -60,3 +60,29 @@ impl std::fmt::Display for Run {
         )
     }
 }
+
+/// Select the operation of `kind` for the contact `name` in the screen's
+/// queue; returns its index in the plan.
+pub fn select_op(
+    app: &mut abgleich::tui::App,
+    kind: abgleich::sync::plan::OpKind,
+    name: &str,
+) -> usize {
+    use abgleich::tui::action::{Action, View};
+    app.update(Action::Show(View::Queue));
+    app.update(Action::Top);
+    let data = app.data.clone().unwrap();
+    let target = app
+        .queue
+        .visible
+        .iter()
+        .position(|&o| {
+            let op = &data.plan.operations[o as usize];
+            op.kind == kind && op.name == name
+        })
+        .unwrap_or_else(|| panic!("no {kind:?} for {name} in the queue"));
+    for _ in 0..target {
+        app.update(Action::Down);
+    }
+    app.queue.selected_op().unwrap()
+}
