@@ -59,74 +59,6 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A CA (`ca.pem`) and a certificate for 127.0.0.1 it signed
-/// (`server.pem`, `server.key`) in `dir`.
-fn make_certificates(dir: &Path) -> bool {
-    let ext = dir.join("san.ext");
-    if std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\n").is_err() {
-        return false;
-    }
-    let steps: [&[&str]; 3] = [
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=abgleich test CA",
-        ],
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "san.ext",
-        ],
-    ];
-    steps.iter().all(|args| {
-        Command::new("openssl")
-            .args(*args)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
 /// A running server.
 pub struct Server {
     child: Child,
@@ -158,7 +90,7 @@ impl Server {
         let root = dir.path();
         std::fs::write(root.join("users"), format!("{USER}:{PASSWORD}\n")).ok()?;
         let ssl = if tls {
-            if !make_certificates(root) {
+            if !super::make_certificates(root) {
                 eprintln!("SKIPPED: openssl cannot make test certificates");
                 return None;
             }

@@ -6,6 +6,7 @@ pub mod two_vdirs;
 pub mod unfold;
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use tempfile::TempDir;
 
@@ -85,4 +86,73 @@ pub fn select_op(
         app.update(Action::Down);
     }
     app.queue.selected_op().unwrap()
+}
+
+/// A CA (`ca.pem`) and a certificate for 127.0.0.1 and localhost it
+/// signed (`server.pem`, `server.key`) in `dir`, made by `openssl`, for
+/// the servers the tests start with TLS; `false` when they cannot be made.
+pub fn make_certificates(dir: &Path) -> bool {
+    let ext = dir.join("san.ext");
+    if std::fs::write(&ext, "subjectAltName=IP:127.0.0.1, DNS:localhost\n").is_err() {
+        return false;
+    }
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=abgleich test CA",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    ];
+    steps.iter().all(|args| {
+        Command::new("openssl")
+            .args(*args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }

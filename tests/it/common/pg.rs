@@ -189,68 +189,17 @@ impl Cluster {
         }
         let dir = self.dir.path().join("tls");
         std::fs::create_dir(&dir).unwrap();
-        let openssl = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(&dir)
-                .output()
-                .expect("openssl runs");
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
-        let mut ca = vec![
-            "req",
-            "-x509",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=abgleich test CA",
-        ];
-        ca.extend(ec);
-        ca.extend(["-keyout", "ca.key", "-out", "ca.crt"]);
-        openssl(&ca);
-        let mut csr = vec!["req", "-new", "-subj", "/CN=127.0.0.1"];
-        csr.extend(ec);
-        csr.extend(["-keyout", "server.key", "-out", "server.csr"]);
-        openssl(&csr);
-        std::fs::write(
-            dir.join("ext.cnf"),
-            "subjectAltName = IP:127.0.0.1, DNS:localhost\n",
-        )
-        .unwrap();
-        openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-            "-out",
-            "server.crt",
-        ]);
+        assert!(
+            super::make_certificates(&dir),
+            "openssl could not make the test certificates in {}",
+            dir.display()
+        );
         let data = self.dir.path().join("data");
-        for file in ["server.crt", "server.key"] {
-            std::fs::copy(dir.join(file), data.join(file)).unwrap();
+        for (from, to) in [("server.pem", "server.crt"), ("server.key", "server.key")] {
+            std::fs::copy(dir.join(from), data.join(to)).unwrap();
             let chown = Command::new("chown")
                 .args(["postgres:postgres"])
-                .arg(data.join(file))
+                .arg(data.join(to))
                 .status()
                 .unwrap();
             assert!(chown.success());
@@ -270,7 +219,7 @@ impl Cluster {
         ] {
             admin.batch_execute(sql).unwrap();
         }
-        Some(dir.join("ca.crt"))
+        Some(dir.join("ca.pem"))
     }
 }
 
