@@ -83,13 +83,6 @@ impl Screen {
         env: &[(&str, &str)],
         gate: bool,
     ) -> Screen {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let socket = format!(
-            "abgleich-test-{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            name
-        );
         let sandbox = tempfile::tempdir().unwrap();
         let home = sandbox.path().join("home");
         let xdg = sandbox.path().join("xdg");
@@ -119,6 +112,24 @@ impl Screen {
         }
         script.push_str(&format!("; echo \"{EXITED} $?]\"; sleep 600"));
 
+        Screen::launch(name, (width, height), sandbox, &["sh", "-c", &script])
+    }
+
+    /// A tmux server of the test's own running `command` in a
+    /// `width`x`height` pane.
+    fn launch(
+        name: &str,
+        (width, height): (u16, u16),
+        sandbox: TempDir,
+        command: &[&str],
+    ) -> Screen {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "abgleich-test-{}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            name
+        );
         let mut screen = Screen {
             socket,
             target: "t".to_string(),
@@ -126,20 +137,9 @@ impl Screen {
             _sandbox: sandbox,
         };
         let (w, h) = (width.to_string(), height.to_string());
-        let out = screen.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            &w,
-            "-y",
-            &h,
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ]);
+        let mut args = vec!["new-session", "-d", "-s", "t", "-x", &w, "-y", &h, "--"];
+        args.extend_from_slice(command);
+        let out = screen.tmux(&args);
         assert!(
             out.status.success(),
             "tmux new-session failed: {}",
@@ -817,38 +817,12 @@ fn ctrl_z_suspends_and_fg_restores_the_screen() {
     }
     let dir = copy_samples();
     let config = dir.path().join("abgleich.toml");
-    let mut screen = Screen {
-        socket: format!("abgleich-test-{}-suspend", std::process::id()),
-        target: "t".to_string(),
-        socket_path: None,
-        _sandbox: tempfile::tempdir().unwrap(),
-    };
-    let out = screen.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "--",
-        "env",
-        "PS1=ready$ ",
-        "bash",
-        "--norc",
-        "--noprofile",
-        "-i",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let screen = Screen::launch(
+        "suspend",
+        (80, 24),
+        tempfile::tempdir().unwrap(),
+        &["env", "PS1=ready$ ", "bash", "--norc", "--noprofile", "-i"],
     );
-    let path = screen.display("#{socket_path}");
-    if !path.is_empty() {
-        screen.socket_path = Some(PathBuf::from(path));
-    }
     screen.wait_for("ready$");
     screen.type_text(&format!(
         "{} --config {}",
