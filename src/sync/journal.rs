@@ -349,6 +349,32 @@ struct Saved {
     afters: Option<Vec<String>>,
 }
 
+/// What a journaled unit holds now, against what the apply wrote.
+enum Holds {
+    /// What the journal saved: nothing to put back.
+    Saved,
+    /// One of the apply's writes: it goes back.
+    Written,
+    /// Something else: another program changed it since; left alone.
+    Changed,
+}
+
+impl Saved {
+    /// What the unit's stored form `now` is (undo and its forecast decide
+    /// by the same rule).
+    fn holds(&self, now: Option<&[u8]>) -> Holds {
+        if now == self.before.as_deref() {
+            return Holds::Saved;
+        }
+        let now = hash_text(now);
+        if self.afters.as_ref().is_none_or(|a| a.contains(&now)) {
+            Holds::Written
+        } else {
+            Holds::Changed
+        }
+    }
+}
+
 /// An apply's journal, read back and checked in full before anything is
 /// touched: every entry names a side and a unit its store could put back,
 /// every link change reads back.
@@ -564,38 +590,38 @@ fn put_back_each(
     for e in entries.iter().rev() {
         let store = stores.get_mut(e.side);
         let now = store.save_unit(&e.unit)?;
-        if now == e.before {
-            continue;
+        match e.holds(now.as_deref()) {
+            Holds::Saved => continue,
+            Holds::Changed => {
+                done.changed.push(unit_name(store.as_ref(), &e.unit));
+                continue;
+            }
+            Holds::Written => {}
         }
-        let now_hash = hash_text(now.as_deref());
-        if e.afters.as_ref().is_none_or(|a| a.contains(&now_hash)) {
-            // Still conditional on what was read just now: another
-            // program's write meanwhile is kept, and named.
-            let holds = now.as_deref().map(hash_revision);
-            match store.restore_unit_if(&e.unit, e.before.as_deref(), holds.as_deref()) {
-                Ok(true) => {
-                    if counted {
-                        count_write();
-                    }
-                    done.restored += 1;
-                    if store.writes_at_commit() {
-                        (done.uncommitted).push((e.side, e.unit.clone(), e.before.is_none()));
-                    }
+        // Still conditional on what was read just now: another
+        // program's write meanwhile is kept, and named.
+        let holds = now.as_deref().map(hash_revision);
+        match store.restore_unit_if(&e.unit, e.before.as_deref(), holds.as_deref()) {
+            Ok(true) => {
+                if counted {
+                    count_write();
                 }
-                Ok(false) => done.changed.push(unit_name(store.as_ref(), &e.unit)),
-                Err(error) => {
-                    let Some(why) = clash(&error) else {
-                        return Err(error.into());
-                    };
-                    done.kept.push(Kept {
-                        name: unit_and_contact(store.as_ref(), &e.unit),
-                        created: e.before.is_none(),
-                        why,
-                    });
+                done.restored += 1;
+                if store.writes_at_commit() {
+                    (done.uncommitted).push((e.side, e.unit.clone(), e.before.is_none()));
                 }
             }
-        } else {
-            done.changed.push(unit_name(store.as_ref(), &e.unit));
+            Ok(false) => done.changed.push(unit_name(store.as_ref(), &e.unit)),
+            Err(error) => {
+                let Some(why) = clash(&error) else {
+                    return Err(error.into());
+                };
+                done.kept.push(Kept {
+                    name: unit_and_contact(store.as_ref(), &e.unit),
+                    created: e.before.is_none(),
+                    why,
+                });
+            }
         }
     }
     Ok(done)
@@ -777,20 +803,15 @@ pub fn undo_forecast(
     };
     for e in checked.entries.iter().rev() {
         let store = stores.get(e.side).as_ref();
-        let now = store.save_unit(&e.unit)?;
-        if now == e.before {
-            continue;
-        }
-        let now_hash = hash_text(now.as_deref());
-        let name = unit_and_contact(store, &e.unit);
-        if e.afters.as_ref().is_none_or(|a| a.contains(&now_hash)) {
-            forecast.puts_back.push(if e.before.is_none() {
-                format!("{name}: removed (that apply created it)")
-            } else {
-                name
-            });
-        } else {
-            forecast.changed.push(name);
+        let holds = e.holds(store.save_unit(&e.unit)?.as_deref());
+        let name = || unit_and_contact(store, &e.unit);
+        match holds {
+            Holds::Saved => {}
+            Holds::Written if e.before.is_none() => forecast
+                .puts_back
+                .push(format!("{}: removed (that apply created it)", name())),
+            Holds::Written => forecast.puts_back.push(name()),
+            Holds::Changed => forecast.changed.push(name()),
         }
     }
     Ok(forecast)
