@@ -125,9 +125,10 @@ pub(super) fn write_all(
             }
         }
     }
-    let mut tell = |n: &mut usize| {
-        progress(*n, total);
-        *n += 1;
+    // Each write a store sends at the flush counts once more.
+    let mut sent = || {
+        progress(n, total);
+        n += 1;
     };
     flush(
         stores,
@@ -136,7 +137,7 @@ pub(super) fn write_all(
         &mut written,
         &mut landed,
         &held,
-        &mut || tell(&mut n),
+        &mut sent,
     )?;
     progress(total, total);
     Ok(written)
