@@ -475,6 +475,16 @@ pub fn apply(config: Config, args: ApplyArgs) -> Result<ExitCode> {
     };
     abgleich::text::applies::record_outcome(&mut session.state, &plan, &mut report, &stale, &names);
     print_outcomes(&plan, &report.outcomes);
+    // What was written with a warning (a value that did not fit and stays
+    // where it is): named, the first ones; the log keeps them too.
+    let mut warned = abgleich::text::applies::written_warnings(&plan, &report.outcomes, &names);
+    for line in warned.by_ref().take(abgleich::text::applies::NAMED) {
+        say!("{line}");
+    }
+    let more = warned.count();
+    if more > 0 {
+        say!("… and {more} more warning(s)");
+    }
     let done = report.count(Outcome::written);
     let noted = report.count(|o| matches!(o, Outcome::Noted(_)));
     let failed = report.count(|o| matches!(o, Outcome::Failed(_)));

@@ -315,10 +315,11 @@ pub trait ReadStore {
         Ok(None)
     }
     /// The most characters a value of `field` may have in this store (a
-    /// `varchar(n)` column), when `value` has more: the plan warns, and a
-    /// write of it is refused rather than cut short. `None`: it fits.
-    fn too_long(&self, field: &FieldPath, value: &str) -> Option<usize> {
-        let _ = (field, value);
+    /// `varchar(n)` column): the plan writes no longer value there (it
+    /// warns instead), and a write of one is refused rather than cut
+    /// short. `None`: no such limit.
+    fn max_chars(&self, field: &FieldPath) -> Option<usize> {
+        let _ = field;
         None
     }
     /// Record `id` as it is stored, as text for the operator: a card's

@@ -22,6 +22,9 @@ pub struct SyncField {
     pub writable: PerSide<bool>,
     /// Why a side's limits keep this field out, for warnings.
     pub blocked: PerSide<Option<Limit>>,
+    /// The most characters a side's column takes (a `varchar(n)`): a
+    /// longer value is not written there, never cut short.
+    pub max_chars: PerSide<Option<usize>>,
 }
 
 /// The synchronised fields, and per side what it can hold.
@@ -120,6 +123,7 @@ impl FieldSet {
                     path,
                     writable,
                     blocked,
+                    max_chars: PerSide::default(),
                 }
             })
             .collect();
@@ -142,6 +146,7 @@ impl FieldSet {
             path,
             writable: PerSide::new(true, true),
             blocked: PerSide::default(),
+            max_chars: PerSide::default(),
         }
     }
 

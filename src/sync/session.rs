@@ -94,7 +94,11 @@ impl Session {
             })
         };
         let stores = PerSide::new(open(Side::Left)?, open(Side::Right)?);
-        let fields = FieldSet::from_config(&config);
+        let mut fields = FieldSet::from_config(&config);
+        // What a column can take is the store's to say (its catalog).
+        for field in &mut fields.fields {
+            field.max_chars = PerSide::from_fn(|side| stores.get(side).max_chars(&field.path));
+        }
         let policy = Policy::from_config(&config);
         let mut session = Session {
             config,
@@ -235,7 +239,6 @@ impl Session {
             trust_revisions: trust,
         });
         self.hold_deletes_others_refer_to(&mut plan)?;
-        self.warn_values_too_long(&mut plan);
         Ok(plan)
     }
 
@@ -267,36 +270,6 @@ impl Session {
             plan.summarise();
         }
         Ok(())
-    }
-
-    /// A value longer than the target's column takes (`varchar(n)`) is
-    /// named in the plan before anything is written: the store refuses
-    /// that write rather than cut the value short.
-    fn warn_values_too_long(&self, plan: &mut Plan) {
-        let mut warned = false;
-        for op in &mut plan.operations {
-            let mut found = Vec::new();
-            for side in Side::BOTH {
-                let store = self.stores.get(side);
-                for change in &op.changes {
-                    if let Some(value) = change.value_for(side)
-                        && let Some(max) = store.too_long(&change.field, value)
-                    {
-                        found.push(Warning::TooLong {
-                            field: change.field,
-                            to: side,
-                            max,
-                            length: value.chars().count(),
-                        });
-                    }
-                }
-            }
-            warned |= !found.is_empty();
-            op.warnings.extend(found);
-        }
-        if warned {
-            plan.summarise();
-        }
     }
 
     /// Link a left and a right contact by hand; the next plan compares them

@@ -62,15 +62,8 @@ pub fn outcome_lines(
             }
             _ => {}
         }
-        if outcome.written() {
-            for w in &op.warnings {
-                warnings.push(format!(
-                    "warning: {who}: {}",
-                    for_terminal(&warning_text(w, names))
-                ));
-            }
-        }
     }
+    warnings.extend(written_warnings(plan, outcomes, names));
     let mut lines = vec![format!(
         "{} written, {} failed, {} changed since the plan, {} warning(s)",
         count(Outcome::written),
@@ -86,6 +79,27 @@ pub fn outcome_lines(
         }
     }
     lines
+}
+
+/// Each warning of what an apply wrote, as "warning: kind name: text"
+/// (what did not fit the target and stays where it is, say).
+pub fn written_warnings(
+    plan: &Plan,
+    outcomes: &[Outcome],
+    names: &PerSide<String>,
+) -> impl Iterator<Item = String> {
+    (plan.operations.iter().zip(outcomes))
+        .filter(|(_, outcome)| outcome.written())
+        .flat_map(move |(op, _)| {
+            op.warnings.iter().map(move |w| {
+                format!(
+                    "warning: {} {}: {}",
+                    op.kind.as_str(),
+                    for_terminal(&op.name),
+                    for_terminal(&warning_text(w, names))
+                )
+            })
+        })
 }
 
 /// Save what came of the apply `report` tells of in the state, for the

@@ -149,7 +149,7 @@ impl fmt::Display for Sentence<'_> {
                 length,
             } => write!(
                 f,
-                "{field}: {} takes at most {max} characters there, the value has {length}; abgleich never cuts it short, so this contact's write to {} will be refused and the value stays only in {}",
+                "{field}: {} takes at most {max} characters there, the value has {length}; abgleich never cuts it short: it is not written to {} and stays only in {}",
                 name(*to),
                 name(*to),
                 name(to.opposite())

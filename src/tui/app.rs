@@ -31,6 +31,38 @@ use crate::sync::plan::{OpKind, refusals};
 use crate::sync::state::{ApplyRow, ApplyStatus};
 use crate::text::applies::apply_summary;
 
+/// Text being typed: a list's search or a mapping picker's filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typing {
+    Search,
+    Picker,
+}
+
+impl Typing {
+    /// The status bar's hints while typing (fixed keys: a search's
+    /// editing keys are not rebindable).
+    pub fn hints(self) -> Vec<(String, String)> {
+        let pairs: &[(&str, &str)] = match self {
+            Typing::Search => &[
+                ("typing", "searches"),
+                ("enter", "keep search"),
+                ("esc", "clear"),
+                ("↑↓", "move"),
+                ("^u", "erase"),
+            ],
+            Typing::Picker => &[
+                ("typing", "filters"),
+                ("enter", "choose"),
+                ("esc", "cancel"),
+                ("↑↓", "move"),
+            ],
+        };
+        (pairs.iter())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
 pub struct App {
     /// The operator asked to read the stores again (`r`): the load that
     /// follows says so, and names the decisions it could not keep.
@@ -427,6 +459,25 @@ impl App {
     }
 
     /// One key press: a dialog or popup first, then the keymap.
+    /// What is being typed, if anything: every key is then text.
+    pub fn typing(&self) -> Option<Typing> {
+        match self.view {
+            View::Queue if self.queue.is_capturing() => Some(Typing::Search),
+            View::Contacts if self.contacts.is_capturing() => Some(Typing::Search),
+            View::Mapping if self.mapping.as_ref().is_some_and(|m| m.is_capturing()) => {
+                Some(Typing::Picker)
+            }
+            _ => None,
+        }
+    }
+
+    /// The queue's selected operation is a conflict (`<`/`>` act on it).
+    pub fn selected_is_conflict(&self) -> bool {
+        let op =
+            (self.data.as_ref()).and_then(|d| d.plan.operations.get(self.queue.selected_op()?));
+        op.is_some_and(|op| op.kind == crate::sync::plan::OpKind::Conflict)
+    }
+
     pub fn on_key(&mut self, key: KeyEvent) {
         // A message stays until the next key.
         self.message = None;

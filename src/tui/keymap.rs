@@ -56,7 +56,7 @@ fn commands() -> Vec<(Command, &'static [&'static str])> {
         ("skip_all", Action::SkipAll, Only(Queue), "skip all shown", Some("skip all"), &["s"]),
         ("next_undecided", Action::NextUndecided, Only(Queue), "next not accepted", None, &["n"]),
         ("prev_undecided", Action::PrevUndecided, Only(Queue), "previous not accepted", None, &["N"]),
-        ("queue_search", Action::Search, Only(Queue), "search names, ids, values", None, &["/"]),
+        ("queue_search", Action::Search, Only(Queue), "search names, ids, values", Some("search"), &["/"]),
         ("take_left", Action::Take(Side::Left), Only(Queue), "take left (contact/field)", Some("left"), &["<"]),
         ("take_right", Action::Take(Side::Right), Only(Queue), "take right (contact/field)", Some("right"), &[">"]),
         ("take_left_all", Action::TakeAll(Side::Left), Only(Queue), "take left, all shown (asks)", None, &["["]),
@@ -287,6 +287,16 @@ impl Keymap {
     /// `key label` pairs for the status bar of a view.
     pub fn hints(&self, view: View) -> Vec<(String, String)> {
         self.hints_where(view, |_| true)
+    }
+
+    /// [`Keymap::hints`] of the queue, for what is selected: `<`/`>` on a
+    /// conflict, search and filter otherwise (at 80 columns not all fit).
+    pub fn queue_hints(&self, conflict: bool) -> Vec<(String, String)> {
+        self.hints_where(View::Queue, |a| match a {
+            Action::Take(_) => conflict,
+            Action::Search | Action::Filter => !conflict,
+            _ => true,
+        })
     }
 
     /// [`Keymap::hints`] over the results of an execute: without the keys

@@ -176,10 +176,23 @@ fn draw_status(app: &App, lines: &[String], frame: &mut Frame, area: Rect) {
         // Only whole hints: one cut in half reads as something else.
         let mut spans = Vec::new();
         let mut used = 0;
-        let hints = if app.view == View::Queue && app.results.is_some() {
+        let hints = if let Some(typing) = app.typing() {
+            // While text is typed no command key acts: say what the
+            // keys do instead of naming commands that would not run.
+            typing.hints()
+        } else if app.view == View::Queue && app.results.is_some() {
             app.keymap.result_hints()
         } else {
-            app.keymap.hints(app.view)
+            let all = app.keymap.hints(app.view);
+            let width: usize = (all.iter())
+                .map(|(k, n)| k.chars().count() + n.chars().count() + 2)
+                .sum();
+            if app.view == View::Queue && width > area.width as usize {
+                // Not all fit: those for what is selected.
+                app.keymap.queue_hints(app.selected_is_conflict())
+            } else {
+                all
+            }
         };
         for (key, name) in hints {
             let (key, name) = (format!(" {key}"), format!(" {name}"));

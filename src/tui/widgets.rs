@@ -63,6 +63,61 @@ pub struct Busy {
     pub since: Instant,
 }
 
+/// One whole item of a header line: never cut, never split.
+pub type Item = Vec<Span<'static>>;
+
+/// A header's items laid out in at most `max_lines` lines of `width`
+/// columns, `sep` between items on a line, never cutting an item (a count
+/// cut in half reads as another). `candidates` are the same header, each
+/// shorter than the one before: the first that fits is drawn; if none
+/// does, the last, with the items that find no room left out.
+pub fn flow(
+    candidates: &[Vec<Item>],
+    sep: &str,
+    width: usize,
+    max_lines: usize,
+) -> Vec<Line<'static>> {
+    let sep_w = sep.width();
+    let lay = |items: &[Item]| -> (Vec<Line<'static>>, bool) {
+        let mut lines: Vec<Line<'static>> = Vec::new();
+        let mut line: Vec<Span<'static>> = Vec::new();
+        let mut used = 0;
+        let mut whole = true;
+        for item in items {
+            let w: usize = item.iter().map(Span::width).sum();
+            if !line.is_empty() && used + sep_w + w > width {
+                lines.push(Line::from(std::mem::take(&mut line)));
+                used = 0;
+            }
+            if lines.len() == max_lines {
+                whole = false;
+                continue;
+            }
+            // Alone on a line and still too wide: drawn cut, so not whole.
+            whole &= w <= width;
+            if !line.is_empty() {
+                line.push(Span::raw(sep.to_string()));
+                used += sep_w;
+            }
+            line.extend(item.iter().cloned());
+            used += w;
+        }
+        if !line.is_empty() {
+            lines.push(Line::from(line));
+        }
+        (lines, whole)
+    };
+    let mut last = Vec::new();
+    for items in candidates {
+        let (lines, whole) = lay(items);
+        if whole {
+            return lines;
+        }
+        last = lines;
+    }
+    last
+}
+
 /// `text` sanitised for the terminal and wrapped into lines of at most
 /// `width` columns, at spaces where it can (a word longer than a line is
 /// broken). Lines after the first keep the first's indent, two more, so a

@@ -254,19 +254,64 @@ fn typed_columns_round_trip_both_ways_and_the_next_plan_is_empty() {
     assert!(anna.contains("1981-03-01"), "{anna}");
     sb.assert_plan_empty();
 
-    // A name longer than varchar(40): the plan warns, and the write is
-    // refused for that row, never cut short.
+    // A name longer than varchar(40) comes with another edit: the plan
+    // warns; the row's other field is written, the long name is not (never
+    // cut short) and stays only in the card; the next plan is empty.
     let long = "Vogt-Sehr-Lang-Und-Noch-Viel-Laenger-Als-Vierzig";
     sb.edit_card("N:Vogt;", &format!("N:{long};"));
+    sb.edit_card("ORG:Firma;13", "ORG:Firma;15");
     let plan = sb.plan();
     let warnings = plan["operations"][0]["warnings"].to_string();
     assert!(
-        warnings.contains("name.family: CRM takes at most 40 characters there, the value has 48"),
+        warnings.contains("name.family: CRM takes at most 40 characters there, the value has 48")
+            && warnings.contains("stays only in Outlook"),
         "{plan:#}"
     );
+    let fields: Vec<String> = (plan["operations"][0]["changes"].as_array().unwrap().iter())
+        .map(|c| c["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields, ["org.unit"], "{plan:#}");
     let out = sb.run(&["apply", "--yes"]);
-    assert!(out.stdout.contains("at most 40 characters"), "{out}");
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        !out.stdout.contains("failed"),
+        "a warning, not a failed write: {out}"
+    );
+    assert!(out.stdout.contains("stays only in Outlook"), "{out}");
     assert_eq!(sb.col(carla, "nachname").as_deref(), Some("Vogt"));
+    assert_eq!(sb.col(carla, "abteilung_nr").as_deref(), Some("15"));
+    assert!(card_text(&sb.card_with("carla@example.com")).contains(long));
+    sb.assert_plan_empty();
+
+    // The long name alone, later: an update that writes nothing and says
+    // so; once applied, the next plan is empty too.
+    let longer = format!("{long}-Noch");
+    sb.edit_card(&format!("N:{long};"), &format!("N:{longer};"));
+    let plan = sb.plan();
+    let op = &plan["operations"][0];
+    assert_eq!(op["changes"].as_array().map(Vec::len), Some(0), "{plan:#}");
+    assert!(
+        op["warnings"].to_string().contains("the value has 53"),
+        "{plan:#}"
+    );
+    sb.apply();
+    assert_eq!(sb.col(carla, "nachname").as_deref(), Some("Vogt"));
+    sb.assert_plan_empty();
+
+    // A conflict whose one side is too long for the column: taking that
+    // side writes nothing to the row (it is never emptied); each side
+    // keeps its own value, as with a limit.
+    sb.edit_card(&format!("N:{longer};"), &format!("N:{long};"));
+    sb.cluster
+        .crm()
+        .batch_execute("UPDATE kunden SET nachname = 'Vogt-Neu' WHERE email = 'carla@example.com'")
+        .unwrap();
+    let out = sb.run(&["apply", "--yes", "--conflicts", "right"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("stays only in Outlook"), "{out}");
+    assert_eq!(sb.col(carla, "nachname").as_deref(), Some("Vogt-Neu"));
+    assert!(card_text(&sb.card_with("carla@example.com")).contains(long));
+    sb.assert_plan_empty();
 }
 
 #[test]

@@ -698,3 +698,212 @@ fn keys_in_the_log_pane_act_or_say_why() {
         message(&app)
     );
 }
+
+fn key(app: &mut App, code: ratatui::crossterm::event::KeyCode) {
+    use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// The header lines of a screen (those above the first pane's border).
+fn header_lines(screen: &str) -> Vec<String> {
+    (screen.lines().skip(1))
+        .take_while(|l| !l.contains("───"))
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
+
+/// While a search is typed, the status bar says what the keys do there
+/// (no command runs), and at 80 columns the header keeps every count whole,
+/// moving what does not fit to a second line (issue 12, finding 8).
+#[test]
+fn typing_a_search_shows_its_keys_and_the_header_is_never_cut_at_80_columns() {
+    use ratatui::crossterm::event::KeyCode;
+    let (_dir, mut app) = demo();
+    for view in [View::Contacts, View::Queue] {
+        app.update(Action::Show(view));
+        let before = screen(&app, (80, 24));
+        let status = before.lines().last().unwrap().to_string();
+        assert!(status.contains("help"), "{view:?}: {status}");
+        press(&mut app, '/');
+        for c in "sab".chars() {
+            press(&mut app, c);
+        }
+        let shown = screen(&app, (80, 24));
+        let status = shown.lines().last().unwrap();
+        assert!(
+            status.contains("esc clear") && status.contains("enter keep search"),
+            "{view:?}: {status}"
+        );
+        assert!(
+            !status.contains("quit") && !status.contains("accept"),
+            "{view:?}: no command is named while typing: {status}"
+        );
+        let header = header_lines(&shown);
+        assert!(header.len() <= 2, "{header:?}");
+        let text = header.join(" ");
+        assert!(text.contains("/sab"), "{view:?}: {text}");
+        assert!(
+            text.contains("1 unreadable"),
+            "{view:?}: the unreadable count is whole: {header:?}"
+        );
+        for line in &header {
+            assert!(
+                !line.ends_with(',') && !line.ends_with('·'),
+                "{view:?}: cut after a separator: {line:?}"
+            );
+        }
+        key(&mut app, KeyCode::Esc);
+        let status = screen(&app, (80, 24)).lines().last().unwrap().to_string();
+        assert!(
+            status.contains("help"),
+            "{view:?}: hints are back: {status}"
+        );
+    }
+}
+
+/// At 80 columns the contacts' counts say what they count, not marks
+/// alone (issue 12, finding 8: "status counts unlabelled at 80 columns").
+#[test]
+fn the_contacts_counts_are_labelled_at_80_columns() {
+    let (_dir, app) = demo();
+    let header = header_lines(&screen(&app, (80, 24))).join(" ");
+    for label in [
+        "changed left",
+        "conflict",
+        "only right",
+        "link proposed",
+        "delete",
+    ] {
+        assert!(header.contains(label), "{label}: {header}");
+    }
+    assert!(header.contains("1 unreadable"), "{header}");
+}
+
+/// Esc clears a filter or a search and the selection stays on the same
+/// operation or contact, not on the first row.
+#[test]
+fn clearing_a_filter_or_search_keeps_the_selected_row() {
+    use abgleich::sync::plan::OpKind;
+    use ratatui::crossterm::event::KeyCode;
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    let data = app.data.clone().unwrap();
+    while app.queue.filter != Some(OpKind::Link) {
+        app.update(Action::Filter);
+    }
+    app.update(Action::Bottom);
+    let picked = app.queue.selected_op().unwrap();
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.queue.filter, None);
+    assert_eq!(
+        app.queue.selected_op(),
+        Some(picked),
+        "{} stays selected",
+        data.plan.operations[picked].name
+    );
+    // A search cleared with Esc while typing, and one cleared after Enter.
+    press(&mut app, '/');
+    for c in "mueller".chars() {
+        press(&mut app, c);
+    }
+    app.update(Action::Down);
+    let picked = app.queue.selected_op().unwrap();
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.queue.selected_op(), Some(picked));
+    // The contacts too.
+    app.update(Action::Show(View::Contacts));
+    app.update(Action::Filter);
+    app.update(Action::Bottom);
+    let row = app.contacts.visible[app.contacts.selected];
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.contacts.filter, None);
+    assert_eq!(app.contacts.visible[app.contacts.selected], row);
+}
+
+/// An operation without field changes (a link, a delete) shows what it
+/// concerns in the queue and in the results: both records of a link, the
+/// values a delete removes; never an empty table.
+#[test]
+fn a_link_and_a_delete_show_their_records_in_the_queue_and_the_results() {
+    use abgleich::sync::plan::OpKind;
+    use ratatui::crossterm::event::KeyCode;
+    let (_dir, mut app) = demo();
+    let data = app.data.clone().unwrap();
+    let link = (data.plan.operations.iter())
+        .find(|op| op.kind == OpKind::Link && op.changes.is_empty() && !op.review)
+        .expect("a link without changes in the demo")
+        .name
+        .clone();
+    let delete = (data.plan.operations.iter())
+        .find(|op| op.kind == OpKind::Delete)
+        .expect("a delete in the demo")
+        .clone();
+    let gone = (abgleich::model::Side::BOTH.into_iter())
+        .find(|&s| delete.target.includes(s))
+        .unwrap();
+    let record = data
+        .snapshot
+        .sides
+        .get(gone)
+        .get(delete.id_on(gone).unwrap())
+        .unwrap();
+    let email = record
+        .contact
+        .get(&"email".parse().unwrap())
+        .expect("the deleted contact has an e-mail address")
+        .into_owned();
+    let check = |app: &App, what: &str| {
+        let shown = screen(app, (80, 24));
+        assert!(
+            shown.contains("CRM ") && shown.contains("· Outlook "),
+            "{what}: the link names both records:\n{shown}"
+        );
+        assert!(
+            shown.contains("adr.work.code"),
+            "{what}: its values:\n{shown}"
+        );
+    };
+    crate::common::select_op(&mut app, OpKind::Link, &link);
+    check(&app, "queue");
+    crate::common::select_op(&mut app, OpKind::Delete, &delete.name);
+    assert!(screen(&app, (80, 24)).contains(&email));
+    // Accept what needs no review (the delete waits), execute.
+    app.update(Action::AcceptAll);
+    app.update(Action::Execute);
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.results.is_some());
+    press(&mut app, '/');
+    for c in link.to_lowercase().chars() {
+        press(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    let results = app.results.as_ref().unwrap();
+    let at = (app.queue.shown_results.iter())
+        .position(|&i| results.data.plan.operations[i as usize].kind == OpKind::Link)
+        .unwrap();
+    for _ in 0..at {
+        app.update(Action::Down);
+    }
+    assert!(screen(&app, (80, 24)).contains("done: link"));
+    check(&app, "results");
+    key(&mut app, KeyCode::Esc);
+    press(&mut app, '/');
+    for c in email.chars() {
+        press(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    let results = app.results.as_ref().unwrap();
+    let at = (app.queue.shown_results.iter())
+        .position(|&i| results.data.plan.operations[i as usize].kind == OpKind::Delete)
+        .unwrap();
+    for _ in 0..at {
+        app.update(Action::Down);
+    }
+    let shown = screen(&app, (80, 24));
+    assert!(shown.contains("skipped: delete"), "{shown}");
+    assert!(
+        shown.contains(&email),
+        "the values it would have removed:\n{shown}"
+    );
+}

@@ -445,14 +445,13 @@ impl ReadStore for PostgresStore {
         Ok(names)
     }
 
-    fn too_long(&self, field: &FieldPath, value: &str) -> Option<usize> {
-        let length = value.chars().count();
+    fn max_chars(&self, field: &FieldPath) -> Option<usize> {
         self.layout
             .columns
             .iter()
             .filter(|(m, _)| m.field == *field && m.transform != Transform::Name)
             .filter_map(|(_, quoted)| self.column(quoted)?.max_length)
-            .find(|&max| length > max)
+            .min()
     }
 
     fn referred_by(&self, id: &str) -> Result<Option<String>, StoreError> {

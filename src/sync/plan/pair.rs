@@ -38,17 +38,31 @@ impl Planner<'_> {
         to: Side,
     ) -> Result<Option<String>, Warning> {
         let Some(v) = v else { return Ok(None) };
-        if field.path.class() == FieldClass::Phone && self.inp.fields.wants_e164(to) {
-            return match self.inp.normalizer.phone(v) {
-                Some(e164) => Ok(Some(e164)),
-                None => Err(Warning::NotE164 {
-                    field: field.path,
-                    value: v.to_string(),
-                    to,
-                }),
-            };
+        let v = if field.path.class() == FieldClass::Phone && self.inp.fields.wants_e164(to) {
+            match self.inp.normalizer.phone(v) {
+                Some(e164) => e164,
+                None => {
+                    return Err(Warning::NotE164 {
+                        field: field.path,
+                        value: v.to_string(),
+                        to,
+                    });
+                }
+            }
+        } else {
+            v.to_string()
+        };
+        // Longer than the column takes: not written there, never cut.
+        let length = v.chars().count();
+        if let Some(max) = field.max_chars.get(to).filter(|&max| length > max) {
+            return Err(Warning::TooLong {
+                field: field.path,
+                to,
+                max,
+                length,
+            });
         }
-        Ok(Some(v.to_string()))
+        Ok(Some(v))
     }
 
     /// Decide one field. `base` is `None` for a pair not linked yet.
@@ -182,7 +196,8 @@ impl Planner<'_> {
                 for side in Side::BOTH {
                     match self.convert(field, change.values.get(side.opposite()).as_deref(), side) {
                         Ok(v) => *change.write.get_mut(side) = v,
-                        Err(w) => out.warnings.push(w),
+                        // That side's value cannot go there: the conflict says so.
+                        Err(w) => out.conflict_warnings.push(w),
                     }
                 }
                 out.conflicts.push(change);
@@ -262,6 +277,12 @@ impl Planner<'_> {
             stamp: PerSide::default(),
         };
         let targets: Vec<Side> = c.changes.iter().filter_map(|ch| ch.to).collect();
+        let kept_out: Vec<Side> = (c.warnings.iter())
+            .filter_map(|w| match w {
+                Warning::TooLong { to, .. } => Some(*to),
+                _ => None,
+            })
+            .collect();
         let mut warnings = c.warnings.clone();
         if !c.changes.is_empty() || evidence.is_some() {
             for to in Side::BOTH {
@@ -297,8 +318,16 @@ impl Planner<'_> {
             op.warnings = warnings;
             op.stamp = stamp;
             self.push(op);
-        } else if !c.changes.is_empty() {
-            let mut op = base_op(OpKind::Update, c.changes, Target::of(&targets));
+        } else if !c.changes.is_empty() || !kept_out.is_empty() {
+            // A value no column of the other side can take is an update
+            // that writes nothing but says so (and settles the base), never
+            // a silent refresh.
+            let target = if targets.is_empty() {
+                &kept_out
+            } else {
+                &targets
+            };
+            let mut op = base_op(OpKind::Update, c.changes, Target::of(target));
             op.warnings = warnings;
             op.review = !replaced.is_empty();
             op.stamp = stamp;
@@ -317,6 +346,7 @@ impl Planner<'_> {
             );
             let mut op = base_op(OpKind::Conflict, c.conflicts, Target::Both);
             op.review = review;
+            op.warnings = c.conflict_warnings;
             if self.inp.policy.conflicts == ConflictPolicy::Newest {
                 op.warnings.push(Warning::NewestUnknown);
             }
@@ -358,6 +388,8 @@ struct Compared {
     conflicts: Vec<Change>,
     pending: Vec<FieldPath>,
     warnings: Vec<Warning>,
+    /// What a conflict's side cannot take (its value too long there, say).
+    conflict_warnings: Vec<Warning>,
 }
 
 /// The left record's name, else the right one's.

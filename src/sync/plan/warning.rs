@@ -89,7 +89,7 @@ pub enum Warning {
         side: Side,
     },
     /// A value longer than the column of `to` that takes it (`varchar(n)`):
-    /// the write is refused there, never cut short.
+    /// it is not written there (never cut short) and stays only where it is.
     TooLong {
         field: FieldPath,
         to: Side,

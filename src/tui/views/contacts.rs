@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::super::action::Action;
 use super::super::model::{Data, Row, Status};
 use super::super::theme::{Role, Theme};
-use super::super::widgets::{Dialog, wrap};
+use super::super::widgets::{self, Dialog, Item, wrap};
 use super::{QueryEdit, cell, detail_table, list_window, status_role};
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
@@ -89,6 +89,16 @@ impl ContactsView {
         self.detail_scroll = 0;
     }
 
+    /// As [`refilter`](Self::refilter), for a list that grew (a search or
+    /// filter cleared or shortened): the selected contact stays selected.
+    fn widen(&mut self, data: &Data) {
+        let keep = self.visible.get(self.selected).copied();
+        self.refilter(data);
+        if let Some(p) = keep.and_then(|r| self.visible.iter().position(|&v| v == r)) {
+            self.selected = p;
+        }
+    }
+
     pub fn selected_row<'d>(&self, data: &'d Data) -> Option<&'d Row> {
         self.visible
             .get(self.selected)
@@ -104,10 +114,10 @@ impl ContactsView {
         match super::edit_query(&mut self.query, key) {
             QueryEdit::Cleared => {
                 self.searching = false;
-                self.refilter(data);
+                self.widen(data);
             }
             QueryEdit::Ended => self.searching = false,
-            QueryEdit::Shorter => self.refilter(data),
+            QueryEdit::Shorter => self.widen(data),
             QueryEdit::Move(by) => self.move_by(by),
             QueryEdit::Longer => {
                 // A longer query only narrows what is shown.
@@ -157,7 +167,7 @@ impl ContactsView {
                 self.detail_focus = false;
                 if !self.query.is_empty() {
                     self.query.clear();
-                    self.refilter(data);
+                    self.widen(data);
                 }
             }
             Action::Back => {
@@ -168,7 +178,7 @@ impl ContactsView {
                 } else if !self.query.is_empty() || self.filter.is_some() {
                     self.query.clear();
                     self.filter = None;
-                    self.refilter(data);
+                    self.widen(data);
                 }
             }
             Action::Filter => {
@@ -297,98 +307,110 @@ impl ContactsView {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
+        let header = self.counts_lines(data, theme, area.width as usize);
         let [counts, list, detail] = Layout::vertical([
-            Constraint::Length(1),
+            Constraint::Length(header.len().max(1) as u16),
             Constraint::Percentage(55),
             Constraint::Fill(1),
         ])
         .areas(area);
-        frame.render_widget(
-            Paragraph::new(self.counts_line(data, theme, area.width as usize)),
-            counts,
-        );
+        frame.render_widget(Paragraph::new(header), counts);
         self.render_list(frame, list, data, theme);
         self.render_detail(frame, detail, data, theme);
     }
 
-    fn counts_line(&self, data: &Data, theme: &Theme, width: usize) -> Line<'static> {
-        let present: Vec<(Status, usize)> = Status::ALL
-            .into_iter()
-            .map(|s| (s, data.counts.get(&s).copied().unwrap_or(0)))
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        // With room, each count says what it counts; else only the marks
-        // (the help lists them).
-        let long: usize = present
-            .iter()
-            .map(|(s, n)| s.mark().chars().count() + s.label().len() + n.to_string().len() + 3)
-            .sum();
-        let labelled = long + 30 < width;
-        // What the operator types and filters by comes first, so that it
-        // is seen at any width; the counts after it.
+    /// The header: what narrows the list, then each status's count with
+    /// what it counts, warnings and unreadable records; in two lines at
+    /// most, words given up for marks only where they do not fit.
+    fn counts_lines(&self, data: &Data, theme: &Theme, width: usize) -> Vec<Line<'static>> {
         let filters: Vec<&str> = self.filter.iter().map(|f| f.label()).collect();
-        let mut spans = super::narrowing_spans(
+        let narrowing = super::narrowing_items(
             &filters,
             &self.query,
             self.searching,
             self.visible.len(),
             theme,
         );
-        for (s, n) in present {
-            let style = if self.filter == Some(s) {
-                theme
-                    .style(status_role(s))
-                    .patch(theme.style(Role::Selected))
-            } else {
-                theme.style(status_role(s))
-            };
-            let text = if labelled {
-                format!("{}{n} {}", s.mark(), s.label())
-            } else {
-                format!("{}{n}", s.mark())
-            };
-            spans.push(Span::styled(text, style));
-            spans.push(Span::raw(if labelled { "  " } else { " " }));
-        }
-        if data.warnings > 0 {
-            spans.push(Span::styled(
-                format!("⚠{}", data.warnings),
-                theme.style(Role::Warning),
-            ));
-            spans.push(Span::raw(" "));
-        }
+        let counts = |labelled: bool| -> Vec<Item> {
+            let mut items: Vec<Item> = Status::ALL
+                .into_iter()
+                .map(|s| (s, data.counts.get(&s).copied().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .map(|(s, n)| {
+                    let style = if self.filter == Some(s) {
+                        theme
+                            .style(status_role(s))
+                            .patch(theme.style(Role::Selected))
+                    } else {
+                        theme.style(status_role(s))
+                    };
+                    let text = if labelled {
+                        format!("{}{n} {}", s.mark(), s.label())
+                    } else {
+                        format!("{}{n}", s.mark())
+                    };
+                    vec![Span::styled(text, style)]
+                })
+                .collect();
+            if data.warnings > 0 {
+                let n = data.warnings;
+                let text = match labelled {
+                    true if n == 1 => "⚠1 warning".to_string(),
+                    true => format!("⚠{n} warnings"),
+                    false => format!("⚠{n}"),
+                };
+                items.push(vec![Span::styled(text, theme.style(Role::Warning))]);
+            }
+            if !labelled {
+                // Marks without their words: where they are explained.
+                items.push(vec![Span::styled("(? marks)", theme.style(Role::Muted))]);
+            }
+            items
+        };
         // Records that could not be read are left alone, never deleted: how
-        // many, and where the first one is (`abgleich check` lists all).
+        // many, and where the first one is (`e` lists them all).
         let unreadable: Vec<_> = Side::BOTH
             .into_iter()
             .flat_map(|side| data.snapshot.sides.get(side).unreadable.iter())
             .collect();
-        let unreadable_text = unreadable.first().map(|first| {
-            let name = first.file.file_name().map_or_else(
-                || first.file.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
-            let at = first.line.map(|l| format!(":{l}")).unwrap_or_default();
-            let more = if unreadable.len() > 1 { ", …" } else { "" };
-            format!(
-                " {} unreadable ({}{at}{more}), left alone ",
-                unreadable.len(),
-                for_terminal(&name)
-            )
-        });
-        // Marks without their words: where they are explained, if it fits.
-        let used: usize = spans.iter().map(|s| s.width()).sum::<usize>()
-            + unreadable_text
-                .as_deref()
-                .map_or(0, unicode_width::UnicodeWidthStr::width);
-        const HINT: &str = "(? marks)";
-        if !labelled && used + HINT.len() < width {
-            spans.push(Span::styled(HINT, theme.style(Role::Muted)));
-        }
-        if let Some(text) = unreadable_text {
-            spans.push(Span::styled(text, theme.style(Role::Failed)));
-        }
-        Line::from(spans)
+        let unreadable = |long: bool| -> Vec<Item> {
+            let Some(first) = unreadable.first() else {
+                return Vec::new();
+            };
+            let text = if long {
+                let name = first.file.file_name().map_or_else(
+                    || first.file.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                let at = first.line.map(|l| format!(":{l}")).unwrap_or_default();
+                let more = if unreadable.len() > 1 { ", …" } else { "" };
+                format!(
+                    "{} unreadable ({}{at}{more}), left alone",
+                    unreadable.len(),
+                    for_terminal(&name)
+                )
+            } else {
+                format!("{} unreadable (e lists)", unreadable.len())
+            };
+            vec![vec![Span::styled(text, theme.style(Role::Failed))]]
+        };
+        let header = |labelled: bool, long: bool| -> Vec<Item> {
+            let mut items = narrowing.clone();
+            items.extend(counts(labelled));
+            items.extend(unreadable(long));
+            items
+        };
+        widgets::flow(
+            &[
+                header(true, true),
+                header(true, false),
+                header(false, true),
+                header(false, false),
+            ],
+            "  ",
+            width,
+            2,
+        )
     }
 
     fn render_list(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {

@@ -20,12 +20,12 @@ use crate::model::contact::FieldPath;
 use crate::model::normal::Normalizer;
 use crate::model::sanitize::for_terminal;
 
-/// `text` sanitised for the terminal and cut or padded to exactly `width`
-/// columns (a cut ends in `…`).
 /// The mark of the selected row in a list: not `▶`, which is a status
 /// mark ("changed left") beside it.
 pub const CURSOR: &str = "›";
 
+/// `text` sanitised for the terminal and cut or padded to exactly `width`
+/// columns (a cut ends in `…`).
 pub fn cell(text: &str, width: usize) -> String {
     let clean = for_terminal(text);
     let mut out = String::with_capacity(width + 4);
@@ -115,46 +115,35 @@ impl ScrolledPane<'_> {
     }
 }
 
-/// A list's search in its header, after `lead`: `/query` (with a cursor
-/// while it is typed) and how many rows it found; nothing without one.
-pub fn search_spans(
-    lead: &str,
-    query: &str,
-    searching: bool,
-    found: usize,
-    theme: &Theme,
-) -> Vec<Span<'static>> {
-    if !searching && query.is_empty() {
-        return Vec::new();
-    }
-    let cursor = if searching { "▏" } else { "" };
-    vec![
-        Span::styled(
-            format!("{lead}/{}{cursor} ", for_terminal(query)),
-            theme.style(Role::Title),
-        ),
-        Span::styled(format!("{found} found"), theme.style(Role::Muted)),
-    ]
-}
-
-/// What narrows a list, for the front of its header line (seen at any
-/// width): each filter by name, then the search and how many it found.
-pub fn narrowing_spans(
+/// What narrows a list, as the first items of its header (each whole,
+/// see [`widgets::flow`](super::widgets::flow)): each filter by name, then
+/// the search (with a cursor while it is typed) and how many it found.
+pub fn narrowing_items(
     filters: &[&str],
     query: &str,
     searching: bool,
     found: usize,
     theme: &Theme,
-) -> Vec<Span<'static>> {
-    let mut spans: Vec<Span<'static>> = (filters.iter())
-        .map(|f| Span::styled(format!("filter: {f}  "), theme.style(Role::Title)))
+) -> Vec<Vec<Span<'static>>> {
+    let mut items: Vec<Vec<Span<'static>>> = (filters.iter())
+        .map(|f| {
+            vec![Span::styled(
+                format!("filter: {f}"),
+                theme.style(Role::Title),
+            )]
+        })
         .collect();
-    let typed = search_spans("", query, searching, found, theme);
-    if !typed.is_empty() {
-        spans.extend(typed);
-        spans.push(Span::raw("  "));
+    if searching || !query.is_empty() {
+        let cursor = if searching { "▏" } else { "" };
+        items.push(vec![
+            Span::styled(
+                format!("/{}{cursor} ", for_terminal(query)),
+                theme.style(Role::Title),
+            ),
+            Span::styled(format!("{found} found"), theme.style(Role::Muted)),
+        ]);
     }
-    spans
+    items
 }
 
 /// What a key did to a search being typed ([`edit_query`]).

@@ -16,6 +16,7 @@ use super::super::action::Action;
 use super::super::model::Data;
 use super::super::model::Results;
 use super::super::theme::{Role, Theme};
+use super::super::widgets::{self, Item};
 use super::{QueryEdit, cell, detail_table, list_window};
 use crate::model::normal::Normalizer;
 use crate::model::sanitize::for_terminal;
@@ -246,6 +247,16 @@ impl QueueView {
         self.field = 0;
     }
 
+    /// As [`refilter`](Self::refilter), for a list that grew (a search or
+    /// filter cleared or shortened): the selected operation stays selected.
+    fn widen(&mut self, data: &Data) {
+        let keep = self.visible.get(self.selected).copied();
+        self.refilter(data);
+        if let Some(p) = keep.and_then(|o| self.visible.iter().position(|&v| v == o)) {
+            self.selected = p;
+        }
+    }
+
     /// Every operation's name, ids and values, lowercase, for the search.
     fn index_search(&mut self, data: &Data) {
         let ops = &data.plan.operations;
@@ -271,10 +282,10 @@ impl QueueView {
         match super::edit_query(&mut self.query, key) {
             QueryEdit::Cleared => {
                 self.searching = false;
-                self.refilter(data);
+                self.widen(data);
             }
             QueryEdit::Ended => self.searching = false,
-            QueryEdit::Shorter => self.refilter(data),
+            QueryEdit::Shorter => self.widen(data),
             QueryEdit::Move(by) => self.move_by(by, self.visible.len(), 0),
             QueryEdit::Longer => {
                 self.selected = 0;
@@ -373,27 +384,36 @@ impl QueueView {
         }
         self.query.clear();
         self.result_filter = None;
-        self.refilter_results(results);
+        self.widen_results(results);
         true
+    }
+
+    /// As [`refilter_results`](Self::refilter_results), for a list that
+    /// grew: the selected result stays selected.
+    fn widen_results(&mut self, results: &Results) {
+        let keep = self.shown_results.get(self.selected).copied();
+        self.refilter_results(results);
+        if let Some(p) = keep.and_then(|o| self.shown_results.iter().position(|&v| v == o)) {
+            self.selected = p;
+        }
     }
 
     /// Keys while typing a search in the results: text, never a command.
     pub fn handle_results_key(&mut self, key: KeyEvent, results: &Results) {
         match super::edit_query(&mut self.query, key) {
-            QueryEdit::Cleared => self.searching = false,
-            QueryEdit::Ended => {
+            QueryEdit::Cleared => {
                 self.searching = false;
-                return;
+                self.widen_results(results);
             }
-            QueryEdit::Longer => self.selected = 0,
-            QueryEdit::Shorter => {}
-            QueryEdit::Move(by) => {
-                self.move_by(by, self.shown_results.len(), 0);
-                return;
+            QueryEdit::Ended => self.searching = false,
+            QueryEdit::Longer => {
+                self.selected = 0;
+                self.refilter_results(results);
             }
-            QueryEdit::Ignored => return,
+            QueryEdit::Shorter => self.widen_results(results),
+            QueryEdit::Move(by) => self.move_by(by, self.shown_results.len(), 0),
+            QueryEdit::Ignored => {}
         }
-        self.refilter_results(results);
     }
 
     fn move_by(&mut self, delta: isize, len: usize, fields: usize) {
@@ -441,7 +461,7 @@ impl QueueView {
                 if !self.query.is_empty() {
                     self.query.clear();
                     if let Some(results) = results {
-                        self.refilter_results(results);
+                        self.widen_results(results);
                     }
                 }
             }
@@ -484,9 +504,9 @@ impl QueueView {
                     self.detail_focus = false;
                 } else if !self.query.is_empty() {
                     self.query.clear();
-                    self.refilter(data);
+                    self.widen(data);
                 } else if self.filter.take().is_some() | self.flag.take().is_some() {
-                    self.refilter(data);
+                    self.widen(data);
                 }
             }
             Action::Search => {
@@ -494,7 +514,7 @@ impl QueueView {
                 self.detail_focus = false;
                 if !self.query.is_empty() {
                     self.query.clear();
-                    self.refilter(data);
+                    self.widen(data);
                 }
             }
             Action::NextUndecided | Action::PrevUndecided => {
@@ -659,19 +679,17 @@ impl QueueView {
         can.len()
     }
 
-    pub fn render(&self, frame: &mut Frame, area: Rect, data: &Data, context: &QueueContext<'_>) {
-        let (decisions, defaults, theme) = (context.decisions, context.defaults, context.theme);
-        let results = context.results;
-        let [head, list, detail] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Percentage(50),
-            Constraint::Fill(1),
-        ])
-        .areas(area);
-        if let Some(results) = results {
-            self.render_results(frame, head, list, detail, results, theme);
-            return;
-        }
+    /// The header: a refusal and what narrows the list first, so that
+    /// they are seen at any width; the counts after them, each whole, in
+    /// two lines at most.
+    fn header_lines(
+        &self,
+        data: &Data,
+        decisions: &[Decision],
+        defaults: &[Decision],
+        theme: &Theme,
+        width: usize,
+    ) -> Vec<Line<'static>> {
         let accepted = decisions.iter().filter(|d| d.accept).count();
         let changed = decisions
             .iter()
@@ -679,41 +697,55 @@ impl QueueView {
             .filter(|(a, b)| a != b)
             .count();
         let open = data.plan.operations.len() - accepted;
-        // A refusal and what narrows the list come first, so that they are
-        // seen at any width; the counts after them.
-        let mut spans = Vec::new();
-        for r in &data.plan.refusals {
-            spans.push(Span::styled(
-                format!("refused: {}  ", for_terminal(r)),
-                theme.style(Role::Failed),
-            ));
-        }
+        let title = |text: String| vec![Span::styled(text, theme.style(Role::Title))];
+        let mut items: Vec<Item> = (data.plan.refusals.iter())
+            .map(|r| {
+                vec![Span::styled(
+                    format!("refused: {}", for_terminal(r)),
+                    theme.style(Role::Failed),
+                )]
+            })
+            .collect();
         let filters: Vec<&str> = (self.filter.iter().map(|k| k.as_str()))
             .chain(self.flag.iter().map(|f| f.label()))
             .collect();
-        spans.extend(super::narrowing_spans(
+        items.extend(super::narrowing_items(
             &filters,
             &self.query,
             self.searching,
             self.visible.len(),
             theme,
         ));
-        spans.push(Span::styled(
-            format!(
-                "{} ops · {accepted} accepted · {open} open · {changed} changed by you",
-                data.plan.operations.len()
-            ),
-            theme.style(Role::Title),
-        ));
+        items.push(title(format!("{} ops", data.plan.operations.len())));
+        items.push(title(format!("{accepted} accepted")));
+        items.push(title(format!("{open} open")));
+        items.push(title(format!("{changed} changed by you")));
         // Records that could not be read are left alone, never deleted;
         // `abgleich check` lists them with file and line.
         if !data.plan.unreadable.is_empty() {
-            spans.push(Span::styled(
-                format!(" · {} unreadable, left alone", data.plan.unreadable.len()),
+            items.push(vec![Span::styled(
+                format!("{} unreadable, left alone", data.plan.unreadable.len()),
                 theme.style(Role::Failed),
-            ));
+            )]);
         }
-        frame.render_widget(Paragraph::new(Line::from(spans)), head);
+        widgets::flow(&[items], " · ", width, 2)
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, data: &Data, context: &QueueContext<'_>) {
+        let (decisions, defaults, theme) = (context.decisions, context.defaults, context.theme);
+        let results = context.results;
+        if let Some(results) = results {
+            self.render_results(frame, area, results, theme);
+            return;
+        }
+        let header = self.header_lines(data, decisions, defaults, theme, area.width as usize);
+        let [head, list, detail] = Layout::vertical([
+            Constraint::Length(header.len().max(1) as u16),
+            Constraint::Percentage(50),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        frame.render_widget(Paragraph::new(header), head);
 
         let block = Block::default()
             .borders(Borders::TOP)
@@ -845,36 +877,10 @@ impl QueueView {
                 theme.style(Role::Suggestion),
             ));
         }
-        if op.kind == OpKind::Delete {
-            // What is deleted: the remaining copy, as it is now.
-            for side in crate::model::Side::BOTH {
-                if !op.target.includes(side) {
-                    continue;
-                }
-                let gone = side.opposite();
-                lines.push(Line::styled(
-                    format!(
-                        "deleted in {} since the last sync; accepting deletes the copy in {}",
-                        names.get(gone),
-                        names.get(side)
-                    ),
-                    theme.style(Role::Delete),
-                ));
-                if let Some(record) = op
-                    .id_on(side)
-                    .and_then(|id| data.snapshot.sides.get(side).get(id))
-                {
-                    for f in &data.fields.fields {
-                        if let Some(v) = record.contact.get(&f.path) {
-                            lines.push(Line::raw(format!(
-                                "  {:<16} {}",
-                                f.path.to_string(),
-                                for_terminal(&v)
-                            )));
-                        }
-                    }
-                }
-            }
+        if op.changes.is_empty() {
+            // Nothing field by field (a delete, a link, an unlink): the
+            // records it concerns, as they are now.
+            lines.extend(records_lines(op, data, inner.width as usize, theme));
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
             return;
         }
@@ -969,51 +975,36 @@ impl QueueView {
         );
     }
 
-    fn render_results(
-        &self,
-        frame: &mut Frame,
-        head: Rect,
-        list: Rect,
-        detail: Rect,
-        results: &Results,
-        theme: &Theme,
-    ) {
+    fn render_results(&self, frame: &mut Frame, area: Rect, results: &Results, theme: &Theme) {
         let count = |f: fn(&Outcome) -> bool| results.outcomes.iter().filter(|o| f(o)).count();
         let done = count(Outcome::written);
         let failed = count(|o| matches!(o, Outcome::Failed(_)));
         let changed = count(|o| *o == Outcome::ChangedSincePlan);
         let skipped = count(|o| *o == Outcome::Skipped);
-        let mut spans = vec![Span::styled(
-            format!(
-                "executed: {done} done · {failed} failed · {changed} changed · {skipped} skipped · Enter: new plan"
-            ),
-            theme.style(Role::Title),
-        )];
-        // What narrows the list comes first: the counts may be cut.
-        if self.searching || !self.query.is_empty() {
-            let cursor = if self.searching { "▏" } else { "" };
-            spans.insert(
-                0,
-                Span::styled(
-                    format!(
-                        "/{}{cursor} {} found · ",
-                        for_terminal(&self.query),
-                        self.shown_results.len()
-                    ),
-                    theme.style(Role::Title),
-                ),
-            );
-        }
-        if let Some(f) = self.result_filter {
-            spans.insert(
-                0,
-                Span::styled(
-                    format!("filter: {} · ", f.label()),
-                    theme.style(Role::Title),
-                ),
-            );
-        }
-        frame.render_widget(Paragraph::new(Line::from(spans)), head);
+        // What narrows the list comes first: the counts may go to a
+        // second line.
+        let filters: Vec<&str> = self.result_filter.iter().map(|f| f.label()).collect();
+        let mut items = super::narrowing_items(
+            &filters,
+            &self.query,
+            self.searching,
+            self.shown_results.len(),
+            theme,
+        );
+        let title = |text: String| vec![Span::styled(text, theme.style(Role::Title))];
+        items.push(title(format!("executed: {done} done")));
+        items.push(title(format!("{failed} failed")));
+        items.push(title(format!("{changed} changed")));
+        items.push(title(format!("{skipped} skipped")));
+        items.push(title("Enter: new plan".to_string()));
+        let header = widgets::flow(&[items], " · ", area.width as usize, 2);
+        let [head, list, detail] = Layout::vertical([
+            Constraint::Length(header.len().max(1) as u16),
+            Constraint::Percentage(50),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        frame.render_widget(Paragraph::new(header), head);
         let block = Block::default()
             .borders(Borders::TOP)
             .border_style(theme.style(Role::Focus))
@@ -1098,8 +1089,12 @@ impl QueueView {
                 Span::styled(format!("{text}: "), theme.style(role)),
                 Span::raw(format!("{what} {}", for_terminal(&op.name))),
             ]));
-            let rows = change_rows(op, &results.data.config.normalizer);
-            fields = detail_table(&rows, detail.width as usize, op.link.is_some(), theme);
+            fields = if op.changes.is_empty() {
+                records_lines(op, &results.data, detail.width as usize, theme)
+            } else {
+                let rows = change_rows(op, &results.data.config.normalizer);
+                detail_table(&rows, detail.width as usize, op.link.is_some(), theme)
+            };
         }
         if let Some(Outcome::Failed(why)) = outcome_of {
             about.push(Line::styled(
@@ -1262,6 +1257,75 @@ fn full_values(
 }
 
 /// An operation's fields for [`detail_table`].
+/// For an operation with no field changes (a delete, a link, an unlink),
+/// what it concerns: a delete's remaining copy, whose values go with it;
+/// else both records side by side, so that a link can be judged.
+fn records_lines(op: &Op, data: &Data, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let names = data.store_names();
+    let record = |side: Side| {
+        op.id_on(side)
+            .and_then(|id| data.snapshot.sides.get(side).get(id))
+    };
+    let mut lines = Vec::new();
+    if op.kind == OpKind::Delete {
+        for side in Side::BOTH {
+            if !op.target.includes(side) {
+                continue;
+            }
+            lines.push(Line::styled(
+                format!(
+                    "deleted in {} since the last sync; accepting deletes the copy in {}",
+                    names.get(side.opposite()),
+                    names.get(side)
+                ),
+                theme.style(Role::Delete),
+            ));
+            if let Some(record) = record(side) {
+                for f in &data.fields.fields {
+                    if let Some(v) = record.contact.get(&f.path) {
+                        lines.push(Line::raw(format!(
+                            "  {:<16} {}",
+                            f.path.to_string(),
+                            for_terminal(&v)
+                        )));
+                    }
+                }
+            }
+        }
+        return lines;
+    }
+    let ids = PerSide::from_fn(|side| match op.id_on(side) {
+        Some(id) => format!("{} {}", names.get(side), for_terminal(id)),
+        None => format!("nothing in {}", names.get(side)),
+    });
+    lines.push(Line::styled(
+        format!("{} · {}", ids.left, ids.right),
+        theme.style(Role::Muted),
+    ));
+    let records = PerSide::from_fn(record);
+    let rows: Vec<super::DetailRow> = (data.fields.fields.iter())
+        .filter_map(|f| {
+            let value = |side: Side| {
+                (records.get(side)).and_then(|r| r.contact.get(&f.path).map(|v| v.into_owned()))
+            };
+            let (left, right) = (value(Side::Left), value(Side::Right));
+            (left.is_some() || right.is_some()).then(|| {
+                super::DetailRow::new(
+                    &f.path,
+                    [left, None, right],
+                    false,
+                    false,
+                    &data.config.normalizer,
+                )
+            })
+        })
+        .collect();
+    if !rows.is_empty() {
+        lines.extend(detail_table(&rows, width, false, theme));
+    }
+    lines
+}
+
 fn change_rows(op: &Op, normalizer: &Normalizer) -> Vec<super::DetailRow> {
     op.changes
         .iter()
