@@ -907,3 +907,72 @@ fn a_link_and_a_delete_show_their_records_in_the_queue_and_the_results() {
         "the values it would have removed:\n{shown}"
     );
 }
+
+/// A conflict whose one value cannot go to the other store (no E.164 form
+/// for a book that takes only those): taking that side writes nothing
+/// there, and the other store's value is never emptied instead. The
+/// conflict says why.
+#[test]
+fn taking_a_side_whose_value_cannot_go_there_never_empties_the_other() {
+    use abgleich::model::Side;
+    use abgleich::sync::plan::OpKind;
+    use abgleich::sync::state::BaseValue;
+    let (dir, mut app) = demo();
+    let data = app.data.clone().unwrap();
+    let field: abgleich::model::contact::FieldPath = "phone.work".parse().unwrap();
+    // A linked pair that agrees on its work phone.
+    let (row_id, card_id, phone) = (data.rows.iter())
+        .find_map(|row| {
+            let link = data.link(row)?;
+            let (l, r) = (
+                data.contact(row, Side::Left)?,
+                data.contact(row, Side::Right)?,
+            );
+            let (lv, rv) = (l.get(&field)?, r.get(&field)?);
+            let BaseValue::Known(_) = link.base.get(&field) else {
+                return None;
+            };
+            let same = data.config.normalizer.same(&field, Some(&lv), Some(&rv));
+            let ids = (link.ids.left.clone()?, link.ids.right.clone()?);
+            same.then(|| (ids.0, ids.1, rv.into_owned()))
+        })
+        .expect("a linked pair with a work phone on both sides in the demo");
+    rusqlite::Connection::open(dir.path().join("crm.sqlite"))
+        .unwrap()
+        .execute(
+            "UPDATE customers SET phone_work = 'bitte anrufen' WHERE id = ?1",
+            [&row_id],
+        )
+        .unwrap();
+    let card = dir.path().join("outlook").join(&card_id);
+    let text = std::fs::read_to_string(&card).unwrap();
+    assert!(text.contains(&phone), "{text}");
+    std::fs::write(&card, text.replace(&phone, "+49 30 9999999")).unwrap();
+    app.update(Action::Reload);
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let data = app.data.clone().unwrap();
+    let op = (data.plan.operations.iter())
+        .find(|op| {
+            op.kind == OpKind::Conflict
+                && op.id_on(Side::Left) == Some(row_id.as_str())
+                && op.changes.iter().any(|c| c.field == field)
+        })
+        .expect("the work phone conflicts");
+    assert!(
+        (op.warnings.iter())
+            .any(|w| abgleich::text::warning_text(w, &data.fields.names).contains("bitte anrufen")),
+        "the conflict says the CRM's value cannot go to the book: {:?}",
+        op.warnings
+    );
+    let name = op.name.clone();
+    crate::common::select_op(&mut app, OpKind::Conflict, &name);
+    app.update(Action::Take(Side::Left));
+    app.update(Action::Execute);
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let text = std::fs::read_to_string(&card).unwrap();
+    assert!(
+        text.contains("+49 30 9999999"),
+        "the card's work phone is still there:\n{text}"
+    );
+}
