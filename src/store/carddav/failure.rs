@@ -9,6 +9,12 @@ pub enum DavFailure {
         "the server refused the credentials (HTTP {0}); check username and the password source"
     )]
     Auth(u16),
+    /// A server on another host than `url`'s asks for the password, which
+    /// is sent only to that host.
+    #[error(
+        "{there} asks for a password, and abgleich sends it only to {here} (the host of `url`): put the address book's own URL on {there} into `url`"
+    )]
+    OtherHost { there: String, here: String },
     #[error("the server refuses access (HTTP 403)")]
     Forbidden,
     #[error("the address book is read-only for this user (the server grants no write privilege)")]

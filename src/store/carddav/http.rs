@@ -376,6 +376,15 @@ impl Client {
                 body,
             };
             return match status {
+                // No password went there: saying it was refused would send
+                // the operator after the wrong thing.
+                401 if self.auth.is_some() && url.origin != self.origin => Err((
+                    url.clone(),
+                    DavFailure::OtherHost {
+                        there: url.origin.clone(),
+                        here: self.origin.clone(),
+                    },
+                )),
                 401 => Err((url, DavFailure::Auth(401))),
                 _ => Ok((wait, reply)),
             };
@@ -525,6 +534,32 @@ pub(crate) mod tests {
         assert!(
             head.starts_with("get /elsewhere/") && !head.contains("authorization"),
             "{head}"
+        );
+    }
+
+    #[test]
+    fn a_password_asked_for_on_another_host_is_named_as_such_not_as_refused() {
+        let (other, _) = one_shot(
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+        );
+        let (first, _) = one_shot(format!(
+            "HTTP/1.1 301 Moved\r\nLocation: http://localhost:{other}/home/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ));
+        let url = Url::parse(&format!("http://127.0.0.1:{first}/")).unwrap();
+        let client = Client::new(
+            &url,
+            Some("alice"),
+            Some("pw"),
+            None,
+            Duration::from_secs(10),
+        );
+        let (_, failure) = client.send(&Request::new("GET", &url)).unwrap_err();
+        let text = failure.to_string();
+        assert!(
+            text.contains(&format!("localhost:{other} asks for a password"))
+                && text.contains(&format!("only to http://127.0.0.1:{first}"))
+                && !text.contains("refused the credentials"),
+            "{text}"
         );
     }
 
