@@ -726,3 +726,25 @@ fn the_same_book_under_two_names_is_refused() {
         "{out}"
     );
 }
+
+/// Every `[right]` example of README's "CardDAV servers" is a store
+/// config abgleich takes as it stands (README must stay true).
+#[test]
+fn every_server_example_in_readme_is_a_valid_store_config() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let blocks: Vec<&str> = (readme.split("```toml\n").skip(1))
+        .filter_map(|rest| rest.split("```").next())
+        .filter(|block| block.starts_with("[right]"))
+        .collect();
+    assert!(blocks.len() >= 7, "{} examples", blocks.len());
+    let left = "[left]\nname = \"CRM\"\nkind = \"sqlite\"\npath = \"crm.sqlite\"\n\
+                table = \"customers\"\nid = \"id\"\n\n[left.fields]\n\
+                \"name.given\" = \"first_name\"\n\"email.work\" = \"email\"\n\n";
+    for block in blocks {
+        let text = format!("{left}{block}");
+        if let Err(e) = abgleich::config::Config::parse(&text, std::path::Path::new("README.md")) {
+            panic!("{block}\n{e}");
+        }
+    }
+}
