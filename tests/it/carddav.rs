@@ -467,6 +467,36 @@ fn whole_cards_travel_between_a_vdir_and_carddav() {
     assert!(all_zero(&case.plan()));
 }
 
+/// A first sync from the server into an empty folder copies every card
+/// whole, fetched in a few multiget requests, not one GET per card.
+#[test]
+fn server_cards_are_copied_into_a_folder_in_a_few_requests() {
+    let Some(case) = Case::radicale() else { return };
+    for i in 0..40 {
+        case.server.put(
+            &format!("{BOOK}c{i}.vcf"),
+            &format!(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c{i}\r\nFN:Card {i}\r\nN:{i};Card;;;\r\n\
+                 EMAIL:c{i}@example.org\r\nX-KEPT:{i}\r\nEND:VCARD\r\n"
+            ),
+        );
+    }
+    let folder = case.dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    let right = carddav_side(&case.server.url(BOOK)).replace("stamp = \"X-CRM-CUSTOMER-NO\"\n", "");
+    case.write_config(&format!(
+        "[left]\nname = \"Folder\"\nkind = \"vdir\"\npath = \"folder\"\n\n{right}\n[sync]\nmode = \"sync\"\n"
+    ));
+    let before = case.logged("GET request for");
+    case.ok(&["apply", "--yes"]);
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 40);
+    let copied = std::fs::read_to_string(folder.join("c7.vcf")).unwrap();
+    assert!(copied.contains("X-KEPT:7"), "{copied}");
+    let gets = case.logged("GET request for") - before;
+    assert!(gets < 5, "{gets} GET requests for 40 cards");
+    assert!(all_zero(&case.plan()));
+}
+
 #[test]
 fn https_is_verified_and_ca_file_adds_a_private_ca() {
     let Some(server) = Server::radicale_tls() else {

@@ -262,12 +262,57 @@ impl ReadStore for CarddavStore {
 
     fn card(&self, id: &str, expected: &str) -> Result<Option<vcard::VCard>, StoreError> {
         let (bytes, _) = self.current(id)?;
-        if revision_of(&bytes) != expected {
+        self.card_from(id, &bytes, expected)
+    }
+
+    /// The cards of a batch in a few multiget requests, not one GET each
+    /// (a first sync from the server copies every card).
+    fn cards(&self, wanted: &[(&str, &str)]) -> Vec<Result<Option<vcard::VCard>, StoreError>> {
+        let remote: Vec<&str> = (wanted.iter())
+            .map(|(id, _)| *id)
+            .filter(|id| self.pending.get(id).is_none())
+            .collect();
+        let mut fetched: HashMap<String, Result<Vec<u8>, String>> = HashMap::new();
+        let mut failed = None;
+        if !remote.is_empty() {
+            match self.dav.multiget(&remote) {
+                Ok(got) => fetched.extend(got),
+                Err(e) => failed = Some(e.to_string()),
+            }
+        }
+        (wanted.iter())
+            .map(|&(id, expected)| {
+                if self.pending.get(id).is_some() || failed.is_some() {
+                    // Held back by this apply, or the batch failed: one by one.
+                    return self.card(id, expected);
+                }
+                match fetched.remove(id) {
+                    Some(Ok(bytes)) => self.card_from(id, &bytes, expected),
+                    // Gone since it was listed.
+                    None => Err(StoreError::Missing { id: id.to_string() }),
+                    // Its own request says why.
+                    Some(Err(_)) => self.card(id, expected),
+                }
+            })
+            .collect()
+    }
+}
+
+impl CarddavStore {
+    /// Card `id` from its `bytes`, for a copy, if they are still the
+    /// revision `expected`.
+    fn card_from(
+        &self,
+        id: &str,
+        bytes: &[u8],
+        expected: &str,
+    ) -> Result<Option<vcard::VCard>, StoreError> {
+        if revision_of(bytes) != expected {
             return Err(StoreError::Changed { id: id.to_string() });
         }
         Ok(Some(cards::for_copy(
             &self.config,
-            self.parse(id, &bytes)?.card,
+            self.parse(id, bytes)?.card,
         )))
     }
 }
