@@ -22,8 +22,8 @@ use super::views::queue::{self, QueueView};
 use super::widgets::{Busy, Dialog, Message};
 use super::worker::{self, Event, Job};
 use crate::config::Config;
-use crate::model::Side;
 use crate::model::sanitize::for_terminal;
+use crate::model::{PerSide, Side};
 use crate::sync::apply::{ApplyError, Decision, Outcome, Previews, default_decisions};
 use crate::sync::decisions::executable;
 use crate::sync::journal::UndoForecast;
@@ -751,13 +751,25 @@ impl App {
         // What the engine executes: not what waits for its pair's link.
         let runs = executable(&data.plan, &self.decisions);
         let mut waiting = 0;
+        let mut stamps: PerSide<usize> = PerSide::default();
         for ((op, d), run) in data.plan.operations.iter().zip(&self.decisions).zip(runs) {
             if !run {
                 waiting += usize::from(d.accept && d.resolves(op));
                 continue;
             }
-            let side = queue::target_text(queue::writes_to(op, d), &names);
-            *counts.entry((op.kind, side)).or_insert(0) += 1;
+            let target = queue::writes_to(op, d);
+            *counts
+                .entry((op.kind, queue::target_text(target, &names)))
+                .or_insert(0) += 1;
+            // A stamp is a write too: to a record the operation does not
+            // otherwise write (the card of a CRM update), or with a link.
+            for side in Side::BOTH {
+                if op.stamp.get(side).is_some()
+                    && (op.kind == OpKind::Link || !target.includes(side))
+                {
+                    *stamps.get_mut(side) += 1;
+                }
+            }
         }
         if counts.is_empty() {
             self.message = Some(Message::error(if waiting > 0 {
@@ -773,6 +785,16 @@ impl App {
             .iter()
             .map(|((kind, side), n)| format!("  {n:>6} × {:<8} {side}", kind.as_str()))
             .collect();
+        for side in Side::BOTH {
+            let n = *stamps.get(side);
+            if n > 0 {
+                lines.push(format!(
+                    "  {n:>6} × {:<8} in {} (the linked record's id, kept for later syncs)",
+                    "stamp",
+                    names.get(side)
+                ));
+            }
+        }
         // The screen never forces: `apply --force` is a decision for the
         // command line.
         if let Err(refused) = refusals::check(&data.plan, false) {

@@ -976,3 +976,59 @@ fn taking_a_side_whose_value_cannot_go_there_never_empties_the_other() {
         "the card's work phone is still there:\n{text}"
     );
 }
+
+/// The execute question counts every write, also the stamp a CRM update
+/// writes into its card (issue 12: "1 × update in CRM" while the card was
+/// rewritten too).
+#[test]
+fn the_execute_question_counts_the_stamp_written_into_the_other_store() {
+    use abgleich::sync::plan::OpKind;
+    let (_dir, mut app) = demo();
+    let data = app.data.clone().unwrap();
+    let op = (data.plan.operations.iter())
+        .find(|op| {
+            op.kind == OpKind::Update
+                && op.target == abgleich::sync::plan::Target::Left
+                && op.stamp.right.is_some()
+        })
+        .expect("a CRM update that stamps its card in the demo")
+        .clone();
+    app.update(Action::Show(View::Queue));
+    app.update(Action::SkipAll);
+    let o = crate::common::select_op(&mut app, OpKind::Update, &op.name);
+    assert!(!app.decisions[o].accept);
+    app.update(Action::Toggle);
+    assert!(app.decisions[o].accept);
+    app.update(Action::Execute);
+    let dialog = app.dialog.as_ref().expect("the execute question");
+    let text = dialog.lines.join("\n");
+    assert!(text.contains("1 × update   in CRM"), "{text}");
+    assert!(text.contains("1 × stamp    in Outlook"), "{text}");
+}
+
+/// A long name is cut before the row's tags, never the tags: a name-only
+/// link still says `by name · review` at 80 columns.
+#[test]
+fn a_long_name_never_pushes_the_review_tags_off_the_row() {
+    let (dir, mut app) = demo();
+    let long = "Sabine-Alexandra-Maximiliane-Konstanze-Friederike";
+    rusqlite::Connection::open(dir.path().join("crm.sqlite"))
+        .unwrap()
+        .execute("UPDATE customers SET first_name = ?1 WHERE id = 14", [long])
+        .unwrap();
+    let card = dir.path().join("outlook/Sabine Gross.vcf");
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(&card, text.replace(";Sabine;", &format!(";{long};"))).unwrap();
+    app.update(Action::Reload);
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    app.update(Action::Show(View::Queue));
+    press(&mut app, '/');
+    for c in "alexandra".chars() {
+        press(&mut app, c);
+    }
+    let shown = screen(&app, (80, 24));
+    let row = (shown.lines())
+        .find(|l| l.contains("link") && l.contains("Sabine-Alexandra"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(row.contains("· by name · review"), "{row}");
+}

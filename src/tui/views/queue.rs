@@ -808,16 +808,23 @@ impl QueueView {
                 Role::Skipped
             };
             let changed = if defaults.get(o) != Some(d) { "*" } else { " " };
-            let mut about = for_terminal(&op.name).into_owned();
+            // The tags stay whole: a long name is cut before them.
+            let mut tags = String::new();
             if let Some(e) = op.evidence {
-                about.push_str(&format!(" · by {}", e.as_str()));
+                tags.push_str(&format!(" · by {}", e.as_str()));
             }
             if op.review {
-                about.push_str(" · review");
+                tags.push_str(" · review");
             }
             if !op.warnings.is_empty() {
-                about.push_str(" · ⚠");
+                tags.push_str(" · ⚠");
             }
+            let tags_w = tags.chars().count();
+            let about = if tags_w + 8 <= name_w {
+                format!("{}{tags}", cell(&op.name, name_w - tags_w).trim_end())
+            } else {
+                format!("{}{tags}", for_terminal(&op.name))
+            };
             lines.push(Line::from(vec![
                 Span::styled(if selected { super::CURSOR } else { " " }, base),
                 Span::styled(mark, theme.style(mark_role).patch(base)),
