@@ -1032,3 +1032,28 @@ fn a_long_name_never_pushes_the_review_tags_off_the_row() {
         .unwrap_or_else(|| panic!("{shown}"));
     assert!(row.contains("· by name · review"), "{row}");
 }
+
+/// A conflict left without a side reads "no side chosen" in the results,
+/// as README says, not "not accepted".
+#[test]
+fn an_undecided_conflict_is_skipped_for_want_of_a_side() {
+    use abgleich::sync::plan::OpKind;
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    app.update(Action::AcceptAll);
+    app.update(Action::Execute);
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let results = app.results.as_ref().unwrap();
+    let at = (app.queue.shown_results.iter())
+        .position(|&i| results.data.plan.operations[i as usize].kind == OpKind::Conflict)
+        .expect("a conflict in the results");
+    for _ in 0..at {
+        app.update(Action::Down);
+    }
+    let shown = screen(&app, (80, 24));
+    assert!(
+        shown.contains("skipped: conflict, no side chosen"),
+        "{shown}"
+    );
+}

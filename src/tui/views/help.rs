@@ -55,6 +55,10 @@ pub fn entries(keymap: &Keymap, view: View, theme: &Theme, results: bool) -> Vec
             ("[x] [ ]", "accepted / skipped"),
             ("[~]", "accepted, waits for link"),
             ("* ◀?▶", "changed by you / no side"),
+            ("──▶ ◀──", "writes right / left store"),
+            ("◀─▶", "writes both stores"),
+            ("review", "waits for you: Space"),
+            ("by …", "how a link was found"),
             ("⚠", "warning (see detail)"),
         ],
         View::Mapping => &[

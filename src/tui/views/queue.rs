@@ -833,10 +833,13 @@ impl QueueView {
                 } else {
                     Span::styled(changed, base)
                 },
+                // The word styled, its padding not (an underline under
+                // NO_COLOR would run on into blank space).
                 Span::styled(
-                    format!("{:<9}", op.kind.as_str()),
+                    op.kind.as_str(),
                     theme.style(kind_role(op.kind)).patch(base),
                 ),
+                Span::styled(" ".repeat(9 - op.kind.as_str().len().min(9)), base),
                 Span::styled(format!("{} ", arrow(op, d)), base),
                 Span::styled(cell(&about, name_w), base),
             ]));
@@ -917,6 +920,7 @@ impl QueueView {
             op.link.is_some(),
             theme,
         );
+        let shown = |v: &Option<String>| cell(v.as_deref().unwrap_or("–"), result_w - 5);
         for (i, mut line) in table.into_iter().enumerate() {
             if i == 0 {
                 line.spans
@@ -926,10 +930,11 @@ impl QueueView {
                 let result = match c.to {
                     Some(Side::Left) => format!("◀── {}", names.left),
                     Some(Side::Right) => format!("──▶ {}", names.right),
+                    // The winner's value goes to the other store: the
+                    // value and where (whole below when selected).
                     None => match d.winner_for(c.field) {
-                        // The winner's value goes to the other store.
-                        Some(Side::Left) => format!("──▶ {}", names.right),
-                        Some(Side::Right) => format!("◀── {}", names.left),
+                        Some(Side::Left) => format!("──▶ {}", shown(&c.values.left)),
+                        Some(Side::Right) => format!("◀── {}", shown(&c.values.right)),
                         None => "◀?▶ choose".into(),
                     },
                 };
@@ -1080,10 +1085,10 @@ impl QueueView {
                     op.kind.as_str(),
                     target_text(writes_to(op, &decided), &names)
                 )
-            } else if !decided.accept {
-                format!("{}, not accepted:", op.kind.as_str())
             } else if !decided.resolves(op) {
                 format!("{}, no side chosen:", op.kind.as_str())
+            } else if !decided.accept {
+                format!("{}, not accepted:", op.kind.as_str())
             } else if waits_for_link(&results.data.plan, &results.decisions, i) {
                 format!(
                     "{}, waits for its pair's link (not accepted):",
