@@ -18,7 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::apply::types::{ApplyError, DamagedJournal, JournalDamage, Report};
+use super::apply::types::{ApplyError, DamagedJournal, JournalDamage, Report, UndoCause};
 use super::state::{ApplyRow, ApplyStatus, Link, State, StateError, StateTx};
 use crate::model::record::hash_revision;
 use crate::model::{PerSide, Side};
@@ -724,10 +724,19 @@ pub fn recover(
             _ => continue,
         };
         let checked = check(state, stores, &apply)?;
-        let done = put_back(stores, &checked.entries, false)?;
+        let stopped = |cause: UndoCause| ApplyError::RecoveryStopped {
+            apply_id: apply.apply_id,
+            undoing,
+            cause,
+        };
+        let done = put_back(stores, &checked.entries, false).map_err(|e| match e {
+            ApplyError::State(e) => stopped(e.into()),
+            ApplyError::Store(e) => stopped(e.into()),
+            e => e,
+        })?;
         for side in Side::BOTH {
             let store = stores.get(side);
-            let removed = store.remove_leftovers()?;
+            let removed = store.remove_leftovers().map_err(|e| stopped(e.into()))?;
             if removed > 0 {
                 notes.push(format!(
                     "{}: removed {removed} temporary file(s) the interrupted write left",

@@ -348,13 +348,19 @@ impl App {
                         loaded.columns,
                     ));
                 }
-                for note in &data.notes {
-                    self.message = Some(Message::info(note.clone()));
-                }
                 if let Some(note) = dropped_note {
                     self.message = Some(Message::info(note));
                 } else if self.reloading {
                     self.message = Some(Message::info("reloaded: both stores read again"));
+                }
+                // What opening the stores finished (an interrupted apply
+                // rolled back, an undo completed): said whole, never
+                // hidden behind "reloaded".
+                if !data.notes.is_empty() {
+                    self.message = Some(Message::info(
+                        "an apply or undo that had not finished was finished first (Esc closes)",
+                    ));
+                    self.pane = Some(TextPane::new("finished first", data.notes.clone()));
                 }
                 self.reloading = false;
                 self.applies = loaded.applies;
@@ -936,7 +942,7 @@ impl App {
             listed(&forecast.changed, &mut lines);
         }
         lines.push(
-            "Its links are undone. A record its store refuses to take back is kept and named."
+            "Its links are undone. A record its store refuses to take back (a constraint) is kept and named; a store that cannot be written at all (read-only, full) stops the undo there, what it put back stays, and the next read finishes it."
                 .into(),
         );
         let changed = self.changed_decisions();

@@ -1094,3 +1094,45 @@ fn an_undo_that_would_break_a_unique_value_keeps_that_row_names_it_and_later_com
     assert!(again.status.success(), "undo of #1\n{again}");
     assert!(again.stdout.contains("undid apply #1"), "{again}");
 }
+
+/// An undo that a store stops part-way (a card made immutable) says so;
+/// the next command that tries to finish it and cannot says what it was
+/// doing, not a bare OS error; once the card can be written, the next
+/// command finishes the undo and says so.
+#[test]
+fn an_undo_stopped_by_an_immutable_card_is_named_and_finished_later() {
+    let copy = Copy::new();
+    let out = copy.run(&APPLY);
+    assert!(out.status.success(), "{}", out.stderr);
+    let card = copy.path().join("outlook/Thomas Becker.vcf");
+    let locked = Command::new("chattr").arg("+i").arg(&card).status();
+    if !locked.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: chattr +i is not available here");
+        return;
+    }
+    let undo = copy.run(&["undo"]);
+    let status = copy.run(&["status"]);
+    let _ = Command::new("chattr").arg("-i").arg(&card).status();
+    assert!(!undo.status.success(), "{}", undo.stderr);
+    assert!(
+        undo.stderr.contains("the undo of apply #1 stopped"),
+        "{}",
+        undo.stderr
+    );
+    assert!(
+        status
+            .stderr
+            .contains("finishing the undo of apply #1, which did not finish, stopped")
+            && status.stderr.contains("Thomas Becker.vcf"),
+        "{}",
+        status.stderr
+    );
+    let status = copy.run(&["status"]);
+    assert!(status.status.success(), "{}", status.stderr);
+    assert!(
+        status.stderr.contains("the undo of apply #1") && status.stderr.contains("finished now"),
+        "{}",
+        status.stderr
+    );
+    assert!(status.stdout.contains("(undone)"), "{}", status.stdout);
+}

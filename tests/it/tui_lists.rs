@@ -1057,3 +1057,38 @@ fn an_undecided_conflict_is_skipped_for_want_of_a_side() {
         "{shown}"
     );
 }
+
+/// After an undo a card stopped, `r` once the card can be written again
+/// finishes the undo and says so in a pane, not only "reloaded".
+#[test]
+fn a_stopped_undo_finished_by_a_reload_is_said_on_the_screen() {
+    use std::process::Command;
+    let (dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    app.update(Action::AcceptAll);
+    app.update(Action::Execute);
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    key(&mut app, ratatui::crossterm::event::KeyCode::Enter);
+    let card = dir.path().join("outlook/Thomas Becker.vcf");
+    if !(Command::new("chattr").arg("+i").arg(&card).status()).is_ok_and(|s| s.success()) {
+        eprintln!("skipped: chattr +i is not available here");
+        return;
+    }
+    app.update(Action::Undo);
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let _ = Command::new("chattr").arg("-i").arg(&card).status();
+    assert!(
+        message(&app).contains("not undone") || app.failure.is_some(),
+        "{}",
+        message(&app)
+    );
+    app.pane = None;
+    app.update(Action::Reload);
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let shown = screen(&app, (80, 24));
+    assert!(shown.contains("finished first"), "{shown}");
+    assert!(shown.contains("the undo of apply #1"), "{shown}");
+}

@@ -102,6 +102,18 @@ pub enum ApplyError {
         #[source]
         cause: UndoCause,
     },
+    /// Recovery (the rollback of an apply, or the end of an undo, that did
+    /// not finish) stopped again: what it put back stays put back.
+    #[error(
+        "{} of apply #{apply_id}, which did not finish, stopped: {cause}; what it put back stays put back, and the next abgleich command tries again",
+        if *.undoing { "finishing the undo" } else { "rolling back" }
+    )]
+    RecoveryStopped {
+        apply_id: i64,
+        undoing: bool,
+        #[source]
+        cause: UndoCause,
+    },
     /// A journal row that cannot be read back: undo and recovery refuse
     /// before they touch a store.
     #[error(transparent)]
