@@ -67,6 +67,8 @@ pub struct App {
     /// The operator asked to read the stores again (`r`): the load that
     /// follows says so, and names the decisions it could not keep.
     reloading: bool,
+    /// A mapping save is under way: the decisions it drops are named.
+    saving: bool,
     pub view: View,
     pub theme: Theme,
     pub keymap: Keymap,
@@ -125,6 +127,7 @@ impl App {
         };
         App {
             reloading: false,
+            saving: false,
             view: View::Contacts,
             theme,
             keymap,
@@ -310,11 +313,23 @@ impl App {
                     .map(|(_, (_, name))| *name)
                     .collect();
                 dropped.sort_unstable();
-                let dropped_note = (!dropped.is_empty() && self.reloading).then(|| {
+                // After a reload the contacts changed; after a save the
+                // mapping did (the "saved" note comes first).
+                let why = match (self.reloading, self.saving) {
+                    (true, _) => Some("reloaded; {n} decision(s) dropped, their contacts changed"),
+                    (false, true) => Some(
+                        "{saved}; {n} decision(s) dropped, the new mapping changed their operations",
+                    ),
+                    _ => None,
+                };
+                let saved = (self.message.as_ref()).map_or_else(String::new, |m| m.text.clone());
+                self.saving = false;
+                let dropped_note = why.filter(|_| !dropped.is_empty()).map(|why| {
                     let more = if dropped.len() > 3 { ", …" } else { "" };
                     format!(
-                        "reloaded; {} decision(s) dropped, their contacts changed: {}{more}",
-                        dropped.len(),
+                        "{}: {}{more}",
+                        why.replace("{n}", &dropped.len().to_string())
+                            .replace("{saved}", &saved),
                         dropped
                             .iter()
                             .take(3)
@@ -447,6 +462,7 @@ impl App {
             }
             Event::Note(message) => self.message = Some(message),
             Event::SaveFailed(why) => {
+                self.saving = false;
                 if let Some(m) = self.mapping.as_mut() {
                     m.save_failed(&why);
                 }
@@ -647,6 +663,7 @@ impl App {
                     }
                     self.message = Some(Message::error("wait until the current work is done"));
                 } else {
+                    self.saving = true;
                     self.send(Job::SaveConfig(text), "saving the mapping");
                 }
             }

@@ -1092,3 +1092,37 @@ fn a_stopped_undo_finished_by_a_reload_is_said_on_the_screen() {
     assert!(shown.contains("finished first"), "{shown}");
     assert!(shown.contains("the undo of apply #1"), "{shown}");
 }
+
+/// A mapping saved from the screen recomputes the plan; a decision it
+/// drops (its operation changed with the mapping) is named with the save.
+#[test]
+fn a_mapping_save_names_the_decisions_it_dropped() {
+    use abgleich::sync::plan::OpKind;
+    let (dir, mut app) = demo();
+    let data = app.data.clone().unwrap();
+    let op = (data.plan.operations.iter())
+        .find(|op| {
+            op.kind == OpKind::Conflict
+                && op
+                    .changes
+                    .iter()
+                    .any(|c| c.field.to_string() == "adr.work.code")
+        })
+        .expect("a conflict on the postcode in the demo")
+        .clone();
+    crate::common::select_op(&mut app, OpKind::Conflict, &op.name);
+    app.update(Action::Take(abgleich::model::Side::Left));
+    let config = dir.path().join("abgleich.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "\"adr.work.code\" = \"zip\"",
+        "\"adr.work.code\" = { column = \"zip\", direction = \"none\" }",
+    );
+    app.update(Action::SaveConfig(text));
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    let note = message(&app);
+    assert!(note.starts_with("saved "), "{note}");
+    assert!(
+        note.contains("1 decision(s) dropped") && note.contains(&op.name),
+        "{note}"
+    );
+}
