@@ -1126,3 +1126,26 @@ fn a_mapping_save_names_the_decisions_it_dropped() {
         "{note}"
     );
 }
+
+/// A mapping editor's refusal is shown whole at 80 columns (wrapped), not
+/// cut mid-word.
+#[test]
+fn a_mapping_refusal_is_shown_whole_at_80_columns() {
+    use ratatui::crossterm::event::KeyCode;
+    let (_dir, mut app) = demo();
+    press(&mut app, '2');
+    press(&mut app, 'a');
+    for c in "nick".chars() {
+        press(&mut app, c);
+    }
+    key(&mut app, KeyCode::Enter);
+    press(&mut app, 'i');
+    press(&mut app, 'd');
+    key(&mut app, KeyCode::Enter);
+    let shown = screen(&app, (80, 24));
+    let text = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("which abgleich writes itself"),
+        "the refusal is whole:\n{shown}"
+    );
+}

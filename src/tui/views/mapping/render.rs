@@ -14,24 +14,31 @@ use crate::config::mapping::{Entry, Row, StoreInfo, card_property};
 use crate::model::Side;
 use crate::model::sanitize::for_terminal;
 use crate::tui::theme::{Role, Theme};
+use crate::tui::widgets::wrap;
 
 impl MappingView {
     pub fn render(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        // The last error, else what changed and is not saved yet (what `d`
+        // removed, say), else what the selected cell is; wrapped (up to
+        // three lines), never cut into something else.
+        let (text, role) = match (&self.error, self.message()) {
+            (Some(error), _) => (error.clone(), Role::Warning),
+            (None, Some(message)) => (message, Role::Changed),
+            (None, None) => (self.cell_hint(), Role::Muted),
+        };
+        let status: Vec<Line> = wrap(&text, area.width as usize)
+            .into_iter()
+            .take(3)
+            .map(|l| Line::styled(l, theme.style(role)))
+            .collect();
         let [top, body, bottom] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(1),
-            Constraint::Length(1),
+            Constraint::Length(status.len().max(1) as u16),
         ])
         .areas(area);
         frame.render_widget(Paragraph::new(self.title_line(theme)), top);
         self.render_table(frame, body, theme);
-        // The last error, else what changed and is not saved yet (what `d`
-        // removed, say), else what the selected cell is.
-        let status = match (&self.error, self.message()) {
-            (Some(error), _) => Line::styled(error.clone(), theme.style(Role::Warning)),
-            (None, Some(message)) => Line::styled(message, theme.style(Role::Changed)),
-            (None, None) => Line::styled(self.cell_hint(), theme.style(Role::Muted)),
-        };
         frame.render_widget(Paragraph::new(status), bottom);
         if let Some(picker) = &self.picker {
             picker.render(frame, area, theme);
