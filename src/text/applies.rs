@@ -64,12 +64,18 @@ pub fn outcome_lines(
         }
     }
     warnings.extend(written_warnings(plan, outcomes, names));
+    let noted = count(|o| matches!(o, Outcome::Noted(_)));
     let mut lines = vec![format!(
-        "{} written, {} failed, {} changed since the plan, {} warning(s)",
+        "{} written, {} failed, {} changed since the plan, {}{} warning(s)",
         count(Outcome::written),
         count(|o| matches!(o, Outcome::Failed(_))),
         count(|o| matches!(o, Outcome::ChangedSincePlan)) + stale.len(),
-        warnings.len()
+        if noted > 0 {
+            format!("{noted} written with a note, ")
+        } else {
+            String::new()
+        },
+        warnings.len() - noted
     )];
     for list in [failures, warnings] {
         let more = list.len().saturating_sub(NAMED);

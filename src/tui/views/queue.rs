@@ -1004,7 +1004,11 @@ impl QueueView {
             theme,
         );
         let title = |text: String| vec![Span::styled(text, theme.style(Role::Title))];
+        let noted = count(|o| matches!(o, Outcome::Noted(_)));
         items.push(title(format!("executed: {done} done")));
+        if noted > 0 {
+            items.push(title(format!("{noted} of them with a note")));
+        }
         items.push(title(format!("{failed} failed")));
         items.push(title(format!("{changed} changed")));
         items.push(title(format!("{skipped} skipped")));
