@@ -11,6 +11,17 @@ pub enum View {
     Queue,
 }
 
+impl View {
+    /// The view's name in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Contacts => "contacts",
+            View::Mapping => "mapping editor",
+            View::Queue => "queue",
+        }
+    }
+}
+
 /// Everything a key can do. Actions that write are confirmed in two steps
 /// (`Execute` opens the question, `Confirmed` runs it).
 #[derive(Debug, Clone, PartialEq, Eq)]

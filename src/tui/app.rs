@@ -486,6 +486,9 @@ impl App {
         match self.view {
             View::Queue if self.queue.is_capturing() => Some(Typing::Search),
             View::Contacts if self.contacts.is_capturing() => Some(Typing::Search),
+            View::Mapping if self.mapping.as_ref().is_some_and(|m| m.finding().is_some()) => {
+                Some(Typing::Search)
+            }
             View::Mapping if self.mapping.as_ref().is_some_and(|m| m.is_capturing()) => {
                 Some(Typing::Picker)
             }
@@ -514,7 +517,15 @@ impl App {
                     self.dialog = None;
                     self.update(action);
                 }
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => self.dialog = None,
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                    let asked = self
+                        .dialog
+                        .take()
+                        .is_some_and(|d| d.on_yes != Action::Dismiss);
+                    if asked {
+                        self.message = Some(Message::info("answered no: nothing was done"));
+                    }
+                }
                 _ => {}
             }
             return;
@@ -606,7 +617,37 @@ impl App {
         }
         if let Some(action) = self.keymap.action(self.view, &key) {
             self.update(action);
+        } else if let Some(text) = self.unbound_note(&key) {
+            // Every key gets an answer: where it acts, or that it does not.
+            self.message = Some(Message::info(text));
         }
+    }
+
+    /// What to say of a key this view does not bind.
+    fn unbound_note(&self, key: &KeyEvent) -> Option<String> {
+        if matches!(key.code, KeyCode::Modifier(_) | KeyCode::Null) {
+            return None;
+        }
+        let name = super::keymap::Key::from_event(key).name();
+        let show = |v: View| self.keymap.key_for(v, &Action::Show(v));
+        // A letter of another view's command is named as such; Enter and
+        // the like are simply idle here.
+        let elsewhere = match key.code {
+            KeyCode::Char(_) => self.keymap.elsewhere(self.view, key),
+            _ => None,
+        };
+        Some(match elsewhere {
+            Some((view, help)) => format!(
+                "{name} is \"{help}\" in the {}: press {} first",
+                view.label(),
+                show(view)
+            ),
+            None => format!(
+                "{name} does nothing in the {}; {} lists its keys",
+                self.view.label(),
+                self.keymap.key_for(self.view, &Action::Help)
+            ),
+        })
     }
 
     pub fn update(&mut self, action: Action) {

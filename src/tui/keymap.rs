@@ -70,6 +70,7 @@ fn commands() -> Vec<(Command, &'static [&'static str])> {
         ("forget", Action::Forget, Only(Contacts), "forget a link or tombstone", None, &["F"]),
         ("unreadable", Action::Unreadable, Only(Contacts), "list unreadable records", None, &["e"]),
         ("add", Action::Add, Only(Mapping), "add a mapping", Some("add"), &["a"]),
+        ("mapping_find", Action::Search, Only(Mapping), "find a field or column", None, &["/"]),
         ("remove", Action::Remove, Only(Mapping), "remove the selected mapping", Some("remove"), &["d"]),
         ("edit", Action::Edit, Only(Mapping), "change the selected cell", Some("edit"), &["enter"]),
         ("save", Action::Save, Only(Mapping), "save to the config file", Some("save"), &["w"]),
@@ -275,6 +276,21 @@ impl Keymap {
             .filter(|b| applies(b.command.scope, view))
             .find(|b| b.keys.contains(&key))
             .map(|b| b.command.action.clone())
+    }
+
+    /// What `event` would do in another view than `view`: that view and
+    /// the command's help text, for "press 3 first".
+    pub fn elsewhere(&self, view: View, event: &KeyEvent) -> Option<(View, &'static str)> {
+        let key = Key::from_event(event);
+        [View::Contacts, View::Mapping, View::Queue]
+            .into_iter()
+            .filter(|&v| v != view)
+            .find_map(|v| {
+                (self.bindings.iter())
+                    .filter(|b| applies(b.command.scope, v))
+                    .find(|b| b.keys.contains(&key))
+                    .map(|b| (v, b.command.help))
+            })
     }
 
     /// The bindings of a view, for help.

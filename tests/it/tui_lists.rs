@@ -1149,3 +1149,51 @@ fn a_mapping_refusal_is_shown_whole_at_80_columns() {
         "the refusal is whole:\n{shown}"
     );
 }
+
+/// `/` in the mapping editor finds a row as it is typed (letters are text,
+/// never commands); Esc ends it with the row kept selected.
+#[test]
+fn slash_finds_a_row_in_the_mapping_editor() {
+    use ratatui::crossterm::event::KeyCode;
+    let (_dir, mut app) = demo();
+    press(&mut app, '2');
+    let (_, before) = app.mapping.as_ref().unwrap().selected_field();
+    press(&mut app, '/');
+    for c in "zip".chars() {
+        press(&mut app, c);
+    }
+    let (field, _) = app.mapping.as_ref().unwrap().selected_field();
+    assert_eq!(field.unwrap().to_string(), "adr.work.code");
+    let shown = screen(&app, (80, 24));
+    assert!(shown.contains("/zip▏ 1 row(s) match"), "{shown}");
+    // `a` and `d` are text while finding: nothing added or removed.
+    press(&mut app, 'a');
+    press(&mut app, 'd');
+    key(&mut app, KeyCode::Esc);
+    let m = app.mapping.as_ref().unwrap();
+    let (field, rows) = m.selected_field();
+    assert_eq!(rows, before);
+    assert!(!m.dirty());
+    assert_eq!(field.unwrap().to_string(), "adr.work.code");
+}
+
+/// A key this view does not bind says so, or where it acts.
+#[test]
+fn a_key_of_another_view_says_where_it_acts() {
+    let (_dir, mut app) = demo();
+    press(&mut app, 'x');
+    assert!(
+        message(&app).contains("in the queue: press 3 first"),
+        "{}",
+        message(&app)
+    );
+    press(&mut app, 'Z');
+    assert!(
+        message(&app).contains("Z does nothing in the contacts"),
+        "{}",
+        message(&app)
+    );
+    press(&mut app, '3');
+    press(&mut app, 's');
+    assert!(message(&app).contains("skipped"), "{}", message(&app));
+}

@@ -564,9 +564,16 @@ impl QueueView {
                 return note;
             }
             Action::SkipAll => {
+                let mut skipped = 0;
                 for &o in &self.visible {
-                    decisions[o as usize].accept = false;
+                    let d = &mut decisions[o as usize];
+                    skipped += usize::from(d.accept);
+                    d.accept = false;
                 }
+                return Some(format!(
+                    "{skipped} skipped; all {} shown are skipped now",
+                    self.visible.len()
+                ));
             }
             Action::AcceptAll => {
                 // Only what needs no review: review items are accepted one

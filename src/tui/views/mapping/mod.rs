@@ -20,13 +20,14 @@ use ratatui::crossterm::event::KeyEvent;
 
 use self::picker::{COLUMNS, Choice, Column, Outcome, Pick, Picker, Purpose};
 use crate::config::edit;
-use crate::config::mapping::{self, Entry, Row, StoreInfo};
+use crate::config::mapping::{self, Entry, Row, StoreInfo, card_property};
 use crate::config::{Config, Direction, Transform};
 use crate::model::contact::FieldPath;
 use crate::model::contact::all_card_fields;
 use crate::model::sanitize::for_terminal;
 use crate::model::{PerSide, Side};
 use crate::tui::action::Action;
+use crate::tui::views::QueryEdit;
 
 const DIRECTIONS: [Direction; 4] = [
     Direction::Both,
@@ -58,6 +59,8 @@ pub struct MappingView {
     /// First row drawn and rows per page, as the last render found them.
     offset: Remembered<usize>,
     page: Remembered<usize>,
+    /// A find being typed (`/`): the selection follows the first match.
+    find: Option<String>,
 }
 
 impl MappingView {
@@ -91,6 +94,7 @@ impl MappingView {
             selected: 0,
             column: 0,
             picker: None,
+            find: None,
             error: None,
             note: None,
             saved: false,
@@ -100,13 +104,88 @@ impl MappingView {
         }
     }
 
-    /// True while a picker/popup is open: the app then sends raw keys to handle_key.
+    /// True while a picker/popup is open or a find is typed: the app then
+    /// sends raw keys to handle_key.
     pub fn is_capturing(&self) -> bool {
-        self.picker.is_some()
+        self.picker.is_some() || self.find.is_some()
+    }
+
+    /// The find being typed (`/`), if any.
+    pub fn finding(&self) -> Option<&str> {
+        self.find.as_deref()
+    }
+
+    /// The rows whose field, columns or card property hold `query`
+    /// (lowercase), in order.
+    fn matching(&self, query: &str) -> Vec<usize> {
+        let needle = query.to_lowercase();
+        (self.rows.iter().enumerate())
+            .filter(|(_, row)| {
+                let mut text = row.field.to_string();
+                for entry in [&row.entries.left, &row.entries.right]
+                    .into_iter()
+                    .flatten()
+                {
+                    text.push(' ');
+                    text.push_str(&entry.column);
+                }
+                text.push(' ');
+                text.push_str(&card_property(&row.field));
+                text.to_lowercase().contains(&needle)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Keys while a find is typed: the selection goes to the first row that
+    /// matches; ↑/↓ to the previous or next match; Enter keeps it, Esc ends.
+    fn find_key(&mut self, key: KeyEvent) {
+        let Some(query) = self.find.as_mut() else {
+            return;
+        };
+        let edit = super::edit_query(query, key);
+        let query = query.clone();
+        let found = self.matching(&query);
+        match edit {
+            QueryEdit::Ended | QueryEdit::Cleared => self.find = None,
+            QueryEdit::Longer | QueryEdit::Shorter if !query.is_empty() => {
+                if let Some(&first) = found.first() {
+                    self.selected = first;
+                }
+            }
+            QueryEdit::Move(by) => {
+                let next = if by > 0 {
+                    found.iter().find(|&&i| i > self.selected)
+                } else {
+                    found.iter().rev().find(|&&i| i < self.selected)
+                };
+                if let Some(&i) = next {
+                    self.selected = i;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The canonical field of the selected row, and how many rows there are.
+    pub fn selected_field(&self) -> (Option<FieldPath>, usize) {
+        (
+            self.rows.get(self.selected).map(|r| r.field),
+            self.rows.len(),
+        )
+    }
+
+    /// How many rows the find typed matches.
+    pub fn find_count(&self) -> usize {
+        self.find.as_deref().map_or(0, |q| self.matching(q).len())
     }
 
     /// Keys for an open picker: typing filters, ↑/↓ move, Enter chooses, Esc cancels.
     pub fn handle_key(&mut self, key: KeyEvent) -> Option<Action> {
+        if self.picker.is_none() && self.find.is_some() {
+            self.find_key(key);
+            return None;
+        }
         let picker = self.picker.as_mut()?;
         match picker.handle_key(key, self.page.get()) {
             Some(Outcome::Cancel) => self.picker = None,
@@ -143,6 +222,7 @@ impl MappingView {
             Action::NextPane => self.column = (self.column + 1) % COLUMNS.len(),
             Action::Edit => self.edit(),
             Action::Add => self.add(),
+            Action::Search => self.find = Some(String::new()),
             Action::Remove => self.remove(),
             Action::Save => return self.save(),
             Action::Back => self.error = None,

@@ -22,6 +22,14 @@ impl MappingView {
         // removed, say), else what the selected cell is; wrapped (up to
         // three lines), never cut into something else.
         let (text, role) = match (&self.error, self.message()) {
+            _ if self.finding().is_some() => (
+                format!(
+                    "/{}▏ {} row(s) match; the first is selected (↑↓ the others)",
+                    self.finding().unwrap_or_default(),
+                    self.find_count()
+                ),
+                Role::Title,
+            ),
             (Some(error), _) => (error.clone(), Role::Warning),
             (None, Some(message)) => (message, Role::Changed),
             (None, None) => (self.cell_hint(), Role::Muted),
