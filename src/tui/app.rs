@@ -752,7 +752,12 @@ impl App {
             }
             View::Queue => {
                 if let Some(results) = &self.results {
-                    // Esc clears the results' search and filter first.
+                    // Esc leaves the detail, then clears the results'
+                    // search and filter, before it leaves the results.
+                    if action == Action::Back && self.queue.detail_focus {
+                        self.queue.detail_focus = false;
+                        return;
+                    }
                     if action == Action::Back && self.queue.clear_results_view(results) {
                         return;
                     }

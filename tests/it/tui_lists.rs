@@ -1197,3 +1197,28 @@ fn a_key_of_another_view_says_where_it_acts() {
     press(&mut app, 's');
     assert!(message(&app).contains("skipped"), "{}", message(&app));
 }
+
+/// Over the results, Esc leaves the detail first, then clears a search,
+/// and only then leaves the results for the new plan.
+#[test]
+fn esc_over_the_results_steps_back_one_thing_at_a_time() {
+    use ratatui::crossterm::event::KeyCode;
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    app.update(Action::AcceptAll);
+    app.update(Action::Execute);
+    press(&mut app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    press(&mut app, '/');
+    press(&mut app, 'k');
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Tab);
+    assert!(app.queue.detail_focus);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.results.is_some() && !app.queue.detail_focus);
+    assert_eq!(app.queue.query, "k");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.results.is_some() && app.queue.query.is_empty());
+    key(&mut app, KeyCode::Esc);
+    assert!(app.results.is_none(), "the new plan");
+}
