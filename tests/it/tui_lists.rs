@@ -1222,3 +1222,32 @@ fn esc_over_the_results_steps_back_one_thing_at_a_time() {
     key(&mut app, KeyCode::Esc);
     assert!(app.results.is_none(), "the new plan");
 }
+
+/// A value the contacts' detail table cuts at 80 columns is shown whole
+/// below it (scrolled to with G).
+#[test]
+fn a_value_cut_in_the_contacts_detail_is_shown_whole_below_it() {
+    use abgleich::model::Side;
+    let (_dir, mut app) = demo();
+    let data = app.data.clone().unwrap();
+    let field: abgleich::model::contact::FieldPath = "email".parse().unwrap();
+    let (pos, email) = (app.contacts.visible.iter().enumerate())
+        .find_map(|(p, &r)| {
+            let row = &data.rows[r as usize];
+            let v = data.contact(row, Side::Right)?.get(&field)?.into_owned();
+            (v.chars().count() > 30).then_some((p, v))
+        })
+        .expect("a long e-mail address in the demo");
+    app.update(Action::Top);
+    for _ in 0..pos {
+        app.update(Action::Down);
+    }
+    assert!(!screen(&app, (80, 24)).contains(&email), "cut in the table");
+    app.update(Action::NextPane);
+    app.update(Action::Bottom);
+    let shown = screen(&app, (80, 24));
+    assert!(
+        shown.contains(&format!("email, Outlook: {email}")),
+        "{shown}"
+    );
+}

@@ -578,6 +578,10 @@ impl ContactsView {
             link.is_some(),
             theme,
         ));
+        // What the table had to cut, whole below it.
+        for text in super::cut_values(&table, inner.width as usize, link.is_some(), &names) {
+            lines.push(Line::styled(text, theme.style(Role::Muted)));
+        }
         for &o in &row.ops {
             let op = &data.plan.operations[o as usize];
             for w in &op.warnings {

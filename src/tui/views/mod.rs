@@ -323,6 +323,39 @@ pub fn detail_table(
     lines
 }
 
+/// The values [`detail_table`] cuts at `width` (a long URL, say), whole,
+/// one line each ("url, CRM: https://…"), wrapped to `width`: no value is
+/// shown only in part.
+pub fn cut_values(
+    rows: &[DetailRow],
+    width: usize,
+    has_base: bool,
+    names: &PerSide<String>,
+) -> Vec<String> {
+    let name_w = 16.min(width / 5);
+    let columns = if has_base { 3 } else { 2 };
+    let col = width.saturating_sub(name_w + 2 + 3 * (columns - 1)) / columns;
+    let wide = |v: &Option<String>| {
+        v.as_deref()
+            .is_some_and(|v| unicode_width::UnicodeWidthStr::width(v) > col)
+    };
+    let mut out = Vec::new();
+    for row in rows {
+        let sides = [
+            (&row.left, names.left.as_str()),
+            (&row.base, "base"),
+            (&row.right, names.right.as_str()),
+        ];
+        for (value, whose) in sides {
+            if wide(value) {
+                let text = format!(" {}, {whose}: {}", row.name, value.as_deref().unwrap_or(""));
+                out.extend(super::widgets::wrap(&text, width));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{DetailRow, cell, list_window};
