@@ -269,3 +269,53 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod dates {
+    use super::*;
+    use crate::config::Config;
+    use crate::vcard::WriteVersion;
+
+    /// A birthday from the CRM is written as a date in both versions (not
+    /// `BDAY;VALUE=TEXT:`, which 3.0 does not know and 4.0 reads as free
+    /// text) and reads back as the same date; a text that is no date stays
+    /// text.
+    #[test]
+    fn a_crm_birthday_is_written_as_a_date_and_reads_back_the_same() {
+        let text =
+            "[left]\nkind = \"vdir\"\npath = \"a\"\n[right]\nkind = \"vdir\"\npath = \"b\"\n";
+        let config = Config::parse(text, std::path::Path::new("/x/c.toml"))
+            .unwrap()
+            .left;
+        for (bday, want) in [
+            ("1980-01-20", "1980-01-20"),
+            ("--12-17", "--12-17"),
+            ("sometime in May", "sometime in May"),
+        ] {
+            for version in [WriteVersion::V3, WriteVersion::V4] {
+                let patch = Patch {
+                    fields: vec![
+                        ("name.family".parse().unwrap(), Some("Berg".into())),
+                        ("bday".parse().unwrap(), Some(bday.into())),
+                    ],
+                    ..Patch::default()
+                };
+                let written = vcard::write_card(&new_card(&config, "u1", &patch), version);
+                let line = (written.lines())
+                    .find(|l| l.starts_with("BDAY"))
+                    .unwrap_or_else(|| panic!("{written}"));
+                let is_date = bday != "sometime in May";
+                assert_eq!(!line.contains("VALUE=TEXT"), is_date, "{version:?}: {line}");
+                let read = vcard::read_cards(written.as_bytes())
+                    .remove(0)
+                    .unwrap()
+                    .card;
+                assert_eq!(
+                    vcard::to_contact(&read).bday,
+                    want,
+                    "{version:?}: {written}"
+                );
+            }
+        }
+    }
+}

@@ -56,6 +56,25 @@ pub(crate) fn unify_newlines(text: &str) -> String {
     }
 }
 
+/// A whole date (`1980-01-20`, `19800120`, `--01-20`) as a vCard date.
+fn date_value(text: &str) -> Option<PartialDateTime> {
+    let iso = iso_date(text)?;
+    let number = |s: &str| s.parse::<u8>().ok();
+    match iso.strip_prefix("--") {
+        Some(md) => Some(PartialDateTime {
+            month: number(md.get(0..2)?),
+            day: number(md.get(3..5)?),
+            ..Default::default()
+        }),
+        None => Some(PartialDateTime {
+            year: iso.get(0..4)?.parse().ok(),
+            month: number(iso.get(5..7)?),
+            day: number(iso.get(8..10)?),
+            ..Default::default()
+        }),
+    }
+}
+
 pub(crate) fn date_text(d: &PartialDateTime, omit_year: bool) -> String {
     match (d.year, d.month, d.day) {
         (Some(y), Some(m), Some(day)) if !omit_year => format!("{y:04}-{m:02}-{day:02}"),
@@ -345,7 +364,19 @@ pub fn set_field(card: &mut VCard, path: &FieldPath, value: Option<&str>) {
         FieldPath::Nickname => set_single(card, slots.nickname, VCardProperty::Nickname, value),
         FieldPath::Title => set_single(card, slots.title, VCardProperty::Title, value),
         FieldPath::Note => set_single(card, slots.note, VCardProperty::Note, value),
-        FieldPath::Bday => set_single(card, slots.bday, VCardProperty::Bday, value),
+        FieldPath::Bday => {
+            set_single(card, slots.bday, VCardProperty::Bday, value);
+            // A date the CRM holds is written as a date (`BDAY:1980-01-20`),
+            // not as text (`BDAY;VALUE=TEXT:…`, which 3.0 does not know and
+            // 4.0 reads as free text); anything else stays text.
+            let slot = slots.bday.or_else(|| card.entries.len().checked_sub(1));
+            if let (Some(i), Some(date)) = (slot, date_value(value))
+                && let Some(entry) = card.entries.get_mut(i)
+                && entry.name == VCardProperty::Bday
+            {
+                entry.values = vec![VCardValue::PartialDateTime(date)];
+            }
+        }
         FieldPath::OrgName | FieldPath::OrgUnit => {
             let i = usize::from(*path == FieldPath::OrgUnit);
             match slots.org {
