@@ -314,6 +314,13 @@ pub trait ReadStore {
         let _ = id;
         Ok(None)
     }
+    /// The kind of value the column of `field` takes, where it takes
+    /// only some (a PostgreSQL `boolean`, `integer` or `date`): the plan
+    /// writes no other value there, it warns instead. `None`: any text.
+    fn value_kind(&self, field: &FieldPath) -> Option<ValueKind> {
+        let _ = field;
+        None
+    }
     /// The most characters a value of `field` may have in this store (a
     /// `varchar(n)` column): the plan writes no longer value there (it
     /// warns instead), and a write of one is refused rather than cut
@@ -332,6 +339,43 @@ pub trait ReadStore {
     /// [`ReadStore::card`] for a batch of (id, expected revision), in order.
     fn cards(&self, wanted: &[(&str, &str)]) -> Vec<Result<Option<VCard>, StoreError>> {
         wanted.iter().map(|(id, rev)| self.card(id, rev)).collect()
+    }
+}
+
+/// The values a typed column takes ([`ReadStore::value_kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// `true`/`false` and the words PostgreSQL reads as them.
+    Boolean,
+    /// A whole number between `min` and `max`.
+    Integer { min: i64, max: i64 },
+    /// A whole date (`1980-01-20`).
+    Date,
+}
+
+impl ValueKind {
+    /// Whether the column takes `value` (as its text is cast to the type).
+    pub fn accepts(self, value: &str) -> bool {
+        let v = value.trim();
+        match self {
+            ValueKind::Boolean => matches!(
+                v.to_ascii_lowercase().as_str(),
+                "t" | "true" | "y" | "yes" | "on" | "1" | "f" | "false" | "n" | "no" | "off" | "0"
+            ),
+            ValueKind::Integer { min, max } => v.parse::<i64>().is_ok_and(|n| n >= min && n <= max),
+            ValueKind::Date => ["%Y-%m-%d", "%Y%m%d"]
+                .iter()
+                .any(|f| chrono::NaiveDate::parse_from_str(v, f).is_ok()),
+        }
+    }
+
+    /// The kind in words, for a warning.
+    pub fn describe(self) -> String {
+        match self {
+            ValueKind::Boolean => "only true or false".into(),
+            ValueKind::Integer { min, max } => format!("only whole numbers from {min} to {max}"),
+            ValueKind::Date => "only whole dates (YYYY-MM-DD)".into(),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use crate::config::{Config, Direction, Limits, PhoneFormat, StoreConfig, Transfo
 use crate::model::contact::{Contact, FieldClass, FieldPath, Kind, PropName, all_card_fields};
 
 use crate::model::{PerSide, Side};
+use crate::store::ValueKind;
 use crate::sync::plan::warning::{Limit, Warning};
 use crate::sync::state::Base;
 use crate::vcard::props::carried;
@@ -25,6 +26,9 @@ pub struct SyncField {
     /// The most characters a side's column takes (a `varchar(n)`): a
     /// longer value is not written there, never cut short.
     pub max_chars: PerSide<Option<usize>>,
+    /// The values a side's typed column takes (a `date`, a `boolean`): no
+    /// other value is written there.
+    pub value_kind: PerSide<Option<ValueKind>>,
 }
 
 /// The synchronised fields, and per side what it can hold.
@@ -124,6 +128,7 @@ impl FieldSet {
                     writable,
                     blocked,
                     max_chars: PerSide::default(),
+                    value_kind: PerSide::default(),
                 }
             })
             .collect();
@@ -147,6 +152,7 @@ impl FieldSet {
             writable: PerSide::new(true, true),
             blocked: PerSide::default(),
             max_chars: PerSide::default(),
+            value_kind: PerSide::default(),
         }
     }
 

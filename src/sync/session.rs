@@ -98,6 +98,7 @@ impl Session {
         // What a column can take is the store's to say (its catalog).
         for field in &mut fields.fields {
             field.max_chars = PerSide::from_fn(|side| stores.get(side).max_chars(&field.path));
+            field.value_kind = PerSide::from_fn(|side| stores.get(side).value_kind(&field.path));
         }
         let policy = Policy::from_config(&config);
         let mut session = Session {

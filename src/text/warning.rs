@@ -154,6 +154,20 @@ impl fmt::Display for Sentence<'_> {
                 name(*to),
                 name(to.opposite())
             ),
+            Warning::NotItsType {
+                field,
+                to,
+                kind,
+                value,
+            } => write!(
+                f,
+                "{field}: {} takes {} there, not {:?}: it is not written to {} and stays only in {}",
+                name(*to),
+                kind.describe(),
+                crate::model::sanitize::for_terminal(value),
+                name(*to),
+                name(to.opposite())
+            ),
             Warning::NewestUnknown => f.write_str(
                 "conflicts = \"newest\": not both stores tell when this contact changed (a `modified` column, a card's REV), or both at the same time; decide by hand",
             ),

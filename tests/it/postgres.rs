@@ -679,3 +679,36 @@ fn tls_is_verified_against_the_ca_file_and_refused_without_it() {
     sb.apply();
     sb.assert_plan_empty();
 }
+
+/// A card value the typed column cannot hold (a birthday without a year
+/// for a `date`, a word for a `boolean`) is a warning in the plan and is
+/// not written there; the row's other fields are, and the next plan is
+/// empty (before: the apply failed on it every time).
+#[test]
+fn a_value_the_column_type_cannot_hold_is_a_warning_not_a_failed_write() {
+    let Some(sb) = Sandbox::new() else { return };
+    sb.apply();
+    let carla: i32 = (sb.cluster.crm())
+        .query_one(
+            "SELECT id FROM kunden WHERE email = 'carla@example.com'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    sb.edit_card("BDAY:19750601", "BDAY:--1217\r\nNICKNAME:Mimi");
+    sb.edit_card("ORG:Firma;12", "ORG:Firma;16");
+    let plan = sb.plan();
+    let warnings = plan["operations"][0]["warnings"].to_string();
+    assert!(
+        warnings
+            .contains("bday: CRM takes only whole dates (YYYY-MM-DD) there, not \\\"--12-17\\\"")
+            && warnings.contains("nickname: CRM takes only true or false there, not \\\"Mimi\\\""),
+        "{plan:#}"
+    );
+    let out = sb.run(&["apply", "--yes"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(!out.stdout.contains("failed"), "{out}");
+    assert_eq!(sb.col(carla, "abteilung_nr").as_deref(), Some("16"));
+    assert_eq!(sb.col(carla, "geburtstag").as_deref(), Some("1975-06-01"));
+    sb.assert_plan_empty();
+}

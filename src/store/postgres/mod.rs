@@ -23,7 +23,9 @@ use postgres::types::ToSql;
 
 use self::catalog::{Column, Reference, Relation};
 use self::connect::server_error;
-use super::interface::{Listing, Patch, Previewed, ReadStore, StoreError, Versions, WriteStore};
+use super::interface::{
+    Listing, Patch, Previewed, ReadStore, StoreError, ValueKind, Versions, WriteStore,
+};
 use super::sql::{Layout, NewId, SqlRows, quote_identifier, rows_of};
 use crate::config::{Scope, StoreConfig, Transform};
 use crate::model::contact::FieldPath;
@@ -443,6 +445,31 @@ impl ReadStore for PostgresStore {
         let mut names: Vec<String> = self.all.iter().map(|c| c.name.clone()).collect();
         names.sort();
         Ok(names)
+    }
+
+    fn value_kind(&self, field: &FieldPath) -> Option<ValueKind> {
+        let kinds = (self.layout.columns.iter())
+            .filter(|(m, _)| m.field == *field && m.transform != Transform::Name)
+            .filter_map(|(_, quoted)| {
+                Some(match self.column(quoted)?.type_name.as_str() {
+                    "bool" => ValueKind::Boolean,
+                    "int2" => ValueKind::Integer {
+                        min: i16::MIN.into(),
+                        max: i16::MAX.into(),
+                    },
+                    "int4" => ValueKind::Integer {
+                        min: i32::MIN.into(),
+                        max: i32::MAX.into(),
+                    },
+                    "int8" => ValueKind::Integer {
+                        min: i64::MIN,
+                        max: i64::MAX,
+                    },
+                    "date" => ValueKind::Date,
+                    _ => return None,
+                })
+            });
+        kinds.into_iter().next()
     }
 
     fn max_chars(&self, field: &FieldPath) -> Option<usize> {

@@ -52,6 +52,15 @@ impl Planner<'_> {
         } else {
             v.to_string()
         };
+        // A value the column's type cannot hold: not written there.
+        if let Some(kind) = field.value_kind.get(to).filter(|k| !k.accepts(&v)) {
+            return Err(Warning::NotItsType {
+                field: field.path,
+                to,
+                kind,
+                value: v,
+            });
+        }
         // Longer than the column takes: not written there, never cut.
         let length = v.chars().count();
         if let Some(max) = field.max_chars.get(to).filter(|&max| length > max) {
@@ -279,7 +288,7 @@ impl Planner<'_> {
         let targets: Vec<Side> = c.changes.iter().filter_map(|ch| ch.to).collect();
         let kept_out: Vec<Side> = (c.warnings.iter())
             .filter_map(|w| match w {
-                Warning::TooLong { to, .. } => Some(*to),
+                Warning::TooLong { to, .. } | Warning::NotItsType { to, .. } => Some(*to),
                 _ => None,
             })
             .collect();

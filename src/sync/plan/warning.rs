@@ -6,6 +6,7 @@
 use crate::config::Limits;
 use crate::model::Side;
 use crate::model::contact::{Contact, FieldPath, Kind};
+use crate::store::ValueKind;
 
 /// One warning of an operation. Where a warning is about one store and
 /// the value that stays in the other, it names the first: the other is
@@ -96,6 +97,14 @@ pub enum Warning {
         max: usize,
         length: usize,
     },
+    /// A value the typed column of `to` cannot hold (`--12-17` for a
+    /// `date`): it is not written there and stays only where it is.
+    NotItsType {
+        field: FieldPath,
+        to: Side,
+        kind: ValueKind,
+        value: String,
+    },
     /// Rows of other tables refer to the record a delete would remove on
     /// `side` (the database's foreign keys may delete or change them with
     /// it): the delete waits for review.
@@ -166,10 +175,11 @@ pub enum WarningKind {
     MaybeMoved,
     ReferredBy,
     TooLong,
+    NotItsType,
 }
 
 impl WarningKind {
-    pub const ALL: [WarningKind; 17] = [
+    pub const ALL: [WarningKind; 18] = [
         WarningKind::NotE164,
         WarningKind::TooManyEmails,
         WarningKind::TooManyUrls,
@@ -187,6 +197,7 @@ impl WarningKind {
         WarningKind::MaybeMoved,
         WarningKind::ReferredBy,
         WarningKind::TooLong,
+        WarningKind::NotItsType,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -208,6 +219,7 @@ impl WarningKind {
             WarningKind::MaybeMoved => "maybe-moved",
             WarningKind::ReferredBy => "referred-by",
             WarningKind::TooLong => "too-long",
+            WarningKind::NotItsType => "not-its-type",
         }
     }
 }
@@ -232,6 +244,7 @@ impl Warning {
             Warning::MaybeMoved { .. } => WarningKind::MaybeMoved,
             Warning::ReferredBy { .. } => WarningKind::ReferredBy,
             Warning::TooLong { .. } => WarningKind::TooLong,
+            Warning::NotItsType { .. } => WarningKind::NotItsType,
         }
     }
 }
