@@ -536,6 +536,12 @@ impl State {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Every statement of an apply stays prepared (see StateTx::exec).
         conn.set_prepared_statement_cache_capacity(64);
+        // Keep each statement's plan: the bundled SQLite (STAT4) would
+        // otherwise prepare it again for every new value bound to it.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         match read_only {
             None => {
                 conn.execute_batch(
