@@ -868,23 +868,14 @@ fn a_link_and_a_delete_show_their_records_in_the_queue_and_the_results() {
     crate::common::select_op(&mut app, OpKind::Delete, &delete.name);
     assert!(screen(&app, (80, 24)).contains(&email));
     // Accept what needs no review (the delete waits), execute.
-    app.update(Action::AcceptAll);
-    app.update(Action::Execute);
-    press(&mut app, 'y');
-    assert!(app.wait_idle(Duration::from_secs(60)));
+    execute_what_needs_no_review(&mut app);
     assert!(app.results.is_some());
     press(&mut app, '/');
     for c in link.to_lowercase().chars() {
         press(&mut app, c);
     }
     key(&mut app, KeyCode::Enter);
-    let results = app.results.as_ref().unwrap();
-    let at = (app.queue.shown_results.iter())
-        .position(|&i| results.data.plan.operations[i as usize].kind == OpKind::Link)
-        .unwrap();
-    for _ in 0..at {
-        app.update(Action::Down);
-    }
+    select_result(&mut app, OpKind::Link);
     assert!(screen(&app, (80, 24)).contains("done: link"));
     check(&app, "results");
     key(&mut app, KeyCode::Esc);
@@ -893,13 +884,7 @@ fn a_link_and_a_delete_show_their_records_in_the_queue_and_the_results() {
         press(&mut app, c);
     }
     key(&mut app, KeyCode::Enter);
-    let results = app.results.as_ref().unwrap();
-    let at = (app.queue.shown_results.iter())
-        .position(|&i| results.data.plan.operations[i as usize].kind == OpKind::Delete)
-        .unwrap();
-    for _ in 0..at {
-        app.update(Action::Down);
-    }
+    select_result(&mut app, OpKind::Delete);
     let shown = screen(&app, (80, 24));
     assert!(shown.contains("skipped: delete"), "{shown}");
     assert!(
@@ -1040,17 +1025,8 @@ fn an_undecided_conflict_is_skipped_for_want_of_a_side() {
     use abgleich::sync::plan::OpKind;
     let (_dir, mut app) = demo();
     app.update(Action::Show(View::Queue));
-    app.update(Action::AcceptAll);
-    app.update(Action::Execute);
-    press(&mut app, 'y');
-    assert!(app.wait_idle(Duration::from_secs(60)));
-    let results = app.results.as_ref().unwrap();
-    let at = (app.queue.shown_results.iter())
-        .position(|&i| results.data.plan.operations[i as usize].kind == OpKind::Conflict)
-        .expect("a conflict in the results");
-    for _ in 0..at {
-        app.update(Action::Down);
-    }
+    execute_what_needs_no_review(&mut app);
+    select_result(&mut app, OpKind::Conflict);
     let shown = screen(&app, (80, 24));
     assert!(
         shown.contains("skipped: conflict, no side chosen"),
@@ -1065,10 +1041,7 @@ fn a_stopped_undo_finished_by_a_reload_is_said_on_the_screen() {
     use std::process::Command;
     let (dir, mut app) = demo();
     app.update(Action::Show(View::Queue));
-    app.update(Action::AcceptAll);
-    app.update(Action::Execute);
-    press(&mut app, 'y');
-    assert!(app.wait_idle(Duration::from_secs(60)));
+    execute_what_needs_no_review(&mut app);
     key(&mut app, ratatui::crossterm::event::KeyCode::Enter);
     let card = dir.path().join("outlook/Thomas Becker.vcf");
     if !(Command::new("chattr").arg("+i").arg(&card).status()).is_ok_and(|s| s.success()) {
@@ -1205,10 +1178,7 @@ fn esc_over_the_results_steps_back_one_thing_at_a_time() {
     use ratatui::crossterm::event::KeyCode;
     let (_dir, mut app) = demo();
     app.update(Action::Show(View::Queue));
-    app.update(Action::AcceptAll);
-    app.update(Action::Execute);
-    press(&mut app, 'y');
-    assert!(app.wait_idle(Duration::from_secs(60)));
+    execute_what_needs_no_review(&mut app);
     press(&mut app, '/');
     press(&mut app, 'k');
     key(&mut app, KeyCode::Enter);
@@ -1250,4 +1220,26 @@ fn a_value_cut_in_the_contacts_detail_is_shown_whole_below_it() {
         shown.contains(&format!("email, Outlook: {email}")),
         "{shown}"
     );
+}
+
+/// Accept what needs no review (`a`), execute (`x`, `y`) and wait for the
+/// results.
+fn execute_what_needs_no_review(app: &mut App) {
+    app.update(Action::AcceptAll);
+    app.update(Action::Execute);
+    press(app, 'y');
+    assert!(app.wait_idle(Duration::from_secs(60)));
+    assert!(app.results.is_some(), "the results of the execute");
+}
+
+/// Select the first result of an operation of `kind` among those shown.
+fn select_result(app: &mut App, kind: abgleich::sync::plan::OpKind) {
+    let results = app.results.as_ref().unwrap();
+    let at = (app.queue.shown_results.iter())
+        .position(|&i| results.data.plan.operations[i as usize].kind == kind)
+        .unwrap_or_else(|| panic!("no {kind:?} among the results shown"));
+    app.update(Action::Top);
+    for _ in 0..at {
+        app.update(Action::Down);
+    }
 }

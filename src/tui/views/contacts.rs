@@ -4,7 +4,7 @@
 
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -308,12 +308,7 @@ impl ContactsView {
 
     pub fn render(&self, frame: &mut Frame, area: Rect, data: &Data, theme: &Theme) {
         let header = self.counts_lines(data, theme, area.width as usize);
-        let [counts, list, detail] = Layout::vertical([
-            Constraint::Length(header.len().max(1) as u16),
-            Constraint::Percentage(55),
-            Constraint::Fill(1),
-        ])
-        .areas(area);
+        let [counts, list, detail] = super::header_list_detail(area, header.len(), 55);
         frame.render_widget(Paragraph::new(header), counts);
         self.render_list(frame, list, data, theme);
         self.render_detail(frame, detail, data, theme);

@@ -9,6 +9,7 @@ pub mod preview;
 pub mod queue;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
@@ -144,6 +145,17 @@ pub fn narrowing_items(
         ]);
     }
     items
+}
+
+/// A list view's areas: its header (`header` lines, at least one), the
+/// list (`list_percent` of the rest) and the detail below.
+pub fn header_list_detail(area: Rect, header: usize, list_percent: u16) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(header.max(1) as u16),
+        Constraint::Percentage(list_percent),
+        Constraint::Fill(1),
+    ])
+    .areas(area)
 }
 
 /// What a key did to a search being typed ([`edit_query`]).

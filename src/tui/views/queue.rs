@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
@@ -746,12 +746,7 @@ impl QueueView {
             return;
         }
         let header = self.header_lines(data, decisions, defaults, theme, area.width as usize);
-        let [head, list, detail] = Layout::vertical([
-            Constraint::Length(header.len().max(1) as u16),
-            Constraint::Percentage(50),
-            Constraint::Fill(1),
-        ])
-        .areas(area);
+        let [head, list, detail] = super::header_list_detail(area, header.len(), 50);
         frame.render_widget(Paragraph::new(header), head);
 
         let block = Block::default()
@@ -1021,12 +1016,7 @@ impl QueueView {
         items.push(title(format!("{skipped} skipped")));
         items.push(title("Enter: new plan".to_string()));
         let header = widgets::flow(&[items], " · ", area.width as usize, 2);
-        let [head, list, detail] = Layout::vertical([
-            Constraint::Length(header.len().max(1) as u16),
-            Constraint::Percentage(50),
-            Constraint::Fill(1),
-        ])
-        .areas(area);
+        let [head, list, detail] = super::header_list_detail(area, header.len(), 50);
         frame.render_widget(Paragraph::new(header), head);
         let block = Block::default()
             .borders(Borders::TOP)
