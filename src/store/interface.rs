@@ -314,6 +314,14 @@ pub trait ReadStore {
         let _ = id;
         Ok(None)
     }
+    /// The version tokens of records this process just wrote (after the
+    /// apply's commit), as the next listing will give them once they are
+    /// old enough to be trusted: remembered with the links, so the next
+    /// plan need not read those records again. `None` per record where the
+    /// store has no such token.
+    fn written_versions(&self, ids: &[&str]) -> Vec<Option<Version>> {
+        ids.iter().map(|_| None).collect()
+    }
     /// The kind of value the column of `field` takes, where it takes
     /// only some (a PostgreSQL `boolean`, `integer` or `date`): the plan
     /// writes no other value there, it warns instead. `None`: any text.

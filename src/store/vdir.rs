@@ -99,6 +99,16 @@ fn is_card_file(name: &str) -> bool {
 /// the entry is gone since the folder was listed; why it is not a card file
 /// that can be read (a dangling link, a directory or FIFO in a card's place,
 /// a stat error), so that it is reported, never taken as deleted.
+/// A card file's version token: its size and modification time
+/// (`None` when that time is within two seconds of `now_ns`, if given).
+fn file_version(meta: &std::fs::Metadata, now_ns: Option<i64>) -> Option<Version> {
+    meta.modified()
+        .ok()
+        .map(mtime_ns)
+        .filter(|&ns| now_ns.is_none_or(|now| now - ns > 2_000_000_000))
+        .map(|ns| Version::new(format!("{}:{ns}", meta.len())))
+}
+
 fn card_file_meta(path: &Path) -> Result<Option<std::fs::Metadata>, String> {
     let own = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
@@ -270,16 +280,22 @@ impl ReadStore for VdirStore {
                     continue;
                 }
             };
-            let version = meta
-                .modified()
-                .ok()
-                .map(mtime_ns)
-                .filter(|&ns| now_ns - ns > 2_000_000_000)
-                .map(|ns| Version::new(format!("{}:{ns}", meta.len())));
+            // A file changed in the last two seconds gets no token: a
+            // change in the same clock tick would not show in it.
+            let version = file_version(&meta, Some(now_ns));
             out.items.push(Listed { id: name, version });
         }
         out.items.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
+    }
+
+    fn written_versions(&self, ids: &[&str]) -> Vec<Option<Version>> {
+        (ids.iter())
+            .map(|id| {
+                let meta = card_file_meta(&self.path_of(id).ok()?).ok()??;
+                file_version(&meta, None)
+            })
+            .collect()
     }
 
     fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError> {

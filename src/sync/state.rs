@@ -1091,6 +1091,22 @@ impl StateTx<'_> {
         Ok(())
     }
 
+    /// Remember a record's version token and revision (see
+    /// [`State::put_versions`]).
+    pub fn put_version(
+        &self,
+        side: Side,
+        id: &str,
+        version: &Version,
+        revision: &str,
+    ) -> Result<(), StateError> {
+        self.exec(
+            "INSERT OR REPLACE INTO versions (side, id, token, rev) VALUES (?1, ?2, ?3, ?4)",
+            params![side.as_str(), id, version.as_str(), revision],
+        )?;
+        Ok(())
+    }
+
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StateError> {
         self.exec(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)

@@ -212,6 +212,25 @@ fn record_links(
         ..
     } = *input;
     links::put_links(&tx, apply_id, plan, groups, written, snapshot, fields)?;
+    // What was written is known: its version tokens go with the links, so
+    // the next plan does not read those records again.
+    for side in Side::BOTH {
+        let done: Vec<(&str, &str)> = (groups.iter().zip(written))
+            .filter(|(_, w)| w.failed.is_none())
+            .filter_map(|(g, w)| {
+                let rev = w.revs.get(side).as_deref()?;
+                let id = w.ids.get(side).as_deref().or(g.first.id_on(side))?;
+                Some((id, rev))
+            })
+            .collect();
+        let ids: Vec<&str> = done.iter().map(|(id, _)| *id).collect();
+        let versions = stores.get(side).written_versions(&ids);
+        for ((id, rev), version) in done.iter().zip(versions) {
+            if let Some(version) = version {
+                tx.put_version(side, id, &version, rev)?;
+            }
+        }
+    }
     links::put_refreshes(&tx, Some(apply_id), &plan.refreshes)?;
     for side in Side::BOTH {
         links::follow_renames(&tx, apply_id, side, &stores.get(side).renamed())?;
