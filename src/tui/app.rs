@@ -556,7 +556,7 @@ impl App {
                 // rather than nothing.
                 Some(_) => {
                     self.message = Some(Message::info(
-                        "this pane only scrolls (j/k, g/G); Esc closes it, then the key acts",
+                        "this pane only scrolls (j/k, g/G); Esc or q closes it, then the key acts",
                     ))
                 }
                 None => {}

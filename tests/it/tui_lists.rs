@@ -1243,3 +1243,21 @@ fn select_result(app: &mut App, kind: abgleich::sync::plan::OpKind) {
         app.update(Action::Down);
     }
 }
+
+/// The queue header says how many accepted operations wait for their
+/// pair's link (`[~]`), so "1 accepted" never meets "nothing to execute"
+/// without a word.
+#[test]
+fn the_queue_header_counts_what_waits_for_a_link() {
+    use abgleich::sync::plan::OpKind;
+    let (_dir, mut app) = demo();
+    app.update(Action::Show(View::Queue));
+    app.update(Action::SkipAll);
+    crate::common::select_op(&mut app, OpKind::Conflict, "Sabine GROSS");
+    app.update(Action::Take(abgleich::model::Side::Right));
+    let header = header_lines(&screen(&app, (80, 24))).join(" ");
+    assert!(
+        header.contains("1 accepted (1 wait for a link)"),
+        "{header}"
+    );
+}

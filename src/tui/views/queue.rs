@@ -724,7 +724,15 @@ impl QueueView {
             theme,
         ));
         items.push(title(format!("{} ops", data.plan.operations.len())));
-        items.push(title(format!("{accepted} accepted")));
+        // Accepted, but not written while their pair's link waits (`[~]`).
+        let waiting = (self.link_of.iter())
+            .filter(|&(&o, &l)| decisions[o as usize].accept && !decisions[l as usize].accept)
+            .count();
+        items.push(title(if waiting > 0 {
+            format!("{accepted} accepted ({waiting} wait for a link)")
+        } else {
+            format!("{accepted} accepted")
+        }));
         items.push(title(format!("{open} open")));
         items.push(title(format!("{changed} changed by you")));
         // Records that could not be read are left alone, never deleted;
