@@ -1261,3 +1261,31 @@ fn the_queue_header_counts_what_waits_for_a_link() {
         "{header}"
     );
 }
+
+/// The contacts' `f` reaches "has warning" after the statuses: only the
+/// contacts whose operations carry a warning.
+#[test]
+fn the_contacts_filter_reaches_the_contacts_with_a_warning() {
+    let (_dir, mut app) = demo();
+    let mut presses = 0;
+    while !app.contacts.warned {
+        app.update(Action::Filter);
+        presses += 1;
+        assert!(presses < 20, "f never reaches has warning");
+    }
+    assert!(!app.contacts.visible.is_empty());
+    assert!(screen(&app, (80, 24)).contains("filter: has warning"));
+    let data = app.data.clone().unwrap();
+    for &r in &app.contacts.visible {
+        let row = &data.rows[r as usize];
+        assert!(
+            (row.ops.iter()).any(|&o| !data.plan.operations[o as usize].warnings.is_empty()),
+            "every contact shown has a warning"
+        );
+    }
+    app.update(Action::Filter);
+    assert!(
+        !app.contacts.warned && app.contacts.filter.is_none(),
+        "then all"
+    );
+}

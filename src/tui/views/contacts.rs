@@ -26,6 +26,8 @@ pub struct ContactsView {
     /// Position in `visible`.
     pub selected: usize,
     pub filter: Option<Status>,
+    /// Only the contacts with a warning (the `f` cycle's last stop).
+    pub warned: bool,
     pub query: String,
     /// Typing a search.
     pub searching: bool,
@@ -76,8 +78,9 @@ impl ContactsView {
     fn refilter(&mut self, data: &Data) {
         let all: Vec<u32> = (0..data.rows.len() as u32)
             .filter(|&r| {
-                self.filter
-                    .is_none_or(|f| data.rows[r as usize].status == f)
+                let row = &data.rows[r as usize];
+                self.filter.is_none_or(|f| row.status == f)
+                    && (!self.warned || has_warning(data, row))
             })
             .collect();
         self.visible = if self.query.is_empty() {
@@ -175,9 +178,10 @@ impl ContactsView {
                     self.detail_focus = false;
                 } else if self.marked.is_some() {
                     self.marked = None;
-                } else if !self.query.is_empty() || self.filter.is_some() {
+                } else if !self.query.is_empty() || self.filter.is_some() || self.warned {
                     self.query.clear();
                     self.filter = None;
+                    self.warned = false;
                     self.widen(data);
                 }
             }
@@ -187,12 +191,16 @@ impl ContactsView {
                     .into_iter()
                     .filter(|s| data.counts.get(s).copied().unwrap_or(0) > 0)
                     .collect();
-                self.filter = match self.filter {
-                    None => present.first().copied(),
-                    Some(f) => present
-                        .iter()
-                        .position(|&s| s == f)
-                        .and_then(|p| present.get(p + 1).copied()),
+                // The statuses, then "has warning" (where there are any),
+                // then all.
+                (self.filter, self.warned) = match (self.filter, self.warned) {
+                    (None, false) => (present.first().copied(), false),
+                    (Some(f), _) => {
+                        let next = (present.iter().position(|&s| s == f))
+                            .and_then(|p| present.get(p + 1).copied());
+                        (next, next.is_none() && data.warnings > 0)
+                    }
+                    (None, true) => (None, false),
                 };
                 self.selected = 0;
                 self.refilter(data);
@@ -318,7 +326,10 @@ impl ContactsView {
     /// what it counts, warnings and unreadable records; in two lines at
     /// most, words given up for marks only where they do not fit.
     fn counts_lines(&self, data: &Data, theme: &Theme, width: usize) -> Vec<Line<'static>> {
-        let filters: Vec<&str> = self.filter.iter().map(|f| f.label()).collect();
+        let mut filters: Vec<&str> = self.filter.iter().map(|f| f.label()).collect();
+        if self.warned {
+            filters.push("has warning");
+        }
         let narrowing = super::narrowing_items(
             &filters,
             &self.query,
@@ -644,4 +655,9 @@ fn info(title: &str, text: &str) -> Dialog {
         lines: vec![text.into(), String::new(), "any of y/n/esc closes".into()],
         on_yes: Action::Dismiss,
     }
+}
+
+/// Whether an operation of the contact's row carries a warning.
+fn has_warning(data: &Data, row: &Row) -> bool {
+    (row.ops.iter()).any(|&o| !data.plan.operations[o as usize].warnings.is_empty())
 }
