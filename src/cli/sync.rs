@@ -109,22 +109,26 @@ pub fn plan(
     note_read_only(&session);
     let (_, plan) = read_and_plan(&session)?;
     let names = store_names(&session.config);
-    let text = serde_json::to_string_pretty(&PlanJson::new(&plan, &names))?;
-    if let Some(out) = &out {
-        write_private(out, text.as_bytes())
-            .wrap_err_with(|| format!("cannot write {}", out.display()))?;
-    }
-    if json {
-        out::json(&text);
-    } else {
-        print_plan(&plan, &session.config);
-        if let Some(out) = out {
-            say!(
-                "saved to {} (apply it with `abgleich apply --plan {}`)",
-                out.display(),
-                out.display()
-            );
+    // The JSON only where it is asked for: at 100,000 creates it is
+    // hundreds of megabytes.
+    if json || out.is_some() {
+        let text = serde_json::to_string_pretty(&PlanJson::new(&plan, &names))?;
+        if let Some(out) = &out {
+            write_private(out, text.as_bytes())
+                .wrap_err_with(|| format!("cannot write {}", out.display()))?;
         }
+        if json {
+            out::json(&text);
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    print_plan(&plan, &session.config);
+    if let Some(out) = out {
+        say!(
+            "saved to {} (apply it with `abgleich apply --plan {}`)",
+            out.display(),
+            out.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

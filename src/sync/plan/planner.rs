@@ -89,6 +89,10 @@ impl<'a> Planner<'a> {
     pub(super) fn push(&mut self, mut op: Op) {
         self.drop_untrue_warnings(&mut op);
         op.id = op_id(&op);
+        // A plan of 100,000 creates holds 100,000 of these: no room to
+        // spare in each (a vector grown by pushes is up to twice its size).
+        op.changes.shrink_to_fit();
+        op.warnings.shrink_to_fit();
         self.ops.push(op);
     }
 
