@@ -511,14 +511,23 @@ pub(crate) mod tests {
         )
     }
 
-    #[test]
-    fn credentials_never_follow_a_redirect_to_another_host() {
-        let (other, other_head) =
-            one_shot("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi".into());
+    /// A server on 127.0.0.1 that redirects once to `path` on another
+    /// (`localhost`), which answers `answer`; a client logged in as alice.
+    struct Hop {
+        url: Url,
+        client: Client,
+        first: u16,
+        other: u16,
+        first_head: std::thread::JoinHandle<String>,
+        other_head: std::thread::JoinHandle<String>,
+    }
+
+    fn redirected(answer: &str, path: &str) -> Hop {
+        let (other, other_head) = one_shot(answer.to_string());
         let (first, first_head) = one_shot(format!(
-            "HTTP/1.1 301 Moved\r\nLocation: http://localhost:{other}/elsewhere/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "HTTP/1.1 301 Moved\r\nLocation: http://localhost:{other}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         ));
-        let url = Url::parse(&format!("http://127.0.0.1:{first}/book/")).unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{first}/")).unwrap();
         let client = Client::new(
             &url,
             Some("alice"),
@@ -526,7 +535,24 @@ pub(crate) mod tests {
             None,
             Duration::from_secs(10),
         );
-        let reply = client.send(&Request::new("GET", &url)).unwrap();
+        Hop {
+            url,
+            client,
+            first,
+            other,
+            first_head,
+            other_head,
+        }
+    }
+
+    #[test]
+    fn credentials_never_follow_a_redirect_to_another_host() {
+        let hop = redirected(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+            "/elsewhere/",
+        );
+        let (url, first_head, other_head) = (hop.url, hop.first_head, hop.other_head);
+        let reply = hop.client.send(&Request::new("GET", &url)).unwrap();
         assert_eq!((reply.status, reply.body.as_slice()), (200, &b"hi"[..]));
         assert_eq!(reply.url.path, "/elsewhere/");
         assert!(first_head.join().unwrap().contains("authorization: basic"));
@@ -539,21 +565,12 @@ pub(crate) mod tests {
 
     #[test]
     fn a_password_asked_for_on_another_host_is_named_as_such_not_as_refused() {
-        let (other, _) = one_shot(
-            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+        let hop = redirected(
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "/home/",
         );
-        let (first, _) = one_shot(format!(
-            "HTTP/1.1 301 Moved\r\nLocation: http://localhost:{other}/home/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        ));
-        let url = Url::parse(&format!("http://127.0.0.1:{first}/")).unwrap();
-        let client = Client::new(
-            &url,
-            Some("alice"),
-            Some("pw"),
-            None,
-            Duration::from_secs(10),
-        );
-        let (_, failure) = client.send(&Request::new("GET", &url)).unwrap_err();
+        let (first, other) = (hop.first, hop.other);
+        let (_, failure) = hop.client.send(&Request::new("GET", &hop.url)).unwrap_err();
         let text = failure.to_string();
         assert!(
             text.contains(&format!("localhost:{other} asks for a password"))
