@@ -987,10 +987,23 @@ impl StateTx<'_> {
     }
 
     fn remember(&self, apply_id: Option<i64>, link_id: i64) -> Result<(), StateError> {
+        if apply_id.is_none() {
+            return Ok(());
+        }
+        let old = self.old_row(link_id)?.map(|l| link_to_json(&l));
+        self.remember_as(apply_id, link_id, old)
+    }
+
+    /// Keep for `undo` that link `link_id` was `old` (`None`: no row).
+    fn remember_as(
+        &self,
+        apply_id: Option<i64>,
+        link_id: i64,
+        old: Option<String>,
+    ) -> Result<(), StateError> {
         let Some(apply_id) = apply_id else {
             return Ok(());
         };
-        let old = self.old_row(link_id)?.map(|l| link_to_json(&l));
         self.exec(
             "INSERT INTO link_undo (apply_id, seq, link_id, old)
              VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM link_undo WHERE apply_id = ?1), ?2, ?3)",
@@ -1034,18 +1047,29 @@ impl StateTx<'_> {
                 }
             }
         }
-        let link_id = if link.link_id == 0 {
-            // A fresh id from the table's sequence (never reused).
+        if link.link_id == 0 {
+            // A new row, its id fresh from the table's sequence (never
+            // reused); undo learns there was none.
             self.exec(
-                "INSERT INTO links (left_id, right_id) VALUES (NULL, NULL)",
-                [],
+                "INSERT INTO links (left_id, right_id, left_rev, right_rev, base, created_on, tombstone, left_uid, right_uid)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    link.ids.left,
+                    link.ids.right,
+                    link.revs.left,
+                    link.revs.right,
+                    link.base.to_json(),
+                    link.created_on.map(Side::as_str),
+                    link.tombstone,
+                    link.uids.left,
+                    link.uids.right,
+                ],
             )?;
             let id = self.tx.last_insert_rowid();
-            self.exec("DELETE FROM links WHERE link_id = ?1", [id])?;
-            id
-        } else {
-            link.link_id
-        };
+            self.remember_as(apply_id, id, None)?;
+            return Ok(id);
+        }
+        let link_id = link.link_id;
         self.remember(apply_id, link_id)?;
         self.exec(
             &format!(
