@@ -306,20 +306,25 @@ pub struct Lookalikes<'a> {
     records: &'a [Record],
     keys: HashMap<String, Vec<usize>>,
     normalizer: &'a Normalizer,
+    /// Some record has a phone key: only then are a new contact's phone
+    /// numbers parsed (the costliest key; none at all into an empty store).
+    phones: bool,
 }
 
 impl<'a> Lookalikes<'a> {
     pub fn new(records: &'a [Record], normalizer: &'a Normalizer) -> Self {
         let mut keys: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, r) in records.iter().enumerate() {
-            for k in lookalike_keys(r, normalizer) {
+            for k in lookalike_keys(r, normalizer, true) {
                 keys.entry(k).or_default().push(i);
             }
         }
+        let phones = keys.keys().any(|k| k.starts_with("t:"));
         Lookalikes {
             records,
             keys,
             normalizer,
+            phones,
         }
     }
 
@@ -327,7 +332,10 @@ impl<'a> Lookalikes<'a> {
     /// phone number with no contradicting family name, or the same folded
     /// name with no contradicting organisation.
     pub fn of(&self, record: &Record) -> Vec<&'a Record> {
-        let mut hits: Vec<usize> = lookalike_keys(record, self.normalizer)
+        if self.keys.is_empty() {
+            return Vec::new();
+        }
+        let mut hits: Vec<usize> = lookalike_keys(record, self.normalizer, self.phones)
             .iter()
             .filter_map(|k| self.keys.get(k).map(|v| (k, v)))
             .flat_map(|(k, v)| v.iter().map(move |&i| (k.starts_with("n:"), i)))
@@ -352,7 +360,8 @@ impl<'a> Lookalikes<'a> {
     }
 }
 
-fn lookalike_keys(record: &Record, normalizer: &Normalizer) -> Vec<String> {
+/// `phones`: with the phone numbers' keys (each number parsed).
+fn lookalike_keys(record: &Record, normalizer: &Normalizer, phones: bool) -> Vec<String> {
     let c = &record.contact;
     let mut keys: Vec<String> = c
         .emails
@@ -361,12 +370,14 @@ fn lookalike_keys(record: &Record, normalizer: &Normalizer) -> Vec<String> {
         .filter(|e| !e.is_empty())
         .map(|e| format!("e:{e}"))
         .collect();
-    keys.extend(
-        c.phones
-            .iter()
-            .filter_map(|p| normalizer.phone(&p.value))
-            .map(|p| format!("t:{p}")),
-    );
+    if phones {
+        keys.extend(
+            c.phones
+                .iter()
+                .filter_map(|p| normalizer.phone(&p.value))
+                .map(|p| format!("t:{p}")),
+        );
+    }
     keys.extend(name_keys(record).into_iter().map(|k| format!("n:{k}")));
     keys.sort();
     keys.dedup();
