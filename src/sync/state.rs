@@ -1047,36 +1047,19 @@ impl StateTx<'_> {
                 }
             }
         }
-        if link.link_id == 0 {
-            // A new row, its id fresh from the table's sequence (never
-            // reused); undo learns there was none.
-            self.exec(
-                "INSERT INTO links (left_id, right_id, left_rev, right_rev, base, created_on, tombstone, left_uid, right_uid)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    link.ids.left,
-                    link.ids.right,
-                    link.revs.left,
-                    link.revs.right,
-                    link.base.to_json(),
-                    link.created_on.map(Side::as_str),
-                    link.tombstone,
-                    link.uids.left,
-                    link.uids.right,
-                ],
-            )?;
-            let id = self.tx.last_insert_rowid();
-            self.remember_as(apply_id, id, None)?;
-            return Ok(id);
+        // A new link goes in with NULL for its id: the table's sequence
+        // gives a fresh one (never reused), and undo learns there was no
+        // row; a known one is remembered as it was, then replaced.
+        let new = link.link_id == 0;
+        if !new {
+            self.remember(apply_id, link.link_id)?;
         }
-        let link_id = link.link_id;
-        self.remember(apply_id, link_id)?;
         self.exec(
             &format!(
                 "INSERT OR REPLACE INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
             ),
             params![
-                link_id,
+                (!new).then_some(link.link_id),
                 link.ids.left,
                 link.ids.right,
                 link.revs.left,
@@ -1088,6 +1071,13 @@ impl StateTx<'_> {
                 link.uids.right,
             ],
         )?;
+        let link_id = if new {
+            let id = self.tx.last_insert_rowid();
+            self.remember_as(apply_id, id, None)?;
+            id
+        } else {
+            link.link_id
+        };
         Ok(link_id)
     }
 
