@@ -97,9 +97,7 @@ impl ContactsView {
     fn widen(&mut self, data: &Data) {
         let keep = self.visible.get(self.selected).copied();
         self.refilter(data);
-        if let Some(p) = keep.and_then(|r| self.visible.iter().position(|&v| v == r)) {
-            self.selected = p;
-        }
+        super::reselect(&self.visible, keep, &mut self.selected);
     }
 
     pub fn selected_row<'d>(&self, data: &'d Data) -> Option<&'d Row> {

@@ -271,6 +271,24 @@ impl DetailRow {
     }
 }
 
+/// After a list was filtered again: the selection back on `kept` (what
+/// it showed before), where the list still holds it.
+pub fn reselect(list: &[u32], kept: Option<u32>, selected: &mut usize) {
+    if let Some(p) = kept.and_then(|k| list.iter().position(|&v| v == k)) {
+        *selected = p;
+    }
+}
+
+/// The widths of a detail table's field name and of each value column.
+fn detail_widths(width: usize, has_base: bool) -> (usize, usize) {
+    let name_w = 16.min(width / 5);
+    let columns = if has_base { 3 } else { 2 };
+    (
+        name_w,
+        width.saturating_sub(name_w + 2 + 3 * (columns - 1)) / columns,
+    )
+}
+
 /// Field | left | base | right (without a base: field | left | right),
 /// values that differ from the base (or, with no base, from each other)
 /// highlighted. Every line starts with one blank column for a marker.
@@ -280,9 +298,7 @@ pub fn detail_table(
     has_base: bool,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
-    let name_w = 16.min(width / 5);
-    let columns = if has_base { 3 } else { 2 };
-    let col = width.saturating_sub(name_w + 2 + 3 * (columns - 1)) / columns;
+    let (name_w, col) = detail_widths(width, has_base);
     let mut head = format!(" {} {}", cell("field", name_w), cell("left", col));
     if has_base {
         head.push_str(&format!(" │ {}", cell("base", col)));
@@ -344,9 +360,7 @@ pub fn cut_values(
     has_base: bool,
     names: &PerSide<String>,
 ) -> Vec<String> {
-    let name_w = 16.min(width / 5);
-    let columns = if has_base { 3 } else { 2 };
-    let col = width.saturating_sub(name_w + 2 + 3 * (columns - 1)) / columns;
+    let (_, col) = detail_widths(width, has_base);
     let wide = |v: &Option<String>| {
         v.as_deref()
             .is_some_and(|v| unicode_width::UnicodeWidthStr::width(v) > col)

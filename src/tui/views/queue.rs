@@ -252,9 +252,7 @@ impl QueueView {
     fn widen(&mut self, data: &Data) {
         let keep = self.visible.get(self.selected).copied();
         self.refilter(data);
-        if let Some(p) = keep.and_then(|o| self.visible.iter().position(|&v| v == o)) {
-            self.selected = p;
-        }
+        super::reselect(&self.visible, keep, &mut self.selected);
     }
 
     /// Every operation's name, ids and values, lowercase, for the search.
@@ -393,9 +391,7 @@ impl QueueView {
     fn widen_results(&mut self, results: &Results) {
         let keep = self.shown_results.get(self.selected).copied();
         self.refilter_results(results);
-        if let Some(p) = keep.and_then(|o| self.shown_results.iter().position(|&v| v == o)) {
-            self.selected = p;
-        }
+        super::reselect(&self.shown_results, keep, &mut self.selected);
     }
 
     /// Keys while typing a search in the results: text, never a command.
