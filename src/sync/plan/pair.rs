@@ -61,15 +61,18 @@ impl Planner<'_> {
                 value: v,
             });
         }
-        // Longer than the column takes: not written there, never cut.
-        let length = v.chars().count();
-        if let Some(max) = field.max_chars.get(to).filter(|&max| length > max) {
-            return Err(Warning::TooLong {
-                field: field.path,
-                to,
-                max,
-                length,
-            });
+        // Longer than the column takes: not written there, never cut
+        // (counted only where a column has a length).
+        if let Some(max) = *field.max_chars.get(to) {
+            let length = v.chars().count();
+            if length > max {
+                return Err(Warning::TooLong {
+                    field: field.path,
+                    to,
+                    max,
+                    length,
+                });
+            }
         }
         Ok(Some(v))
     }
