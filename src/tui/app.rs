@@ -314,29 +314,25 @@ impl App {
                     .collect();
                 dropped.sort_unstable();
                 // After a reload the contacts changed; after a save the
-                // mapping did (the "saved" note comes first).
-                let why = match (self.reloading, self.saving) {
-                    (true, _) => Some("reloaded; {n} decision(s) dropped, their contacts changed"),
-                    (false, true) => Some(
-                        "{saved}; {n} decision(s) dropped, the new mapping changed their operations",
-                    ),
+                // mapping did (the "saved" note, which came first, leads).
+                let n = dropped.len();
+                let why = match (self.reloading, &self.message) {
+                    (true, _) => Some(format!(
+                        "reloaded; {n} decision(s) dropped, their contacts changed"
+                    )),
+                    (false, Some(saved)) if self.saving => Some(format!(
+                        "{}; {n} decision(s) dropped, the new mapping changed their operations",
+                        saved.text
+                    )),
                     _ => None,
                 };
-                let saved = (self.message.as_ref()).map_or_else(String::new, |m| m.text.clone());
                 self.saving = false;
-                let dropped_note = why.filter(|_| !dropped.is_empty()).map(|why| {
-                    let more = if dropped.len() > 3 { ", …" } else { "" };
-                    format!(
-                        "{}: {}{more}",
-                        why.replace("{n}", &dropped.len().to_string())
-                            .replace("{saved}", &saved),
-                        dropped
-                            .iter()
-                            .take(3)
-                            .map(|n| for_terminal(n).into_owned())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
+                let dropped_note = why.filter(|_| n > 0).map(|why| {
+                    let more = if n > 3 { ", …" } else { "" };
+                    let names: Vec<String> = (dropped.iter().take(3))
+                        .map(|name| for_terminal(name).into_owned())
+                        .collect();
+                    format!("{why}: {}{more}", names.join(", "))
                 });
                 let kept: std::collections::HashMap<&str, &Decision> =
                     kept.into_iter().map(|(id, (d, _))| (id, d)).collect();
