@@ -1,7 +1,7 @@
 //! The headless sync commands: `plan`, `apply`, `status`, `undo`, `link`,
 //! `unlink`, `forget`.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -4,8 +4,9 @@
 //! compared. Values keep their original text (so a write-back does not
 //! reformat what the user typed); comparison uses [`crate::model::normal`].
 
+use foldhash::HashSet;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Mutex, OnceLock};

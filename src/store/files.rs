@@ -1,8 +1,8 @@
 //! File handling the card stores share: atomic replacement, the journal's
 //! exact copies of files, and its write-ahead hook.
 
+use foldhash::{HashMap, HashMapExt};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::interface::StoreError;

@@ -3,7 +3,7 @@
 //! create stays a create, an update or delete keeps what the first write
 //! read, a delete of a record created in the same batch leaves nothing).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::files::Landing;
 

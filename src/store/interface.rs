@@ -1,7 +1,7 @@
 //! What a store offers the engine: the records it holds, and writes that
 //! are conditional on the revision the caller read.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::model::contact::FieldPath;
@@ -556,6 +556,7 @@ pub fn read_changed_since<S: ReadStore + ?Sized>(
     // Records move from vector to vector only: a record is large, and a
     // second home for all of them (a map) would double the peak memory.
     let mut records = read.records;
+    records.reserve_exact(items.len().saturating_sub(records.len()));
     let mut unreadable = read.unreadable;
     let already: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
     let mut unparsed = Vec::new();

@@ -5,7 +5,7 @@
 //! Everything here works on text values and on identifiers already checked
 //! against the schema and quoted; each store runs the SQL itself.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use super::interface::{Patch, Previewed, ReadStore, StoreError};
 use crate::config::{FieldMapping, Transform};

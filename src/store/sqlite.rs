@@ -7,8 +7,8 @@
 //! program does). Creates take the id the table assigns (the rowid, a DEFAULT
 //! expression) or, for a text key nothing fills, a fresh UUID.
 
+use foldhash::HashSet;
 use std::cell::OnceCell;
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types::ValueRef};

@@ -18,8 +18,9 @@
 //! write to a card that changed meanwhile is refused (changed since plan),
 //! and the file is replaced only if it still holds what the merge read.
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use super::cards;

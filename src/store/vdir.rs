@@ -95,10 +95,6 @@ fn is_card_file(name: &str) -> bool {
             .is_some_and(|e| e.eq_ignore_ascii_case("vcf") || e.eq_ignore_ascii_case("vcard"))
 }
 
-/// The metadata of a listed card file (through a symbolic link); `None` when
-/// the entry is gone since the folder was listed; why it is not a card file
-/// that can be read (a dangling link, a directory or FIFO in a card's place,
-/// a stat error), so that it is reported, never taken as deleted.
 /// A card file's version token: its size and modification time
 /// (`None` when that time is within two seconds of `now_ns`, if given).
 fn file_version(meta: &std::fs::Metadata, now_ns: Option<i64>) -> Option<Version> {
@@ -109,12 +105,29 @@ fn file_version(meta: &std::fs::Metadata, now_ns: Option<i64>) -> Option<Version
         .map(|ns| Version::new(format!("{}:{ns}", meta.len())))
 }
 
+/// The metadata of a listed card file (through a symbolic link); `None` when
+/// the entry is gone since the folder was listed; why it is not a card file
+/// that can be read (a dangling link, a directory or FIFO in a card's place,
+/// a stat error), so that it is reported, never taken as deleted.
 fn card_file_meta(path: &Path) -> Result<Option<std::fs::Metadata>, String> {
-    let own = match std::fs::symlink_metadata(path) {
+    card_meta_from(path, std::fs::symlink_metadata(path))
+}
+
+/// [`card_file_meta`] from the entry's own status (`lstat`, which a folder
+/// listing gives without a path lookup): only a symbolic link costs a
+/// second call, to its target.
+fn card_meta_from(
+    path: &Path,
+    own: std::io::Result<std::fs::Metadata>,
+) -> Result<Option<std::fs::Metadata>, String> {
+    let own = match own {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read its file status: {e}")),
     };
+    if own.is_file() {
+        return Ok(Some(own));
+    }
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) if own.file_type().is_symlink() => {
@@ -266,7 +279,7 @@ impl ReadStore for VdirStore {
                     continue;
                 }
             };
-            let meta = match card_file_meta(&entry.path()) {
+            let meta = match card_meta_from(&entry.path(), entry.metadata()) {
                 Ok(Some(meta)) => meta,
                 // Removed since the folder was listed: gone, not unreadable.
                 Ok(None) => continue,

@@ -3,6 +3,7 @@
 //! (three-way); the state keeps it per link.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
@@ -20,24 +21,77 @@ pub enum BaseValue {
 }
 
 /// The base of a link. A field without an entry was empty on both sides.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Base(pub BTreeMap<FieldPath, BaseValue>);
+///
+/// A base loaded from the state stays in its stored form until it is first
+/// asked: a plan compares the bases only of pairs that changed, so most
+/// links of a large book never need theirs parsed (nor held field by field).
+#[derive(Clone, Default)]
+pub struct Base {
+    /// The stored JSON, while `fields` has not been made from it.
+    stored: Option<Box<str>>,
+    fields: OnceLock<BTreeMap<FieldPath, BaseValue>>,
+}
+
+impl std::fmt::Debug for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.fields()).finish()
+    }
+}
+
+impl PartialEq for Base {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields() == other.fields()
+    }
+}
+
+impl Eq for Base {}
 
 impl Base {
+    fn fields(&self) -> &BTreeMap<FieldPath, BaseValue> {
+        self.fields
+            .get_or_init(|| self.stored.as_deref().map(parse).unwrap_or_default())
+    }
+
+    fn fields_mut(&mut self) -> &mut BTreeMap<FieldPath, BaseValue> {
+        if self.fields.get().is_none() {
+            let parsed = self.stored.as_deref().map(parse).unwrap_or_default();
+            self.fields = OnceLock::from(parsed);
+        }
+        self.stored = None;
+        match self.fields.get_mut() {
+            Some(fields) => fields,
+            None => unreachable!("the fields were set just above"),
+        }
+    }
+
     pub fn get(&self, field: &FieldPath) -> BaseValue {
-        self.0
+        self.fields()
             .get(field)
             .cloned()
             .unwrap_or(BaseValue::Known(PerSide::default()))
     }
 
+    /// Every field with an entry, in field order.
+    pub fn iter(&self) -> impl Iterator<Item = (&FieldPath, &BaseValue)> {
+        self.fields().iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields().is_empty()
+    }
+
     pub fn set(&mut self, field: FieldPath, value: BaseValue) {
+        let fields = self.fields_mut();
         match &value {
             BaseValue::Known(v) if v.left.is_none() && v.right.is_none() => {
-                self.0.remove(&field);
+                fields.remove(&field);
             }
             _ => {
-                self.0.insert(field, value);
+                fields.insert(field, value);
             }
         }
     }
@@ -45,8 +99,11 @@ impl Base {
     /// `{"field": "value"}` when both sides agree, `["left", "right"]` when
     /// not, `null` when unknown.
     pub fn to_json(&self) -> String {
+        if let (Some(stored), None) = (&self.stored, self.fields.get()) {
+            return stored.to_string();
+        }
         let mut map = Map::new();
-        for (field, value) in &self.0 {
+        for (field, value) in self.fields() {
             let v = match value {
                 BaseValue::Unknown => Value::Null,
                 BaseValue::Known(v) if v.left == v.right => {
@@ -62,30 +119,37 @@ impl Base {
         Value::Object(map).to_string()
     }
 
+    /// The base stored as `text`, parsed when first asked (text that is
+    /// not a JSON object is an empty base).
     pub fn from_json(text: &str) -> Base {
-        let mut base = Base::default();
-        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
-            return base;
-        };
-        let text = |v: &Value| v.as_str().map(str::to_string);
-        for (key, v) in map {
-            let Ok(field) = FieldPath::from_stored(&key) else {
-                continue;
-            };
-            let value = match &v {
-                Value::Null => BaseValue::Unknown,
-                Value::String(s) => {
-                    BaseValue::Known(PerSide::new(Some(s.clone()), Some(s.clone())))
-                }
-                Value::Array(pair) if pair.len() == 2 => {
-                    BaseValue::Known(PerSide::new(text(&pair[0]), text(&pair[1])))
-                }
-                _ => BaseValue::Unknown,
-            };
-            base.0.insert(field, value);
+        Base {
+            stored: Some(text.into()),
+            fields: OnceLock::new(),
         }
-        base
     }
+}
+
+fn parse(text: &str) -> BTreeMap<FieldPath, BaseValue> {
+    let mut fields = BTreeMap::new();
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
+        return fields;
+    };
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    for (key, v) in map {
+        let Ok(field) = FieldPath::from_stored(&key) else {
+            continue;
+        };
+        let value = match &v {
+            Value::Null => BaseValue::Unknown,
+            Value::String(s) => BaseValue::Known(PerSide::new(Some(s.clone()), Some(s.clone()))),
+            Value::Array(pair) if pair.len() == 2 => {
+                BaseValue::Known(PerSide::new(text(&pair[0]), text(&pair[1])))
+            }
+            _ => BaseValue::Unknown,
+        };
+        fields.insert(field, value);
+    }
+    fields
 }
 
 #[cfg(test)]
@@ -106,7 +170,7 @@ mod tests {
         assert_eq!(Base::from_json(&json), base);
         // A base written before card properties travelled: no such keys.
         let old = Base::from_json(r#"{"name.given":"Anna","email[1]":["a@b","A@B"]}"#);
-        assert_eq!(old.0.len(), 2);
+        assert_eq!(old.len(), 2);
         assert_eq!(old.get(&photo), BaseValue::Known(PerSide::default()));
     }
 

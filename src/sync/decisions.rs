@@ -2,7 +2,7 @@
 //! for a conflict which side wins, for the whole contact or per field.
 //! Made by a front end (or the defaults), then executed by `apply`.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use super::plan::{Op, OpKind, Plan};
 use crate::model::contact::FieldPath;

@@ -169,7 +169,7 @@ impl FieldSet {
         let mut names: Vec<FieldPath> = contacts
             .into_iter()
             .flat_map(|c| c.props.keys().map(|n| FieldPath::Prop(*n)))
-            .chain(base.into_iter().flat_map(|b| b.0.keys().copied()))
+            .chain(base.into_iter().flat_map(|b| b.iter().map(|(path, _)| *path)))
             // Only carried ones: a create's `card.UID` is no property text.
             .filter(|f| {
                 matches!(f, FieldPath::Prop(n) if carried(n.as_str()) && !self.stamps.contains(n))

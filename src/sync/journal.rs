@@ -14,8 +14,8 @@
 //! UPDATE). A journal that cannot be read back is refused before anything
 //! is touched; an interrupted undo is finished as an undo.
 
+use foldhash::HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::apply::types::{ApplyError, DamagedJournal, JournalDamage, Report, UndoCause};

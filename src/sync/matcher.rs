@@ -9,7 +9,7 @@
 //! ambiguous stays unmatched. A match by name alone, or by an address whose
 //! two contacts carry different names, waits for review.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -198,7 +198,8 @@ impl Matcher<'_> {
             let mut keys: PerSide<Vec<Vec<String>>> = PerSide::default();
             // Indexed by the key's hash (no copy of the key; a hash shared
             // by two different keys is caught by comparing the keys).
-            let mut index: PerSide<HashMap<u64, Vec<usize>, KeyHash>> = PerSide::default();
+            let mut index: PerSide<std::collections::HashMap<u64, Vec<usize>, KeyHash>> =
+                PerSide::default();
             for side in Side::BOTH {
                 let list = *records.get(side);
                 let side_keys: Vec<Vec<String>> = list

@@ -8,7 +8,7 @@ pub use crate::store::progress::set_read_progress;
 use super::apply::{self, ApplyError};
 use super::fields::FieldSet;
 use super::plan::{self, Inputs, OpKind, Plan, Policy, Warning};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
 use super::snapshot::{SideSnapshot, Snapshot};
@@ -151,13 +151,13 @@ impl Session {
             }
             let mut known = HashMap::new();
             if trust {
-                let remembered = self.state.versions(side)?;
+                let mut remembered = self.state.versions(side)?;
                 for link in links.iter().filter(|l| l.tombstone.is_none()) {
                     if let (Some(id), Some(rev)) = (link.id(side), link.revs.get(side))
-                        && let Some(k) = remembered.get(id)
+                        && let Some((id, k)) = remembered.remove_entry(id)
                         && &k.revision == rev
                     {
-                        known.insert(id.to_string(), k.clone());
+                        known.insert(id, k);
                     }
                 }
             }

@@ -1,6 +1,6 @@
 //! Both stores as read at one moment, indexed by id.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 
 use crate::model::PerSide;
 use crate::model::record::{Record, Unreadable};

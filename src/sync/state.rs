@@ -9,7 +9,7 @@
 //! contact is not created again until `forget`); and the journal of every
 //! apply. A lock file beside it keeps a second abgleich out.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! stores' contacts aligned by link into rows, a status per row, and a search
 //! text per row. Everything here grows linearly with the number of contacts.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use crate::config::Config;

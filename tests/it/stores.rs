@@ -2,7 +2,9 @@
 //! touch, and what a write keeps. Every store is opened the way the program
 //! opens it, from config text (`Config::parse` + `store::open`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 
 use abgleich::config::Config;

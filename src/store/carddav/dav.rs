@@ -3,7 +3,8 @@
 //! are hrefs relative to the collection, percent-decoded; every id becomes
 //! a path inside the collection again, or is refused.
 
-use std::collections::{BTreeMap, HashSet};
+use foldhash::{HashSet, HashSetExt};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! The journal's side of the `postgres` store: a row with every column as
 //! the text of its type, and putting it back in place.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use postgres::types::ToSql;
 

@@ -6,7 +6,7 @@
 //! without a write: the same two changes to one link row (`Put` it, a new
 //! one when its `link_id` is 0, or `Drop` it), recorded the same way.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::execute::Written;
 use super::intents::Group;
@@ -126,14 +126,16 @@ fn link_after(
             if let Some(gone) = gone {
                 *ids.get_mut(*gone) = None;
             }
-            Some(Refresh::Put(Link {
+            Some(Refresh::Put(Box::new(Link {
                 ids,
                 revs: PerSide::default(),
                 tombstone: Some(reason.clone()),
                 ..old
-            }))
+            })))
         }
-        LinkAfter::Linked => linked(ops, held, w, old, snapshot, fields).map(Refresh::Put),
+        LinkAfter::Linked => {
+            linked(ops, held, w, old, snapshot, fields).map(|link| Refresh::Put(Box::new(link)))
+        }
     }
 }
 

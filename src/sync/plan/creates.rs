@@ -2,7 +2,7 @@
 //! other side's unlinked records, and what finds no match is created there
 //! (waiting for review when it looks like someone already there).
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use super::planner::{Planner, value};
 use super::types::{Change, LinkAfter, Op, OpKind, StampWith, Target, identity};

@@ -2,7 +2,7 @@
 //! holding someone else now (an id the store gave to a new contact); what
 //! the delete policies, the scope policy and the mode make of it.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use super::planner::{Planner, value};
 use super::types::{LinkAfter, Op, OpKind, Refresh, Target};

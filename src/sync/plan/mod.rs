@@ -66,7 +66,7 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
 /// does that create: accepting what needs no review neither deletes a
 /// contact that only moved nor makes a second copy of it.
 fn hold_deletes_that_may_be_moves(ops: &mut [Op]) {
-    use std::collections::HashMap;
+    use foldhash::{HashMap, HashMapExt};
     // Per (side, id) a create thinks it may be: that create.
     let mut alike: HashMap<(Side, String), usize> = HashMap::new();
     // Per (side it comes from, e-mail or phone) the create bringing it.
@@ -109,7 +109,7 @@ fn hold_deletes_that_may_be_moves(ops: &mut [Op]) {
                 .and_then(|id| alike.get(&(side, id.to_string())));
             // The gone copy's addresses at the last sync.
             let by_key = op.link.as_ref().and_then(|link| {
-                link.base.0.iter().find_map(|(field, value)| match value {
+                link.base.iter().find_map(|(field, value)| match value {
                     BaseValue::Known(v) => v
                         .get(gone)
                         .as_deref()

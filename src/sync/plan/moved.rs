@@ -11,8 +11,8 @@
 //! record for the link and exactly one link for the record; anything
 //! ambiguous is left to the delete and create rules as before.
 
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 
 use super::planner::Planner;
 use super::types::identity;

@@ -384,12 +384,12 @@ impl Planner<'_> {
             pair.right.uid.clone().or_else(|| link.uids.right.clone()),
         );
         if base != link.base || revs != link.revs || uids != link.uids {
-            self.refreshes.push(Refresh::Put(Link {
+            self.refreshes.push(Refresh::Put(Box::new(Link {
                 base,
                 revs,
                 uids,
                 ..link.clone()
-            }));
+            })));
         }
     }
 }

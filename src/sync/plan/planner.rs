@@ -2,7 +2,7 @@
 //! each link's pair is compared, or handled as gone on a side, then what no
 //! link holds is matched or created.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use super::action::{Found, LinkAction};
 use super::types::{Inputs, Op, OpKind, Refresh, op_id};
@@ -183,10 +183,10 @@ impl<'a> Planner<'a> {
             }
         }
         if uids != link.uids {
-            self.refreshes.push(Refresh::Put(Link {
+            self.refreshes.push(Refresh::Put(Box::new(Link {
                 uids,
                 ..link.clone()
-            }));
+            })));
         }
     }
 
@@ -271,7 +271,7 @@ impl<'a> Planner<'a> {
             // it: the state learns the new id. (An operation for the pair
             // carries the moved link, and its apply records it.)
             if moved && planned == (self.ops.len(), self.refreshes.len()) {
-                self.refreshes.push(Refresh::Put(link.clone()));
+                self.refreshes.push(Refresh::Put(Box::new(link.clone())));
             }
         }
         for side in Side::BOTH {

@@ -1,7 +1,7 @@
 //! The safety refusals: a plan that looks like a wrong store, a mass
 //! delete or a mass unlink is not applied unless forced.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::types::{Inputs, OpKind, Plan};
 use crate::model::{PerSide, Side};

@@ -202,7 +202,7 @@ impl Op {
 /// their own, a pair gone on both sides).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refresh {
-    Put(Link),
+    Put(Box<Link>),
     Drop(i64),
 }
 

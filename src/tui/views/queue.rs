@@ -3,7 +3,7 @@
 //! resolved with `<`/`>` for the whole contact in the list, or per field in
 //! the detail pane.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::KeyEvent;
