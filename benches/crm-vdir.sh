@@ -5,8 +5,12 @@
 #   no-op:    `plan` with nothing changed (the cards are older than two
 #             seconds, as between two cron runs);
 #   1%:       1% of the rows edited, 1% of the cards edited: `apply --yes`;
-#   floors:   listing and stat of every card file (`find -printf`), reading
-#             every card file (`cat`), reading every row (`sqlite3`).
+#   floors:   creating N files of the cards' size in a new folder (the file
+#             system's create rate, which bounds the export), listing and
+#             stat of every card file (`find -printf`), reading every card
+#             file (`find -exec cat`), reading every row (`sqlite3`).
+# Nothing is deleted until the end: ext4 skips recently freed inodes when it
+# allocates, so files removed just before a run slow its creates.
 # Prints wall time and peak memory per job and size as a Markdown table.
 # It is a benchmark, not a test: CI does not run it.
 #   bash benches/crm-vdir.sh [N ...]        (default: 10000 50000 100000)
@@ -79,8 +83,16 @@ for n in "${sizes[@]}"; do
     echo "the no-op plan at $n is not empty:"
     head "$work/$n-noop.out"
   }
+  measure "$n-create" python3 -c "
+import os, sys
+d = sys.argv[1]
+os.mkdir(d)
+for i in range($n):
+    with open(os.path.join(d, 'f%d.vcf' % i), 'w') as f:
+        f.write('x' * 400)
+" "$d/floor"
   measure "$n-stat" find "$d/outlook" -type f -printf '%s %T@\n'
-  measure "$n-cat" sh -c "cat '$d'/outlook/* > /dev/null"
+  measure "$n-cat" find "$d/outlook" -type f -exec cat {} +
   if command -v sqlite3 >/dev/null; then
     measure "$n-rows" sqlite3 "$d/crm.sqlite" "SELECT * FROM customers" >/dev/null
   else
@@ -89,13 +101,12 @@ for n in "${sizes[@]}"; do
   change "$d"
   sleep 2.5
   measure "$n-change" "$bin" --config "$cfg" apply --yes
-  rm -rf "$d"
 done
 
-printf '\n| N | export | no-op plan | 1%% changed | stat every card | read every card | read every row |\n|---|---|---|---|---|---|---|\n'
+printf '\n| N | export | no-op plan | 1%% changed | create N files | stat every card | read every card | read every row |\n|---|---|---|---|---|---|---|---|\n'
 for n in "${sizes[@]}"; do
   row="| $n"
-  for job in export noop change stat cat rows; do
+  for job in export noop change create stat cat rows; do
     read -r t m <"$work/$n-$job"
     row+=$(printf ' | %.2f s, %.0f MiB' "$t" "$(echo "$m / 1024" | bc -l)")
   done

@@ -134,6 +134,9 @@ EOF
 results=()
 for n in "${sizes[@]}"; do
   generate "$work/cards-$n" "$n"
+  # The first sync's floor: copying the folder (read and create N files).
+  sync
+  measure "cp-$n" cp -r "$work/cards-$n" "$work/floor-$n"
   for tool in vdirsyncer abgleich; do
     d="$work/$tool-$n"
     mkdir -p "$d/B"
@@ -160,6 +163,8 @@ done
 
 printf '\n| job | N | vdirsyncer | abgleich | time ratio | memory |\n|---|---|---|---|---|---|\n'
 for n in "${results[@]}"; do
+  read -r ct _ <"$work/cp-$n"
+  printf '| floor: `cp -r` of A (read and create every file) | %d | | %.2f s | | |\n' "$n" "$ct"
   for job in first noop change; do
     read -r vt vm <"$work/vdirsyncer-$n-$job"
     read -r at am <"$work/abgleich-$n-$job"

@@ -13,8 +13,9 @@ use crate::model::normal::prop_digest;
 use crate::model::{PerSide, Side};
 use crate::store::vdir::file_name_for_uid;
 use crate::store::{Patch, Refused, Store, StoreError};
+use crate::sync::fields::FieldSet;
 use crate::sync::journal::{Journaled, count_write};
-use crate::sync::plan::identity;
+use crate::sync::plan::{Plan, identity};
 use crate::sync::state::State;
 use crate::vcard::VCard;
 
@@ -78,7 +79,7 @@ pub(super) fn write_all(
     state: &mut State,
     intents: Vec<Intent>,
     groups: usize,
-    whole_cards: bool,
+    (plan, fields): (&Plan, &FieldSet),
     journal: &mut Journaled,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Written>, ApplyError> {
@@ -100,7 +101,7 @@ pub(super) fn write_all(
             break;
         }
         let mut copies = copies_of(stores, &window);
-        for (i, intent) in window.into_iter().enumerate() {
+        for (i, mut intent) in window.into_iter().enumerate() {
             progress(n, total);
             n += 1;
             let w = &mut written[intent.group];
@@ -111,7 +112,8 @@ pub(super) fn write_all(
             journal.before_write(state, stores)?;
             let (side, group) = (intent.side, intent.group);
             let named = intent.action.record().map(str::to_string);
-            let result = write(stores, intent, w, journal, whole_cards, copy);
+            intents::fill(&mut intent, plan, fields);
+            let result = write(stores, intent, w, journal, fields.whole_cards, copy);
             count_write();
             match result {
                 Ok(()) => {
@@ -242,6 +244,7 @@ fn write(
     if let Action::Create {
         patch,
         copy_of: Some((id, rev)),
+        ..
     } = &mut action
     {
         // The card as the plan read it, or the create waits for the next plan.

@@ -18,6 +18,11 @@ pub(super) enum Action {
     Create {
         patch: Patch,
         copy_of: Option<(String, String)>,
+        /// The operation whose changes the patch's fields (and the intent's
+        /// `fields`) still come from, filled in right before the write
+        /// ([`fill`]): an apply of 100,000 creates then never holds every
+        /// value a second time.
+        fill: Option<usize>,
     },
     Update {
         id: String,
@@ -167,8 +172,9 @@ fn carry_full_name(intents: &mut [Intent], fields: &FieldSet) {
 struct Create {
     to: Side,
     patch: Patch,
-    /// The fields it writes.
-    written: Vec<FieldPath>,
+    /// The create operation (its index in the plan), whose changes give
+    /// the fields it writes.
+    op: usize,
     /// Between card stores: the record (id, revision) on the other side
     /// whose card the new one copies.
     copy_of: Option<(String, String)>,
@@ -196,7 +202,7 @@ pub(super) fn group_intents(
     for &i in &group.ops {
         let op = &plan.operations[i];
         match op.kind {
-            OpKind::Create => create = Some(create_of(op, fields)),
+            OpKind::Create => create = Some(create_of(i, op, fields)),
             OpKind::Delete => out.extend(delete_intents(g, op, stores)),
             OpKind::Unlink => {}
             OpKind::Update | OpKind::Link | OpKind::Conflict => {
@@ -211,44 +217,18 @@ pub(super) fn group_intents(
     carry_full_name(&mut out[from..], fields);
 }
 
-fn create_of(op: &Op, fields: &FieldSet) -> Create {
-    let to = if op.target == Target::Left {
-        Side::Left
-    } else {
-        Side::Right
-    };
-    let mut patch = Patch::default();
+fn create_of(i: usize, op: &Op, fields: &FieldSet) -> Create {
+    let to = create_side(op);
     let from = to.opposite();
+    let mut patch = Patch::default();
     let copy_of = match (op.id_on(from), op.revs.get(from)) {
-        (Some(id), Some(rev)) if fields.whole_cards => {
-            // What the target's limits keep out is not copied either (the
-            // last first: removing one moves the later ones up).
-            for field in fields.fields.iter().rev() {
-                if !*field.writable.get(to) {
-                    patch.fields.push((field.path, None));
-                }
-            }
-            Some((id.to_string(), rev.clone()))
-        }
+        (Some(id), Some(rev)) if fields.whole_cards => Some((id.to_string(), rev.clone())),
         _ => None,
     };
-    // Exact sizes: an apply of 100,000 creates holds all of these at once.
-    let mut written = Vec::with_capacity(op.changes.len());
-    patch.fields.reserve_exact(op.changes.len());
-    for c in &op.changes {
-        written.push(c.field);
-        match c.field {
-            // The UID the copy keeps is the card's identity, not a field.
-            FieldPath::Prop(name) if name.as_str() == "UID" => {
-                patch.uid = c.value_for(to).map(str::to_string);
-            }
-            // The rest of the card comes with the card copied.
-            FieldPath::Prop(_) if copy_of.is_some() => {}
-            field => patch
-                .fields
-                .push((field, c.value_for(to).map(str::to_string))),
-        }
-    }
+    // The UID the copy keeps is the card's identity, not a field.
+    patch.uid = (op.changes.iter())
+        .find(|c| matches!(c.field, FieldPath::Prop(name) if name.as_str() == "UID"))
+        .and_then(|c| c.value_for(to).map(str::to_string));
     if let Some(StampWith::Id(v)) = op.stamp.get(to) {
         patch.stamp = Some(v.clone());
     }
@@ -256,9 +236,54 @@ fn create_of(op: &Op, fields: &FieldSet) -> Create {
     Create {
         to,
         patch,
-        written,
+        op: i,
         stamp_source,
         copy_of,
+    }
+}
+
+fn create_side(op: &Op) -> Side {
+    if op.target == Target::Left {
+        Side::Left
+    } else {
+        Side::Right
+    }
+}
+
+/// Fill in a create's fields from its operation (see `Action::Create`);
+/// any other intent is left as it is.
+pub(super) fn fill(intent: &mut Intent, plan: &Plan, fields: &FieldSet) {
+    let Action::Create {
+        patch,
+        copy_of,
+        fill,
+    } = &mut intent.action
+    else {
+        return;
+    };
+    let Some(op) = fill.take().and_then(|i| plan.operations.get(i)) else {
+        return;
+    };
+    let to = create_side(op);
+    if copy_of.is_some() {
+        // What the target's limits keep out is not copied either (the
+        // last first: removing one moves the later ones up).
+        for field in fields.fields.iter().rev() {
+            if !*field.writable.get(to) {
+                patch.fields.push((field.path, None));
+            }
+        }
+    }
+    for c in &op.changes {
+        intent.fields.push(c.field);
+        match c.field {
+            FieldPath::Prop(name) if name.as_str() == "UID" => {}
+            // The rest of the card comes with the card copied.
+            FieldPath::Prop(_) if copy_of.is_some() => {}
+            field => patch
+                .fields
+                .push((field, c.value_for(to).map(str::to_string))),
+        }
     }
 }
 
@@ -327,7 +352,7 @@ fn create_intents(
     let Create {
         to,
         mut patch,
-        written,
+        op,
         stamp_source,
         copy_of,
     } = create;
@@ -336,9 +361,13 @@ fn create_intents(
     let mut out = vec![Intent {
         group: g,
         side: to,
-        action: Action::Create { patch, copy_of },
+        action: Action::Create {
+            patch,
+            copy_of,
+            fill: Some(op),
+        },
         unit,
-        fields: written,
+        fields: Vec::new(),
     }];
     let from = to.opposite();
     if stamp_source && let (Some(id), Some(rev)) = (first.id_on(from), first.revs.get(from)) {

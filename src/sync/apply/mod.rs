@@ -133,7 +133,7 @@ pub fn apply_with_progress(
                 state,
                 intents,
                 groups.len(),
-                input.fields.whole_cards,
+                (plan, input.fields),
                 &mut journal,
                 progress,
             )

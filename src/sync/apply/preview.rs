@@ -103,6 +103,9 @@ pub fn preview(
     );
     let mut writes = Vec::new();
     intents::group_intents(0, &group, plan, &decisions, stores, fields, &mut writes);
+    for intent in &mut writes {
+        intents::fill(intent, plan, fields);
+    }
     let mut created: PerSide<Option<String>> = PerSide::default();
     let writes = writes
         .into_iter()
@@ -155,7 +158,9 @@ fn one(
     }
     let after: Result<Option<String>, StoreError> = match intent.action {
         Action::Delete { .. } => Ok(None),
-        Action::Create { mut patch, copy_of } => {
+        Action::Create {
+            mut patch, copy_of, ..
+        } => {
             // A copy of the other side's card, as the plan read it.
             let template = match &copy_of {
                 Some((id, rev)) => stores.get(side.opposite()).card(id, rev),
