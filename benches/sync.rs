@@ -4,11 +4,13 @@
 //! plan with nothing to do. Run:
 //!
 //! ```sh
-//! cargo bench --bench sync              # N = 100000
+//! cargo bench --bench sync              # N = 10000, 50000, 100000
 //! ABGLEICH_BENCH_N=10000 cargo bench --bench sync
 //! ```
 //!
-//! Peak memory is the process's high-water mark (VmHWM) after each step.
+//! Peak memory is the process's high-water mark (VmHWM) after each step;
+//! the sizes run in ascending order, so each size's peak is its own. A
+//! table of every size closes the run.
 
 use std::time::Instant;
 
@@ -21,13 +23,39 @@ use abgleich::sync::session::Session;
 
 mod common;
 
-use common::{generate, peak_mib};
+use common::{generate, peak_mib, sizes};
 
 fn main() {
-    let n: usize = std::env::var("ABGLEICH_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let mut rows = Vec::new();
+    // Every size's files stay until the end: ext4 skips recently freed
+    // inodes when it allocates, so a delete right before the next size's
+    // apply would slow its writes.
+    let mut kept = Vec::new();
+    for n in sizes() {
+        println!("\nN = {n} per side");
+        rows.push((n, run(n, &mut kept)));
+    }
+    println!(
+        "\n| N per side | read both | first plan | apply (N links) | no-op plan | peak |\n|---|---|---|---|---|---|"
+    );
+    for (n, r) in rows {
+        println!(
+            "| {n} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {} |",
+            r.read, r.plan, r.apply, r.noop, r.peak
+        );
+    }
+}
+
+/// One size's figures.
+struct Figures {
+    read: f64,
+    plan: f64,
+    apply: f64,
+    noop: f64,
+    peak: String,
+}
+
+fn run(n: usize, kept: &mut Vec<tempfile::TempDir>) -> Figures {
     let dir = tempfile::tempdir().expect("tempdir");
     let t = Instant::now();
     generate(dir.path(), n);
@@ -58,6 +86,7 @@ fn main() {
     drop((left, right, found));
     let t = Instant::now();
     let plan = session.plan(&snapshot, &links).expect("plan");
+    let first_plan = t.elapsed().as_secs_f64();
     println!(
         "first plan (match {n} x {n}): {:.2} s; {} links, {} creates, {} updates (peak {})",
         t.elapsed().as_secs_f64(),
@@ -83,10 +112,10 @@ fn main() {
         &mut session.state,
     )
     .expect("apply");
+    let applied = t.elapsed().as_secs_f64();
     println!(
-        "apply ({} operations done): {:.2} s (peak {})",
+        "apply ({} operations done): {applied:.2} s (peak {})",
         report.count(|o| *o == apply::Outcome::Done),
-        t.elapsed().as_secs_f64(),
         peak_mib()
     );
     drop(snapshot);
@@ -96,6 +125,7 @@ fn main() {
     // old (a file may change again within the clock's resolution).
     std::thread::sleep(std::time::Duration::from_millis(2500));
     let session = Session::open(config, "bench").expect("session");
+    let mut noop = 0.0;
     for round in ["first", "second"] {
         let t = Instant::now();
         let links = session.links().expect("links");
@@ -103,7 +133,7 @@ fn main() {
         let snapshot = session.read_for_plan(&links).expect("read");
         let t_read = t.elapsed().as_secs_f64() - t_links;
         let plan = session.plan(&snapshot, &links).expect("plan");
-        let noop = t.elapsed().as_secs_f64();
+        noop = t.elapsed().as_secs_f64();
         println!(
             "{round} plan with nothing to do: {noop:.2} s = {:.2} x one read (links {t_links:.2} s, \
              stores {t_read:.2} s, plan {:.2} s); {} operations (peak {})",
@@ -112,5 +142,13 @@ fn main() {
             plan.operations.len(),
             peak_mib()
         );
+    }
+    kept.push(dir);
+    Figures {
+        read,
+        plan: first_plan,
+        apply: applied,
+        noop,
+        peak: peak_mib(),
     }
 }

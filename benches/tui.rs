@@ -6,14 +6,15 @@
 //! 16 ms. Run:
 //!
 //! ```sh
-//! cargo bench --bench tui              # N = 100000
+//! cargo bench --bench tui              # N = 10000, 50000, 100000
 //! ABGLEICH_BENCH_N=10000 cargo bench --bench tui
 //! ABGLEICH_BENCH_REPS=50 cargo bench --bench tui
 //! ```
 //!
 //! Loading (reading both stores and the first plan, in the background
 //! worker) is timed too; it is not a frame. Peak memory is the process's
-//! high-water mark (VmHWM).
+//! high-water mark (VmHWM); the sizes run in ascending order, so each
+//! size's peak is its own. A table of every size closes the run.
 
 use std::time::{Duration, Instant};
 
@@ -26,7 +27,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 mod common;
 
-use common::{generate, peak_mib};
+use common::{generate, peak_mib, sizes};
 
 /// One measured step: its name and every sample.
 struct Step {
@@ -88,14 +89,34 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let n: usize = std::env::var("ABGLEICH_BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
     let reps: usize = std::env::var("ABGLEICH_BENCH_REPS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
+    let mut rows = Vec::new();
+    for n in sizes() {
+        rows.push((n, run(n, reps)));
+    }
+    println!(
+        "\n| N per side | screen ready (loaded, plan in the queue) | slowest step at the median | peak |\n|---|---|---|---|"
+    );
+    for (n, r) in rows {
+        println!(
+            "| {n} | {:.2} s | {} {:.1} ms | {} |",
+            r.load, r.slowest.0, r.slowest.1, r.peak
+        );
+    }
+}
+
+/// One size's figures.
+struct Figures {
+    load: f64,
+    /// The step slowest at the median, and that median in ms.
+    slowest: (String, f64),
+    peak: String,
+}
+
+fn run(n: usize, reps: usize) -> Figures {
     let dir = tempfile::tempdir().expect("tempdir");
     let t = Instant::now();
     generate(dir.path(), n);
@@ -229,6 +250,7 @@ fn main() {
         "step", "median ms", "p99 ms", "max ms", "n"
     );
     let mut slow = Vec::new();
+    let mut slowest = (String::new(), 0.0);
     for step in &mut b.steps {
         step.samples.sort();
         let len = step.samples.len();
@@ -243,6 +265,9 @@ fn main() {
             ms(max),
             len
         );
+        if ms(median) > slowest.1 {
+            slowest = (step.name.clone(), ms(median));
+        }
         if median > Duration::from_millis(16) {
             slow.push(step.name.clone());
         }
@@ -252,5 +277,10 @@ fn main() {
         println!("every step is under one frame (16 ms) at the median");
     } else {
         println!("over one frame (16 ms) at the median: {}", slow.join(", "));
+    }
+    Figures {
+        load,
+        slowest,
+        peak: peak_mib(),
     }
 }

@@ -108,3 +108,22 @@ pub fn peak_mib() -> String {
         })
         .map_or_else(|| "?".into(), |kib| format!("{} MiB", kib / 1024))
 }
+
+/// The sizes to run, ascending (the peak memory of each is then its own:
+/// the high-water mark only grows): `ABGLEICH_BENCH_N`, one number or a
+/// comma-separated list; 10,000, 50,000 and 100,000 when unset.
+pub fn sizes() -> Vec<usize> {
+    let mut sizes: Vec<usize> = match std::env::var("ABGLEICH_BENCH_N") {
+        Ok(v) => v
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("ABGLEICH_BENCH_N: numbers, comma-separated")
+            })
+            .collect(),
+        Err(_) => vec![10_000, 50_000, 100_000],
+    };
+    sizes.sort_unstable();
+    sizes
+}
