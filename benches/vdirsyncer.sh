@@ -72,16 +72,8 @@ for name in sorted(os.listdir(b))[50::100]:
 PY
 }
 
-# `measure LABEL CMD...`: wall seconds and peak KiB into $work/LABEL.
-measure() {
-  local label=$1
-  shift
-  /usr/bin/time -f "%e %M" -o "$work/$label" "$@" >"$work/$label.out" 2>&1 || {
-    echo "$label failed:"
-    tail -20 "$work/$label.out"
-    exit 1
-  }
-}
+# shellcheck source=measure.sh
+source "$root/benches/measure.sh"
 
 setup_vdirsyncer() {
   local d=$1
