@@ -107,7 +107,7 @@ fn link_after(
     fields: &FieldSet,
 ) -> Option<Refresh> {
     let first = ops[0];
-    let old = first.link.clone();
+    let old = first.link.as_deref().cloned();
     let main = ops
         .iter()
         .find(|o| o.kind != OpKind::Conflict)

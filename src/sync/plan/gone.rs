@@ -54,7 +54,7 @@ impl Planner<'_> {
             warnings: Vec::new(),
             name: kept.contact.display_name(),
             revs,
-            link: Some(link.clone()),
+            link: Some(Box::new(link.clone())),
             after: LinkAfter::Linked,
             pending: Vec::new(),
             stamp: PerSide::default(),

@@ -41,6 +41,8 @@ pub fn plan(inp: &Inputs<'_>) -> Plan {
     let (mut operations, refreshes) = planner::Planner::new(inp).run();
     hold_deletes_that_may_be_moves(&mut operations);
     operations.sort_by(|a, b| (a.kind, &a.name, &a.ids).cmp(&(b.kind, &b.name, &b.ids)));
+    // No spare room: 100,000 creates would leave up to a third unused.
+    operations.shrink_to_fit();
     let mut plan = Plan {
         summary: Summary::default(),
         operations,

@@ -283,7 +283,7 @@ impl Planner<'_> {
             warnings: Vec::new(),
             name: name.clone(),
             revs: revs.clone(),
-            link: link.cloned(),
+            link: link.cloned().map(Box::new),
             after: LinkAfter::Linked,
             pending: c.pending.clone(),
             stamp: PerSide::default(),

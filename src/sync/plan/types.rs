@@ -165,7 +165,7 @@ pub struct Op {
     /// The revisions the plan read; writes are conditional on them.
     pub revs: PerSide<Option<String>>,
     /// The existing link or tombstone (`None`: not linked yet).
-    pub link: Option<Link>,
+    pub link: Option<Box<Link>>,
     pub after: LinkAfter,
     /// Fields held back (one-way mode): the base keeps its old value.
     pub pending: Vec<FieldPath>,
