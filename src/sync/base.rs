@@ -53,14 +53,12 @@ impl Base {
     }
 
     fn fields_mut(&mut self) -> &mut BTreeMap<FieldPath, BaseValue> {
-        if self.fields.get().is_none() {
-            let parsed = self.stored.as_deref().map(parse).unwrap_or_default();
-            self.fields = OnceLock::from(parsed);
-        }
+        // Parsed if it was not yet; the stored text is then out of date.
+        self.fields();
         self.stored = None;
         match self.fields.get_mut() {
             Some(fields) => fields,
-            None => unreachable!("the fields were set just above"),
+            None => unreachable!("`fields()` has just set them"),
         }
     }
 

@@ -232,7 +232,7 @@ fn create_of(i: usize, op: &Op, fields: &FieldSet) -> Create {
     if let Some(StampWith::Id(v)) = op.stamp.get(to) {
         patch.stamp = Some(v.clone());
     }
-    let stamp_source = *op.stamp.get(to.opposite()) == Some(StampWith::Created);
+    let stamp_source = *op.stamp.get(from) == Some(StampWith::Created);
     Create {
         to,
         patch,
