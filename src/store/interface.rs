@@ -285,6 +285,24 @@ pub trait ReadStore {
         let _ = earlier;
         Ok((self.list()?, None))
     }
+    /// [`ReadStore::list_since`], for a read that reuses what `known`
+    /// remembers: a store that reads every record whole to list it (an SQL
+    /// table) leaves out of [`Versions::read`] the records `known` vouches
+    /// for (the same revision, in scope), and lists them only.
+    fn list_known(
+        &self,
+        known: &HashMap<String, Known>,
+        earlier: Option<&str>,
+    ) -> Result<(Versions, Option<String>), StoreError> {
+        let _ = known;
+        self.list_since(earlier)
+    }
+    /// Whether a record's version token is its revision (an SQL row's
+    /// hash): what vouches for a record is then its link's revision, and
+    /// the state keeps no versions for this store.
+    fn versions_are_revisions(&self) -> bool {
+        false
+    }
     /// The full records of `ids`, in one batch. An id that no longer exists
     /// is left out; one that cannot be read is in `unreadable`.
     fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError>;
@@ -552,7 +570,7 @@ pub fn read_changed_since<S: ReadStore + ?Sized>(
     known: &HashMap<String, Known>,
     earlier: Option<&str>,
 ) -> Result<ChangedListing, StoreError> {
-    let (Versions { items, read }, remember) = store.list_since(earlier)?;
+    let (Versions { items, read }, remember) = store.list_known(known, earlier)?;
     // Records move from vector to vector only: a record is large, and a
     // second home for all of them (a map) would double the peak memory.
     let mut records = read.records;

@@ -66,46 +66,70 @@ impl Layout {
         names
     }
 
+    /// A row's revision (a hash of what the store maps: the mapped
+    /// columns, the modified and stamp columns) and whether it is in
+    /// scope, from its values in [`Layout::read_columns`] order. Telling
+    /// them takes no copy of the values.
+    pub fn revision_of<S: AsRef<str>>(&self, values: &[Option<S>]) -> (String, bool) {
+        let value = |n: usize| values.get(n).and_then(|v| v.as_ref()).map(AsRef::as_ref);
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut n = 1;
+        for _ in &self.columns {
+            hash_value(&mut hasher, value(n));
+            n += 1;
+        }
+        if self.modified.is_some() {
+            hash_value(&mut hasher, value(n));
+            n += 1;
+        }
+        let in_scope = match &self.scope {
+            Some((_, equals)) => {
+                n += 1;
+                value(n - 1) == Some(equals.as_str())
+            }
+            None => true,
+        };
+        if self.stamp.is_some() {
+            hash_value(&mut hasher, value(n));
+        }
+        (format!("{:016x}", hasher.digest()), in_scope)
+    }
+
     /// The record a row's values (in [`Layout::read_columns`] order, as
-    /// text) hold; its revision is a hash of what the store maps.
+    /// text) hold; its revision is [`Layout::revision_of`] them.
     pub fn record(&self, values: Vec<Option<String>>) -> Record {
+        let (revision, in_scope) = self.revision_of(&values);
         let mut values = values.into_iter();
         let id = values.next().flatten().unwrap_or_default();
         let mut contact = Contact::default();
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         for (mapping, _) in &self.columns {
-            let value = values.next().flatten();
-            hash_value(&mut hasher, value.as_deref());
-            if let Some(v) = &value {
-                contact.set(&mapping.field, Some(v));
+            if let Some(v) = values.next().flatten() {
+                contact.set(&mapping.field, Some(v.as_str()));
                 if mapping.transform == Transform::Name {
-                    let (given, family) = split_name(v);
+                    let (given, family) = split_name(&v);
                     contact.given = given;
                     contact.family = family;
                 }
             }
         }
-        let mut modified = None;
-        if self.modified.is_some() {
-            let text = values.next().flatten();
-            hash_value(&mut hasher, text.as_deref());
-            modified = text.as_deref().and_then(crate::model::normal::timestamp);
-        }
-        let in_scope = match &self.scope {
-            Some((_, equals)) => values.next().flatten().as_deref() == Some(equals.as_str()),
-            None => true,
+        let modified = match self.modified {
+            Some(_) => values
+                .next()
+                .flatten()
+                .as_deref()
+                .and_then(crate::model::normal::timestamp),
+            None => None,
         };
+        if self.scope.is_some() {
+            values.next();
+        }
         let stamp = match &self.stamp {
-            Some(_) => {
-                let text = values.next().flatten();
-                hash_value(&mut hasher, text.as_deref());
-                text.filter(|t| !t.trim().is_empty())
-            }
+            Some(_) => values.next().flatten().filter(|t| !t.trim().is_empty()),
             None => None,
         };
         Record {
             id,
-            revision: format!("{:016x}", hasher.digest()),
+            revision,
             contact,
             in_scope,
             stamp,

@@ -7,14 +7,16 @@
 //! program does). Creates take the id the table assigns (the rowid, a DEFAULT
 //! expression) or, for a text key nothing fills, a fresh UUID.
 
-use foldhash::HashSet;
+use foldhash::{HashMap, HashMapExt, HashSet};
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::path::PathBuf;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter, types::ValueRef};
 
 use super::interface::{
-    JournalStore, Listing, Patch, Previewed, ReadStore, StoreError, Versions, WriteStore,
+    JournalStore, Known, Listed, Listing, Patch, Previewed, ReadStore, StoreError, Version,
+    Versions, WriteStore,
 };
 use super::sql::{
     Layout, NewId, SavedRow, SavedValue, SqlRows, quote_identifier, referring, rows_of,
@@ -45,12 +47,16 @@ struct Reference {
 }
 
 fn text_of(value: ValueRef<'_>) -> Option<String> {
+    text_in(value).map(Cow::into_owned)
+}
+
+/// A value as text, borrowed from the row where it is text already.
+fn text_in(value: ValueRef<'_>) -> Option<Cow<'_, str>> {
     match value {
         ValueRef::Null => None,
-        ValueRef::Integer(i) => Some(i.to_string()),
-        ValueRef::Real(f) => Some(f.to_string()),
-        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        ValueRef::Integer(i) => Some(Cow::Owned(i.to_string())),
+        ValueRef::Real(f) => Some(Cow::Owned(f.to_string())),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t)),
     }
 }
 
@@ -452,15 +458,46 @@ impl ReadStore for SqliteStore {
     /// A row's version is its revision: telling it means reading the row,
     /// so the listing holds every record in full.
     fn list(&self) -> Result<Versions, StoreError> {
+        Ok(self.list_known(&HashMap::new(), None)?.0)
+    }
+
+    /// One pass over the table: a row whose revision a link vouches for
+    /// (and that is in scope) is listed only; every other row is read into
+    /// its record on the way.
+    fn list_known(
+        &self,
+        known: &HashMap<String, Known>,
+        _earlier: Option<&str>,
+    ) -> Result<(Versions, Option<String>), StoreError> {
         let sql = self.select_sql(&format!("ORDER BY {}", self.layout.id));
         let mut stmt = self.conn.prepare(&sql)?;
-        let records = stmt
-            .query_map([], |row| self.row_to_record(row))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Versions::read_in_full(Listing {
-            records,
-            unreadable: Vec::new(),
-        }))
+        let width = self.layout.read_columns().len();
+        let mut rows = stmt.query([])?;
+        let mut listed = Versions::default();
+        while let Some(row) = rows.next()? {
+            let values = (0..width)
+                .map(|i| row.get_ref(i).map(text_in))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let (revision, in_scope) = self.layout.revision_of(&values);
+            let id = values.first().cloned().flatten().unwrap_or_default();
+            let vouched = in_scope
+                && known
+                    .get(id.as_ref())
+                    .is_some_and(|k| k.revision == revision);
+            if !vouched {
+                let values = values.into_iter().map(|v| v.map(Cow::into_owned)).collect();
+                listed.read.records.push(self.layout.record(values));
+            }
+            listed.items.push(Listed {
+                id: id.into_owned(),
+                version: Some(Version::new(revision)),
+            });
+        }
+        Ok((listed, None))
+    }
+
+    fn versions_are_revisions(&self) -> bool {
+        true
     }
 
     fn read_many(&self, ids: &[&str]) -> Result<Listing, StoreError> {

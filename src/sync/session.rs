@@ -15,7 +15,7 @@ use super::snapshot::{SideSnapshot, Snapshot};
 use super::state::{self, Link, State, StateError};
 use crate::config::{Config, ConfigError};
 use crate::model::{PerSide, Side};
-use crate::store::{self, ReadStore, Store, StoreError};
+use crate::store::{self, Known, ReadStore, Store, StoreError, Version};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -150,7 +150,16 @@ impl Session {
                 continue;
             }
             let mut known = HashMap::new();
-            if trust {
+            if trust && store.versions_are_revisions() {
+                // A row's version is its revision: its link vouches for it.
+                for link in links.iter().filter(|l| l.tombstone.is_none()) {
+                    if let (Some(id), Some(rev)) = (link.id(side), link.revs.get(side)) {
+                        let version = Version::new(rev.clone());
+                        let revision = rev.clone();
+                        known.insert(id.to_string(), Known { version, revision });
+                    }
+                }
+            } else if trust {
                 let mut remembered = self.state.versions(side)?;
                 for link in links.iter().filter(|l| l.tombstone.is_none()) {
                     if let (Some(id), Some(rev)) = (link.id(side), link.revs.get(side))

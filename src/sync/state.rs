@@ -649,7 +649,7 @@ impl State {
     pub fn versions(&self, side: Side) -> Result<HashMap<String, Known>, StateError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, token, rev FROM versions WHERE side = ?1")?;
+            .prepare("SELECT id, token, rev FROM versions NOT INDEXED WHERE side = ?1")?;
         let rows = stmt
             .query_map([side.as_str()], |r| {
                 Ok((
