@@ -411,6 +411,31 @@ pub struct Contact {
     pub props: BTreeMap<PropName, String>,
 }
 
+impl Contact {
+    /// A contact without any value (what [`Contact::default`] gives, as a
+    /// constant).
+    pub const EMPTY: Contact = Contact {
+        prefix: String::new(),
+        given: String::new(),
+        additional: String::new(),
+        family: String::new(),
+        suffix: String::new(),
+        full: String::new(),
+        nickname: String::new(),
+        org_name: String::new(),
+        org_unit: String::new(),
+        title: String::new(),
+        emails: Vec::new(),
+        phones: Vec::new(),
+        addresses: Vec::new(),
+        urls: Vec::new(),
+        bday: String::new(),
+        note: String::new(),
+        categories: Vec::new(),
+        props: BTreeMap::new(),
+    };
+}
+
 /// Kind of an address-like list entry when the field path asks for a kind;
 /// an entry without a kind is `other` (SPEC §4).
 fn kind_of(entry_kind: Option<Kind>) -> Kind {

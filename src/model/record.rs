@@ -2,6 +2,7 @@
 //! scope; and a record that could not be read, which is never taken as
 //! deleted.
 
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 
 use super::contact::Contact;
@@ -12,7 +13,7 @@ pub struct Record {
     pub id: String,
     /// Changes whenever the stored record changes (content hash).
     pub revision: String,
-    pub contact: Contact,
+    pub contact: Values,
     /// Whether the record is inside the configured sync scope.
     pub in_scope: bool,
     /// The stamp property's value (vCard stores with `stamp` set).
@@ -31,12 +32,59 @@ impl Record {
         Record {
             id: id.to_string(),
             revision: revision.to_string(),
-            contact: Contact::default(),
+            contact: Values::default(),
             in_scope: true,
             stamp: None,
             uid: None,
             modified: None,
         }
+    }
+}
+
+/// A record's contact, which takes room only once it holds a value: a
+/// record listed without its values (most of a no-op plan's records) keeps
+/// a null pointer instead of an empty contact's 400-odd bytes. It reads as
+/// a [`Contact`], and the first change makes it one of its own.
+#[derive(Clone, Default)]
+pub struct Values(Option<Box<Contact>>);
+
+static NO_VALUES: Contact = Contact::EMPTY;
+
+impl Values {
+    pub fn into_contact(self) -> Contact {
+        self.0.map(|c| *c).unwrap_or_default()
+    }
+}
+
+impl Deref for Values {
+    type Target = Contact;
+
+    fn deref(&self) -> &Contact {
+        self.0.as_deref().unwrap_or(&NO_VALUES)
+    }
+}
+
+impl DerefMut for Values {
+    fn deref_mut(&mut self) -> &mut Contact {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl From<Contact> for Values {
+    fn from(contact: Contact) -> Self {
+        Values(Some(Box::new(contact)))
+    }
+}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Values) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Values {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
     }
 }
 

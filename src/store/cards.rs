@@ -41,7 +41,7 @@ pub(crate) fn record(config: &StoreConfig, id: String, revision: String, card: &
             .and_then(|s| vcard::property_text(card, s)),
         uid: vcard::property_text(card, "UID"),
         modified: vcard::property_time(card, "REV"),
-        contact,
+        contact: contact.into(),
     }
 }
 

@@ -130,7 +130,7 @@ impl Layout {
         Record {
             id,
             revision,
-            contact,
+            contact: contact.into(),
             in_scope,
             stamp,
             uid: None,

@@ -411,7 +411,7 @@ mod tests {
         Record {
             id: id.into(),
             revision: "r".into(),
-            contact,
+            contact: contact.into(),
             in_scope: true,
             stamp: None,
             uid: None,

@@ -205,7 +205,7 @@ impl Data {
     }
 
     pub fn contact(&self, row: &Row, side: Side) -> Option<&Contact> {
-        self.record(side, row.index(side)).map(|r| &r.contact)
+        self.record(side, row.index(side)).map(|r| &*r.contact)
     }
 
     pub fn link(&self, row: &Row) -> Option<&Link> {

@@ -161,7 +161,7 @@ fn rec(id: &str, revision: &str, contact: Contact) -> Record {
     Record {
         id: id.to_string(),
         revision: revision.to_string(),
-        contact,
+        contact: contact.into(),
         in_scope: true,
         stamp: None,
         uid: None,

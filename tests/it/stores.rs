@@ -1218,7 +1218,7 @@ fn vdir_reads_only_cards_whose_version_changed() {
     for record in &again.listing.records {
         assert_eq!(record.revision, known[&record.id].revision);
         assert_eq!(
-            record.contact,
+            *record.contact,
             Contact::default(),
             "{} was parsed",
             record.id

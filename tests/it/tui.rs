@@ -71,6 +71,7 @@ fn read_pair(
             .unwrap_or_else(|| panic!("{family} on the {side} side"))
             .contact
             .clone()
+            .into_contact()
     };
     (find(Side::Left), find(Side::Right))
 }

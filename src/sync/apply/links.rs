@@ -227,7 +227,7 @@ fn values_now(
                 .sides
                 .get(side)
                 .get(id)
-                .map(|r| r.contact.clone())
+                .map(|r| (*r.contact).clone())
                 .unwrap_or_default()
         };
         for op in ops {

@@ -99,7 +99,7 @@ impl<'a> Planner<'a> {
             changes.extend(self.copied_uid(rec, to));
             // The copy carries their text: the change names it (`write`
             // stays empty, so a photo is held once more, not twice).
-            for path in self.inp.fields.props_of([&rec.contact], None) {
+            for path in self.inp.fields.props_of([&*rec.contact], None) {
                 let mut change = create_change(path, to);
                 *change.values.get_mut(from) = value(&rec.contact, &path);
                 changes.push(change);

@@ -167,7 +167,7 @@ impl Planner<'_> {
         }
         // The rest of the card, between two card stores; its texts are
         // copied only for what changes (a photo can be large).
-        for path in self.inp.fields.props_of([&l.contact, &r.contact], base) {
+        for path in self.inp.fields.props_of([&*l.contact, &*r.contact], base) {
             let field = FieldSet::prop_field(path);
             let read = PerSide::new(prop_text(&l.contact, &path), prop_text(&r.contact, &path));
             self.compare_field(&field, read, base, newest, &mut out);
@@ -370,7 +370,7 @@ impl Planner<'_> {
         let base = settled_base(
             self.inp.fields,
             &link.base,
-            pair.map(|rec| &rec.contact),
+            pair.map(|rec| &*rec.contact),
             pending,
         );
         let revs = if pending.is_empty() {
