@@ -1,7 +1,7 @@
 //! What a store offers the engine: the records it holds, and writes that
 //! are conditional on the revision the caller read.
 
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 
 use crate::model::contact::FieldPath;
@@ -571,57 +571,63 @@ pub fn read_changed_since<S: ReadStore + ?Sized>(
     earlier: Option<&str>,
 ) -> Result<ChangedListing, StoreError> {
     let (Versions { items, read }, remember) = store.list_known(known, earlier)?;
-    // Records move from vector to vector only: a record is large, and a
-    // second home for all of them (a map) would double the peak memory.
-    let mut records = read.records;
-    records.reserve_exact(items.len().saturating_sub(records.len()));
     let mut unreadable = read.unreadable;
-    let already: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
-    let mut unparsed = Vec::new();
-    let mut wanted: Vec<&str> = Vec::new();
-    for item in items.iter().filter(|i| !already.contains(&i.id)) {
-        let remembered = known
-            .get(&item.id)
-            .filter(|k| item.version.as_ref() == Some(&k.version));
-        match remembered {
-            Some(k) => {
-                records.push(Record::unparsed(&item.id, &k.revision));
-                unparsed.push(item.id.clone());
+    // Records read while listing, then those read now, by id: each moves
+    // into the listing's order below (records only move; a second home for
+    // all of them would double the peak memory).
+    let mut read_now: HashMap<String, Record> = HashMap::with_capacity(read.records.len());
+    for record in read.records {
+        read_now.entry(record.id.clone()).or_insert(record);
+    }
+    // Per listed record: the remembered revision it comes back with
+    // unparsed, or `None` (read, or to be read now).
+    let mut vouched: Vec<Option<&Known>> = Vec::with_capacity(items.len());
+    let mut wanted: Vec<&Listed> = Vec::new();
+    for item in &items {
+        let remembered = if read_now.contains_key(&item.id) {
+            None
+        } else {
+            let k = known
+                .get(&item.id)
+                .filter(|k| item.version.as_ref() == Some(&k.version));
+            if k.is_none() {
+                wanted.push(item);
             }
-            None => wanted.push(&item.id),
-        }
+            k
+        };
+        vouched.push(remembered);
     }
-    let fetched = if wanted.is_empty() {
-        Listing::default()
-    } else {
-        store.read_many(&wanted)?
-    };
-    unreadable.extend(fetched.unreadable);
-    let position: HashMap<&str, usize> = items
-        .iter()
-        .enumerate()
-        .map(|(n, i)| (i.id.as_str(), n))
-        .collect();
     let mut versions = Vec::new();
-    for record in &fetched.records {
-        if let Some(version) = position
-            .get(record.id.as_str())
-            .and_then(|&n| items[n].version.clone())
-        {
-            let revision = record.revision.clone();
-            versions.push((record.id.clone(), Known { version, revision }));
+    if !wanted.is_empty() {
+        let ids: Vec<&str> = wanted.iter().map(|i| i.id.as_str()).collect();
+        let fetched = store.read_many(&ids)?;
+        unreadable.extend(fetched.unreadable);
+        let listed: HashMap<&str, &Listed> = wanted.iter().map(|i| (i.id.as_str(), *i)).collect();
+        for record in fetched.records {
+            if let Some(version) = listed
+                .get(record.id.as_str())
+                .and_then(|i| i.version.clone())
+            {
+                let revision = record.revision.clone();
+                versions.push((record.id.clone(), Known { version, revision }));
+            }
+            read_now.entry(record.id.clone()).or_insert(record);
         }
     }
-    let in_order = unparsed.is_empty() && fetched.records.is_empty();
-    records.extend(fetched.records);
-    if !in_order {
-        // The listing's order; a record the store returned under an id it
-        // did not list comes last.
-        records.sort_by_cached_key(|r| match position.get(r.id.as_str()) {
-            Some(&n) => (n, String::new()),
-            None => (usize::MAX, r.id.clone()),
-        });
+    let mut records = Vec::with_capacity(items.len());
+    let mut unparsed = Vec::new();
+    for (item, remembered) in items.iter().zip(&vouched) {
+        if let Some(record) = read_now.remove(&item.id) {
+            records.push(record);
+        } else if let Some(k) = remembered {
+            records.push(Record::unparsed(&item.id, &k.revision));
+            unparsed.push(item.id.clone());
+        }
     }
+    // A record the store returned under an id it did not list comes last.
+    let mut rest: Vec<Record> = read_now.into_values().collect();
+    rest.sort_by(|a, b| a.id.cmp(&b.id));
+    records.extend(rest);
     unreadable.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(ChangedListing {
         listing: Listing {

@@ -279,7 +279,12 @@ impl ReadStore for VdirStore {
                     continue;
                 }
             };
-            let meta = match card_meta_from(&entry.path(), entry.metadata()) {
+            // A plain file needs no path: its status came with the listing.
+            let meta = match entry.metadata() {
+                Ok(own) if own.is_file() => Ok(Some(own)),
+                own => card_meta_from(&entry.path(), own),
+            };
+            let meta = match meta {
                 Ok(Some(meta)) => meta,
                 // Removed since the folder was listed: gone, not unreadable.
                 Ok(None) => continue,
