@@ -345,7 +345,7 @@ fn link_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Link> {
         link_id: row.get(0)?,
         ids: PerSide::new(row.get(1)?, row.get(2)?),
         revs: PerSide::new(row.get(3)?, row.get(4)?),
-        base: Base::from_json(&row.get::<_, String>(5)?),
+        base: Base::from_json(row.get_ref(5)?.as_str()?),
         created_on: side(row.get(6)?),
         tombstone: row.get(7)?,
         uids: PerSide::new(row.get(8)?, row.get(9)?),
@@ -688,7 +688,10 @@ impl State {
         }
         {
             let mut stmt = tx.prepare(
-                "INSERT OR REPLACE INTO versions (side, id, token, rev) VALUES (?1, ?2, ?3, ?4)",
+                // In place: a replace would move the row to the table's end
+                // and touch three pages of the file for one version.
+                "INSERT INTO versions (side, id, token, rev) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(side, id) DO UPDATE SET token = excluded.token, rev = excluded.rev",
             )?;
             for (id, k) in entries {
                 stmt.execute(params![side.as_str(), id, k.version.as_str(), k.revision])?;
@@ -1115,7 +1118,10 @@ impl StateTx<'_> {
         revision: &str,
     ) -> Result<(), StateError> {
         self.exec(
-            "INSERT OR REPLACE INTO versions (side, id, token, rev) VALUES (?1, ?2, ?3, ?4)",
+            // In place: a replace would move the row to the table's end
+            // and touch three pages of the file for one version.
+            "INSERT INTO versions (side, id, token, rev) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(side, id) DO UPDATE SET token = excluded.token, rev = excluded.rev",
             params![side.as_str(), id, version.as_str(), revision],
         )?;
         Ok(())
