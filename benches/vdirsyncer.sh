@@ -5,11 +5,12 @@
 #   1. first sync: A holds N cards, B is empty;
 #   2. nothing changed;
 #   3. 1% of the cards modified in A, 1% deleted in B.
-# Each job starts 2.5 s after the one before it, for both tools, as between
-# two cron runs: abgleich reads again a card file changed in the two seconds
-# before its listing (a change in the same clock tick would not show in its
-# size and modification time), so a run right after the first sync would
-# read again the cards it just wrote.
+# Each job starts 2.5 s after the one before it (the first sync 2.5 s after
+# A is copied in place), for both tools, as between two cron runs: abgleich
+# reads again a card file changed in the two seconds before its listing (a
+# change in the same clock tick would not show in its size and modification
+# time), so a run right after the copy would not remember A's cards, and a
+# run right after the first sync would read again the cards it just wrote.
 # Prints wall time and peak memory per job and tool, and the ratios.
 # It is a benchmark, not a test: CI does not run it.
 #   bash benches/vdirsyncer.sh [N ...]        (default: 10000)
@@ -146,6 +147,7 @@ for n in "${sizes[@]}"; do
       run=("$bin" --config "$d/abgleich.toml" apply --yes)
     fi
     sync
+    sleep 2.5
     measure "$tool-$n-first" "${run[@]}"
     sleep 2.5
     measure "$tool-$n-noop" "${run[@]}"
