@@ -1,6 +1,6 @@
 //! Both stores as read at one moment, indexed by id.
 
-use foldhash::{HashMap, HashSet, HashSetExt};
+use foldhash::{HashMap, HashSet};
 
 use crate::model::PerSide;
 use crate::model::record::{Record, Unreadable};
@@ -16,8 +16,8 @@ pub struct SideSnapshot {
     /// Unreadable records whose id is unknown (a damaged card in a `.vcf`
     /// file): then no missing record of this side is taken as deleted.
     pub unidentified: usize,
-    /// Records listed from remembered revisions, without their values.
-    unparsed: HashSet<String>,
+    /// Per record: listed from its remembered revision, without its values.
+    unparsed: Vec<bool>,
 }
 
 impl SideSnapshot {
@@ -40,26 +40,37 @@ impl SideSnapshot {
             unreadable: listing.unreadable,
             unreadable_ids,
             unidentified,
-            unparsed: HashSet::new(),
+            unparsed: Vec::new(),
         }
     }
 
     /// A snapshot in which `unparsed` records carry only id and revision.
     pub fn with_unparsed(listing: Listing, unparsed: Vec<String>) -> Self {
         let mut side = SideSnapshot::new(listing);
-        side.unparsed = unparsed.into_iter().collect();
+        if !unparsed.is_empty() {
+            side.unparsed = vec![false; side.records.len()];
+            for id in &unparsed {
+                if let Some(&i) = side.index.get(id) {
+                    side.unparsed[i] = true;
+                }
+            }
+        }
         side
     }
 
     /// Whether `id` was listed without its values.
     pub fn is_unparsed(&self, id: &str) -> bool {
-        self.unparsed.contains(id)
+        self.index
+            .get(id)
+            .is_some_and(|&i| self.unparsed.get(i).copied().unwrap_or(false))
     }
 
     /// Put a fully read record in place of an unparsed one.
     pub fn replace(&mut self, record: Record) {
         if let Some(&i) = self.index.get(&record.id) {
-            self.unparsed.remove(&record.id);
+            if let Some(flag) = self.unparsed.get_mut(i) {
+                *flag = false;
+            }
             self.records[i] = record;
         }
     }
