@@ -415,6 +415,11 @@ fn read_only_uri(path: &Path, immutable: bool) -> String {
     uri
 }
 
+/// Remember (side, id, token, rev), in place: a replace would move the row
+/// to the table's end and touch three pages of the file for one version.
+const PUT_VERSION: &str = "INSERT INTO versions (side, id, token, rev) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT(side, id) DO UPDATE SET token = excluded.token, rev = excluded.rev";
+
 const LINK_COLUMNS: &str = "link_id, left_id, right_id, left_rev, right_rev, base, created_on, tombstone, left_uid, right_uid";
 
 impl State {
@@ -687,12 +692,7 @@ impl State {
             )?;
         }
         {
-            let mut stmt = tx.prepare(
-                // In place: a replace would move the row to the table's end
-                // and touch three pages of the file for one version.
-                "INSERT INTO versions (side, id, token, rev) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(side, id) DO UPDATE SET token = excluded.token, rev = excluded.rev",
-            )?;
+            let mut stmt = tx.prepare(PUT_VERSION)?;
             for (id, k) in entries {
                 stmt.execute(params![side.as_str(), id, k.version.as_str(), k.revision])?;
             }
@@ -1118,10 +1118,7 @@ impl StateTx<'_> {
         revision: &str,
     ) -> Result<(), StateError> {
         self.exec(
-            // In place: a replace would move the row to the table's end
-            // and touch three pages of the file for one version.
-            "INSERT INTO versions (side, id, token, rev) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(side, id) DO UPDATE SET token = excluded.token, rev = excluded.rev",
+            PUT_VERSION,
             params![side.as_str(), id, version.as_str(), revision],
         )?;
         Ok(())
