@@ -298,8 +298,8 @@ pub trait ReadStore {
         self.list_since(earlier)
     }
     /// Whether a record's version token is its revision (an SQL row's
-    /// hash): what vouches for a record is then its link's revision, and
-    /// the state keeps no versions for this store.
+    /// hash or `xmin`): what vouches for a record is then its link's
+    /// revision, and the state keeps no versions for this store.
     fn versions_are_revisions(&self) -> bool {
         false
     }

@@ -71,28 +71,31 @@ impl Layout {
     /// scope, from its values in [`Layout::read_columns`] order. Telling
     /// them takes no copy of the values.
     pub fn revision_of<S: AsRef<str>>(&self, values: &[Option<S>]) -> (String, bool) {
-        let value = |n: usize| values.get(n).and_then(|v| v.as_ref()).map(AsRef::as_ref);
+        // After the id: the mapped columns, then modified, scope and stamp.
+        let mut next = values.iter().skip(1).map(|v| v.as_ref().map(AsRef::as_ref));
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        let mut n = 1;
         for _ in &self.columns {
-            hash_value(&mut hasher, value(n));
-            n += 1;
+            hash_value(&mut hasher, next.next().flatten());
         }
         if self.modified.is_some() {
-            hash_value(&mut hasher, value(n));
-            n += 1;
+            hash_value(&mut hasher, next.next().flatten());
         }
-        let in_scope = match &self.scope {
-            Some((_, equals)) => {
-                n += 1;
-                value(n - 1) == Some(equals.as_str())
-            }
+        let in_scope = match self.scope {
+            Some(_) => self.in_scope(next.next().flatten()),
             None => true,
         };
         if self.stamp.is_some() {
-            hash_value(&mut hasher, value(n));
+            hash_value(&mut hasher, next.next().flatten());
         }
         (format!("{:016x}", hasher.digest()), in_scope)
+    }
+
+    /// Whether a row whose scope column reads `value` is in scope (every
+    /// row is, without a scope column).
+    pub fn in_scope(&self, value: Option<&str>) -> bool {
+        self.scope
+            .as_ref()
+            .is_none_or(|(_, equals)| value == Some(equals.as_str()))
     }
 
     /// The record a row's values (in [`Layout::read_columns`] order, as

@@ -452,10 +452,8 @@ impl ReadStore for PostgresStore {
         for row in self.query(&sql, &[])? {
             let id = row.get::<_, Option<String>>(0).unwrap_or_default();
             let revision = row.get::<_, Option<String>>(1);
-            let in_scope = match &self.layout.scope {
-                Some((_, equals)) => row.get::<_, Option<String>>(2).as_ref() == Some(equals),
-                None => true,
-            };
+            let scope = self.layout.scope.as_ref().and_then(|_| row.get(2));
+            let in_scope = self.layout.in_scope(scope);
             // Out of scope: no version, so it is read in full.
             let version = revision.filter(|_| in_scope).map(Version::new);
             listed.items.push(Listed { id, version });
