@@ -227,7 +227,7 @@ fn create_of(i: usize, op: &Op, fields: &FieldSet) -> Create {
     };
     // The UID the copy keeps is the card's identity, not a field.
     patch.uid = (op.changes.iter())
-        .find(|c| matches!(c.field, FieldPath::Prop(name) if name.as_str() == "UID"))
+        .find(|c| is_uid(c.field))
         .and_then(|c| c.value_for(to).map(str::to_string));
     if let Some(StampWith::Id(v)) = op.stamp.get(to) {
         patch.stamp = Some(v.clone());
@@ -240,6 +240,11 @@ fn create_of(i: usize, op: &Op, fields: &FieldSet) -> Create {
         stamp_source,
         copy_of,
     }
+}
+
+/// A create's UID change: the card's identity, not a field.
+fn is_uid(field: FieldPath) -> bool {
+    matches!(field, FieldPath::Prop(name) if name.as_str() == "UID")
 }
 
 fn create_side(op: &Op) -> Side {
@@ -277,7 +282,7 @@ pub(super) fn fill(intent: &mut Intent, plan: &Plan, fields: &FieldSet) {
     for c in &op.changes {
         intent.fields.push(c.field);
         match c.field {
-            FieldPath::Prop(name) if name.as_str() == "UID" => {}
+            field if is_uid(field) => {}
             // The rest of the card comes with the card copied.
             FieldPath::Prop(_) if copy_of.is_some() => {}
             field => patch
