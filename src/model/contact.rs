@@ -386,7 +386,7 @@ impl Address {
 }
 
 /// The canonical contact. Lists are in preference order (PREF first).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     pub prefix: String,
     pub given: String,
@@ -411,9 +411,14 @@ pub struct Contact {
     pub props: BTreeMap<PropName, String>,
 }
 
+impl Default for Contact {
+    fn default() -> Self {
+        Contact::EMPTY
+    }
+}
+
 impl Contact {
-    /// A contact without any value (what [`Contact::default`] gives, as a
-    /// constant).
+    /// A contact without any value ([`Contact::default`], as a constant).
     pub const EMPTY: Contact = Contact {
         prefix: String::new(),
         given: String::new(),
