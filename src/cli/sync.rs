@@ -71,7 +71,6 @@ fn read_and_plan(session: &Session) -> Result<(abgleich::sync::snapshot::Snapsho
         "reading {} and {} …",
         session.config.left.name, session.config.right.name
     ));
-    let links = session.links()?;
     // A server's cards come in batches: how many, on a terminal, for a
     // long read.
     let terminal = std::io::stderr().is_terminal();
@@ -86,12 +85,13 @@ fn read_and_plan(session: &Session) -> Result<(abgleich::sync::snapshot::Snapsho
             );
         }
     })));
-    let snapshot = session.read_for_plan(&links);
+    let plan_depth = abgleich::sync::session::Depth::Plan;
+    let read = session.links_and_snapshot(plan_depth, &mut |_| {});
     abgleich::sync::session::set_read_progress(None);
     if shown.get() {
         tell!();
     }
-    let snapshot = snapshot?;
+    let (links, snapshot) = read?;
     progress("planning …");
     let plan = session.plan(&snapshot, &links)?;
     Ok((snapshot, plan))

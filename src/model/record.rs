@@ -28,10 +28,10 @@ pub struct Record {
 impl Record {
     /// A record listed without its values: only its id and the revision
     /// remembered for it (an unchanged card the plan need not parse).
-    pub fn unparsed(id: &str, revision: &str) -> Record {
+    pub fn unparsed(id: String, revision: String) -> Record {
         Record {
-            id: id.to_string(),
-            revision: revision.to_string(),
+            id,
+            revision,
             contact: Values::default(),
             in_scope: true,
             stamp: None,

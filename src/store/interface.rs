@@ -80,10 +80,11 @@ pub struct Known {
 #[derive(Debug, Default)]
 pub struct ChangedListing {
     pub listing: Listing,
-    /// Records returned without their values (their version is the one
-    /// remembered): their revision is the remembered one and their contact
-    /// is empty; read them with [`ReadStore::read`] when the values are needed.
-    pub unparsed: Vec<String>,
+    /// The positions in `listing.records` of the records returned without
+    /// their values (their version is the one remembered): their revision
+    /// is the remembered one and their contact is empty; read them with
+    /// [`ReadStore::read`] when the values are needed.
+    pub unparsed: Vec<usize>,
     /// Records read now whose version can be remembered.
     pub versions: Vec<(String, Known)>,
     /// What the store asks to keep for its next listing
@@ -296,6 +297,14 @@ pub trait ReadStore {
     ) -> Result<(Versions, Option<String>), StoreError> {
         let _ = known;
         self.list_since(earlier)
+    }
+    /// This store, where it can be read on another thread while the
+    /// engine reads the other side and the state: its
+    /// [`ReadStore::list_known`] needs nothing of `known` (a card folder's
+    /// `stat`s), and it reports no progress (the hook is per thread).
+    /// `None`: read on the caller's thread.
+    fn concurrent(&self) -> Option<&(dyn ReadStore + Sync)> {
+        None
     }
     /// Whether a record's version token is its revision (an SQL row's
     /// hash or `xmin`): what vouches for a record is then its link's
@@ -570,7 +579,18 @@ pub fn read_changed_since<S: ReadStore + ?Sized>(
     known: &HashMap<String, Known>,
     earlier: Option<&str>,
 ) -> Result<ChangedListing, StoreError> {
-    let (Versions { items, read }, remember) = store.list_known(known, earlier)?;
+    let listed = store.list_known(known, earlier)?;
+    read_listed(store, known, listed)
+}
+
+/// The rest of [`read_changed_since`], once the store has listed: `listed`
+/// is what its [`ReadStore::list_known`] returned.
+pub fn read_listed<S: ReadStore + ?Sized>(
+    store: &S,
+    known: &HashMap<String, Known>,
+    listed: (Versions, Option<String>),
+) -> Result<ChangedListing, StoreError> {
+    let (Versions { items, read }, remember) = listed;
     let mut unreadable = read.unreadable;
     // Records read while listing, then those read now, by id: each moves
     // into the listing's order below (records only move; a second home for
@@ -614,14 +634,15 @@ pub fn read_changed_since<S: ReadStore + ?Sized>(
             read_now.entry(record.id.clone()).or_insert(record);
         }
     }
+    drop(wanted);
     let mut records = Vec::with_capacity(items.len());
     let mut unparsed = Vec::new();
-    for (item, remembered) in items.iter().zip(&vouched) {
+    for (item, remembered) in items.into_iter().zip(vouched) {
         if let Some(record) = read_now.remove(&item.id) {
             records.push(record);
         } else if let Some(k) = remembered {
-            records.push(Record::unparsed(&item.id, &k.revision));
-            unparsed.push(item.id.clone());
+            unparsed.push(records.len());
+            records.push(Record::unparsed(item.id, k.revision.clone()));
         }
     }
     // A record the store returned under an id it did not list comes last.

@@ -25,6 +25,7 @@ pub use files::{Landing, WriteAhead, count_write, set_write_ahead, write_atomic}
 pub use interface::{
     ChangedListing, JournalStore, Known, Listed, Listing, Patch, ReadStore, Refused, Renamed,
     Store, StoreError, ValueKind, Version, Versions, WriteStore, read_changed, read_changed_since,
+    read_listed,
 };
 
 /// Open a store for reading only (`check`, a plan): the same checks as

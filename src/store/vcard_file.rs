@@ -540,6 +540,11 @@ impl ReadStore for VcardFileStore {
         &self.config.name
     }
 
+    /// Its listing needs only the file system, and it reports no progress.
+    fn concurrent(&self) -> Option<&(dyn ReadStore + Sync)> {
+        Some(self)
+    }
+
     /// Listing one file means reading it: the listing holds every card in
     /// full, each card's revision as its version.
     fn list(&self) -> Result<Versions, StoreError> {

@@ -255,6 +255,11 @@ impl ReadStore for VdirStore {
         &self.config.name
     }
 
+    /// Its listing needs only the file system, and it reports no progress.
+    fn concurrent(&self) -> Option<&(dyn ReadStore + Sync)> {
+        Some(self)
+    }
+
     /// The card files with their size and modification time as version;
     /// a file changed in the last two seconds may change again within the
     /// clock's resolution, so it gets no version (it is read, and not

@@ -9,13 +9,15 @@ use super::apply::{self, ApplyError};
 use super::fields::FieldSet;
 use super::plan::{self, Inputs, OpKind, Plan, Policy, Warning};
 use foldhash::{HashMap, HashMapExt};
+use std::borrow::Cow;
 use std::path::Path;
+use std::sync::mpsc;
 
 use super::snapshot::{SideSnapshot, Snapshot};
 use super::state::{self, Link, State, StateError};
 use crate::config::{Config, ConfigError};
 use crate::model::{PerSide, Side};
-use crate::store::{self, Known, ReadStore, Store, StoreError, Version};
+use crate::store::{self, ChangedListing, Known, Listing, ReadStore, Store, StoreError, Version};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -80,6 +82,32 @@ pub struct Session {
     pub recovered: Vec<String>,
 }
 
+/// One side as read for a snapshot: its records indexed, and what the
+/// state is to remember of the read.
+#[derive(Default)]
+struct SideRead {
+    side: SideSnapshot,
+    versions: Vec<(String, Known)>,
+    remember: Option<String>,
+}
+
+impl SideRead {
+    fn new(read: ChangedListing) -> SideRead {
+        SideRead {
+            side: SideSnapshot::with_unparsed(read.listing, &read.unparsed),
+            versions: read.versions,
+            remember: read.remember,
+        }
+    }
+
+    fn full(listing: Listing) -> SideRead {
+        SideRead {
+            side: SideSnapshot::new(listing),
+            ..SideRead::default()
+        }
+    }
+}
+
 impl Session {
     /// Lock the state, open both stores (a missing store is an error), and
     /// roll back an apply that did not finish.
@@ -139,54 +167,154 @@ impl Session {
         links: &[Link],
         progress: &mut dyn FnMut(Side),
     ) -> Result<Snapshot, SessionError> {
-        let trust = depth == Depth::Plan && self.trusts_revisions()?;
-        let mut sides: Vec<SideSnapshot> = Vec::new();
-        for side in Side::BOTH {
-            progress(side);
-            let store: &dyn ReadStore = self.stores.get(side).as_ref();
-            if depth == Depth::Full {
-                let listing = store.read_all().map_err(|e| self.store_error(side, e))?;
-                sides.push(SideSnapshot::new(listing));
-                continue;
-            }
-            let mut known = HashMap::new();
-            if trust && store.versions_are_revisions() {
-                // A row's version is its revision: its link vouches for it.
-                for link in links.iter().filter(|l| l.tombstone.is_none()) {
-                    if let (Some(id), Some(rev)) = (link.id(side), link.revs.get(side)) {
-                        let version = Version::new(rev.clone());
-                        let revision = rev.clone();
-                        known.insert(id.to_string(), Known { version, revision });
-                    }
-                }
-            } else if trust {
-                let mut remembered = self.state.versions(side)?;
-                for link in links.iter().filter(|l| l.tombstone.is_none()) {
-                    if let (Some(id), Some(rev)) = (link.id(side), link.revs.get(side))
-                        && let Some((id, k)) = remembered.remove_entry(id)
-                        && &k.revision == rev
-                    {
-                        known.insert(id, k);
-                    }
-                }
-            }
-            // What the store keeps between listings (a sync token), per side.
-            let key = store.listing_key().map(|k| format!("listing {side} {k}"));
-            let earlier = match &key {
-                Some(key) => self.state.meta(key)?,
-                None => None,
-            };
-            let read = store::read_changed_since(store, &known, earlier.as_deref())
-                .map_err(|e| self.store_error(side, e))?;
-            let keep = key.as_deref().zip(read.remember.as_deref());
-            self.state.put_versions(side, &read.versions, keep)?;
-            sides.push(SideSnapshot::with_unparsed(read.listing, read.unparsed));
+        let load = || Ok(Cow::Borrowed(links));
+        Ok(self.snapshot_loading(depth, load, progress)?.1)
+    }
+
+    /// The links, and [`Session::snapshot`] on them: a store that can be
+    /// read on its own thread is listed while the links are loaded.
+    pub fn links_and_snapshot(
+        &self,
+        depth: Depth,
+        progress: &mut dyn FnMut(Side),
+    ) -> Result<(Vec<Link>, Snapshot), SessionError> {
+        let load = || Ok(Cow::Owned(self.links()?));
+        let (links, snapshot) = self.snapshot_loading(depth, load, progress)?;
+        Ok((links.into_owned(), snapshot))
+    }
+
+    /// What remembers each listed record of `side` for a read at `depth`:
+    /// the version and revision of each linked record whose link still
+    /// holds the revision remembered.
+    fn known(
+        &self,
+        side: Side,
+        depth: Depth,
+        trust: bool,
+        links: &[Link],
+    ) -> Result<HashMap<String, Known>, SessionError> {
+        if depth == Depth::Full || !trust {
+            return Ok(HashMap::new());
         }
-        let right = sides.pop().unwrap_or_default();
-        let left = sides.pop().unwrap_or_default();
-        let mut snapshot = Snapshot {
-            sides: PerSide::new(left, right),
-        };
+        // Each live link's record of this side, and its revision there.
+        let linked = links.iter().filter(|l| l.tombstone.is_none());
+        let linked = linked.filter_map(|l| l.id(side).zip(l.revs.get(side).as_deref()));
+        if self.stores.get(side).versions_are_revisions() {
+            // A row's version is its revision: its link vouches for it.
+            let mut known = HashMap::with_capacity(links.len());
+            for (id, rev) in linked {
+                let version = Version::new(rev.to_string());
+                let revision = rev.to_string();
+                known.insert(id.to_string(), Known { version, revision });
+            }
+            return Ok(known);
+        }
+        let mut known = self.state.versions(side)?;
+        let mut revs: HashMap<&str, &str> = HashMap::with_capacity(links.len());
+        revs.extend(linked);
+        known.retain(|id, k| revs.get(id.as_str()) == Some(&k.revision.as_str()));
+        Ok(known)
+    }
+
+    /// [`Session::snapshot`] on the links `load` gives. Each store that can
+    /// ([`ReadStore::concurrent`]) is read on a thread of its own, started
+    /// first: it lists while the links, what the state remembers and the
+    /// other store are read, and reads what changed once it is told what
+    /// is remembered. The state is read and written on this thread only.
+    fn snapshot_loading<'l>(
+        &self,
+        depth: Depth,
+        load: impl FnOnce() -> Result<Cow<'l, [Link]>, SessionError>,
+        progress: &mut dyn FnMut(Side),
+    ) -> Result<(Cow<'l, [Link]>, Snapshot), SessionError> {
+        let trust = depth == Depth::Plan && self.trusts_revisions()?;
+        // What the store keeps between listings (a sync token), per side.
+        let keys = PerSide::from_fn(|side| {
+            let key = self.stores.get(side).listing_key();
+            key.map(|k| format!("listing {side} {k}"))
+        });
+        let mut earlier = PerSide::new(None, None);
+        for side in Side::BOTH {
+            if let Some(key) = keys.get(side) {
+                *earlier.get_mut(side) = self.state.meta(key)?;
+            }
+        }
+        std::thread::scope(|scope| {
+            let mut tell: PerSide<Option<mpsc::Sender<HashMap<String, Known>>>> =
+                PerSide::new(None, None);
+            let mut threads = PerSide::new(None, None);
+            for side in Side::BOTH {
+                let Some(store) = self.stores.get(side).concurrent() else {
+                    continue;
+                };
+                let (tx, rx) = mpsc::channel::<HashMap<String, Known>>();
+                *tell.get_mut(side) = Some(tx);
+                let earlier = earlier.get(side).as_deref();
+                *threads.get_mut(side) = Some(scope.spawn(move || {
+                    if depth == Depth::Full {
+                        return store.read_all().map(SideRead::full);
+                    }
+                    let listed = store.list_known(&HashMap::new(), earlier)?;
+                    // No word: the read was given up (an error on the
+                    // engine's side), and what this one gives is not used.
+                    let Ok(known) = rx.recv() else {
+                        return Ok(SideRead::default());
+                    };
+                    store::read_listed(store, &known, listed).map(SideRead::new)
+                }));
+            }
+            let links = load()?;
+            // The sides read on threads of their own first: what is
+            // remembered for them is all they wait for.
+            let mut order = Side::BOTH;
+            order.sort_by_key(|&side| tell.get(side).is_none());
+            let mut reads = PerSide::new(None, None);
+            for side in order {
+                progress(side);
+                let known = self.known(side, depth, trust, &links)?;
+                if let Some(tx) = tell.get_mut(side).take() {
+                    // The thread is gone only if it failed: its join says why.
+                    let _ = tx.send(known);
+                    continue;
+                }
+                let store: &dyn ReadStore = self.stores.get(side).as_ref();
+                let read = match depth {
+                    Depth::Full => store.read_all().map(SideRead::full),
+                    Depth::Plan => {
+                        let earlier = earlier.get(side).as_deref();
+                        store::read_changed_since(store, &known, earlier).map(SideRead::new)
+                    }
+                };
+                *reads.get_mut(side) = Some(read.map_err(|e| self.store_error(side, e))?);
+            }
+            let mut sides = PerSide::new(SideSnapshot::default(), SideSnapshot::default());
+            for side in Side::BOTH {
+                let read = match (reads.get_mut(side).take(), threads.get_mut(side).take()) {
+                    (Some(read), _) => read,
+                    (None, Some(thread)) => match thread.join() {
+                        Ok(read) => read.map_err(|e| self.store_error(side, e))?,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    },
+                    (None, None) => SideRead::default(),
+                };
+                if depth == Depth::Plan {
+                    let keep = keys.get(side).as_deref().zip(read.remember.as_deref());
+                    self.state.put_versions(side, &read.versions, keep)?;
+                }
+                *sides.get_mut(side) = read.side;
+            }
+            let snapshot = Snapshot { sides };
+            self.read_where_partner_changed(snapshot, &links)
+                .map(|snapshot| (links, snapshot))
+        })
+    }
+
+    /// Read in full each unparsed record whose partner changed.
+    fn read_where_partner_changed(
+        &self,
+        mut snapshot: Snapshot,
+        links: &[Link],
+    ) -> Result<Snapshot, SessionError> {
         // An unparsed record is enough only while its partner is unchanged
         // too, and still in scope: a row's scope column is not part of its
         // revision, and a partner that left the scope needs this record's

@@ -1,6 +1,10 @@
 //! Both stores as read at one moment, indexed by id.
 
-use foldhash::{HashMap, HashSet};
+use std::hash::BuildHasher;
+
+use foldhash::HashSet;
+use foldhash::fast::RandomState;
+use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::model::PerSide;
 use crate::model::record::{Record, Unreadable};
@@ -9,8 +13,10 @@ use crate::store::Listing;
 /// One store's records, and what could not be read.
 #[derive(Debug, Default)]
 pub struct SideSnapshot {
+    /// In the listing's order; not to be changed but through
+    /// [`SideSnapshot::replace`] (the index holds positions).
     pub records: Vec<Record>,
-    index: HashMap<String, usize>,
+    index: Index,
     pub unreadable: Vec<Unreadable>,
     unreadable_ids: HashSet<String>,
     /// Unreadable records whose id is unknown (a damaged card in a `.vcf`
@@ -20,14 +26,48 @@ pub struct SideSnapshot {
     unparsed: Vec<bool>,
 }
 
+/// The position of each id among the records, without a second copy of
+/// the ids: the table holds positions and hashes the records' own ids.
+#[derive(Default)]
+struct Index {
+    table: HashTable<usize>,
+    hasher: RandomState,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Index({} ids)", self.table.len())
+    }
+}
+
+impl Index {
+    /// Each id's last position, as a map filled in order keeps it.
+    fn new(records: &[Record]) -> Index {
+        let hasher = RandomState::default();
+        let mut table = HashTable::with_capacity(records.len());
+        let hash_at = |&i: &usize| hasher.hash_one(records[i].id.as_str());
+        for (i, record) in records.iter().enumerate() {
+            let id = record.id.as_str();
+            let hash = hasher.hash_one(id);
+            match table.entry(hash, |&j| records[j].id == id, hash_at) {
+                Entry::Occupied(mut at) => *at.get_mut() = i,
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+            }
+        }
+        Index { table, hasher }
+    }
+
+    fn get(&self, records: &[Record], id: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(id);
+        self.table.find(hash, |&i| records[i].id == id).copied()
+    }
+}
+
 impl SideSnapshot {
     pub fn new(listing: Listing) -> Self {
-        let index = listing
-            .records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.id.clone(), i))
-            .collect();
+        let index = Index::new(&listing.records);
         let unreadable_ids = listing
             .unreadable
             .iter()
@@ -44,14 +84,15 @@ impl SideSnapshot {
         }
     }
 
-    /// A snapshot in which `unparsed` records carry only id and revision.
-    pub fn with_unparsed(listing: Listing, unparsed: Vec<String>) -> Self {
+    /// A snapshot in which the records at the positions `unparsed` carry
+    /// only id and revision.
+    pub fn with_unparsed(listing: Listing, unparsed: &[usize]) -> Self {
         let mut side = SideSnapshot::new(listing);
         if !unparsed.is_empty() {
             side.unparsed = vec![false; side.records.len()];
-            for id in &unparsed {
-                if let Some(&i) = side.index.get(id) {
-                    side.unparsed[i] = true;
+            for &i in unparsed {
+                if let Some(flag) = side.unparsed.get_mut(i) {
+                    *flag = true;
                 }
             }
         }
@@ -60,14 +101,13 @@ impl SideSnapshot {
 
     /// Whether `id` was listed without its values.
     pub fn is_unparsed(&self, id: &str) -> bool {
-        self.index
-            .get(id)
-            .is_some_and(|&i| self.unparsed.get(i).copied().unwrap_or(false))
+        (self.index.get(&self.records, id))
+            .is_some_and(|i| self.unparsed.get(i).copied().unwrap_or(false))
     }
 
     /// Put a fully read record in place of an unparsed one.
     pub fn replace(&mut self, record: Record) {
-        if let Some(&i) = self.index.get(&record.id) {
+        if let Some(i) = self.index.get(&self.records, &record.id) {
             if let Some(flag) = self.unparsed.get_mut(i) {
                 *flag = false;
             }
@@ -76,7 +116,7 @@ impl SideSnapshot {
     }
 
     pub fn get(&self, id: &str) -> Option<&Record> {
-        self.index.get(id).map(|&i| &self.records[i])
+        (self.index.get(&self.records, id)).map(|i| &self.records[i])
     }
 
     /// Whether a record that is not listed may still exist: it could not be

@@ -310,7 +310,6 @@ impl Worker {
         step("opening the stores".into(), 0);
         let session = self.session()?;
         let notes = session.recovered.clone();
-        let links = session.links()?;
         // Which store is being read, for the count of its cards a server
         // store reports in batches.
         let current = std::rc::Rc::new(std::cell::RefCell::new(String::new()));
@@ -328,9 +327,9 @@ impl Worker {
                 total,
             });
         })));
-        let snapshot = session.snapshot(Depth::Full, &links, &mut reading);
+        let read = session.links_and_snapshot(Depth::Full, &mut reading);
         session::set_read_progress(None);
-        let snapshot = snapshot?;
+        let (links, snapshot) = read?;
         step("matching and planning".into(), 2);
         let plan = session.plan(&snapshot, &links)?;
         let fields = session.fields.clone();

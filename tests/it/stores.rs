@@ -38,6 +38,15 @@ fn open_left_err(config: &Config) -> StoreError {
     }
 }
 
+/// The ids of the records a read returned without their values.
+fn unparsed_ids(read: &store::ChangedListing) -> Vec<&str> {
+    let records = &read.listing.records;
+    read.unparsed
+        .iter()
+        .map(|&i| records[i].id.as_str())
+        .collect()
+}
+
 fn title(value: &str) -> Patch {
     Patch {
         fields: vec![("title".parse().unwrap(), Some(value.to_string()))],
@@ -1213,7 +1222,7 @@ fn vdir_reads_only_cards_whose_version_changed() {
     let known: HashMap<String, store::Known> = first.versions.into_iter().collect();
 
     let again = store::read_changed(store.as_ref(), &known).unwrap();
-    assert_eq!(again.unparsed, ["b.vcf", "c.vcf", "j.vcf"]);
+    assert_eq!(unparsed_ids(&again), ["b.vcf", "c.vcf", "j.vcf"]);
     assert!(again.versions.is_empty());
     for record in &again.listing.records {
         assert_eq!(record.revision, known[&record.id].revision);
@@ -1233,7 +1242,7 @@ fn vdir_reads_only_cards_whose_version_changed() {
     );
     std::fs::write(book.join("c.vcf"), CARD_C).unwrap();
     let third = store::read_changed(store.as_ref(), &known).unwrap();
-    assert_eq!(third.unparsed, ["j.vcf"]);
+    assert_eq!(unparsed_ids(&third), ["j.vcf"]);
     let b = &third.listing.records[0];
     assert_eq!(b.contact.title, "Obermeister");
     assert_eq!(b.revision, hash_revision(edited.as_bytes()));

@@ -2,7 +2,7 @@
 //! each link's pair is compared, or handled as gone on a side, then what no
 //! link holds is matched or created.
 
-use foldhash::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 
 use super::action::{Found, LinkAction};
 use super::types::{Inputs, Op, OpKind, Refresh, op_id};
@@ -197,7 +197,8 @@ impl<'a> Planner<'a> {
         }
         // A link whose record moved (a renamed card file) follows it.
         let links = self.follow_moves();
-        let mut linked: PerSide<HashSet<&str>> = PerSide::default();
+        let mut linked: PerSide<HashSet<&str>> =
+            PerSide::from_fn(|_| HashSet::with_capacity(links.len()));
         for link in &links {
             for side in Side::BOTH {
                 if let Some(id) = link.id(side) {
