@@ -91,6 +91,12 @@ fn parse_conflicts(text: &str) -> Result<ConflictPolicy, String> {
     text.parse().map_err(|e: UnknownName| e.to_string())
 }
 
+// Reading a large store makes and frees millions of small strings, much of
+// it on two threads: mimalloc's per-thread heaps do that without glibc
+// malloc's consolidation passes (README, "Dependencies").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
         tell!("abgleich: {e}");

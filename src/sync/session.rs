@@ -320,18 +320,23 @@ impl Session {
         // revision, and a partner that left the scope needs this record's
         // values for the unlink.
         for link in links.iter().filter(|l| l.tombstone.is_none()) {
+            let at = PerSide::from_fn(|side| {
+                let id = link.id(side)?;
+                snapshot.sides.get(side).position(id)
+            });
             for side in Side::BOTH {
-                let Some(id) = link.id(side) else { continue };
-                if !snapshot.sides.get(side).is_unparsed(id) {
+                let Some(i) = *at.get(side) else { continue };
+                let here = snapshot.sides.get(side);
+                if !here.is_unparsed_at(i) {
                     continue;
                 }
                 let other = side.opposite();
-                let partner_unchanged = link.id(other).is_some_and(|oid| {
-                    snapshot.sides.get(other).get(oid).is_some_and(|r| {
-                        r.in_scope && Some(&r.revision) == link.revs.get(other).as_ref()
-                    })
+                let partner_unchanged = at.get(other).is_some_and(|j| {
+                    let r = &snapshot.sides.get(other).records[j];
+                    r.in_scope && Some(&r.revision) == link.revs.get(other).as_ref()
                 });
                 if !partner_unchanged {
+                    let id = here.records[i].id.as_str();
                     let record = self
                         .stores
                         .get(side)

@@ -99,6 +99,16 @@ impl SideSnapshot {
         side
     }
 
+    /// Where record `id` is among [`SideSnapshot::records`].
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.index.get(&self.records, id)
+    }
+
+    /// Whether the record at position `i` was listed without its values.
+    pub fn is_unparsed_at(&self, i: usize) -> bool {
+        self.unparsed.get(i).copied().unwrap_or(false)
+    }
+
     /// Whether `id` was listed without its values.
     pub fn is_unparsed(&self, id: &str) -> bool {
         (self.index.get(&self.records, id))

@@ -63,10 +63,7 @@ impl<'a> Planner<'a> {
             // free for the card's own.
             let other = side.opposite();
             let stamps_here = *self.inp.policy.stamps.get(side);
-            let swapped = |l: &Link| {
-                let Some(rec) = l.id(side).and_then(|id| snapshot.get(id)) else {
-                    return false;
-                };
+            let swapped_from = |l: &Link, rec: &Record| {
                 if let (Some(was), Some(now)) = (
                     non_empty(l.uids.get(side).as_deref()),
                     non_empty(rec.uid.as_deref()),
@@ -79,19 +76,25 @@ impl<'a> Planner<'a> {
                 if positional(rec) && l.revs.get(side).as_deref() != Some(rec.revision.as_str()) {
                     return true;
                 }
-                let kept = self.record(other, l.id(other));
-                match (stamps_here, non_empty(rec.stamp.as_deref()), kept) {
-                    (true, Some(stamp), Some(kept)) => stamp != kept.id && stamp != identity(kept),
+                let stamp = non_empty(rec.stamp.as_deref()).filter(|_| stamps_here);
+                match (stamp, stamp.and_then(|_| self.record(other, l.id(other)))) {
+                    (Some(stamp), Some(kept)) => stamp != kept.id && stamp != identity(kept),
                     _ => false,
                 }
             };
+            let swapped = |l: &Link| {
+                let rec = l.id(side).and_then(|id| snapshot.get(id));
+                rec.is_some_and(|rec| swapped_from(l, rec))
+            };
+            // Lost: its record swapped, or gone (and not merely unreadable).
             let lost: Vec<usize> = links
                 .iter()
                 .enumerate()
                 .filter(|(_, l)| {
-                    swapped(l)
-                        || l.id(side)
-                            .is_some_and(|id| snapshot.get(id).is_none() && !snapshot.may_exist(id))
+                    l.id(side).is_some_and(|id| match snapshot.get(id) {
+                        Some(rec) => swapped_from(l, rec),
+                        None => !snapshot.may_exist(id),
+                    })
                 })
                 .map(|(i, _)| i)
                 .collect();

@@ -176,13 +176,17 @@ impl<'a> Planner<'a> {
     /// unchanged pair that was read in full (so a renamed file is found by
     /// its UID later).
     fn learn_uids(&mut self, link: &Link, recs: &PerSide<Option<&Record>>) {
-        let mut uids = link.uids.clone();
-        for side in Side::BOTH {
-            if let Some(uid) = recs.get(side).and_then(|r| r.uid.clone()) {
-                *uids.get_mut(side) = Some(uid);
+        let new = |side: Side| {
+            let uid = recs.get(side).and_then(|r| r.uid.as_deref());
+            uid.filter(|&uid| link.uids.get(side).as_deref() != Some(uid))
+        };
+        if Side::BOTH.iter().any(|&side| new(side).is_some()) {
+            let mut uids = link.uids.clone();
+            for side in Side::BOTH {
+                if let Some(uid) = new(side) {
+                    *uids.get_mut(side) = Some(uid.to_string());
+                }
             }
-        }
-        if uids != link.uids {
             self.refreshes.push(Refresh::Put(Box::new(Link {
                 uids,
                 ..link.clone()
