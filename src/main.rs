@@ -97,7 +97,34 @@ fn parse_conflicts(text: &str) -> Result<ConflictPolicy, String> {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay`: its place in `mi_option_e` in the
+/// `mimalloc.h` (v3) that `libmimalloc-sys` builds; its default there is
+/// 1,000 (ms, `options.c`).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed memory goes back to the system at once rather than a second later:
+/// a read frees a store's listing while it builds the next structure, and
+/// with the delay the peak holds both (a no-op plan of 10,000 cards 35 →
+/// 30 MB, of 100,000 CRM rows 180 → 146 MB). A `MIMALLOC_PURGE_DELAY` in
+/// the environment is left to rule.
+fn give_memory_back_at_once() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
+    // SAFETY: mi_option_get and mi_option_set take an option and a value
+    // and touch nothing else; this runs first in main, before any thread.
+    unsafe {
+        debug_assert_eq!(
+            libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY),
+            1000,
+            "mimalloc's options moved: MI_OPTION_PURGE_DELAY names another one"
+        );
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    }
+}
+
 fn main() -> ExitCode {
+    give_memory_back_at_once();
     if let Err(e) = color_eyre::install() {
         tell!("abgleich: {e}");
     }
