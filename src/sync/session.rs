@@ -183,17 +183,17 @@ impl Session {
         Ok((links.into_owned(), snapshot))
     }
 
-    /// What remembers each listed record of `side` for a read at `depth`:
-    /// the version and revision of each linked record whose link still
-    /// holds the revision remembered.
+    /// What vouches for the records of `side` in a read for a plan that
+    /// trusts the links' revisions (none otherwise): the version and
+    /// revision of each linked record whose link still holds the revision
+    /// remembered.
     fn known(
         &self,
         side: Side,
-        depth: Depth,
         trust: bool,
         links: &[Link],
     ) -> Result<HashMap<String, Known>, SessionError> {
-        if depth == Depth::Full || !trust {
+        if !trust {
             return Ok(HashMap::new());
         }
         // Each live link's record of this side, and its revision there.
@@ -271,7 +271,7 @@ impl Session {
             let mut reads = PerSide::new(None, None);
             for side in order {
                 progress(side);
-                let known = self.known(side, depth, trust, &links)?;
+                let known = self.known(side, trust, &links)?;
                 if let Some(tx) = tell.get_mut(side).take() {
                     // The thread is gone only if it failed: its join says why.
                     let _ = tx.send(known);

@@ -111,13 +111,12 @@ impl SideSnapshot {
 
     /// Whether `id` was listed without its values.
     pub fn is_unparsed(&self, id: &str) -> bool {
-        (self.index.get(&self.records, id))
-            .is_some_and(|i| self.unparsed.get(i).copied().unwrap_or(false))
+        self.position(id).is_some_and(|i| self.is_unparsed_at(i))
     }
 
     /// Put a fully read record in place of an unparsed one.
     pub fn replace(&mut self, record: Record) {
-        if let Some(i) = self.index.get(&self.records, &record.id) {
+        if let Some(i) = self.position(&record.id) {
             if let Some(flag) = self.unparsed.get_mut(i) {
                 *flag = false;
             }
@@ -126,7 +125,7 @@ impl SideSnapshot {
     }
 
     pub fn get(&self, id: &str) -> Option<&Record> {
-        (self.index.get(&self.records, id)).map(|i| &self.records[i])
+        self.position(id).map(|i| &self.records[i])
     }
 
     /// Whether a record that is not listed may still exist: it could not be
