@@ -215,42 +215,37 @@ fn print_plan(plan: &Plan, config: &Config) {
             for c in &op.changes {
                 // A card property's text can be a whole photo: its start.
                 let whole_property = matches!(c.field, FieldPath::Prop(_));
-                let show = |v: &Option<String>| {
-                    v.as_deref()
-                        .map(|v| match v.char_indices().nth(60) {
-                            Some((cut, _)) if whole_property => format!(
-                                "\"{}…\" ({} characters)",
-                                for_terminal(&v[..cut]),
-                                v.chars().count()
-                            ),
-                            _ => format!("\"{}\"", for_terminal(v)),
-                        })
-                        .unwrap_or_else(|| "–".into())
+                let show = |v: Option<&str>| {
+                    v.map(|v| match v.char_indices().nth(60) {
+                        Some((cut, _)) if whole_property => format!(
+                            "\"{}…\" ({} characters)",
+                            for_terminal(&v[..cut]),
+                            v.chars().count()
+                        ),
+                        _ => format!("\"{}\"", for_terminal(v)),
+                    })
+                    .unwrap_or_else(|| "–".into())
                 };
                 match (op.kind, c.to) {
                     (OpKind::Create, _) => say!(
                         "      {:<20} {}",
                         c.field.to_string(),
-                        show(if c.values.left.is_some() {
-                            &c.values.left
-                        } else {
-                            &c.values.right
-                        })
+                        show(c.value(Side::Left).or(c.value(Side::Right)))
                     ),
                     (_, Some(to)) => say!(
                         "      {:<20} {} → {}",
                         c.field.to_string(),
-                        show(c.values.get(to)),
-                        show(c.values.get(to.opposite())),
+                        show(c.value(to)),
+                        show(c.value(to.opposite())),
                     ),
                     (_, None) => say!(
                         "      {:<20} {}: {} | {}: {} (base {})",
                         c.field.to_string(),
                         names.left,
-                        show(&c.values.left),
+                        show(c.value(Side::Left)),
                         names.right,
-                        show(&c.values.right),
-                        show(&c.base)
+                        show(c.value(Side::Right)),
+                        show(c.base())
                     ),
                 }
             }

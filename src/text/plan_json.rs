@@ -102,13 +102,11 @@ mod tests {
     use crate::sync::plan::LinkAfter;
 
     fn change(field: &str, left: &str, right: &str, to: Option<Side>) -> Change {
-        Change {
-            field: field.parse().expect("field path"),
-            values: PerSide::new(Some(left.into()), Some(right.into())),
-            base: None,
-            to,
-            write: PerSide::default(),
-        }
+        let texts = crate::sync::plan::ChangeTexts {
+            values: PerSide::new(Some(left), Some(right)),
+            ..Default::default()
+        };
+        Change::new(field.parse().expect("field path"), to, texts)
     }
 
     /// `plan --json` is read by scripts: the ids and values per side keep

@@ -265,14 +265,8 @@ fn the_conflict(plan: &Plan) -> (usize, &Op) {
         "two conflicting fields\n{op:#?}"
     );
     let title = op.changes.iter().find(|c| c.field == FieldPath::Title);
-    assert_eq!(
-        title.and_then(|c| c.values.left.as_deref()),
-        Some(CRM_TITLE)
-    );
-    assert_eq!(
-        title.and_then(|c| c.values.right.as_deref()),
-        Some(CARD_TITLE)
-    );
+    assert_eq!(title.and_then(|c| c.value(Side::Left)), Some(CRM_TITLE));
+    assert_eq!(title.and_then(|c| c.value(Side::Right)), Some(CARD_TITLE));
     (0, op)
 }
 

@@ -238,8 +238,8 @@ fn render(op: &Op) -> String {
             None => format!(
                 "{}?{}|{}",
                 c.field,
-                c.values.left.as_deref().unwrap_or("-"),
-                c.values.right.as_deref().unwrap_or("-")
+                c.value(Side::Left).unwrap_or("-"),
+                c.value(Side::Right).unwrap_or("-")
             ),
         })
         .collect();
@@ -1470,7 +1470,7 @@ fn limits_on_create() {
         .iter()
         .find(|c| c.field == path("phone.cell"))
         .expect("phone change");
-    assert_eq!(phone.values.left.as_deref(), Some("0171 2345678"));
+    assert_eq!(phone.value(Side::Left), Some("0171 2345678"));
     assert_eq!(phone.value_for(Side::Right), Some("+491712345678"));
     assert_eq!(phone.to, Some(Side::Right));
 

@@ -614,7 +614,11 @@ fn plan_text(plan: &Plan) -> String {
         for c in &op.changes {
             out.push_str(&format!(
                 "      {} left {:?} right {:?} base {:?} to {:?}\n",
-                c.field, c.values.left, c.values.right, c.base, c.to
+                c.field,
+                c.value(Side::Left),
+                c.value(Side::Right),
+                c.base(),
+                c.to
             ));
         }
     }

@@ -139,11 +139,10 @@ fn the_queue_detail_scrolls_to_the_selected_field_at_80x24() {
     }
     let last = data.plan.operations[o].changes.last().unwrap();
     let value = last
-        .values
-        .left
-        .clone()
-        .or(last.values.right.clone())
-        .unwrap();
+        .value(abgleich::model::Side::Left)
+        .or(last.value(abgleich::model::Side::Right))
+        .unwrap()
+        .to_string();
     assert!(
         !screen(&app, (80, 24)).contains(&value),
         "out of sight at first"

@@ -332,7 +332,7 @@ fn add_changes(
         // A conflict's value that cannot go to `to` (too long for its
         // column, no E.164 form; the plan warns): nothing is written there,
         // the field is never emptied instead. It stays a conflict.
-        if c.to.is_none() && c.value_for(to).is_none() && c.values.get(to.opposite()).is_some() {
+        if c.to.is_none() && c.value_for(to).is_none() && c.value(to.opposite()).is_some() {
             continue;
         }
         patches

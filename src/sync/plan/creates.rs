@@ -5,7 +5,7 @@
 use foldhash::HashSet;
 
 use super::planner::{Planner, value};
-use super::types::{Change, LinkAfter, Op, OpKind, StampWith, Target, identity};
+use super::types::{Change, ChangeTexts, LinkAfter, Op, OpKind, StampWith, Target, identity};
 use super::warning::{Someone, Warning};
 use crate::model::contact::{FieldPath, PropName};
 use crate::model::record::Record;
@@ -64,10 +64,8 @@ impl<'a> Planner<'a> {
         if !taken.insert(uid.to_string()) {
             return None;
         }
-        let mut change = create_change(FieldPath::Prop(PropName::new("UID")?), to);
-        *change.values.get_mut(to.opposite()) = Some(uid.to_string());
-        *change.write.get_mut(to) = Some(uid.to_string());
-        Some(change)
+        let path = FieldPath::Prop(PropName::new("UID")?);
+        Some(create_change(path, to, Some(uid), Some(uid)))
     }
 
     /// A create on the other side for `rec`, which no link holds and no
@@ -84,12 +82,7 @@ impl<'a> Planner<'a> {
                 continue;
             };
             match self.convert(field, Some(&v), to) {
-                Ok(w) => {
-                    let mut change = create_change(field.path, to);
-                    *change.write.get_mut(to) = w;
-                    *change.values.get_mut(from) = Some(v);
-                    changes.push(change);
-                }
+                Ok(w) => changes.push(create_change(field.path, to, Some(&v), w.as_deref())),
                 Err(w) => warnings.push(w),
             }
         }
@@ -100,9 +93,8 @@ impl<'a> Planner<'a> {
             // The copy carries their text: the change names it (`write`
             // stays empty, so a photo is held once more, not twice).
             for path in self.inp.fields.props_of([&*rec.contact], None) {
-                let mut change = create_change(path, to);
-                *change.values.get_mut(from) = value(&rec.contact, &path);
-                changes.push(change);
+                let read = value(&rec.contact, &path);
+                changes.push(create_change(path, to, read.as_deref(), None));
             }
         }
         warnings.extend(self.inp.fields.uncarried(&rec.contact, to));
@@ -161,15 +153,13 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// A field a create writes to `to`, its values still to fill in.
-fn create_change(field: FieldPath, to: Side) -> Change {
-    Change {
-        field,
-        values: PerSide::default(),
-        base: None,
-        to: Some(to),
-        write: PerSide::default(),
-    }
+/// A field a create writes to `to`: `read` on the other side, `write` what
+/// `to` receives.
+fn create_change(field: FieldPath, to: Side, read: Option<&str>, write: Option<&str>) -> Change {
+    let mut texts = ChangeTexts::default();
+    *texts.values.get_mut(to.opposite()) = read;
+    *texts.write.get_mut(to) = write;
+    Change::new(field, Some(to), texts)
 }
 
 fn free_records<'a>(side: &'a SideSnapshot, linked: &HashSet<&str>) -> Vec<&'a Record> {

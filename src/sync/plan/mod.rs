@@ -26,8 +26,8 @@ pub mod warning;
 
 pub use pair::settled_base;
 pub use types::{
-    Change, Inputs, LinkAfter, Op, OpKind, Plan, Policy, Refresh, StampWith, Summary, Target,
-    identity,
+    Change, ChangeTexts, Inputs, LinkAfter, Op, OpKind, Plan, Policy, Refresh, StampWith, Summary,
+    Target, identity,
 };
 pub use warning::{Warning, WarningKind};
 
@@ -80,7 +80,7 @@ fn hold_deletes_that_may_be_moves(ops: &mut [Op]) {
             _ => continue,
         };
         for ch in &op.changes {
-            let value = ch.values.get(from).as_deref();
+            let value = ch.value(from);
             if let Some(key) = value.and_then(|v| contact_key(&ch.field, v)) {
                 keys.insert((from, key), c);
             }

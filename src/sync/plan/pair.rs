@@ -4,7 +4,9 @@
 //! reached on their own.
 
 use super::planner::{Planner, prop_text, value};
-use super::types::{Change, LinkAfter, Op, OpKind, Refresh, StampWith, Target, identity};
+use super::types::{
+    Change, ChangeTexts, LinkAfter, Op, OpKind, Refresh, StampWith, Target, identity,
+};
 use super::warning::Warning;
 use crate::config::ConflictPolicy;
 use crate::model::contact::{Contact, FieldClass, FieldPath};
@@ -190,41 +192,38 @@ impl Planner<'_> {
         if outcome == Outcome::Settled {
             return;
         }
-        let values = read.map(|v| v.map(str::to_string));
-        let mut change = Change {
-            field: *path,
-            values,
+        let mut texts = ChangeTexts {
+            values: read.clone(),
             base: match &bv {
-                BaseValue::Known(b) => b.left.clone().or_else(|| b.right.clone()),
+                BaseValue::Known(b) => b.left.as_deref().or(b.right.as_deref()),
                 BaseValue::Unknown => None,
             },
-            to: None,
             write: PerSide::default(),
         };
         match outcome {
             Outcome::Settled => {}
             Outcome::Pending => out.pending.push(*path),
             Outcome::Conflict => {
+                let mut written = PerSide::default();
                 for side in Side::BOTH {
-                    match self.convert(field, change.values.get(side.opposite()).as_deref(), side) {
-                        Ok(v) => *change.write.get_mut(side) = v,
+                    match self.convert(field, *read.get(side.opposite()), side) {
+                        Ok(v) => *written.get_mut(side) = v,
                         // That side's value cannot go there: the conflict says so.
                         Err(w) => out.conflict_warnings.push(w),
                     }
                 }
-                out.conflicts.push(change);
+                texts.write = PerSide::new(written.left.as_deref(), written.right.as_deref());
+                out.conflicts.push(Change::new(*path, None, texts));
             }
             Outcome::Write(to, v) => match self.convert(field, v.as_deref(), to) {
                 Ok(v) => {
                     // Converting may make the two equal after all.
-                    if self.same(path, v.as_deref(), change.values.get(to).as_deref())
-                        && v.as_deref() == change.values.get(to).as_deref()
+                    if self.same(path, v.as_deref(), *read.get(to)) && v.as_deref() == *read.get(to)
                     {
                         return;
                     }
-                    change.to = Some(to);
-                    *change.write.get_mut(to) = v;
-                    out.changes.push(change);
+                    *texts.write.get_mut(to) = v.as_deref();
+                    out.changes.push(Change::new(*path, Some(to), texts));
                 }
                 Err(w) => out.warnings.push(w),
             },

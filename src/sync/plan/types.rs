@@ -114,24 +114,181 @@ impl Target {
 
 /// One field of an operation: the values on each side and in the base, and
 /// which side receives which value (`to: None`: a conflict, not resolved).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// A plan of 100,000 creates holds about 20 of these per contact, so the
+/// five texts share one allocation (`Texts`) rather than five strings.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub field: FieldPath,
-    /// The value read on each side (`"left"`, `"right"` in JSON).
-    #[serde(flatten)]
-    pub values: PerSide<Option<String>>,
-    pub base: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub to: Option<Side>,
-    /// The value written to `to` (for a conflict: per side, once resolved).
-    #[serde(skip)]
-    pub write: PerSide<Option<String>>,
+    texts: Texts,
+}
+
+// A plan holds millions of these: keep them at a cache line.
+const _: () = assert!(std::mem::size_of::<Change>() <= 64);
+
+/// What a `Change` is made of, as separate texts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeTexts<'a> {
+    /// The value read on each side.
+    pub values: PerSide<Option<&'a str>>,
+    pub base: Option<&'a str>,
+    /// The value written to each side (for a conflict: per side, should
+    /// that side lose; otherwise only `to`'s).
+    pub write: PerSide<Option<&'a str>>,
 }
 
 impl Change {
+    pub fn new(field: FieldPath, to: Option<Side>, texts: ChangeTexts<'_>) -> Change {
+        Change {
+            field,
+            to,
+            texts: Texts::new(&texts),
+        }
+    }
+
+    /// The value read on `side`.
+    pub fn value(&self, side: Side) -> Option<&str> {
+        self.texts.get(slot(side))
+    }
+
+    /// The values read on both sides.
+    pub fn values(&self) -> PerSide<Option<&str>> {
+        PerSide::new(self.value(Side::Left), self.value(Side::Right))
+    }
+
+    /// The base's value.
+    pub fn base(&self) -> Option<&str> {
+        self.texts.get(BASE)
+    }
+
     /// The value this change writes to `side`, once `to` is known.
     pub fn value_for(&self, side: Side) -> Option<&str> {
-        self.write.get(side).as_deref()
+        self.texts.get(WRITE + slot(side))
+    }
+}
+
+/// `plan --json`'s form: `{"field", "left", "right", "base", "to"}`.
+impl Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Change", 5)?;
+        st.serialize_field("field", &self.field)?;
+        st.serialize_field("left", &self.value(Side::Left))?;
+        st.serialize_field("right", &self.value(Side::Right))?;
+        st.serialize_field("base", &self.base())?;
+        match self.to {
+            Some(to) => st.serialize_field("to", &to)?,
+            None => st.skip_field("to")?,
+        }
+        st.end()
+    }
+}
+
+/// Where a change's texts stand in `Texts`: the values read (left, right),
+/// the base, the values written (left, right).
+const BASE: usize = 2;
+const WRITE: usize = 3;
+
+fn slot(side: Side) -> usize {
+    match side {
+        Side::Left => 0,
+        Side::Right => 1,
+    }
+}
+
+/// Five optional texts in one allocation. A written value that is the
+/// other side's read value, as it is wherever no transform changes it, is
+/// not held twice.
+#[derive(Clone, PartialEq)]
+enum Texts {
+    Packed {
+        text: Box<str>,
+        /// Where each text ends in `text` (it starts where the one before
+        /// it ends).
+        ends: [u32; 5],
+        /// Bit `i`: text `i` is there.
+        some: u8,
+        /// Bit `s`: the value written to side `s` is the one read on the
+        /// other side.
+        as_read: u8,
+    },
+    /// Texts too long for `u32` offsets (never a real card's).
+    Apart(Box<[Option<Box<str>>; 5]>),
+}
+
+impl Texts {
+    fn new(t: &ChangeTexts<'_>) -> Texts {
+        let mut as_read = 0u8;
+        let mut parts: [Option<&str>; 5] = [
+            t.values.left,
+            t.values.right,
+            t.base,
+            t.write.left,
+            t.write.right,
+        ];
+        for side in Side::BOTH {
+            let write = &mut parts[WRITE + slot(side)];
+            if write.is_some() && *write == *t.values.get(side.opposite()) {
+                as_read |= 1 << slot(side);
+                *write = None;
+            }
+        }
+        let len: usize = parts.iter().flatten().map(|p| p.len()).sum();
+        if u32::try_from(len).is_err() {
+            return Texts::Apart(Box::new([
+                t.values.left.map(Box::from),
+                t.values.right.map(Box::from),
+                t.base.map(Box::from),
+                t.write.left.map(Box::from),
+                t.write.right.map(Box::from),
+            ]));
+        }
+        let mut text = String::with_capacity(len);
+        let mut ends = [0u32; 5];
+        let mut some = 0u8;
+        for (i, part) in parts.iter().enumerate() {
+            if let Some(part) = part {
+                text.push_str(part);
+                some |= 1 << i;
+            }
+            // No overflow: `text` is at most `len` long, which fits.
+            ends[i] = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        }
+        Texts::Packed {
+            text: text.into_boxed_str(),
+            ends,
+            some,
+            as_read,
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Texts::Packed {
+                text,
+                ends,
+                some,
+                as_read,
+            } => {
+                if i >= WRITE && as_read & (1 << (i - WRITE)) != 0 {
+                    // The other side's read value: side `s` reads at `1 - s`.
+                    return self.get(1 - (i - WRITE));
+                }
+                if some & (1 << i) == 0 {
+                    return None;
+                }
+                let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+                text.get(start..ends[i] as usize)
+            }
+            Texts::Apart(parts) => parts.get(i)?.as_deref(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Texts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries((0..5).map(|i| self.get(i))).finish()
     }
 }
 
@@ -269,7 +426,10 @@ pub(super) fn op_id(op: &Op) -> String {
     for c in &op.changes {
         text.push_str(&format!(
             "|{}={:?}/{:?}/{:?}",
-            c.field, c.values.left, c.values.right, c.to
+            c.field,
+            c.value(Side::Left),
+            c.value(Side::Right),
+            c.to
         ));
     }
     crate::model::record::hash_revision(text.as_bytes())
@@ -291,13 +451,57 @@ pub struct Inputs<'a> {
 mod tests {
     use super::*;
 
+    fn change(texts: [Option<&str>; 5], to: Option<Side>) -> Change {
+        let texts = ChangeTexts {
+            values: PerSide::new(texts[0], texts[1]),
+            base: texts[2],
+            write: PerSide::new(texts[3], texts[4]),
+        };
+        Change::new(FieldPath::Title, to, texts)
+    }
+
     #[test]
-    fn change_reads_back_from_json() {
-        let text = r#"{"field":"title","left":"Dr.","right":null,"base":"Dr.","to":"left"}"#;
-        let read: Change = serde_json::from_str(text).unwrap();
-        assert_eq!(read.values, PerSide::new(Some("Dr.".into()), None));
-        assert_eq!(read.base.as_deref(), Some("Dr."));
-        assert_eq!(read.to, Some(Side::Left));
-        assert_eq!(serde_json::to_string(&read).unwrap(), text);
+    fn change_gives_back_each_text_it_was_made_of() {
+        // Empty texts are texts, not missing ones; a written value that is
+        // the other side's read one, and one that is not.
+        let all = [Some("Dr."), Some(""), Some("Prof."), Some("x"), Some("Dr.")];
+        let c = change(all, None);
+        assert_eq!(c.values(), PerSide::new(Some("Dr."), Some("")));
+        assert_eq!(c.base(), Some("Prof."));
+        assert_eq!(c.value_for(Side::Left), Some("x"));
+        assert_eq!(c.value_for(Side::Right), Some("Dr."));
+        let none = change([None; 5], Some(Side::Right));
+        assert_eq!(none.values(), PerSide::new(None, None));
+        assert_eq!((none.base(), none.value_for(Side::Right)), (None, None));
+        // A conflict whose both sides would receive the other's value.
+        let both = change([Some("a"), Some("b"), None, Some("b"), Some("a")], None);
+        assert_eq!(both.value_for(Side::Left), Some("b"));
+        assert_eq!(both.value_for(Side::Right), Some("a"));
+        assert_eq!(both.values(), PerSide::new(Some("a"), Some("b")));
+        // Multi-byte text keeps its boundaries.
+        let wide = change(
+            [Some("Müller"), None, Some("Groß"), None, Some("Mueller")],
+            None,
+        );
+        assert_eq!(wide.value(Side::Left), Some("Müller"));
+        assert_eq!(wide.base(), Some("Groß"));
+        assert_eq!(wide.value_for(Side::Right), Some("Mueller"));
+    }
+
+    #[test]
+    fn change_writes_plan_json_form() {
+        let c = change(
+            [Some("Dr."), None, Some("Dr."), None, Some("Dr.")],
+            Some(Side::Right),
+        );
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"field":"title","left":"Dr.","right":null,"base":"Dr.","to":"right"}"#
+        );
+        let conflict = change([Some("a"), Some("b"), None, None, None], None);
+        assert_eq!(
+            serde_json::to_string(&conflict).unwrap(),
+            r#"{"field":"title","left":"a","right":"b","base":null}"#
+        );
     }
 }

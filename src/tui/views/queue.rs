@@ -926,7 +926,7 @@ impl QueueView {
             op.link.is_some(),
             theme,
         );
-        let shown = |v: &Option<String>| cell(v.as_deref().unwrap_or("–"), result_w - 5);
+        let shown = |v: Option<&str>| cell(v.unwrap_or("–"), result_w - 5);
         for (i, mut line) in table.into_iter().enumerate() {
             if i == 0 {
                 line.spans
@@ -939,8 +939,8 @@ impl QueueView {
                     // The winner's value goes to the other store: the
                     // value and where (whole below when selected).
                     None => match d.winner_for(c.field) {
-                        Some(Side::Left) => format!("──▶ {}", shown(&c.values.left)),
-                        Some(Side::Right) => format!("◀── {}", shown(&c.values.right)),
+                        Some(Side::Left) => format!("──▶ {}", shown(c.value(Side::Left))),
+                        Some(Side::Right) => format!("◀── {}", shown(c.value(Side::Right))),
                         None => "◀?▶ choose".into(),
                     },
                 };
@@ -1187,7 +1187,10 @@ impl SearchIndex {
                 text.push_str(&id.to_lowercase());
             }
             for c in &op.changes {
-                for v in [&c.values.left, &c.values.right].into_iter().flatten() {
+                for v in [c.value(Side::Left), c.value(Side::Right)]
+                    .into_iter()
+                    .flatten()
+                {
                     text.push('\u{1f}');
                     text.push_str(&v.to_lowercase());
                 }
@@ -1247,9 +1250,9 @@ fn full_values(
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     let values = [
-        (names.left.as_str(), c.values.left.as_deref()),
-        ("last sync", c.base.as_deref()),
-        (names.right.as_str(), c.values.right.as_deref()),
+        (names.left.as_str(), c.value(Side::Left)),
+        ("last sync", c.base()),
+        (names.right.as_str(), c.value(Side::Right)),
     ];
     let cut = values
         .iter()
@@ -1350,9 +1353,9 @@ fn change_rows(op: &Op, normalizer: &Normalizer) -> Vec<super::DetailRow> {
             super::DetailRow::new(
                 &c.field,
                 [
-                    c.values.left.clone(),
-                    c.base.clone(),
-                    c.values.right.clone(),
+                    c.value(Side::Left).map(str::to_string),
+                    c.base().map(str::to_string),
+                    c.value(Side::Right).map(str::to_string),
                 ],
                 c.to.is_none(),
                 op.link.is_some(),
