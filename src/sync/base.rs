@@ -3,7 +3,7 @@
 //! (three-way); the state keeps it per link.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -25,11 +25,79 @@ pub enum BaseValue {
 /// A base loaded from the state stays in its stored form until it is first
 /// asked: a plan compares the bases only of pairs that changed, so most
 /// links of a large book never need theirs parsed (nor held field by field).
+/// A plan's links may leave it in the state altogether ([`BaseSource`]):
+/// it is read from there when first asked.
 #[derive(Clone, Default)]
 pub struct Base {
-    /// The stored JSON, while `fields` has not been made from it.
-    stored: Option<Box<str>>,
+    stored: Stored,
     fields: OnceLock<BTreeMap<FieldPath, BaseValue>>,
+}
+
+/// Where a base is while `fields` has not been made from it.
+#[derive(Clone, Default)]
+enum Stored {
+    /// Made field by field (or empty).
+    #[default]
+    Nowhere,
+    /// Its stored JSON.
+    Text(Box<str>),
+    /// In the state, under this link id.
+    InState(Arc<BaseSource>, i64),
+}
+
+/// A state file the bases of links are read from when first asked: a
+/// connection of its own, opened for reading when the first is read, so
+/// that a plan holds in memory only the bases of the pairs it compares.
+/// A base it could not read is empty, and the error is kept: whoever made
+/// the links asks [`BaseSource::failure`] before anything is written.
+pub struct BaseSource {
+    open: Box<dyn Fn() -> rusqlite::Result<rusqlite::Connection> + Send + Sync>,
+    conn: Mutex<Option<rusqlite::Connection>>,
+    failed: OnceLock<String>,
+}
+
+impl BaseSource {
+    pub fn new(
+        open: impl Fn() -> rusqlite::Result<rusqlite::Connection> + Send + Sync + 'static,
+    ) -> Arc<BaseSource> {
+        Arc::new(BaseSource {
+            open: Box::new(open),
+            conn: Mutex::new(None),
+            failed: OnceLock::new(),
+        })
+    }
+
+    /// Why a base could not be read, if one could not.
+    pub fn failure(&self) -> Option<&str> {
+        self.failed.get().map(String::as_str)
+    }
+
+    fn read(&self, link_id: i64) -> Option<String> {
+        let read = || -> rusqlite::Result<Option<String>> {
+            let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+            if conn.is_none() {
+                *conn = Some((self.open)()?);
+            }
+            let Some(conn) = conn.as_ref() else {
+                return Ok(None);
+            };
+            let mut stmt = conn.prepare_cached("SELECT base FROM links WHERE link_id = ?1")?;
+            let mut rows = stmt.query([link_id])?;
+            match rows.next()? {
+                Some(row) => row.get(0),
+                None => Err(rusqlite::Error::QueryReturnedNoRows),
+            }
+        };
+        match read() {
+            Ok(text) => text,
+            Err(e) => {
+                let _ = self
+                    .failed
+                    .set(format!("the base of link {link_id} could not be read: {e}"));
+                None
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Base {
@@ -48,14 +116,21 @@ impl Eq for Base {}
 
 impl Base {
     fn fields(&self) -> &BTreeMap<FieldPath, BaseValue> {
-        self.fields
-            .get_or_init(|| self.stored.as_deref().map(parse).unwrap_or_default())
+        self.fields.get_or_init(|| match &self.stored {
+            Stored::Nowhere => BTreeMap::new(),
+            Stored::Text(text) => parse(text),
+            Stored::InState(source, link_id) => source
+                .read(*link_id)
+                .as_deref()
+                .map(parse)
+                .unwrap_or_default(),
+        })
     }
 
     fn fields_mut(&mut self) -> &mut BTreeMap<FieldPath, BaseValue> {
         // Parsed if it was not yet; the stored text is then out of date.
         self.fields();
-        self.stored = None;
+        self.stored = Stored::Nowhere;
         match self.fields.get_mut() {
             Some(fields) => fields,
             None => unreachable!("`fields()` has just set them"),
@@ -97,7 +172,7 @@ impl Base {
     /// `{"field": "value"}` when both sides agree, `["left", "right"]` when
     /// not, `null` when unknown.
     pub fn to_json(&self) -> String {
-        if let (Some(stored), None) = (&self.stored, self.fields.get()) {
+        if let (Stored::Text(stored), None) = (&self.stored, self.fields.get()) {
             return stored.to_string();
         }
         let mut map = Map::new();
@@ -117,11 +192,41 @@ impl Base {
         Value::Object(map).to_string()
     }
 
+    /// The JSON to store for this base: `None` while it is still in the
+    /// state, untouched (the row keeps what it holds); an error when it
+    /// could not be read from there (it would be stored empty).
+    pub fn to_store(&self) -> Result<Option<String>, String> {
+        match (&self.stored, self.fields.get()) {
+            (Stored::InState(..), None) => Ok(None),
+            (Stored::InState(source, _), Some(_)) if source.failure().is_some() => {
+                Err(source.failure().unwrap_or_default().to_string())
+            }
+            _ => Ok(Some(self.to_json())),
+        }
+    }
+
+    /// Why a base of the state this one is read from could not be read,
+    /// if one could not (it was taken as empty).
+    pub fn unread(&self) -> Option<String> {
+        match &self.stored {
+            Stored::InState(source, _) => source.failure().map(str::to_string),
+            _ => None,
+        }
+    }
+
     /// The base stored as `text`, parsed when first asked (text that is
     /// not a JSON object is an empty base).
     pub fn from_json(text: &str) -> Base {
         Base {
-            stored: Some(text.into()),
+            stored: Stored::Text(text.into()),
+            fields: OnceLock::new(),
+        }
+    }
+
+    /// The base of link `link_id`, left in the state until first asked.
+    pub fn in_state(source: &Arc<BaseSource>, link_id: i64) -> Base {
+        Base {
+            stored: Stored::InState(Arc::clone(source), link_id),
             fields: OnceLock::new(),
         }
     }

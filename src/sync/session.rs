@@ -178,7 +178,12 @@ impl Session {
         depth: Depth,
         progress: &mut dyn FnMut(Side),
     ) -> Result<(Vec<Link>, Snapshot), SessionError> {
-        let load = || Ok(Cow::Owned(self.links()?));
+        // A plan compares only the pairs that changed: the other links'
+        // bases stay in the state (read when first asked).
+        let load = || match depth {
+            Depth::Plan => Ok(Cow::Owned(self.state.links_leaving_bases()?.0)),
+            Depth::Full => Ok(Cow::Owned(self.links()?)),
+        };
         let (links, snapshot) = self.snapshot_loading(depth, load, progress)?;
         Ok((links.into_owned(), snapshot))
     }
@@ -381,6 +386,11 @@ impl Session {
             normalizer: &self.config.normalizer,
             trust_revisions: trust,
         });
+        // A base that could not be read from the state was taken as empty:
+        // nothing planned on it is shown or applied.
+        if let Some(why) = links.iter().find_map(|l| l.base.unread()) {
+            return Err(StateError::BaseUnread(why).into());
+        }
         self.hold_deletes_others_refer_to(&mut plan)?;
         Ok(plan)
     }

@@ -25,7 +25,8 @@ use super::state_files::{
 use crate::model::{PerSide, Side};
 use crate::store::{Known, Version};
 
-pub use super::base::{Base, BaseValue};
+pub use super::base::{Base, BaseSource, BaseValue};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -41,6 +42,9 @@ pub enum StateError {
     Sql(#[from] rusqlite::Error),
     #[error(transparent)]
     File(#[from] FileError),
+    /// A link's base, left in the state until asked, could not be read.
+    #[error("state database: {0}")]
+    BaseUnread(String),
     /// The state (or its folder, or its lock) cannot be written, and what
     /// was asked needs to write it.
     #[error(
@@ -340,12 +344,21 @@ fn now() -> String {
 }
 
 fn link_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Link> {
+    link_from_row_with(row, |_| Ok(Base::from_json(row.get_ref(5)?.as_str()?)))
+}
+
+/// A link from its row, its base made by `base` from the link id.
+fn link_from_row_with(
+    row: &rusqlite::Row<'_>,
+    base: impl FnOnce(i64) -> rusqlite::Result<Base>,
+) -> rusqlite::Result<Link> {
     let side = |s: Option<String>| s.as_deref().and_then(Side::parse);
+    let link_id = row.get(0)?;
     Ok(Link {
-        link_id: row.get(0)?,
+        link_id,
         ids: PerSide::new(row.get(1)?, row.get(2)?),
         revs: PerSide::new(row.get(3)?, row.get(4)?),
-        base: Base::from_json(row.get_ref(5)?.as_str()?),
+        base: base(link_id)?,
         created_on: side(row.get(6)?),
         tombstone: row.get(7)?,
         uids: PerSide::new(row.get(8)?, row.get(9)?),
@@ -614,13 +627,54 @@ impl State {
         &self.path
     }
 
+    /// The links with their bases left in the state, each read when first
+    /// asked (by a connection of its own, opened then): a plan compares
+    /// only the pairs that changed. `None` for the source when the state is
+    /// read only (its bases are read with the links then). Before anything
+    /// is written from a plan on them, [`BaseSource::failure`] is asked.
+    pub fn links_leaving_bases(&self) -> Result<(Vec<Link>, Option<Arc<BaseSource>>), StateError> {
+        if self.read_only.is_some() {
+            return Ok((self.links()?, None));
+        }
+        let path = self.path.clone();
+        let source = BaseSource::new(move || {
+            let conn = Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+            )?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            Ok(conn)
+        });
+        let columns = LINK_COLUMNS.replace("base", "NULL");
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {columns} FROM links ORDER BY link_id"))?;
+        let mut links = Vec::with_capacity(self.link_count()?);
+        for link in stmt.query_map([], |row| {
+            link_from_row_with(row, |id| Ok(Base::in_state(&source, id)))
+        })? {
+            links.push(link?);
+        }
+        Ok((links, Some(source)))
+    }
+
+    fn link_count(&self) -> Result<usize, StateError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM links", [], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     pub fn links(&self) -> Result<Vec<Link>, StateError> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {LINK_COLUMNS} FROM links ORDER BY link_id"
         ))?;
-        let links = stmt
-            .query_map([], link_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut links = Vec::with_capacity(self.link_count()?);
+        for link in stmt.query_map([], link_from_row)? {
+            links.push(link?);
+        }
         Ok(links)
     }
 
@@ -1057,9 +1111,13 @@ impl StateTx<'_> {
         if !new {
             self.remember(apply_id, link.link_id)?;
         }
+        // A base still in the state (a link whose pair nothing compared)
+        // stays as the row holds it.
+        let base = link.base.to_store().map_err(StateError::BaseUnread)?;
         self.exec(
             &format!(
-                "INSERT OR REPLACE INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                "INSERT OR REPLACE INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, \
+                 COALESCE(?6, (SELECT base FROM links WHERE link_id = ?1)), ?7, ?8, ?9, ?10)"
             ),
             params![
                 (!new).then_some(link.link_id),
@@ -1067,7 +1125,7 @@ impl StateTx<'_> {
                 link.ids.right,
                 link.revs.left,
                 link.revs.right,
-                link.base.to_json(),
+                base,
                 link.created_on.map(Side::as_str),
                 link.tombstone,
                 link.uids.left,
@@ -1137,6 +1195,7 @@ impl StateTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::contact::FieldPath;
 
     #[test]
     fn state_is_private_and_locked() {
@@ -1157,6 +1216,62 @@ mod tests {
         }
         drop(state);
         State::open(&path, "apply").unwrap();
+    }
+
+    #[test]
+    fn a_base_left_in_the_state_is_read_when_asked_and_kept_when_the_link_is_put_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::open(&dir.path().join("abgleich.state"), "apply").unwrap();
+        let given: FieldPath = "name.given".parse().unwrap();
+        let mut base = Base::default();
+        let anna = PerSide::new(Some("Anna".to_string()), Some("Anna".to_string()));
+        base.set(given, BaseValue::Known(anna.clone()));
+        let link = |id: &str, base: Base| Link {
+            link_id: 0,
+            ids: PerSide::new(Some(format!("l{id}")), Some(format!("r{id}"))),
+            revs: PerSide::new(Some("1".into()), Some("1".into())),
+            base,
+            uids: PerSide::default(),
+            created_on: None,
+            tombstone: None,
+        };
+        let tx = state.transaction().unwrap();
+        tx.put_link(None, &link("1", base.clone())).unwrap();
+        tx.put_link(None, &link("2", base)).unwrap();
+        tx.commit().unwrap();
+        let (links, source) = state.links_leaving_bases().unwrap();
+        assert!(source.is_some());
+        // The first link learns a UID only (its base never asked): the row
+        // keeps its base. The second one's base is read when asked.
+        let mut first = links[0].clone();
+        first.uids.left = Some("uid-1".into());
+        let tx = state.transaction().unwrap();
+        tx.put_link(None, &first).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(links[1].base.get(&given), BaseValue::Known(anna.clone()));
+        assert_eq!(links[1].base.unread(), None);
+        let again = state.links().unwrap();
+        assert_eq!(again[0].uids.left.as_deref(), Some("uid-1"));
+        assert_eq!(again[0].base.get(&given), BaseValue::Known(anna));
+    }
+
+    #[test]
+    fn a_base_that_cannot_be_read_is_an_error_not_an_empty_base_written_back() {
+        let source = BaseSource::new(|| {
+            Err(rusqlite::Error::InvalidPath(PathBuf::from(
+                "/gone/abgleich.state",
+            )))
+        });
+        let base = Base::in_state(&source, 7);
+        // Taken as empty, and said so: the plan on it is refused, and it
+        // is never stored.
+        assert!(base.is_empty());
+        let why = base.unread().expect("the failed read is kept");
+        assert!(
+            why.contains("link 7") && why.contains("/gone/abgleich.state"),
+            "{why}"
+        );
+        assert!(base.to_store().is_err());
     }
 
     #[test]

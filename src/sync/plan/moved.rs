@@ -12,7 +12,6 @@
 //! ambiguous is left to the delete and create rules as before.
 
 use foldhash::{HashMap, HashMapExt, HashSet};
-use std::borrow::Cow;
 
 use super::planner::Planner;
 use super::types::identity;
@@ -34,6 +33,31 @@ fn non_empty(text: Option<&str>) -> Option<&str> {
     text.map(str::trim).filter(|t| !t.is_empty())
 }
 
+/// A link as the planner's walk sees it: as the state holds it, or moved
+/// to its record's new id (a pointer either way, so the walk's list of
+/// every link costs a few bytes a link, not a copy of each).
+pub(super) enum Followed<'a> {
+    Same(&'a Link),
+    Moved(Box<Link>),
+}
+
+impl Followed<'_> {
+    pub(super) fn moved(&self) -> bool {
+        matches!(self, Followed::Moved(_))
+    }
+}
+
+impl std::ops::Deref for Followed<'_> {
+    type Target = Link;
+
+    fn deref(&self) -> &Link {
+        match self {
+            Followed::Same(link) => link,
+            Followed::Moved(link) => link,
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Rule {
     Uid,
@@ -44,9 +68,9 @@ enum Rule {
 impl<'a> Planner<'a> {
     /// The links as the walk sees them: a link whose record moved holds
     /// the record's new id (owned); every other link as it is.
-    pub(super) fn follow_moves(&self) -> Vec<Cow<'a, Link>> {
+    pub(super) fn follow_moves(&self) -> Vec<Followed<'a>> {
         let links = self.inp.links;
-        let mut out: Vec<Cow<'a, Link>> = links.iter().map(Cow::Borrowed).collect();
+        let mut out: Vec<Followed<'a>> = links.iter().map(Followed::Same).collect();
         for side in Side::BOTH {
             // A store that numbers its records itself (an SQL table) never
             // gives one a new id; card files are renamed.
@@ -149,9 +173,9 @@ impl<'a> Planner<'a> {
                     let [n] = ns[..] else { continue };
                     free_taken[j] = Some(n);
                     followed[n] = true;
-                    let mut link = out[lost[n]].clone().into_owned();
+                    let mut link = Box::new((*out[lost[n]]).clone());
                     *link.ids.get_mut(side) = Some(free[j].id.clone());
-                    out[lost[n]] = Cow::Owned(link);
+                    out[lost[n]] = Followed::Moved(link);
                 }
             }
             // A swapped link that found no card of its own keeps its record
@@ -168,9 +192,9 @@ impl<'a> Planner<'a> {
                 }
                 let own = links[i].id(side).and_then(|id| at.get(id));
                 if own.is_some_and(|&j| free_taken[j].is_some()) {
-                    let mut link = links[i].clone();
+                    let mut link = Box::new(links[i].clone());
                     *link.ids.get_mut(side) = None;
-                    out[i] = Cow::Owned(link);
+                    out[i] = Followed::Moved(link);
                 }
             }
         }

@@ -214,7 +214,7 @@ impl<'a> Planner<'a> {
         // like any record no link holds.
         let mut freed: PerSide<Vec<&str>> = PerSide::default();
         for link in &links {
-            let moved = matches!(link, std::borrow::Cow::Owned(_));
+            let moved = link.moved();
             let planned = (self.ops.len(), self.refreshes.len());
             let link: &Link = link;
             let recs = PerSide::new(
