@@ -73,23 +73,18 @@ impl BaseSource {
     }
 
     fn read(&self, link_id: i64) -> Option<String> {
-        let read = || -> rusqlite::Result<Option<String>> {
+        let read = || -> rusqlite::Result<String> {
             let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-            if conn.is_none() {
-                *conn = Some((self.open)()?);
-            }
-            let Some(conn) = conn.as_ref() else {
-                return Ok(None);
+            let opened = match conn.take() {
+                Some(opened) => opened,
+                None => (self.open)()?,
             };
-            let mut stmt = conn.prepare_cached("SELECT base FROM links WHERE link_id = ?1")?;
-            let mut rows = stmt.query([link_id])?;
-            match rows.next()? {
-                Some(row) => row.get(0),
-                None => Err(rusqlite::Error::QueryReturnedNoRows),
-            }
+            let conn = conn.insert(opened);
+            conn.prepare_cached("SELECT base FROM links WHERE link_id = ?1")?
+                .query_row([link_id], |row| row.get(0))
         };
         match read() {
-            Ok(text) => text,
+            Ok(text) => Some(text),
             Err(e) => {
                 let _ = self
                     .failed
@@ -196,12 +191,12 @@ impl Base {
     /// state, untouched (the row keeps what it holds); an error when it
     /// could not be read from there (it would be stored empty).
     pub fn to_store(&self) -> Result<Option<String>, String> {
-        match (&self.stored, self.fields.get()) {
-            (Stored::InState(..), None) => Ok(None),
-            (Stored::InState(source, _), Some(_)) if source.failure().is_some() => {
-                Err(source.failure().unwrap_or_default().to_string())
-            }
-            _ => Ok(Some(self.to_json())),
+        if matches!(self.stored, Stored::InState(..)) && self.fields.get().is_none() {
+            return Ok(None);
+        }
+        match self.unread() {
+            Some(why) => Err(why),
+            None => Ok(Some(self.to_json())),
         }
     }
 

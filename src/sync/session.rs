@@ -181,7 +181,7 @@ impl Session {
         // A plan compares only the pairs that changed: the other links'
         // bases stay in the state (read when first asked).
         let load = || match depth {
-            Depth::Plan => Ok(Cow::Owned(self.state.links_leaving_bases()?.0)),
+            Depth::Plan => Ok(Cow::Owned(self.state.links_leaving_bases()?)),
             Depth::Full => Ok(Cow::Owned(self.links()?)),
         };
         let (links, snapshot) = self.snapshot_loading(depth, load, progress)?;

@@ -26,7 +26,6 @@ use crate::model::{PerSide, Side};
 use crate::store::{Known, Version};
 
 pub use super::base::{Base, BaseSource, BaseValue};
-use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -629,12 +628,12 @@ impl State {
 
     /// The links with their bases left in the state, each read when first
     /// asked (by a connection of its own, opened then): a plan compares
-    /// only the pairs that changed. `None` for the source when the state is
-    /// read only (its bases are read with the links then). Before anything
-    /// is written from a plan on them, [`BaseSource::failure`] is asked.
-    pub fn links_leaving_bases(&self) -> Result<(Vec<Link>, Option<Arc<BaseSource>>), StateError> {
+    /// only the pairs that changed. A read-only state's bases are read with
+    /// the links. Before anything is written from a plan on them,
+    /// [`Base::unread`] is asked.
+    pub fn links_leaving_bases(&self) -> Result<Vec<Link>, StateError> {
         if self.read_only.is_some() {
-            return Ok((self.links()?, None));
+            return self.links();
         }
         let path = self.path.clone();
         let source = BaseSource::new(move || {
@@ -647,32 +646,27 @@ impl State {
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             Ok(conn)
         });
-        let columns = LINK_COLUMNS.replace("base", "NULL");
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {columns} FROM links ORDER BY link_id"))?;
-        let mut links = Vec::with_capacity(self.link_count()?);
-        for link in stmt.query_map([], |row| {
+        self.links_as(&LINK_COLUMNS.replace("base", "NULL"), |row| {
             link_from_row_with(row, |id| Ok(Base::in_state(&source, id)))
-        })? {
-            links.push(link?);
-        }
-        Ok((links, Some(source)))
-    }
-
-    fn link_count(&self) -> Result<usize, StateError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM links", [], |r| r.get(0))?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        })
     }
 
     pub fn links(&self) -> Result<Vec<Link>, StateError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {LINK_COLUMNS} FROM links ORDER BY link_id"
-        ))?;
-        let mut links = Vec::with_capacity(self.link_count()?);
-        for link in stmt.query_map([], link_from_row)? {
+        self.links_as(LINK_COLUMNS, link_from_row)
+    }
+
+    /// Every link, in id order, its `columns` made into a link by `link`.
+    fn links_as(
+        &self,
+        columns: &str,
+        link: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<Link>,
+    ) -> Result<Vec<Link>, StateError> {
+        let count: i64 = (self.conn).query_row("SELECT count(*) FROM links", [], |r| r.get(0))?;
+        let mut links = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {columns} FROM links ORDER BY link_id"))?;
+        for link in stmt.query_map([], link)? {
             links.push(link?);
         }
         Ok(links)
@@ -1239,8 +1233,12 @@ mod tests {
         tx.put_link(None, &link("1", base.clone())).unwrap();
         tx.put_link(None, &link("2", base)).unwrap();
         tx.commit().unwrap();
-        let (links, source) = state.links_leaving_bases().unwrap();
-        assert!(source.is_some());
+        let links = state.links_leaving_bases().unwrap();
+        assert_eq!(
+            links[0].base.to_store(),
+            Ok(None),
+            "the base was read with the link"
+        );
         // The first link learns a UID only (its base never asked): the row
         // keeps its base. The second one's base is read when asked.
         let mut first = links[0].clone();
