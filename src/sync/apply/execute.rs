@@ -4,7 +4,7 @@
 //! a store that cannot begin its transaction stops it here.
 
 use foldhash::{HashMap, HashMapExt};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use super::intents::{self, Action, Intent};
 use super::types::ApplyError;
@@ -30,13 +30,26 @@ pub(super) struct Written {
     pub revs: PerSide<Option<String>>,
     /// Fields written per side.
     pub fields: PerSide<Vec<FieldPath>>,
+    /// Per side, the plan operation every change of which was written there
+    /// too (a create's, see `Intent::fields_of`).
+    pub fields_of: PerSide<Option<usize>>,
     /// Between card stores: the digests of the carried properties each
     /// written card holds as read back after the write (a store writing
     /// another vCard version may hold them in another form than was sent).
-    pub props: PerSide<Option<BTreeMap<PropName, String>>>,
+    pub props: PerSide<Option<PropDigests>>,
     /// The first write that failed; the group's later writes were skipped.
     pub failed: Option<StoreError>,
     pub wrote: bool,
+}
+
+impl Written {
+    /// Whether the group's writes wrote `field` on `side`.
+    pub fn wrote_field(&self, side: Side, field: FieldPath, plan: &Plan) -> bool {
+        self.fields.get(side).contains(&field)
+            || (self.fields_of.get(side))
+                .and_then(|op| plan.operations.get(op))
+                .is_some_and(|op| op.changes.iter().any(|c| c.field == field))
+    }
 }
 
 /// Begin each store's transaction; then the records whose ids last only
@@ -93,12 +106,18 @@ pub(super) fn write_all(
     let one_by_one = PerSide::from_fn(|side| stores.get(side).flushes_one_by_one());
     let sent_later = (intents.iter()).filter(|i| *one_by_one.get(i.side)).count();
     let total = intents.len() + sent_later;
-    let mut intents = intents.into_iter();
+    let mut intents = VecDeque::from(intents);
     let mut n = 0;
     loop {
-        let window: Vec<Intent> = intents.by_ref().take(COPY_WINDOW).collect();
+        let take = intents.len().min(COPY_WINDOW);
+        let window: Vec<Intent> = intents.drain(..take).collect();
         if window.is_empty() {
             break;
+        }
+        // The room of the intents written is given back as the run goes
+        // (100,000 creates' intents hold about 30 MB until the flush).
+        if intents.len() < intents.capacity() / 4 {
+            intents.shrink_to_fit();
         }
         let mut copies = copies_of(stores, &window);
         for (i, mut intent) in window.into_iter().enumerate() {
@@ -182,6 +201,7 @@ fn flush(
             w.wrote = landed.left + landed.right > 0;
             w.failed.get_or_insert(error);
             w.fields.get_mut(side).clear();
+            *w.fields_of.get_mut(side) = None;
             *w.revs.get_mut(side) = None;
             *w.props.get_mut(side) = None;
             *w.ids.get_mut(side) = None;
@@ -273,6 +293,7 @@ fn write(
             *w.ids.get_mut(side) = Some(id);
             *w.revs.get_mut(side) = Some(rev);
             w.fields.get_mut(side).extend(intent.fields);
+            *w.fields_of.get_mut(side) = intent.fields_of;
         }
         Action::Update { id, rev, patch } => {
             let rev = store.update(&id, &rev, &patch)?;
@@ -298,18 +319,32 @@ fn write(
     Ok(())
 }
 
+/// The digests of a written card's carried properties, as numbers: an
+/// apply of 100,000 creates holds one set per card until the links are
+/// recorded, a fifth of their size as texts.
+pub(super) struct PropDigests(Box<[(PropName, u64)]>);
+
+impl PropDigests {
+    /// The properties as a base holds them (`#` and 16 hex digits).
+    pub fn texts(&self) -> BTreeMap<PropName, String> {
+        (self.0.iter())
+            .map(|(name, digest)| (*name, format!("#{digest:016x}")))
+            .collect()
+    }
+}
+
 /// The digests of the carried properties card `id` holds now; `None` when
 /// it cannot be read back (the base then takes the values written).
-fn props_written(store: &dyn Store, id: &str) -> Option<BTreeMap<PropName, String>> {
+fn props_written(store: &dyn Store, id: &str) -> Option<PropDigests> {
     let record = store.read(id).ok()?;
-    Some(
-        record
-            .contact
-            .props
-            .iter()
-            .map(|(name, text)| (*name, prop_digest(text).into_owned()))
-            .collect(),
-    )
+    let digests = (record.contact.props.iter())
+        .map(|(name, text)| {
+            let digest = prop_digest(text);
+            let number = digest.strip_prefix('#')?;
+            Some((*name, u64::from_str_radix(number, 16).ok()?))
+        })
+        .collect::<Option<Box<[_]>>>()?;
+    Some(PropDigests(digests))
 }
 
 /// What the record the group created on `side` is known by (its card's UID,

@@ -62,6 +62,10 @@ pub(super) struct Intent {
     pub unit: Option<String>,
     /// The fields this write carries.
     pub fields: Vec<FieldPath>,
+    /// A create's: the plan operation whose every change it writes (the
+    /// fields not listed again in `fields`, which 100,000 creates would
+    /// hold until the links are recorded).
+    pub fields_of: Option<usize>,
 }
 
 impl Intent {
@@ -266,9 +270,10 @@ pub(super) fn fill(intent: &mut Intent, plan: &Plan, fields: &FieldSet) {
     else {
         return;
     };
-    let Some(op) = fill.take().and_then(|i| plan.operations.get(i)) else {
+    let Some((i, op)) = fill.take().and_then(|i| Some((i, plan.operations.get(i)?))) else {
         return;
     };
+    intent.fields_of = Some(i);
     let to = create_side(op);
     if copy_of.is_some() {
         // What the target's limits keep out is not copied either (the
@@ -280,7 +285,6 @@ pub(super) fn fill(intent: &mut Intent, plan: &Plan, fields: &FieldSet) {
         }
     }
     for c in &op.changes {
-        intent.fields.push(c.field);
         match c.field {
             field if is_uid(field) => {}
             // The rest of the card comes with the card copied.
@@ -307,6 +311,7 @@ fn delete_intents(g: usize, op: &Op, stores: &PerSide<Box<dyn Store>>) -> Vec<In
                 },
                 unit: Some(stores.get(side).unit_of(id)),
                 fields: Vec::new(),
+                fields_of: None,
             });
         }
     }
@@ -373,6 +378,7 @@ fn create_intents(
         },
         unit,
         fields: Vec::new(),
+        fields_of: None,
     }];
     let from = to.opposite();
     if stamp_source && let (Some(id), Some(rev)) = (first.id_on(from), first.revs.get(from)) {
@@ -385,6 +391,7 @@ fn create_intents(
             },
             unit: Some(stores.get(from).unit_of(id)),
             fields: Vec::new(),
+            fields_of: None,
         });
     }
     out
@@ -416,6 +423,7 @@ fn update_intents(
             },
             unit: Some(stores.get(side).unit_of(id)),
             fields: std::mem::take(touched.get_mut(side)),
+            fields_of: None,
         });
     }
     out

@@ -91,7 +91,7 @@ pub(super) fn put_links(
             .filter(|i| !group.ops.contains(i))
             .map(|&i| &plan.operations[i])
             .collect();
-        if let Some(change) = link_after(&ops, &held, w, snapshot, fields) {
+        if let Some(change) = link_after(&ops, &held, (w, plan), snapshot, fields) {
             put(tx, Some(apply_id), &change)?;
         }
     }
@@ -102,7 +102,7 @@ pub(super) fn put_links(
 fn link_after(
     ops: &[&Op],
     held: &[&Op],
-    w: &Written,
+    (w, plan): (&Written, &Plan),
     snapshot: &Snapshot,
     fields: &FieldSet,
 ) -> Option<Refresh> {
@@ -133,9 +133,8 @@ fn link_after(
                 ..old
             })))
         }
-        LinkAfter::Linked => {
-            linked(ops, held, w, old, snapshot, fields).map(|link| Refresh::Put(Box::new(link)))
-        }
+        LinkAfter::Linked => linked(ops, held, (w, plan), old, snapshot, fields)
+            .map(|link| Refresh::Put(Box::new(link))),
     }
 }
 
@@ -144,7 +143,7 @@ fn link_after(
 fn linked(
     ops: &[&Op],
     held: &[&Op],
-    w: &Written,
+    (w, plan): (&Written, &Plan),
     old: Option<Link>,
     snapshot: &Snapshot,
     fields: &FieldSet,
@@ -164,8 +163,8 @@ fn linked(
     if !w.wrote && w.failed.is_some() && old.is_none() {
         return None;
     }
-    let now = values_now(ops, w, &ids, snapshot);
-    let pending = pending_fields(ops, held, w);
+    let now = values_now(ops, (w, plan), &ids, snapshot);
+    let pending = pending_fields(ops, held, (w, plan));
     let base = base_after(old.as_ref(), &now, &pending, fields);
     let revs = if pending.is_empty() && w.failed.is_none() {
         PerSide::new(
@@ -213,7 +212,7 @@ fn uid_now(
 /// record just created) with the fields written over it.
 fn values_now(
     ops: &[&Op],
-    w: &Written,
+    (w, plan): (&Written, &Plan),
     ids: &PerSide<Option<String>>,
     snapshot: &Snapshot,
 ) -> PerSide<Contact> {
@@ -232,14 +231,14 @@ fn values_now(
         };
         for op in ops {
             for ch in &op.changes {
-                if w.fields.get(side).contains(&ch.field) {
+                if w.wrote_field(side, ch.field, plan) {
                     c.set(&ch.field, ch.value_for(side));
                 }
             }
         }
         // A written card's properties as it holds them (their digests).
         if let Some(props) = w.props.get(side) {
-            c.props = props.clone();
+            c.props = props.texts();
         }
         *now.get_mut(side) = c;
     }
@@ -247,7 +246,7 @@ fn values_now(
 }
 
 /// Fields held back or not written stay to do: their base stays.
-fn pending_fields(ops: &[&Op], held: &[&Op], w: &Written) -> Vec<FieldPath> {
+fn pending_fields(ops: &[&Op], held: &[&Op], (w, plan): (&Written, &Plan)) -> Vec<FieldPath> {
     let mut pending: Vec<FieldPath> = Vec::new();
     for op in held {
         pending.extend(op.pending.iter().copied());
@@ -258,7 +257,7 @@ fn pending_fields(ops: &[&Op], held: &[&Op], w: &Written) -> Vec<FieldPath> {
         for ch in &op.changes {
             let written = Side::BOTH
                 .into_iter()
-                .any(|s| w.fields.get(s).contains(&ch.field));
+                .any(|s| w.wrote_field(s, ch.field, plan));
             if !written {
                 pending.push(ch.field);
             }

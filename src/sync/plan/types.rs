@@ -116,16 +116,33 @@ impl Target {
 /// which side receives which value (`to: None`: a conflict, not resolved).
 ///
 /// A plan of 100,000 creates holds about 20 of these per contact, so the
-/// five texts share one allocation (`Texts`) rather than five strings.
-#[derive(Debug, Clone, PartialEq)]
+/// five texts share one allocation rather than five strings.
+#[derive(Clone, PartialEq)]
 pub struct Change {
     pub field: FieldPath,
     pub to: Option<Side>,
-    texts: Texts,
+    /// The five texts one after the other (read left, read right, base,
+    /// written left, written right), each there or not.
+    text: Box<str>,
+    /// Where each text but the last ends in `text` (it starts where the
+    /// one before it ends; the last ends with `text`). Texts longer than
+    /// `u16` offsets reach (a photo's, a long note's) are marked `LONG`
+    /// and `text` begins with these four ends in decimal instead.
+    ends: [u16; 4],
+    /// Bit `i`: text `i` is there; `LONG`: the ends are in `text`.
+    some: u8,
+    /// Bit `s`: the value written to side `s` is the one read on the
+    /// other side (not held twice).
+    as_read: u8,
 }
 
-// A plan holds millions of these: keep them at a cache line.
-const _: () = assert!(std::mem::size_of::<Change>() <= 64);
+// A plan of 100,000 creates holds about two million of these.
+const _: () = assert!(std::mem::size_of::<Change>() <= 48);
+
+/// `Change::some`'s mark of texts whose ends are written out in `text`.
+const LONG: u8 = 1 << 7;
+/// Digits of each end written out in a long change's `text`.
+const END_DIGITS: usize = 20;
 
 /// What a `Change` is made of, as separate texts.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -139,17 +156,100 @@ pub struct ChangeTexts<'a> {
 }
 
 impl Change {
-    pub fn new(field: FieldPath, to: Option<Side>, texts: ChangeTexts<'_>) -> Change {
+    pub fn new(field: FieldPath, to: Option<Side>, t: ChangeTexts<'_>) -> Change {
+        let mut as_read = 0u8;
+        let mut parts: [Option<&str>; 5] = [
+            t.values.left,
+            t.values.right,
+            t.base,
+            t.write.left,
+            t.write.right,
+        ];
+        for side in Side::BOTH {
+            let write = &mut parts[WRITE + slot(side)];
+            if write.is_some() && *write == *t.values.get(side.opposite()) {
+                as_read |= 1 << slot(side);
+                *write = None;
+            }
+        }
+        let len: usize = parts.iter().flatten().map(|p| p.len()).sum();
+        let long = u16::try_from(len).is_err();
+        let header = if long { 4 * END_DIGITS } else { 0 };
+        let mut text = String::with_capacity(header + len);
+        let mut long_ends = [0usize; 4];
+        let mut ends = [0u16; 4];
+        let mut some = if long { LONG } else { 0 };
+        for (i, part) in parts.iter().enumerate() {
+            if let Some(part) = part {
+                text.push_str(part);
+                some |= 1 << i;
+            }
+            if let Some(end) = long_ends.get_mut(i) {
+                *end = text.len();
+            }
+            if let Some(end) = ends.get_mut(i) {
+                // Not long: `text` is at most `len` long, which fits.
+                *end = u16::try_from(text.len()).unwrap_or(u16::MAX);
+            }
+        }
+        if long {
+            let digits: String = long_ends
+                .iter()
+                .map(|e| format!("{e:0width$}", width = END_DIGITS))
+                .collect();
+            text.insert_str(0, &digits);
+        }
         Change {
             field,
             to,
-            texts: Texts::new(&texts),
+            text: text.into_boxed_str(),
+            ends,
+            some,
+            as_read,
         }
+    }
+
+    /// Text `i` (see `text`).
+    fn get(&self, i: usize) -> Option<&str> {
+        if i >= WRITE && self.as_read & (1 << (i - WRITE)) != 0 {
+            // The other side's read value: side `s` reads at `1 - s`.
+            return self.get(1 - (i - WRITE));
+        }
+        if self.some & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 {
+            self.header()
+        } else {
+            self.end(i - 1)?
+        };
+        self.text.get(start..self.end(i)?)
+    }
+
+    /// Where the texts begin in `text`: after the ends of a long change.
+    fn header(&self) -> usize {
+        if self.some & LONG != 0 {
+            4 * END_DIGITS
+        } else {
+            0
+        }
+    }
+
+    /// Where text `i` ends in `text`.
+    fn end(&self, i: usize) -> Option<usize> {
+        let Some(&end) = self.ends.get(i) else {
+            return Some(self.text.len());
+        };
+        if self.some & LONG == 0 {
+            return Some(usize::from(end));
+        }
+        let digits = self.text.get(i * END_DIGITS..(i + 1) * END_DIGITS)?;
+        Some(self.header() + digits.parse::<usize>().ok()?)
     }
 
     /// The value read on `side`.
     pub fn value(&self, side: Side) -> Option<&str> {
-        self.texts.get(slot(side))
+        self.get(slot(side))
     }
 
     /// The values read on both sides.
@@ -159,12 +259,22 @@ impl Change {
 
     /// The base's value.
     pub fn base(&self) -> Option<&str> {
-        self.texts.get(BASE)
+        self.get(BASE)
     }
 
     /// The value this change writes to `side`, once `to` is known.
     pub fn value_for(&self, side: Side) -> Option<&str> {
-        self.texts.get(WRITE + slot(side))
+        self.get(WRITE + slot(side))
+    }
+}
+
+impl std::fmt::Debug for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Change")
+            .field("field", &self.field)
+            .field("to", &self.to)
+            .field("texts", &(0..5).map(|i| self.get(i)).collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -185,8 +295,8 @@ impl Serialize for Change {
     }
 }
 
-/// Where a change's texts stand in `Texts`: the values read (left, right),
-/// the base, the values written (left, right).
+/// Where a change's texts stand in its `text`: the values read (left,
+/// right), the base, the values written (left, right).
 const BASE: usize = 2;
 const WRITE: usize = 3;
 
@@ -194,101 +304,6 @@ fn slot(side: Side) -> usize {
     match side {
         Side::Left => 0,
         Side::Right => 1,
-    }
-}
-
-/// Five optional texts in one allocation. A written value that is the
-/// other side's read value, as it is wherever no transform changes it, is
-/// not held twice.
-#[derive(Clone, PartialEq)]
-enum Texts {
-    Packed {
-        text: Box<str>,
-        /// Where each text ends in `text` (it starts where the one before
-        /// it ends).
-        ends: [u32; 5],
-        /// Bit `i`: text `i` is there.
-        some: u8,
-        /// Bit `s`: the value written to side `s` is the one read on the
-        /// other side.
-        as_read: u8,
-    },
-    /// Texts too long for `u32` offsets (never a real card's).
-    Apart(Box<[Option<Box<str>>; 5]>),
-}
-
-impl Texts {
-    fn new(t: &ChangeTexts<'_>) -> Texts {
-        let mut as_read = 0u8;
-        let mut parts: [Option<&str>; 5] = [
-            t.values.left,
-            t.values.right,
-            t.base,
-            t.write.left,
-            t.write.right,
-        ];
-        for side in Side::BOTH {
-            let write = &mut parts[WRITE + slot(side)];
-            if write.is_some() && *write == *t.values.get(side.opposite()) {
-                as_read |= 1 << slot(side);
-                *write = None;
-            }
-        }
-        let len: usize = parts.iter().flatten().map(|p| p.len()).sum();
-        if u32::try_from(len).is_err() {
-            return Texts::Apart(Box::new([
-                t.values.left.map(Box::from),
-                t.values.right.map(Box::from),
-                t.base.map(Box::from),
-                t.write.left.map(Box::from),
-                t.write.right.map(Box::from),
-            ]));
-        }
-        let mut text = String::with_capacity(len);
-        let mut ends = [0u32; 5];
-        let mut some = 0u8;
-        for (i, part) in parts.iter().enumerate() {
-            if let Some(part) = part {
-                text.push_str(part);
-                some |= 1 << i;
-            }
-            // No overflow: `text` is at most `len` long, which fits.
-            ends[i] = u32::try_from(text.len()).unwrap_or(u32::MAX);
-        }
-        Texts::Packed {
-            text: text.into_boxed_str(),
-            ends,
-            some,
-            as_read,
-        }
-    }
-
-    fn get(&self, i: usize) -> Option<&str> {
-        match self {
-            Texts::Packed {
-                text,
-                ends,
-                some,
-                as_read,
-            } => {
-                if i >= WRITE && as_read & (1 << (i - WRITE)) != 0 {
-                    // The other side's read value: side `s` reads at `1 - s`.
-                    return self.get(1 - (i - WRITE));
-                }
-                if some & (1 << i) == 0 {
-                    return None;
-                }
-                let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-                text.get(start..ends[i] as usize)
-            }
-            Texts::Apart(parts) => parts.get(i)?.as_deref(),
-        }
-    }
-}
-
-impl std::fmt::Debug for Texts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries((0..5).map(|i| self.get(i))).finish()
     }
 }
 
@@ -478,6 +493,16 @@ mod tests {
         assert_eq!(both.value_for(Side::Left), Some("b"));
         assert_eq!(both.value_for(Side::Right), Some("a"));
         assert_eq!(both.values(), PerSide::new(Some("a"), Some("b")));
+        // Texts past what 16-bit offsets reach (a photo, a long note).
+        let photo = "ä".repeat(40_000);
+        let long = change(
+            [Some(&photo), Some("x"), None, Some("y"), Some(&photo)],
+            Some(Side::Right),
+        );
+        assert_eq!(long.values(), PerSide::new(Some(photo.as_str()), Some("x")));
+        assert_eq!(long.base(), None);
+        assert_eq!(long.value_for(Side::Left), Some("y"));
+        assert_eq!(long.value_for(Side::Right), Some(photo.as_str()));
         // Multi-byte text keeps its boundaries.
         let wide = change(
             [Some("Müller"), None, Some("Groß"), None, Some("Mueller")],
