@@ -422,6 +422,58 @@ impl Default for Contact {
 }
 
 impl Contact {
+    /// Give back the room its texts and lists were grown with: a list of
+    /// one address is grown to room for four (512 bytes), and a store's
+    /// 100,000 records are held whole while a plan is made and applied.
+    pub fn shrink_to_fit(&mut self) {
+        let Contact {
+            prefix,
+            given,
+            additional,
+            family,
+            suffix,
+            full,
+            nickname,
+            org_name,
+            org_unit,
+            title,
+            emails,
+            phones,
+            addresses,
+            urls,
+            bday,
+            note,
+            categories,
+            props: _,
+        } = self;
+        for text in [
+            prefix, given, additional, family, suffix, full, nickname, org_name, org_unit, title,
+            bday, note,
+        ] {
+            text.shrink_to_fit();
+        }
+        for typed in [&mut *emails, &mut *phones] {
+            typed.shrink_to_fit();
+            typed.iter_mut().for_each(|t| t.value.shrink_to_fit());
+        }
+        addresses.shrink_to_fit();
+        for a in addresses.iter_mut() {
+            for part in [
+                &mut a.street,
+                &mut a.locality,
+                &mut a.region,
+                &mut a.code,
+                &mut a.country,
+            ] {
+                part.shrink_to_fit();
+            }
+        }
+        for list in [urls, categories] {
+            list.shrink_to_fit();
+            list.iter_mut().for_each(String::shrink_to_fit);
+        }
+    }
+
     /// A contact without any value ([`Contact::default`], as a constant).
     pub const EMPTY: Contact = Contact {
         prefix: String::new(),

@@ -71,7 +71,9 @@ impl DerefMut for Values {
 }
 
 impl From<Contact> for Values {
-    fn from(contact: Contact) -> Self {
+    fn from(mut contact: Contact) -> Self {
+        // A record is held as long as its snapshot: without spare room.
+        contact.shrink_to_fit();
         Values(Some(Box::new(contact)))
     }
 }
