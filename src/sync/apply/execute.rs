@@ -38,7 +38,8 @@ pub(super) struct Written {
     /// another vCard version may hold them in another form than was sent).
     pub props: PerSide<Option<PropDigests>>,
     /// The first write that failed; the group's later writes were skipped.
-    pub failed: Option<StoreError>,
+    /// (Boxed: one `Written` a group, and few fail.)
+    pub failed: Option<Box<StoreError>>,
     pub wrote: bool,
 }
 
@@ -143,7 +144,7 @@ pub(super) fn write_all(
                         held.extend(id.map(|id| ((side, id), group)));
                     }
                 }
-                Err(e) => w.failed = Some(e),
+                Err(e) => w.failed = Some(Box::new(e)),
             }
         }
     }
@@ -199,7 +200,7 @@ fn flush(
             let n = landed.get_mut(side);
             *n = n.saturating_sub(1);
             w.wrote = landed.left + landed.right > 0;
-            w.failed.get_or_insert(error);
+            w.failed.get_or_insert(Box::new(error));
             w.fields.get_mut(side).clear();
             *w.fields_of.get_mut(side) = None;
             *w.revs.get_mut(side) = None;

@@ -249,7 +249,7 @@ fn record_links(
 fn outcomes(plan: &Plan, groups: &[Group<'_>], written: Vec<Written>) -> Vec<Outcome> {
     let mut outcomes = vec![Outcome::Skipped; plan.operations.len()];
     for (group, w) in groups.iter().zip(written) {
-        let outcome = match (w.failed, w.wrote) {
+        let outcome = match (w.failed.map(|e| *e), w.wrote) {
             (None, _) => Outcome::Done,
             (Some(error), true) => Outcome::Noted(Arc::new(error)),
             (Some(StoreError::Changed { .. } | StoreError::Missing { .. }), false) => {
