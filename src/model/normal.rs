@@ -57,15 +57,19 @@ impl Normalizer {
 
     /// Whether two values of `path` are equal in normal form.
     pub fn same(&self, path: &FieldPath, a: Option<&str>, b: Option<&str>) -> bool {
-        // The same text has the same normal form: no parse needed (the
-        // first phone number parsed costs a tenth of a second or more, while
-        // the number library builds its tables).
-        if a == b {
-            return true;
+        self.value(path, a).same(&self.value(path, b))
+    }
+
+    /// Value `text` of `path`, to compare with others in normal form: a
+    /// value compared more than once (with the other side's, then with the
+    /// base) is put in normal form once.
+    pub fn value<'n, 'a>(&'n self, path: &'n FieldPath, text: Option<&'a str>) -> Normal<'n, 'a> {
+        Normal {
+            normalizer: self,
+            path,
+            text,
+            form: std::cell::OnceCell::new(),
         }
-        let a = a.map(|v| self.normalize(path, v)).filter(|v| !v.is_empty());
-        let b = b.map(|v| self.normalize(path, v)).filter(|v| !v.is_empty());
-        a == b
     }
 
     /// E.164 form of a phone number, if it is a valid number (with the default
@@ -82,6 +86,35 @@ impl Normalizer {
             return None;
         }
         Some(number.format().mode(phonenumber::Mode::E164).to_string())
+    }
+}
+
+/// A value and, once a comparison needs it, its normal form
+/// ([`Normalizer::value`]).
+pub struct Normal<'n, 'a> {
+    normalizer: &'n Normalizer,
+    path: &'n FieldPath,
+    text: Option<&'a str>,
+    form: std::cell::OnceCell<Option<Cow<'a, str>>>,
+}
+
+impl Normal<'_, '_> {
+    /// Whether the two are equal in normal form (an empty one is none).
+    pub fn same(&self, other: &Normal<'_, '_>) -> bool {
+        // The same text has the same normal form: no parse needed (the
+        // first phone number parsed costs a tenth of a second or more, while
+        // the number library builds its tables).
+        self.text == other.text || self.form() == other.form()
+    }
+
+    fn form(&self) -> Option<&str> {
+        self.form
+            .get_or_init(|| {
+                (self.text)
+                    .map(|v| self.normalizer.normalize(self.path, v))
+                    .filter(|v| !v.is_empty())
+            })
+            .as_deref()
     }
 }
 

@@ -89,7 +89,12 @@ impl Planner<'_> {
         newest: Option<Side>,
     ) -> Outcome {
         let path = &field.path;
-        if self.same(path, vals.left, vals.right) {
+        let normalizer = self.inp.normalizer;
+        let now = PerSide::new(
+            normalizer.value(path, vals.left),
+            normalizer.value(path, vals.right),
+        );
+        if now.left.same(&now.right) {
             return Outcome::Settled;
         }
         let write_to = |to: Side| Outcome::Write(to, vals.get(to.opposite()).map(str::to_string));
@@ -104,8 +109,8 @@ impl Planner<'_> {
         // Which side changed since the base.
         let changed = match base {
             BaseValue::Known(b) => PerSide::new(
-                !self.same(path, vals.left, b.left.as_deref()),
-                !self.same(path, vals.right, b.right.as_deref()),
+                !now.left.same(&normalizer.value(path, b.left.as_deref())),
+                !now.right.same(&normalizer.value(path, b.right.as_deref())),
             ),
             // Never agreed: an empty side takes the other's value.
             BaseValue::Unknown => PerSide::new(vals.left.is_some(), vals.right.is_some()),
@@ -217,9 +222,10 @@ impl Planner<'_> {
             }
             Outcome::Write(to, v) => match self.convert(field, v.as_deref(), to) {
                 Ok(v) => {
-                    // Converting may make the two equal after all.
-                    if self.same(path, v.as_deref(), *read.get(to)) && v.as_deref() == *read.get(to)
-                    {
+                    // Converting may make the two equal after all (the
+                    // same text: one that is only the same in normal form
+                    // is written, in the form the target takes).
+                    if v.as_deref() == *read.get(to) {
                         return;
                     }
                     *texts.write.get_mut(to) = v.as_deref();
