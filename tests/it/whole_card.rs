@@ -140,6 +140,54 @@ fn an_unmapped_property_edited_differently_on_both_sides_is_a_conflict() {
 }
 
 #[test]
+fn a_long_note_and_a_large_photo_edited_on_one_side_reach_the_other_whole() {
+    // Texts past what a change's 16-bit offsets reach (75 KB, 90 KB).
+    let sync = TwoVdirs::new("3.0", "");
+    let right = synced_anna(&sync);
+    let note = format!("{}Ende", "Besuch am Montag ".repeat(4_500));
+    let photo = format!("iVBORw0KGgoA{}", "A".repeat(90_000));
+    let text = sync.read("a", "anna.vcf");
+    let old_photo = unfold(&text)
+        .into_iter()
+        .find(|l| l.starts_with("PHOTO"))
+        .unwrap();
+    let edited = text.replace(&old_photo, &format!("PHOTO;ENCODING=b;TYPE=PNG:{photo}"));
+    let edited = edited.replace(
+        "ROLE:Einkauf\r\n",
+        &format!("ROLE:Einkauf\r\nNOTE:{note}\r\n"),
+    );
+    sync.write("a", "anna.vcf", &edited);
+
+    let ops = sync.operations();
+    assert_eq!(ops.len(), 1, "{ops:#?}");
+    assert_eq!(ops[0]["kind"], "update");
+    let change = |field: &str| {
+        ops[0]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["field"] == field)
+            .unwrap_or_else(|| panic!("no change of {field}: {ops:#?}"))
+            .clone()
+    };
+    assert_eq!(change("note")["left"], note.as_str());
+    assert_eq!(change("note")["right"], serde_json::Value::Null);
+    assert!(
+        (change("card.PHOTO")["left"].as_str().unwrap()).ends_with(&photo),
+        "{:?}",
+        change("card.PHOTO")
+    );
+    sync.apply(&[]);
+    let copy = sync.read("b", &right);
+    assert!(has(&copy, &format!("NOTE:{note}")), "the note is not whole");
+    assert!(
+        has(&copy, &format!("PHOTO;TYPE=PNG;ENCODING=b:{photo}")),
+        "the photo is not whole"
+    );
+    assert!(sync.operations().is_empty(), "{:#?}", sync.operations());
+}
+
+#[test]
 fn every_card_written_between_card_stores_gets_a_fresh_rev() {
     let sync = TwoVdirs::new("3.0", "");
     let right = synced_anna(&sync);
