@@ -422,9 +422,10 @@ impl Default for Contact {
 }
 
 impl Contact {
-    /// Give back the room its texts and lists were grown with: a list of
-    /// one address is grown to room for four (512 bytes), and a store's
-    /// 100,000 records are held whole while a plan is made and applied.
+    /// Give back the room its field texts and lists were grown with (its
+    /// card properties are left as read): a list of one address is grown to
+    /// room for four (512 bytes), and a store's 100,000 records are held
+    /// whole while a plan is made and applied.
     pub fn shrink_to_fit(&mut self) {
         let Contact {
             prefix,

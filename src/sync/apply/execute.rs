@@ -28,7 +28,7 @@ pub(super) struct Written {
     pub uids: PerSide<Option<String>>,
     /// The revisions the writes left, per side.
     pub revs: PerSide<Option<String>>,
-    /// Fields written per side.
+    /// Fields written per side (with `fields_of`: see `wrote_field`).
     pub fields: PerSide<Vec<FieldPath>>,
     /// Per side, the plan operation every change of which was written there
     /// too (a create's, see `Intent::fields_of`).
@@ -320,17 +320,46 @@ fn write(
     Ok(())
 }
 
-/// The digests of a written card's carried properties, as numbers: an
-/// apply of 100,000 creates holds one set per card until the links are
+/// The digests of a written card's carried properties, as numbers where
+/// they are `#` and 16 hex digits (as every digest `prop_digest` makes is):
+/// an apply of 100,000 creates holds one set per card until the links are
 /// recorded, a fifth of their size as texts.
-pub(super) struct PropDigests(Box<[(PropName, u64)]>);
+pub(super) struct PropDigests(Box<[(PropName, Digest)]>);
+
+enum Digest {
+    /// `#` and these 16 hex digits.
+    Number(u64),
+    /// Any other text, kept as it is.
+    Text(Box<str>),
+}
 
 impl PropDigests {
-    /// The properties as a base holds them (`#` and 16 hex digits).
+    /// The properties as a base holds them, each as `prop_digest` gave it.
     pub fn texts(&self) -> BTreeMap<PropName, String> {
         (self.0.iter())
-            .map(|(name, digest)| (*name, format!("#{digest:016x}")))
+            .map(|(name, digest)| {
+                let text = match digest {
+                    Digest::Number(n) => format!("#{n:016x}"),
+                    Digest::Text(t) => t.to_string(),
+                };
+                (*name, text)
+            })
             .collect()
+    }
+}
+
+impl Digest {
+    fn of(text: &str) -> Digest {
+        let digest = prop_digest(text);
+        let number = (digest.strip_prefix('#'))
+            .filter(|hex| {
+                hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            })
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok());
+        match number {
+            Some(n) => Digest::Number(n),
+            None => Digest::Text(digest.into()),
+        }
     }
 }
 
@@ -339,12 +368,8 @@ impl PropDigests {
 fn props_written(store: &dyn Store, id: &str) -> Option<PropDigests> {
     let record = store.read(id).ok()?;
     let digests = (record.contact.props.iter())
-        .map(|(name, text)| {
-            let digest = prop_digest(text);
-            let number = digest.strip_prefix('#')?;
-            Some((*name, u64::from_str_radix(number, 16).ok()?))
-        })
-        .collect::<Option<Box<[_]>>>()?;
+        .map(|(name, text)| (*name, Digest::of(text)))
+        .collect();
     Some(PropDigests(digests))
 }
 
@@ -358,4 +383,33 @@ fn created_identity(stores: &PerSide<Box<dyn Store>>, side: Side, w: &Written) -
             .read(id)
             .map_or_else(|_| id.to_string(), |r| identity(&r)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_cards_digests_come_back_as_prop_digest_made_them() {
+        let name = PropName::new("ROLE").unwrap();
+        let texts = [
+            "ROLE:Einkauf",
+            "PHOTO;ENCODING=b:iVBORw0KGgo=",
+            // Texts that are digests already stay exactly as they were.
+            "#0123456789abcdef",
+            "#ABCDEF0123456789",
+            "#abc",
+            "#+123456789abcdef",
+            "#note",
+            "",
+        ];
+        for text in texts {
+            let digests = PropDigests(Box::new([(name, Digest::of(text))]));
+            assert_eq!(
+                digests.texts().get(&name).map(String::as_str),
+                Some(prop_digest(text).as_ref()),
+                "{text:?}"
+            );
+        }
+    }
 }

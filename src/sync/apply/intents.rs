@@ -19,7 +19,7 @@ pub(super) enum Action {
         patch: Patch,
         copy_of: Option<(String, String)>,
         /// The operation whose changes the patch's fields (and the intent's
-        /// `fields`) still come from, filled in right before the write
+        /// `fields_of`) still come from, filled in right before the write
         /// ([`fill`]): an apply of 100,000 creates then never holds every
         /// value a second time.
         fill: Option<usize>,
@@ -60,7 +60,7 @@ pub(super) struct Intent {
     pub action: Action,
     /// The journaled unit, when known before the write.
     pub unit: Option<String>,
-    /// The fields this write carries.
+    /// The fields this write carries (a create's: see `fields_of`).
     pub fields: Vec<FieldPath>,
     /// A create's: the plan operation whose every change it writes (the
     /// fields not listed again in `fields`, which 100,000 creates would

@@ -188,7 +188,8 @@ impl Change {
                 *end = text.len();
             }
             if let Some(end) = ends.get_mut(i) {
-                // Not long: `text` is at most `len` long, which fits.
+                // Read only when not long: then `text` is at most `len`
+                // long, which fits.
                 *end = u16::try_from(text.len()).unwrap_or(u16::MAX);
             }
         }
