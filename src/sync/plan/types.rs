@@ -172,34 +172,30 @@ impl Change {
                 *write = None;
             }
         }
-        let len: usize = parts.iter().flatten().map(|p| p.len()).sum();
-        let long = u16::try_from(len).is_err();
-        let header = if long { 4 * END_DIGITS } else { 0 };
-        let mut text = String::with_capacity(header + len);
-        let mut long_ends = [0usize; 4];
-        let mut ends = [0u16; 4];
-        let mut some = if long { LONG } else { 0 };
+        // Where each text but the last ends, and the length of all.
+        let (mut at, mut len, mut some) = ([0usize; 4], 0, 0u8);
         for (i, part) in parts.iter().enumerate() {
             if let Some(part) = part {
-                text.push_str(part);
+                len += part.len();
                 some |= 1 << i;
             }
-            if let Some(end) = long_ends.get_mut(i) {
-                *end = text.len();
-            }
-            if let Some(end) = ends.get_mut(i) {
-                // Read only when not long: then `text` is at most `len`
-                // long, which fits.
-                *end = u16::try_from(text.len()).unwrap_or(u16::MAX);
+            if let Some(end) = at.get_mut(i) {
+                *end = len;
             }
         }
+        let long = u16::try_from(len).is_err();
+        let mut text = String::with_capacity(if long { 4 * END_DIGITS } else { 0 } + len);
+        let mut ends = [0u16; 4];
         if long {
-            let digits: String = long_ends
-                .iter()
-                .map(|e| format!("{e:0width$}", width = END_DIGITS))
-                .collect();
-            text.insert_str(0, &digits);
+            some |= LONG;
+            for end in at {
+                text.push_str(&format!("{end:0width$}", width = END_DIGITS));
+            }
+        } else {
+            // Not long: every end fits.
+            ends = at.map(|end| u16::try_from(end).unwrap_or(u16::MAX));
         }
+        text.extend(parts.iter().flatten().copied());
         Change {
             field,
             to,
