@@ -75,11 +75,10 @@ impl BaseSource {
     fn read(&self, link_id: i64) -> Option<String> {
         let read = || -> rusqlite::Result<String> {
             let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-            let opened = match conn.take() {
+            let conn = match &mut *conn {
                 Some(opened) => opened,
-                None => (self.open)()?,
+                unopened => unopened.insert((self.open)()?),
             };
-            let conn = conn.insert(opened);
             conn.prepare_cached("SELECT base FROM links WHERE link_id = ?1")?
                 .query_row([link_id], |row| row.get(0))
         };
