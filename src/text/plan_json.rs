@@ -7,7 +7,7 @@ use serde::ser::{Serialize, Serializer};
 
 use crate::model::PerSide;
 use crate::sync::matcher::Evidence;
-use crate::sync::plan::{Change, Op, OpKind, Plan, Summary, Target, Warning};
+use crate::sync::plan::{Changes, Op, OpKind, Plan, Summary, Target, Warning};
 
 use super::warning::sentence;
 
@@ -50,7 +50,7 @@ struct OpJson<'a> {
     review: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     evidence: Option<Evidence>,
-    changes: &'a [Change],
+    changes: &'a Changes,
     warnings: Sentences<'a>,
     name: &'a str,
 }
@@ -101,18 +101,27 @@ mod tests {
     use crate::model::Side;
     use crate::sync::plan::LinkAfter;
 
-    fn change(field: &str, left: &str, right: &str, to: Option<Side>) -> Change {
+    fn change(changes: &mut Changes, field: &str, left: &str, right: &str, to: Option<Side>) {
         let texts = crate::sync::plan::ChangeTexts {
             values: PerSide::new(Some(left), Some(right)),
             ..Default::default()
         };
-        Change::new(field.parse().expect("field path"), to, texts)
+        changes.push(field.parse().expect("field path"), to, texts);
     }
 
     /// `plan --json` is read by scripts: the ids and values per side keep
     /// the keys and the order they had as hand-written pairs.
     #[test]
     fn op_json_keeps_its_keys_and_order() {
+        let mut changes = Changes::default();
+        change(
+            &mut changes,
+            "email.work",
+            "a@firma.de",
+            "b@firma.de",
+            Some(Side::Right),
+        );
+        change(&mut changes, "title", "Dr.", "Prof.", None);
         let op = Op {
             id: "00000000000000ab".into(),
             kind: OpKind::Update,
@@ -120,10 +129,7 @@ mod tests {
             ids: PerSide::new(Some("7".into()), None),
             review: true,
             evidence: Some(Evidence::Email),
-            changes: vec![
-                change("email.work", "a@firma.de", "b@firma.de", Some(Side::Right)),
-                change("title", "Dr.", "Prof.", None),
-            ],
+            changes,
             warnings: Vec::new(),
             name: "Anna Roth".into(),
             revs: PerSide::new(Some("r1".into()), Some("r2".into())),
@@ -156,7 +162,7 @@ mod tests {
                 ids: PerSide::new(Some("7".into()), Some("a".into())),
                 review: true,
                 evidence: None,
-                changes: Vec::new(),
+                changes: Changes::default(),
                 warnings: vec![Warning::ChangedSinceSync { side: Side::Left }],
                 name: "Anna Roth".into(),
                 revs: PerSide::default(),

@@ -137,7 +137,7 @@ fn the_queue_detail_scrolls_to_the_selected_field_at_80x24() {
     for _ in 0..pos {
         app.update(Action::Down);
     }
-    let last = data.plan.operations[o].changes.last().unwrap();
+    let last = data.plan.operations[o].changes.iter().last().unwrap();
     let value = last
         .value(abgleich::model::Side::Left)
         .or(last.value(abgleich::model::Side::Right))

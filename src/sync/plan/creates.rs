@@ -5,7 +5,7 @@
 use foldhash::HashSet;
 
 use super::planner::{Planner, value};
-use super::types::{Change, ChangeTexts, LinkAfter, Op, OpKind, StampWith, Target, identity};
+use super::types::{ChangeTexts, Changes, LinkAfter, Op, OpKind, StampWith, Target, identity};
 use super::warning::{Someone, Warning};
 use crate::model::contact::{FieldPath, PropName};
 use crate::model::record::Record;
@@ -51,7 +51,7 @@ impl<'a> Planner<'a> {
     /// The UID a copy of `rec` on side `to` keeps (`card.UID`, which
     /// `apply` gives the new card): the card's own, unless a card on that
     /// side has it or an earlier create gives it.
-    fn copied_uid(&mut self, rec: &Record, to: Side) -> Option<Change> {
+    fn copy_uid(&mut self, rec: &Record, to: Side, changes: &mut Changes) -> Option<()> {
         let uid = rec.uid.as_deref()?;
         let side = &self.inp.snapshot.sides;
         let taken = self.uids.get_mut(to).get_or_insert_with(|| {
@@ -65,14 +65,15 @@ impl<'a> Planner<'a> {
             return None;
         }
         let path = FieldPath::Prop(PropName::new("UID")?);
-        Some(create_change(path, to, Some(uid), Some(uid)))
+        create_change(changes, path, to, Some(uid), Some(uid));
+        Some(())
     }
 
     /// A create on the other side for `rec`, which no link holds and no
     /// match found.
     pub(super) fn create(&mut self, from: Side, rec: &Record) {
         let to = from.opposite();
-        let mut changes = Vec::new();
+        let mut changes = Changes::default();
         let mut warnings = Vec::new();
         for field in &self.inp.fields.fields {
             if !*field.writable.get(to) {
@@ -82,19 +83,19 @@ impl<'a> Planner<'a> {
                 continue;
             };
             match self.convert(field, Some(&v), to) {
-                Ok(w) => changes.push(create_change(field.path, to, Some(&v), w.as_deref())),
+                Ok(w) => create_change(&mut changes, field.path, to, Some(&v), w.as_deref()),
                 Err(w) => warnings.push(w),
             }
         }
         if self.inp.fields.whole_cards {
             // The whole card: the target copies the card itself (see
             // `apply::intents`); these say what it carries besides the fields.
-            changes.extend(self.copied_uid(rec, to));
+            self.copy_uid(rec, to, &mut changes);
             // The copy carries their text: the change names it (`write`
             // stays empty, so a photo is held once more, not twice).
             for path in self.inp.fields.props_of([&*rec.contact], None) {
                 let read = value(&rec.contact, &path);
-                changes.push(create_change(path, to, read.as_deref(), None));
+                create_change(&mut changes, path, to, read.as_deref(), None);
             }
         }
         warnings.extend(self.inp.fields.uncarried(&rec.contact, to));
@@ -155,11 +156,17 @@ impl<'a> Planner<'a> {
 
 /// A field a create writes to `to`: `read` on the other side, `write` what
 /// `to` receives.
-fn create_change(field: FieldPath, to: Side, read: Option<&str>, write: Option<&str>) -> Change {
+fn create_change(
+    changes: &mut Changes,
+    field: FieldPath,
+    to: Side,
+    read: Option<&str>,
+    write: Option<&str>,
+) {
     let mut texts = ChangeTexts::default();
     *texts.values.get_mut(to.opposite()) = read;
     *texts.write.get_mut(to) = write;
-    Change::new(field, Some(to), texts)
+    changes.push(field, Some(to), texts);
 }
 
 fn free_records<'a>(side: &'a SideSnapshot, linked: &HashSet<&str>) -> Vec<&'a Record> {

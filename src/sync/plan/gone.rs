@@ -5,7 +5,7 @@
 use foldhash::{HashSet, HashSetExt};
 
 use super::planner::{Planner, value};
-use super::types::{LinkAfter, Op, OpKind, Refresh, Target};
+use super::types::{Changes, LinkAfter, Op, OpKind, Refresh, Target};
 use super::warning::{Clue, Replacement, Warning};
 use crate::config::{DeletePolicy, MatchRule, Mode, ScopeExit};
 use crate::model::contact::{FieldClass, FieldPath, Kind};
@@ -50,7 +50,7 @@ impl Planner<'_> {
             ids: ids.clone(),
             review: false,
             evidence: None,
-            changes: Vec::new(),
+            changes: Changes::default(),
             warnings: Vec::new(),
             name: kept.contact.display_name(),
             revs,

@@ -26,8 +26,8 @@ pub mod warning;
 
 pub use pair::settled_base;
 pub use types::{
-    Change, ChangeTexts, Inputs, LinkAfter, Op, OpKind, Plan, Policy, Refresh, StampWith, Summary,
-    Target, identity,
+    Change, ChangeTexts, Changes, Inputs, LinkAfter, Op, OpKind, Plan, Policy, Refresh, StampWith,
+    Summary, Target, identity,
 };
 pub use warning::{Warning, WarningKind};
 

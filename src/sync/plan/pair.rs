@@ -5,7 +5,7 @@
 
 use super::planner::{Planner, prop_text, value};
 use super::types::{
-    Change, ChangeTexts, LinkAfter, Op, OpKind, Refresh, StampWith, Target, identity,
+    ChangeTexts, Changes, LinkAfter, Op, OpKind, Refresh, StampWith, Target, identity,
 };
 use super::warning::Warning;
 use crate::config::ConflictPolicy;
@@ -218,7 +218,7 @@ impl Planner<'_> {
                     }
                 }
                 texts.write = PerSide::new(written.left.as_deref(), written.right.as_deref());
-                out.conflicts.push(Change::new(*path, None, texts));
+                out.conflicts.push(*path, None, texts);
             }
             Outcome::Write(to, v) => match self.convert(field, v.as_deref(), to) {
                 Ok(v) => {
@@ -229,7 +229,7 @@ impl Planner<'_> {
                         return;
                     }
                     *texts.write.get_mut(to) = v.as_deref();
-                    out.changes.push(Change::new(*path, Some(to), texts));
+                    out.changes.push(*path, Some(to), texts);
                 }
                 Err(w) => out.warnings.push(w),
             },
@@ -277,7 +277,7 @@ impl Planner<'_> {
         // A missing stamp is written with a link or an update, never on its
         // own (it is no change to the contact).
         let stamp = self.stamp_needed(pair.clone());
-        let base_op = |kind: OpKind, changes: Vec<Change>, target: Target| Op {
+        let base_op = |kind: OpKind, changes: Changes, target: Target| Op {
             id: String::new(),
             kind,
             target,
@@ -401,8 +401,8 @@ impl Planner<'_> {
 
 #[derive(Default)]
 struct Compared {
-    changes: Vec<Change>,
-    conflicts: Vec<Change>,
+    changes: Changes,
+    conflicts: Changes,
     pending: Vec<FieldPath>,
     warnings: Vec<Warning>,
     /// What a conflict's side cannot take (its value too long there, say).

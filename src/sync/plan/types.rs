@@ -114,35 +114,19 @@ impl Target {
 
 /// One field of an operation: the values on each side and in the base, and
 /// which side receives which value (`to: None`: a conflict, not resolved).
-///
-/// A plan of 100,000 creates holds about 20 of these per contact, so the
-/// five texts share one allocation rather than five strings.
-#[derive(Clone, PartialEq)]
-pub struct Change {
+/// A view into its operation's [`Changes`], which hold the texts.
+#[derive(Clone, Copy, PartialEq)]
+pub struct Change<'a> {
     pub field: FieldPath,
     pub to: Option<Side>,
-    /// The five texts one after the other (read left, read right, base,
-    /// written left, written right), each there or not.
-    text: Box<str>,
-    /// Where each text but the last ends in `text` (it starts where the
-    /// one before it ends; the last ends with `text`). Texts longer than
-    /// `u16` offsets reach (a photo's, a long note's) are marked `LONG`
-    /// and `text` begins with these four ends in decimal instead.
-    ends: [u16; 4],
-    /// Bit `i`: text `i` is there; `LONG`: the ends are in `text`.
+    /// Bit `i`: text `i` is held in `text` (see [`Changes`]).
     some: u8,
     /// Bit `s`: the value written to side `s` is the one read on the
     /// other side (not held twice).
     as_read: u8,
+    /// This change's texts, from its first on (each its length, then it).
+    text: &'a [u8],
 }
-
-// A plan of 100,000 creates holds about two million of these.
-const _: () = assert!(std::mem::size_of::<Change>() <= 48);
-
-/// `Change::some`'s mark of texts whose ends are written out in `text`.
-const LONG: u8 = 1 << 7;
-/// Digits of each end written out in a long change's `text`.
-const END_DIGITS: usize = 20;
 
 /// What a `Change` is made of, as separate texts.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -155,8 +139,34 @@ pub struct ChangeTexts<'a> {
     pub write: PerSide<Option<&'a str>>,
 }
 
-impl Change {
-    pub fn new(field: FieldPath, to: Option<Side>, t: ChangeTexts<'_>) -> Change {
+/// An operation's changes, their texts in one allocation.
+///
+/// A plan of 100,000 creates holds about 20 changes per contact: a text of
+/// its own for each of their five texts, or even for each change, would be
+/// two million allocations. Each change keeps its field and marks here;
+/// its texts (read left, read right, base, written left, written right,
+/// each there or not) follow the texts of the changes before it in `text`,
+/// each as its length (LEB128) and its UTF-8 bytes.
+#[derive(Clone, Default, PartialEq)]
+pub struct Changes {
+    items: Vec<Item>,
+    text: Vec<u8>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+struct Item {
+    field: FieldPath,
+    to: Option<Side>,
+    some: u8,
+    as_read: u8,
+}
+
+// A plan of 100,000 creates holds about two million of these.
+const _: () = assert!(std::mem::size_of::<Item>() <= 24);
+
+impl Changes {
+    /// Add the change of `field` made of `t`.
+    pub fn push(&mut self, field: FieldPath, to: Option<Side>, t: ChangeTexts<'_>) {
         let mut as_read = 0u8;
         let mut parts: [Option<&str>; 5] = [
             t.values.left,
@@ -172,42 +182,124 @@ impl Change {
                 *write = None;
             }
         }
-        // Where each text but the last ends, and the length of all.
-        let (mut at, mut len, mut some) = ([0usize; 4], 0, 0u8);
+        let mut some = 0u8;
         for (i, part) in parts.iter().enumerate() {
             if let Some(part) = part {
-                len += part.len();
                 some |= 1 << i;
-            }
-            if let Some(end) = at.get_mut(i) {
-                *end = len;
+                push_len(&mut self.text, part.len());
+                self.text.extend_from_slice(part.as_bytes());
             }
         }
-        let long = u16::try_from(len).is_err();
-        let mut text = String::with_capacity(if long { 4 * END_DIGITS } else { 0 } + len);
-        let mut ends = [0u16; 4];
-        if long {
-            some |= LONG;
-            for end in at {
-                text.push_str(&format!("{end:0width$}", width = END_DIGITS));
-            }
-        } else {
-            // Not long: every end fits.
-            ends = at.map(|end| u16::try_from(end).unwrap_or(u16::MAX));
-        }
-        text.extend(parts.iter().flatten().copied());
-        Change {
+        self.items.push(Item {
             field,
             to,
-            text: text.into_boxed_str(),
-            ends,
             some,
             as_read,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Change `i`.
+    pub fn get(&self, i: usize) -> Option<Change<'_>> {
+        self.iter().nth(i)
+    }
+
+    pub fn iter(&self) -> ChangesIter<'_> {
+        ChangesIter {
+            items: self.items.iter(),
+            text: &self.text,
         }
     }
 
-    /// Text `i` (see `text`).
-    fn get(&self, i: usize) -> Option<&str> {
+    /// No room to spare: a plan holds one of these per operation.
+    pub fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
+        self.text.shrink_to_fit();
+    }
+}
+
+impl<'a> IntoIterator for &'a Changes {
+    type Item = Change<'a>;
+    type IntoIter = ChangesIter<'a>;
+
+    fn into_iter(self) -> ChangesIter<'a> {
+        self.iter()
+    }
+}
+
+/// The changes of a [`Changes`], in order.
+pub struct ChangesIter<'a> {
+    items: std::slice::Iter<'a, Item>,
+    /// The texts of the changes not yet given.
+    text: &'a [u8],
+}
+
+impl<'a> Iterator for ChangesIter<'a> {
+    type Item = Change<'a>;
+
+    fn next(&mut self) -> Option<Change<'a>> {
+        let item = self.items.next()?;
+        // Past this change's texts: where the next one's begin.
+        let mut rest = self.text;
+        for _ in 0..(item.some & ALL_TEXTS).count_ones() {
+            let (len, after) = take_len(rest)?;
+            rest = after.get(len..)?;
+        }
+        let text = self.text.get(..self.text.len() - rest.len())?;
+        self.text = rest;
+        Some(Change {
+            field: item.field,
+            to: item.to,
+            some: item.some,
+            as_read: item.as_read,
+            text,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.items.size_hint()
+    }
+}
+
+impl ExactSizeIterator for ChangesIter<'_> {}
+
+/// The five texts' bits in `some`.
+const ALL_TEXTS: u8 = 0b1_1111;
+
+fn push_len(out: &mut Vec<u8>, mut len: usize) {
+    loop {
+        let low = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            out.push(low);
+            return;
+        }
+        out.push(low | 0x80);
+    }
+}
+
+/// A length `push_len` wrote at the start of `bytes`, and what follows it.
+fn take_len(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    let mut len = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        len |= usize::from(b & 0x7f).checked_shl(7 * u32::try_from(i).ok()?)?;
+        if b & 0x80 == 0 {
+            return Some((len, bytes.get(i + 1..)?));
+        }
+    }
+    None
+}
+
+impl<'a> Change<'a> {
+    /// Text `i` (see [`Changes`]).
+    fn get(&self, i: usize) -> Option<&'a str> {
         if i >= WRITE && self.as_read & (1 << (i - WRITE)) != 0 {
             // The other side's read value: side `s` reads at `1 - s`.
             return self.get(1 - (i - WRITE));
@@ -215,57 +307,42 @@ impl Change {
         if self.some & (1 << i) == 0 {
             return None;
         }
-        let start = if i == 0 {
-            self.header()
-        } else {
-            self.end(i - 1)?
-        };
-        self.text.get(start..self.end(i)?)
-    }
-
-    /// Where the texts begin in `text`: after the ends of a long change.
-    fn header(&self) -> usize {
-        if self.some & LONG != 0 {
-            4 * END_DIGITS
-        } else {
-            0
+        let mut rest = self.text;
+        for j in 0..5 {
+            if self.some & (1 << j) == 0 {
+                continue;
+            }
+            let (len, after) = take_len(rest)?;
+            if j == i {
+                return std::str::from_utf8(after.get(..len)?).ok();
+            }
+            rest = after.get(len..)?;
         }
-    }
-
-    /// Where text `i` ends in `text`.
-    fn end(&self, i: usize) -> Option<usize> {
-        let Some(&end) = self.ends.get(i) else {
-            return Some(self.text.len());
-        };
-        if self.some & LONG == 0 {
-            return Some(usize::from(end));
-        }
-        let digits = self.text.get(i * END_DIGITS..(i + 1) * END_DIGITS)?;
-        Some(self.header() + digits.parse::<usize>().ok()?)
+        None
     }
 
     /// The value read on `side`.
-    pub fn value(&self, side: Side) -> Option<&str> {
+    pub fn value(&self, side: Side) -> Option<&'a str> {
         self.get(slot(side))
     }
 
     /// The values read on both sides.
-    pub fn values(&self) -> PerSide<Option<&str>> {
+    pub fn values(&self) -> PerSide<Option<&'a str>> {
         PerSide::new(self.value(Side::Left), self.value(Side::Right))
     }
 
     /// The base's value.
-    pub fn base(&self) -> Option<&str> {
+    pub fn base(&self) -> Option<&'a str> {
         self.get(BASE)
     }
 
     /// The value this change writes to `side`, once `to` is known.
-    pub fn value_for(&self, side: Side) -> Option<&str> {
+    pub fn value_for(&self, side: Side) -> Option<&'a str> {
         self.get(WRITE + slot(side))
     }
 }
 
-impl std::fmt::Debug for Change {
+impl std::fmt::Debug for Change<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Change")
             .field("field", &self.field)
@@ -275,8 +352,14 @@ impl std::fmt::Debug for Change {
     }
 }
 
+impl std::fmt::Debug for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// `plan --json`'s form: `{"field", "left", "right", "base", "to"}`.
-impl Serialize for Change {
+impl Serialize for Change<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("Change", 5)?;
@@ -292,8 +375,15 @@ impl Serialize for Change {
     }
 }
 
-/// Where a change's texts stand in its `text`: the values read (left,
-/// right), the base, the values written (left, right).
+/// A list of [`Change`]s in `plan --json`'s form.
+impl Serialize for Changes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// Where a change's texts stand: the values read (left, right), the base,
+/// the values written (left, right).
 const BASE: usize = 2;
 const WRITE: usize = 3;
 
@@ -327,7 +417,7 @@ pub struct Op {
     pub ids: PerSide<Option<String>>,
     pub review: bool,
     pub evidence: Option<Evidence>,
-    pub changes: Vec<Change>,
+    pub changes: Changes,
     pub warnings: Vec<Warning>,
     /// A name to show for the contact.
     pub name: String,
@@ -463,67 +553,80 @@ pub struct Inputs<'a> {
 mod tests {
     use super::*;
 
-    fn change(texts: [Option<&str>; 5], to: Option<Side>) -> Change {
-        let texts = ChangeTexts {
-            values: PerSide::new(texts[0], texts[1]),
-            base: texts[2],
-            write: PerSide::new(texts[3], texts[4]),
-        };
-        Change::new(FieldPath::Title, to, texts)
+    fn changes(all: &[([Option<&str>; 5], Option<Side>)]) -> Changes {
+        let mut out = Changes::default();
+        for (texts, to) in all {
+            let texts = ChangeTexts {
+                values: PerSide::new(texts[0], texts[1]),
+                base: texts[2],
+                write: PerSide::new(texts[3], texts[4]),
+            };
+            out.push(FieldPath::Title, *to, texts);
+        }
+        out
     }
 
     #[test]
-    fn change_gives_back_each_text_it_was_made_of() {
+    fn changes_give_back_each_text_they_were_made_of() {
         // Empty texts are texts, not missing ones; a written value that is
         // the other side's read one, and one that is not.
         let all = [Some("Dr."), Some(""), Some("Prof."), Some("x"), Some("Dr.")];
-        let c = change(all, None);
-        assert_eq!(c.values(), PerSide::new(Some("Dr."), Some("")));
-        assert_eq!(c.base(), Some("Prof."));
-        assert_eq!(c.value_for(Side::Left), Some("x"));
-        assert_eq!(c.value_for(Side::Right), Some("Dr."));
-        let none = change([None; 5], Some(Side::Right));
-        assert_eq!(none.values(), PerSide::new(None, None));
-        assert_eq!((none.base(), none.value_for(Side::Right)), (None, None));
-        // A conflict whose both sides would receive the other's value.
-        let both = change([Some("a"), Some("b"), None, Some("b"), Some("a")], None);
-        assert_eq!(both.value_for(Side::Left), Some("b"));
-        assert_eq!(both.value_for(Side::Right), Some("a"));
-        assert_eq!(both.values(), PerSide::new(Some("a"), Some("b")));
-        // Texts past what 16-bit offsets reach (a photo, a long note).
         let photo = "ä".repeat(40_000);
-        let long = change(
-            [Some(&photo), Some("x"), None, Some("y"), Some(&photo)],
-            Some(Side::Right),
-        );
-        assert_eq!(long.values(), PerSide::new(Some(photo.as_str()), Some("x")));
-        assert_eq!(long.base(), None);
-        assert_eq!(long.value_for(Side::Left), Some("y"));
-        assert_eq!(long.value_for(Side::Right), Some(photo.as_str()));
-        // Multi-byte text keeps its boundaries.
-        let wide = change(
-            [Some("Müller"), None, Some("Groß"), None, Some("Mueller")],
-            None,
-        );
-        assert_eq!(wide.value(Side::Left), Some("Müller"));
-        assert_eq!(wide.base(), Some("Groß"));
-        assert_eq!(wide.value_for(Side::Right), Some("Mueller"));
+        let held = changes(&[
+            (all, None),
+            ([None; 5], Some(Side::Right)),
+            // A conflict whose both sides would receive the other's value.
+            ([Some("a"), Some("b"), None, Some("b"), Some("a")], None),
+            // Texts whose lengths take more than one byte (a photo).
+            (
+                [Some(&photo), Some("x"), None, Some("y"), Some(&photo)],
+                Some(Side::Right),
+            ),
+            // Multi-byte text keeps its boundaries.
+            (
+                [Some("Müller"), None, Some("Groß"), None, Some("Mueller")],
+                None,
+            ),
+        ]);
+        assert_eq!(held.len(), 5);
+        let c: Vec<Change<'_>> = held.iter().collect();
+        assert_eq!(c[0].values(), PerSide::new(Some("Dr."), Some("")));
+        assert_eq!(c[0].base(), Some("Prof."));
+        assert_eq!(c[0].value_for(Side::Left), Some("x"));
+        assert_eq!(c[0].value_for(Side::Right), Some("Dr."));
+        assert_eq!(c[1].values(), PerSide::new(None, None));
+        assert_eq!((c[1].base(), c[1].value_for(Side::Right)), (None, None));
+        assert_eq!(c[1].to, Some(Side::Right));
+        assert_eq!(c[2].value_for(Side::Left), Some("b"));
+        assert_eq!(c[2].value_for(Side::Right), Some("a"));
+        assert_eq!(c[2].values(), PerSide::new(Some("a"), Some("b")));
+        assert_eq!(c[3].values(), PerSide::new(Some(photo.as_str()), Some("x")));
+        assert_eq!(c[3].base(), None);
+        assert_eq!(c[3].value_for(Side::Left), Some("y"));
+        assert_eq!(c[3].value_for(Side::Right), Some(photo.as_str()));
+        assert_eq!(c[4].value(Side::Left), Some("Müller"));
+        assert_eq!(c[4].base(), Some("Groß"));
+        assert_eq!(c[4].value_for(Side::Right), Some("Mueller"));
+        // One change on its own reads the same as in the list.
+        assert_eq!(held.get(3), Some(c[3]));
+        assert_eq!(held.get(5), None);
     }
 
     #[test]
     fn change_writes_plan_json_form() {
-        let c = change(
-            [Some("Dr."), None, Some("Dr."), None, Some("Dr.")],
-            Some(Side::Right),
-        );
+        let held = changes(&[
+            (
+                [Some("Dr."), None, Some("Dr."), None, Some("Dr.")],
+                Some(Side::Right),
+            ),
+            ([Some("a"), Some("b"), None, None, None], None),
+        ]);
         assert_eq!(
-            serde_json::to_string(&c).unwrap(),
-            r#"{"field":"title","left":"Dr.","right":null,"base":"Dr.","to":"right"}"#
-        );
-        let conflict = change([Some("a"), Some("b"), None, None, None], None);
-        assert_eq!(
-            serde_json::to_string(&conflict).unwrap(),
-            r#"{"field":"title","left":"a","right":"b","base":null}"#
+            serde_json::to_string(&held).unwrap(),
+            concat!(
+                r#"[{"field":"title","left":"Dr.","right":null,"base":"Dr.","to":"right"},"#,
+                r#"{"field":"title","left":"a","right":"b","base":null}]"#
+            )
         );
     }
 }

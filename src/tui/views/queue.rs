@@ -628,7 +628,7 @@ impl QueueView {
                         d.accept = true;
                     }
                     // On to the next field still without a side.
-                    let open = |(i, c): &(usize, &crate::sync::plan::Change)| {
+                    let open = |(i, c): &(usize, crate::sync::plan::Change<'_>)| {
                         *i > self.field
                             && c.to.is_none()
                             && !d.fields.iter().any(|(f, _)| *f == c.field)
@@ -927,12 +927,12 @@ impl QueueView {
             theme,
         );
         let shown = |v: Option<&str>| cell(v.unwrap_or("–"), result_w - 5);
+        let mut changes = op.changes.iter();
         for (i, mut line) in table.into_iter().enumerate() {
             if i == 0 {
                 line.spans
                     .push(Span::styled(" → result", theme.style(Role::Muted)));
-            } else {
-                let c = &op.changes[i - 1];
+            } else if let Some(c) = changes.next() {
                 let result = match c.to {
                     Some(Side::Left) => format!("◀── {}", names.left),
                     Some(Side::Right) => format!("──▶ {}", names.right),
@@ -958,7 +958,7 @@ impl QueueView {
                     }
                     line.spans[0] = Span::styled(super::CURSOR, theme.style(Role::Selected));
                     lines.push(line);
-                    picked = full_values(c, room, &names, theme);
+                    picked = full_values(&c, room, &names, theme);
                     lines.extend(picked.iter().cloned());
                     continue;
                 }
@@ -970,7 +970,7 @@ impl QueueView {
         // right under its row).
         for (i, c) in op.changes.iter().enumerate() {
             if c.to.is_none() && !(self.detail_focus && i == self.field) {
-                lines.extend(full_values(c, room, &names, theme));
+                lines.extend(full_values(&c, room, &names, theme));
             }
         }
         // A long line (a warning) wraps: it is never cut into its opposite.
