@@ -23,6 +23,10 @@ pub struct VdirStore {
     /// The writes of this apply not yet in place: each card file's new
     /// content in a temporary file beside it (not yet flushed), and its hash.
     pending: Held<(tempfile::TempPath, String)>,
+    /// The last card file written (its name and text): a write's card is
+    /// read back right after it (its properties as written), from here
+    /// rather than its temporary file.
+    last: Option<(String, String)>,
 }
 
 /// Check that `id` is a plain file name inside the folder: no separator,
@@ -165,6 +169,7 @@ impl VdirStore {
             config: config.clone(),
             dir,
             pending: Held::default(),
+            last: None,
         })
     }
 
@@ -181,6 +186,12 @@ impl VdirStore {
         let read = match self.pending.get(id) {
             Some(Change::Delete { .. } | Change::Nothing) => {
                 return Err(StoreError::Missing { id: id.to_string() });
+            }
+            Some(Change::Create(_) | Change::Update { .. })
+                if self.last.as_ref().is_some_and(|(name, _)| name == id) =>
+            {
+                let text = self.last.as_ref().map(|(_, text)| text.as_bytes());
+                return Ok((text.unwrap_or_default().to_vec(), path));
             }
             Some(Change::Create((temp, _)) | Change::Update { new: (temp, _), .. }) => {
                 std::fs::read(temp)
@@ -410,6 +421,7 @@ impl WriteStore for VdirStore {
         let hash = hash_revision(text.as_bytes());
         let temp = files::temporary(&path, text.as_bytes())?;
         (self.pending).hold(name.clone(), Change::Create((temp, hash.clone())));
+        self.last = Some((name.clone(), text));
         Ok((name, hash))
     }
 
@@ -426,6 +438,7 @@ impl WriteStore for VdirStore {
             new: (temp, hash.clone()),
         };
         self.pending.hold(id.to_string(), what);
+        self.last = Some((id.to_string(), text));
         Ok(hash)
     }
 
@@ -473,6 +486,7 @@ impl WriteStore for VdirStore {
     /// folder is flushed in [`WriteStore::commit`].
     fn flush(&mut self) -> Result<Vec<Refused>, StoreError> {
         let pending = self.pending.take();
+        self.last = None;
         if pending.is_empty() {
             return Ok(Vec::new());
         }
@@ -521,6 +535,7 @@ impl WriteStore for VdirStore {
     /// A new apply starts with nothing held back.
     fn begin(&mut self) -> Result<(), StoreError> {
         self.pending.clear();
+        self.last = None;
         Ok(())
     }
 
@@ -545,6 +560,7 @@ impl JournalStore for VdirStore {
     }
 
     fn restore_unit(&mut self, unit: &str, saved: Option<&[u8]>) -> Result<(), StoreError> {
+        self.last = None;
         files::restore_unit_file(&self.path_of(unit)?, saved)
     }
 
@@ -554,6 +570,7 @@ impl JournalStore for VdirStore {
         saved: Option<&[u8]>,
         now: Option<&str>,
     ) -> Result<bool, StoreError> {
+        self.last = None;
         files::restore_unit_file_if(&self.path_of(unit)?, saved, now)
     }
 
