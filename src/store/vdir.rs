@@ -261,6 +261,13 @@ impl VdirStore {
     }
 }
 
+/// How many threads read and parse card files at once.
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+}
+
 impl ReadStore for VdirStore {
     fn name(&self) -> &str {
         &self.config.name
@@ -339,10 +346,7 @@ impl ReadStore for VdirStore {
             return Err(StoreError::BadId { id: id.to_string() });
         }
         // Reading and parsing dominate: share the files among the cores.
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = ids.len().div_ceil(workers).max(1);
+        let chunk = ids.len().div_ceil(workers()).max(1);
         let parts: Vec<Listing> = std::thread::scope(|scope| {
             let handles: Vec<_> = ids
                 .chunks(chunk)
@@ -392,6 +396,28 @@ impl ReadStore for VdirStore {
         }
         let card = single_card(&bytes, &path)?.card;
         Ok(Some(cards::for_copy(&self.config, card)))
+    }
+
+    /// Read and parsed on all cores (a first sync copies every card).
+    fn cards(&self, wanted: &[(&str, &str)]) -> Vec<Result<Option<vcard::VCard>, StoreError>> {
+        let chunk = wanted.len().div_ceil(workers()).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (wanted.chunks(chunk))
+                .map(|part| {
+                    scope.spawn(move || {
+                        (part.iter())
+                            .map(|(id, rev)| self.card(id, rev))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            (handles.into_iter())
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
     }
 }
 
