@@ -187,14 +187,12 @@ impl VdirStore {
             Some(Change::Delete { .. } | Change::Nothing) => {
                 return Err(StoreError::Missing { id: id.to_string() });
             }
-            Some(Change::Create(_) | Change::Update { .. })
-                if self.last.as_ref().is_some_and(|(name, _)| name == id) =>
-            {
-                let text = self.last.as_ref().map(|(_, text)| text.as_bytes());
-                return Ok((text.unwrap_or_default().to_vec(), path));
-            }
             Some(Change::Create((temp, _)) | Change::Update { new: (temp, _), .. }) => {
-                std::fs::read(temp)
+                match &self.last {
+                    // The card just written: its text is still here.
+                    Some((name, text)) if name == id => Ok(text.as_bytes().to_vec()),
+                    _ => std::fs::read(temp),
+                }
             }
             None => std::fs::read(&path),
         };
@@ -261,11 +259,25 @@ impl VdirStore {
     }
 }
 
-/// How many threads read and parse card files at once.
-fn workers() -> usize {
-    std::thread::available_parallelism()
+/// `work` done on `items` shared among the cores (up to eight threads),
+/// one result per share, in order.
+fn on_all_cores<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(8)
+        .min(8);
+    let chunk = items.len().div_ceil(workers).max(1);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (items.chunks(chunk))
+            .map(|part| scope.spawn(move || work(part)))
+            .collect();
+        (handles.into_iter())
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 impl ReadStore for VdirStore {
@@ -346,20 +358,7 @@ impl ReadStore for VdirStore {
             return Err(StoreError::BadId { id: id.to_string() });
         }
         // Reading and parsing dominate: share the files among the cores.
-        let chunk = ids.len().div_ceil(workers()).max(1);
-        let parts: Vec<Listing> = std::thread::scope(|scope| {
-            let handles: Vec<_> = ids
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || self.read_files(part)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
+        let parts = on_all_cores(ids, |part| self.read_files(part));
         let mut listing = Listing::default();
         for part in parts {
             listing.records.extend(part.records);
@@ -400,24 +399,12 @@ impl ReadStore for VdirStore {
 
     /// Read and parsed on all cores (a first sync copies every card).
     fn cards(&self, wanted: &[(&str, &str)]) -> Vec<Result<Option<vcard::VCard>, StoreError>> {
-        let chunk = wanted.len().div_ceil(workers()).max(1);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (wanted.chunks(chunk))
-                .map(|part| {
-                    scope.spawn(move || {
-                        (part.iter())
-                            .map(|(id, rev)| self.card(id, rev))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            (handles.into_iter())
-                .flat_map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        })
+        let parts = on_all_cores(wanted, |part| {
+            (part.iter())
+                .map(|(id, rev)| self.card(id, rev))
+                .collect::<Vec<_>>()
+        });
+        parts.into_iter().flatten().collect()
     }
 }
 
