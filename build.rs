@@ -18,12 +18,14 @@ fn main() {
     let mut code = String::from(
         "/// The sample address book: (file name, bytes).\npub const OUTLOOK: &[(&str, &[u8])] = &[\n",
     );
+    // The path is joined when the crate compiles, from its own manifest
+    // folder: a build directory shared by two checkouts then never reads
+    // the samples of the other one.
     for name in names {
-        let path = outlook.join(&name);
+        let rel = format!("/samples/outlook/{name}");
         writeln!(
             code,
-            "    ({name:?}, include_bytes!({:?})),",
-            path.display().to_string()
+            "    ({name:?}, include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {rel:?}))),"
         )
         .unwrap();
     }
