@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use phonenumber::country::Id as Region;
+use rlibphonenumber::enums::Region;
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat};
 
 use crate::model::contact::{FieldClass, FieldPath};
 
@@ -17,6 +18,9 @@ impl Normalizer {
     /// `region` is an ISO 3166 code such as `DE`; `None` if unknown.
     pub fn new(region: &str) -> Option<Self> {
         let region = region.trim().to_ascii_uppercase().parse::<Region>().ok()?;
+        // Any two letters make a `Region`: only one the numbering plan
+        // knows (it has a country calling code) is a default region.
+        PHONE_NUMBER_UTIL.get_country_code_for_region(region)?;
         Some(Normalizer {
             region: Some(region),
         })
@@ -81,11 +85,11 @@ impl Normalizer {
         }
         // `tel:` URIs (vCard 4.0) carry the number after the scheme.
         let text = text.strip_prefix("tel:").unwrap_or(text);
-        let number = phonenumber::parse(self.region, text).ok()?;
-        if !phonenumber::is_valid(&number) {
+        let number = PHONE_NUMBER_UTIL.parse(text, self.region).ok()?;
+        if !number.is_valid() {
             return None;
         }
-        Some(number.format().mode(phonenumber::Mode::E164).to_string())
+        Some(number.format_as(PhoneNumberFormat::E164).into_owned())
     }
 }
 
@@ -273,6 +277,28 @@ mod tests {
         assert_eq!(n.normalize(&cell, "tel:+49-171-2345678"), "+491712345678");
         assert!(n.same(&cell, Some("030 1234567"), Some("+49 30 1234567")));
         assert!(!n.same(&cell, Some("030 1234567"), Some("+49 30 1234568")));
+    }
+
+    #[test]
+    fn international_numbers_keep_their_country_under_any_region() {
+        let cell = path("phone.cell");
+        for region in ["US", "DE", "GB", "AT"] {
+            let n = Normalizer::new(region).unwrap();
+            assert_eq!(n.normalize(&cell, "+49 171 9876543"), "+491719876543");
+            assert_eq!(n.normalize(&cell, "+353 1 676 0366"), "+35316760366");
+            assert_eq!(n.normalize(&cell, "+1 212 555 0143"), "+12125550143");
+        }
+        let us = Normalizer::new("US").unwrap();
+        assert_eq!(us.normalize(&cell, "(212) 555-0143"), "+12125550143");
+    }
+
+    #[test]
+    fn only_a_region_with_a_calling_code_is_a_default_region() {
+        assert!(Normalizer::new("de").is_some());
+        assert!(Normalizer::new(" GB ").is_some());
+        for not in ["XX", "ZZ", "001", "D", "DEU", ""] {
+            assert!(Normalizer::new(not).is_none(), "{not}");
+        }
     }
 
     #[test]

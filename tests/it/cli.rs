@@ -510,3 +510,67 @@ fn a_closed_stdout_ends_quietly() {
         assert!(stderr.contains("cannot write to stdout"), "{stderr}");
     }
 }
+
+/// A number written in international form keeps its country's digits
+/// whatever the default region: with `default_region = "US"`, a German
+/// mobile (+49 171 …) and a Dublin line (+353 1 …) reach the address
+/// book's E.164 as the same numbers, not with the `1` after the country
+/// code dropped as if it were the US trunk prefix (the number library
+/// used before did that, so the card got someone else's number).
+#[test]
+fn international_numbers_keep_their_digits_under_a_us_default_region() {
+    let dir = TempDir::new().unwrap();
+    let cwd = dir.path().join("cwd");
+    std::fs::create_dir_all(cwd.join("book")).unwrap();
+    let db = rusqlite::Connection::open(cwd.join("crm.sqlite")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, phone TEXT);
+         INSERT INTO customers VALUES (1, 'Jörg', 'Becker', '+49 171 9876543'),
+           (2, 'Siobhan', 'Kelly', '+353 1 676 0366'), (3, 'Ann', 'Lee', '(212) 555-0143');",
+    )
+    .unwrap();
+    drop(db);
+    std::fs::write(
+        cwd.join("abgleich.toml"),
+        r#"[left]
+name = "CRM"
+kind = "sqlite"
+path = "crm.sqlite"
+table = "customers"
+id = "id"
+[left.fields]
+"name.given" = "first_name"
+"name.family" = "last_name"
+"phone.work" = "phone"
+
+[right]
+name = "Book"
+kind = "vdir"
+path = "book"
+limits = { phone_format = "e164" }
+
+[sync]
+mode = "left-wins"
+default_region = "US"
+"#,
+    )
+    .unwrap();
+    let out = run(&mut abgleich(dir.path(), &["apply", "--yes"]));
+    assert_eq!(out.code, Some(0), "{out}");
+    let mut tels: Vec<String> = std::fs::read_dir(cwd.join("book"))
+        .unwrap()
+        .flat_map(|e| {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            (text.lines())
+                .filter(|l| l.starts_with("TEL"))
+                .map(|l| l.rsplit(':').next().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    tels.sort();
+    assert_eq!(
+        tels,
+        ["+12125550143", "+35316760366", "+491719876543"],
+        "{out}"
+    );
+}
