@@ -143,26 +143,38 @@ pub struct ChangeTexts<'a> {
 ///
 /// A plan of 100,000 creates holds about 20 changes per contact: a text of
 /// its own for each of their five texts, or even for each change, would be
-/// two million allocations. Each change keeps its field and marks here;
-/// its texts (read left, read right, base, written left, written right,
-/// each there or not) follow the texts of the changes before it in `text`,
-/// each as its length (LEB128) and its UTF-8 bytes.
+/// two million allocations. Each change keeps its field in `fields`; its
+/// marks (two bytes: which texts it holds and which written value is the
+/// one read, then its `to`) and its texts (read left, read right, base,
+/// written left, written right, each there or not) follow those of the
+/// changes before it in `text`, each text as its length (LEB128) and its
+/// UTF-8 bytes.
 #[derive(Clone, Default, PartialEq)]
 pub struct Changes {
-    items: Vec<Item>,
+    fields: Vec<FieldPath>,
     text: Vec<u8>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-struct Item {
-    field: FieldPath,
-    to: Option<Side>,
-    some: u8,
-    as_read: u8,
+// A plan of 100,000 creates holds about two million of these: the marks
+// beside a field would make each 24 bytes.
+const _: () = assert!(std::mem::size_of::<FieldPath>() <= 16);
+
+/// `to` as its mark byte, and back.
+fn to_mark(to: Option<Side>) -> u8 {
+    match to {
+        None => 0,
+        Some(Side::Left) => 1,
+        Some(Side::Right) => 2,
+    }
 }
 
-// A plan of 100,000 creates holds about two million of these.
-const _: () = assert!(std::mem::size_of::<Item>() <= 24);
+fn mark_to(mark: u8) -> Option<Side> {
+    match mark {
+        1 => Some(Side::Left),
+        2 => Some(Side::Right),
+        _ => None,
+    }
+}
 
 impl Changes {
     /// Add the change of `field` made of `t`.
@@ -182,6 +194,8 @@ impl Changes {
                 *write = None;
             }
         }
+        let marks = self.text.len();
+        self.text.extend_from_slice(&[0, to_mark(to)]);
         let mut some = 0u8;
         for (i, part) in parts.iter().enumerate() {
             if let Some(part) = part {
@@ -190,20 +204,16 @@ impl Changes {
                 self.text.extend_from_slice(part.as_bytes());
             }
         }
-        self.items.push(Item {
-            field,
-            to,
-            some,
-            as_read,
-        });
+        self.text[marks] = some | (as_read << 5);
+        self.fields.push(field);
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.fields.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.fields.is_empty()
     }
 
     /// Change `i`.
@@ -213,14 +223,14 @@ impl Changes {
 
     pub fn iter(&self) -> ChangesIter<'_> {
         ChangesIter {
-            items: self.items.iter(),
+            fields: self.fields.iter(),
             text: &self.text,
         }
     }
 
     /// No room to spare: a plan holds one of these per operation.
     pub fn shrink_to_fit(&mut self) {
-        self.items.shrink_to_fit();
+        self.fields.shrink_to_fit();
         self.text.shrink_to_fit();
     }
 }
@@ -236,8 +246,8 @@ impl<'a> IntoIterator for &'a Changes {
 
 /// The changes of a [`Changes`], in order.
 pub struct ChangesIter<'a> {
-    items: std::slice::Iter<'a, Item>,
-    /// The texts of the changes not yet given.
+    fields: std::slice::Iter<'a, FieldPath>,
+    /// The marks and texts of the changes not yet given.
     text: &'a [u8],
 }
 
@@ -245,26 +255,28 @@ impl<'a> Iterator for ChangesIter<'a> {
     type Item = Change<'a>;
 
     fn next(&mut self) -> Option<Change<'a>> {
-        let item = self.items.next()?;
+        let field = *self.fields.next()?;
+        let (&[marks, to], texts) = self.text.split_first_chunk::<2>()?;
+        let some = marks & ALL_TEXTS;
         // Past this change's texts: where the next one's begin.
-        let mut rest = self.text;
-        for _ in 0..(item.some & ALL_TEXTS).count_ones() {
+        let mut rest = texts;
+        for _ in 0..some.count_ones() {
             let (len, after) = take_len(rest)?;
             rest = after.get(len..)?;
         }
-        let text = self.text.get(..self.text.len() - rest.len())?;
+        let text = texts.get(..texts.len() - rest.len())?;
         self.text = rest;
         Some(Change {
-            field: item.field,
-            to: item.to,
-            some: item.some,
-            as_read: item.as_read,
+            field,
+            to: mark_to(to),
+            some,
+            as_read: marks >> 5,
             text,
         })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.items.size_hint()
+        self.fields.size_hint()
     }
 }
 
