@@ -116,8 +116,11 @@ pub(super) fn write_all(
             break;
         }
         // The room of the intents written is given back as the run goes
-        // (100,000 creates' intents hold about 30 MB until the flush).
-        if intents.len() < intents.capacity() / 4 {
+        // (100,000 creates' intents take about 30 MB): once half of it is
+        // free, so that it is never more than twice what is still to write
+        // while the writes held for the flush grow (each shrink copies what
+        // is left: all of them together copy it about once more).
+        if intents.len() < intents.capacity() / 2 {
             intents.shrink_to_fit();
         }
         let mut copies = copies_of(stores, &window);
