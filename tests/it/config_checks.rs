@@ -748,3 +748,31 @@ fn every_server_example_in_readme_is_a_valid_store_config() {
         }
     }
 }
+
+/// A default region the phone number library does not know is refused at
+/// its line, in any case a user may type it; a known one in lower case is
+/// taken.
+#[test]
+fn an_unknown_default_region_is_refused_at_its_line() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let (stores, _) = copied_samples();
+    for bad in ["XX", "ZZ", "001", "Deutschland"] {
+        let (config, line) = edited_config(
+            stores.path(),
+            "default_region = \"DE\"",
+            &format!("default_region = \"{bad}\""),
+        );
+        let out = check(sandbox.path(), &config);
+        assert_eq!(out.code, Some(1), "{bad}\n{out}");
+        let at = format!("{}:{line}: key `sync.default_region`", config.display());
+        assert!(out.stderr.contains(&at), "{bad}: names `{at}`\n{out}");
+        assert!(out.stderr.contains("not a region code"), "{bad}\n{out}");
+    }
+    let (config, _) = edited_config(
+        stores.path(),
+        "default_region = \"DE\"",
+        "default_region = \"at\"",
+    );
+    let out = check(sandbox.path(), &config);
+    assert!(out.stdout.contains("(valid)"), "{out}");
+}
